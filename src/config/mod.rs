@@ -1,0 +1,398 @@
+//! Configuration: overlays and environments as data, and their resolution into a [`Policy`].
+//!
+//! The built-in files are embedded; `--config DIR` adds a user's `overlays/` and
+//! `environments/`, whose files replace built-in ones of the same name and may extend them.
+//! Resolving an environment walks its `extends` chain from the root: each environment applies
+//! its overlays' rule parameters (in order), then its own rule settings. Later values win;
+//! mappings merge key by key, and `null` is a value ("do not set"), not a deletion.
+//!
+//! **Invariant:** this module is the only reader of configuration files.
+
+mod builtin;
+mod schema;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use regex::Regex;
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::patch::Patch;
+use crate::rules::{Mode, Rule, RuleId, WorkloadKinds, workload_kind};
+use crate::target::Target;
+
+pub use schema::API_VERSION;
+use schema::{AllowDeny, EnvironmentFile, OverlayFile, RuleSetting};
+
+/// Where a configuration file came from.
+#[derive(Debug, Clone)]
+struct Origin(String);
+
+/// Every overlay and environment known: built-in, then the user's.
+#[derive(Debug, Clone)]
+pub struct Config {
+    overlays: BTreeMap<String, (Origin, OverlayFile)>,
+    environments: BTreeMap<String, (Origin, EnvironmentFile)>,
+}
+
+/// A resolved environment: what a run applies.
+#[derive(Debug)]
+pub struct Policy {
+    pub environment: String,
+    /// The `extends` chain, root first.
+    pub chain: Vec<String>,
+    /// Every rule not `off`, in catalog order.
+    pub rules: Vec<ConfiguredRule>,
+    pub patches: Vec<Patch>,
+    pub exemptions: Vec<EnvExemption>,
+    pub annotation_exemptions: bool,
+    pub kinds: WorkloadKinds,
+    pub classes: crate::rules::Classes,
+    /// The whole resolved environment as data: `temper env` prints it, the policy digest
+    /// hashes it.
+    pub resolved: Value,
+}
+
+/// A rule with its mode, built from its resolved parameters.
+#[derive(Debug)]
+pub struct ConfiguredRule {
+    pub id: RuleId,
+    pub mode: Mode,
+    pub rule: Box<dyn Rule>,
+}
+
+/// An exemption listed by an environment.
+#[derive(Debug, Clone)]
+pub struct EnvExemption {
+    pub rules: Vec<RuleId>,
+    pub target: Target,
+    pub reason: String,
+    pub environment: String,
+    /// Position in that environment's list.
+    pub index: usize,
+}
+
+impl Config {
+    /// The built-in configuration.
+    pub fn builtin() -> Result<Config> {
+        let mut config = Config { overlays: BTreeMap::new(), environments: BTreeMap::new() };
+        for (path, text) in builtin::FILES {
+            config.add(&format!("builtin:{path}"), path.starts_with("environments/"), text)?;
+        }
+        Ok(config)
+    }
+
+    /// The built-in configuration plus the user's directory, if given.
+    pub fn load(user_dir: Option<&Path>) -> Result<Config> {
+        let mut config = Config::builtin()?;
+        let Some(dir) = user_dir else { return Ok(config) };
+        if !dir.is_dir() {
+            return Err(Error::config(dir.display().to_string(), "configuration directory does not exist"));
+        }
+        let mut found = false;
+        for (sub, env) in [("overlays", false), ("environments", true)] {
+            let path = dir.join(sub);
+            if !path.is_dir() {
+                continue;
+            }
+            found = true;
+            let mut seen = BTreeMap::new();
+            for file in crate::read::manifest_files(&path)? {
+                let name = file.display().to_string();
+                let text = std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
+                let key = config.add(&name, env, &text)?;
+                if let Some(other) = seen.insert(key.clone(), name.clone()) {
+                    return Err(Error::config(name, format!("`{key}` is also defined in {other}")));
+                }
+            }
+        }
+        if !found {
+            return Err(Error::config(dir.display().to_string(), "has neither an overlays/ nor an environments/ directory"));
+        }
+        Ok(config)
+    }
+
+    /// Adds one file, replacing a built-in one of the same name. Returns its name.
+    fn add(&mut self, file: &str, environment: bool, text: &str) -> Result<String> {
+        let bad = |message: String| Error::config(file, message);
+        let options = serde_saphyr::options! { legacy_octal_numbers: true };
+        let check = |api_version: &str, kind: &str, want: &str| -> Result<()> {
+            if api_version != API_VERSION {
+                return Err(bad(format!("apiVersion must be {API_VERSION}, not `{api_version}`")));
+            }
+            if kind != want {
+                return Err(bad(format!("kind must be {want} in this directory, not `{kind}`")));
+            }
+            Ok(())
+        };
+        let describe = |e: serde_saphyr::Error| bad(e.to_string().lines().next().unwrap_or_default().to_string());
+        if environment {
+            let parsed: EnvironmentFile = serde_saphyr::from_str_with_options(text, options).map_err(describe)?;
+            check(&parsed.api_version, &parsed.kind, "Environment")?;
+            let name = parsed.metadata.name.clone();
+            self.environments.insert(name.clone(), (Origin(file.to_string()), parsed));
+            Ok(name)
+        } else {
+            let parsed: OverlayFile = serde_saphyr::from_str_with_options(text, options).map_err(describe)?;
+            check(&parsed.api_version, &parsed.kind, "Overlay")?;
+            let name = parsed.metadata.name.clone();
+            self.overlays.insert(name.clone(), (Origin(file.to_string()), parsed));
+            Ok(name)
+        }
+    }
+
+    /// Environments by name, with their descriptions and parents.
+    pub fn environments(&self) -> impl Iterator<Item = (&str, Option<&str>, Option<&str>)> {
+        self.environments
+            .iter()
+            .map(|(name, (_, f))| (name.as_str(), f.spec.extends.as_deref(), f.spec.description.as_deref()))
+    }
+
+    /// The environment marked `default: true` (a user's replaces the built-in one).
+    pub fn default_environment(&self) -> Result<String> {
+        let defaults: Vec<(&String, &Origin)> =
+            self.environments.iter().filter(|(_, (_, f))| f.spec.default).map(|(n, (o, _))| (n, o)).collect();
+        let user: Vec<_> = defaults.iter().filter(|(_, o)| !o.0.starts_with("builtin:")).collect();
+        match (user.as_slice(), defaults.as_slice()) {
+            ([(name, _)], _) => Ok(name.to_string()),
+            ([], [(name, _)]) => Ok(name.to_string()),
+            ([], []) => Err(Error::config("environments", "no environment is marked `default: true`; pass --env")),
+            _ => Err(Error::config("environments", "more than one environment is marked `default: true`")),
+        }
+    }
+
+    /// Resolves `name` into a policy.
+    pub fn resolve(&self, name: &str) -> Result<Policy> {
+        let chain = self.chain(name)?;
+        let mut modes: BTreeMap<RuleId, Mode> = BTreeMap::new();
+        let mut params: BTreeMap<RuleId, Value> = BTreeMap::new();
+        let mut overlays: Vec<String> = Vec::new();
+        let mut annotation_exemptions = true;
+        let mut exemptions = Vec::new();
+        for env_name in &chain {
+            let (origin, env) = &self.environments[env_name];
+            let file = &origin.0;
+            for overlay in &env.spec.overlays {
+                let (o_origin, o) = self.overlays.get(overlay).ok_or_else(|| {
+                    let known: Vec<&str> = self.overlays.keys().map(String::as_str).collect();
+                    Error::config(file, format!("unknown overlay `{overlay}`; known overlays: {}", known.join(", ")))
+                })?;
+                if overlays.contains(overlay) {
+                    continue;
+                }
+                overlays.push(overlay.clone());
+                for (id, value) in &o.spec.rules {
+                    let rule = parse_rule_id(id).map_err(|m| Error::config(&o_origin.0, format!("spec.rules: {m}")))?;
+                    merge(params.entry(rule).or_insert_with(|| json!({})), value);
+                }
+            }
+            if let Some(level) = &env.spec.pod_security_level {
+                merge(params.entry(RuleId::NamespacePodSecurity).or_insert_with(|| json!({})), &json!({"enforce": level}));
+            }
+            for (id, value) in &env.spec.rules {
+                let rule = parse_rule_id(id).map_err(|m| Error::config(file, format!("spec.rules: {m}")))?;
+                let setting = RuleSetting::parse(value).map_err(|m| Error::config(file, format!("spec.rules.{id}: {m}")))?;
+                if let Some(mode) = setting.mode {
+                    modes.insert(rule, mode);
+                }
+                if let Some(p) = &setting.params {
+                    merge(params.entry(rule).or_insert_with(|| json!({})), p);
+                }
+            }
+            if let Some(a) = env.spec.annotation_exemptions {
+                annotation_exemptions = a == AllowDeny::Allow;
+            }
+            for (index, ex) in env.spec.exemptions.iter().enumerate() {
+                let at = format!("spec.exemptions[{index}]");
+                if ex.reason.trim().is_empty() {
+                    return Err(Error::config(file, format!("{at}: an exemption needs a reason")));
+                }
+                let rules = ex
+                    .rules
+                    .iter()
+                    .map(|r| parse_rule_id(r))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(|m| Error::config(file, format!("{at}.rules: {m}")))?;
+                let target = Target::compile(ex.target.clone()).map_err(|m| Error::config(file, format!("{at}.{m}")))?;
+                exemptions.push((ex.clone(), EnvExemption { rules, target, reason: ex.reason.clone(), environment: env_name.clone(), index }));
+            }
+        }
+        let where_ = format!("environment `{name}` ({})", chain.join(" -> "));
+        let mut rules = Vec::new();
+        let mut resolved_rules = Map::new();
+        for &id in RuleId::ALL {
+            let mode = modes.get(&id).copied().unwrap_or_default();
+            let (rule, resolved) = id
+                .build(params.get(&id).unwrap_or(&json!({})))
+                .map_err(|m| Error::config(&where_, format!("rule `{id}`: {m}")))?;
+            resolved_rules.insert(id.as_str().into(), json!({"mode": mode, "params": resolved}));
+            if mode != Mode::Off {
+                rules.push(ConfiguredRule { id, mode, rule });
+            }
+        }
+        let mut patches = Vec::new();
+        let mut classes = Map::new();
+        let mut kinds = Vec::new();
+        let mut resolved_overlays = Vec::new();
+        for overlay in &overlays {
+            let (origin, o) = &self.overlays[overlay];
+            for (i, spec) in o.spec.patches.iter().enumerate() {
+                let patch = Patch::compile(overlay, i + 1, spec.clone())
+                    .map_err(|m| Error::config(&origin.0, format!("spec.patches[{i}]: {m}")))?;
+                patches.push(patch);
+            }
+            if let Some(c) = &o.spec.classes {
+                classes.extend(c.clone());
+            }
+            for (i, w) in o.spec.workloads.iter().enumerate() {
+                kinds.push(workload_kind(w.group.clone(), &w.kind, &w.pod_template, w.replicas.as_deref()).map_err(|m| {
+                    Error::config(&origin.0, format!("spec.workloads[{i}]: {m}"))
+                })?);
+            }
+            resolved_overlays.push(json!({"name": overlay, "spec": o.spec}));
+        }
+        let compiled_classes = compile_classes(&classes).map_err(|m| Error::config(&where_, format!("classes: {m}")))?;
+        let resolved = json!({
+            "apiVersion": API_VERSION,
+            "kind": "ResolvedEnvironment",
+            "metadata": {"name": name},
+            "spec": {
+                "chain": chain,
+                "annotationExemptions": if annotation_exemptions { "allow" } else { "deny" },
+                "overlays": resolved_overlays,
+                "rules": resolved_rules,
+                "exemptions": exemptions.iter().map(|(spec, ex)| json!({"environment": ex.environment, "exemption": spec})).collect::<Vec<_>>(),
+            },
+        });
+        Ok(Policy {
+            environment: name.to_string(),
+            chain,
+            rules,
+            patches,
+            exemptions: exemptions.into_iter().map(|(_, e)| e).collect(),
+            annotation_exemptions,
+            kinds: WorkloadKinds::new(kinds),
+            classes: compiled_classes,
+            resolved,
+        })
+    }
+
+    fn chain(&self, name: &str) -> Result<Vec<String>> {
+        let mut chain = Vec::new();
+        let mut next = Some(name.to_string());
+        while let Some(current) = next {
+            if chain.contains(&current) {
+                chain.push(current);
+                return Err(Error::config("environments", format!("`extends` loops: {}", chain.join(" -> "))));
+            }
+            let (_, env) = self.environments.get(&current).ok_or_else(|| {
+                let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+                let referrer = chain.last().map(|c| format!(" (extended by `{c}`)")).unwrap_or_default();
+                Error::config("environments", format!("unknown environment `{current}`{referrer}; known environments: {}", known.join(", ")))
+            })?;
+            next = env.spec.extends.clone();
+            chain.push(current);
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    /// The built-in files, for `temper init`.
+    pub fn builtin_files() -> &'static [(&'static str, &'static str)] {
+        builtin::FILES
+    }
+}
+
+impl Policy {
+    /// The mode of `rule` in this environment.
+    pub fn mode(&self, rule: RuleId) -> Mode {
+        self.rules.iter().find(|r| r.id == rule).map_or(Mode::Off, |r| r.mode)
+    }
+}
+
+fn parse_rule_id(id: &str) -> std::result::Result<RuleId, String> {
+    match id.parse::<RuleId>() {
+        Ok(RuleId::OverlayPatch) => Err("`overlay-patch` is configured through overlay patches, not as a rule".into()),
+        other => other,
+    }
+}
+
+/// Deep-merges `over` into `base`: mappings key by key, anything else replaced (null included).
+fn merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) if slot.is_object() && v.is_object() => merge(slot, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (base, over) => *base = over.clone(),
+    }
+}
+
+fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<crate::rules::Classes, String> {
+    let mut out = Vec::new();
+    for (class, patterns) in classes {
+        let patterns = patterns
+            .as_array()
+            .ok_or_else(|| format!("`{class}` must be a list of patterns"))?
+            .iter()
+            .map(|p| {
+                let p = p.as_str().ok_or_else(|| format!("`{class}`: patterns are strings"))?;
+                Regex::new(p).map_err(|e| format!("`{class}`: {e}"))
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        out.push((class.clone(), patterns));
+    }
+    Ok(crate::rules::Classes(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_environments_resolve() {
+        let config = Config::builtin().unwrap();
+        assert_eq!(config.default_environment().unwrap(), "prod");
+        let prod = config.resolve("prod").unwrap();
+        assert_eq!(prod.chain, ["dev", "staging", "prod"]);
+        assert_eq!(prod.mode(RuleId::PodSecurityContext), Mode::Enforce);
+        assert_eq!(prod.mode(RuleId::MinimumReplicas), Mode::Fix);
+        assert_eq!(prod.mode(RuleId::ServiceAccountToken), Mode::Off);
+        let staging = config.resolve("staging").unwrap();
+        assert_eq!(staging.mode(RuleId::HostIsolation), Mode::Enforce);
+        assert_eq!(staging.mode(RuleId::MinimumReplicas), Mode::Audit);
+        assert_eq!(
+            prod.resolved["spec"]["rules"]["namespace-pod-security"]["params"]["enforce"],
+            json!("restricted")
+        );
+    }
+
+    #[test]
+    fn builtin_files_match_the_directories() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut on_disk = Vec::new();
+        for dir in ["overlays", "environments"] {
+            for f in crate::read::manifest_files(&root.join(dir)).unwrap() {
+                on_disk.push(format!("{dir}/{}", f.file_name().unwrap().to_string_lossy()));
+            }
+        }
+        on_disk.sort();
+        let mut embedded: Vec<String> = builtin::FILES.iter().map(|(p, _)| p.to_string()).collect();
+        embedded.sort();
+        assert_eq!(embedded, on_disk);
+    }
+
+    #[test]
+    fn merge_keeps_null_as_a_value() {
+        let mut base = json!({"a": {"x": 1, "y": 2}, "b": 1});
+        merge(&mut base, &json!({"a": {"y": null}, "c": [1]}));
+        assert_eq!(base, json!({"a": {"x": 1, "y": null}, "b": 1, "c": [1]}));
+    }
+}

@@ -1,0 +1,34 @@
+//! temper: a hardening post-renderer for Kubernetes manifests.
+//!
+//! It reads rendered manifests exactly as Kubernetes decodes them, applies an environment's
+//! hardening rules and overlay patches, and writes the manifests back, changing only what the
+//! rules changed and recording every change and every remaining violation.
+//!
+//! The pipeline, one module per stage: [`read`] → [`index`] → [`rules`] → [`generate`] →
+//! [`write`] → [`report`], run by [`pipeline::run`]. Configuration lives in [`config`]; the
+//! YAML library is hidden behind [`yaml`].
+
+pub mod canon;
+pub mod config;
+pub mod error;
+pub mod exempt;
+pub mod generate;
+pub mod image;
+pub mod index;
+pub mod object;
+pub mod patch;
+pub mod pipeline;
+pub mod pointer;
+pub mod quantity;
+pub mod read;
+pub mod report;
+pub mod rules;
+pub mod select;
+pub mod target;
+pub mod write;
+pub mod yaml;
+
+pub use config::{Config, Policy};
+pub use error::{Error, Result};
+pub use pipeline::{Outcome, Settings, run};
+pub use read::Input;

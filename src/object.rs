@@ -1,0 +1,173 @@
+//! Read-only accessors for Kubernetes objects held as `serde_json::Value`, and the identity
+//! (group, kind, namespace, name) that reports, matching and ordering use.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The annotation Helm 4 puts on every document it sends to a post-renderer.
+pub const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
+
+/// Who a resource is: its place in the stream and its Kubernetes identity.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceId {
+    /// 1-based document number; 0 for resources temper generated.
+    pub document: usize,
+    /// Index in the `items` of a List document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
+    pub api_version: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ResourceId {
+    pub fn of(document: usize, item: Option<usize>, obj: &Value) -> ResourceId {
+        ResourceId {
+            document,
+            item,
+            api_version: str_at(obj, &["apiVersion"]).unwrap_or_default().to_string(),
+            kind: kind(obj).to_string(),
+            namespace: namespace(obj).map(str::to_string),
+            name: name(obj).to_string(),
+        }
+    }
+
+    /// The API group: empty for the core group.
+    pub fn group(&self) -> &str {
+        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+    }
+}
+
+impl fmt::Display for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+pub fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {
+    get(value, path)?.as_str()
+}
+
+pub fn get<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(key)).filter(|v| !v.is_null())
+}
+
+pub fn kind(obj: &Value) -> &str {
+    str_at(obj, &["kind"]).unwrap_or_default()
+}
+
+pub fn name(obj: &Value) -> &str {
+    str_at(obj, &["metadata", "name"])
+        .or_else(|| str_at(obj, &["metadata", "generateName"]))
+        .unwrap_or_default()
+}
+
+pub fn namespace(obj: &Value) -> Option<&str> {
+    str_at(obj, &["metadata", "namespace"]).filter(|ns| !ns.is_empty())
+}
+
+/// `metadata.labels`, or an empty map.
+pub fn labels(obj: &Value) -> &Map<String, Value> {
+    string_map(get(obj, &["metadata", "labels"]))
+}
+
+/// `metadata.annotations`, or an empty map.
+pub fn annotations(obj: &Value) -> &Map<String, Value> {
+    string_map(get(obj, &["metadata", "annotations"]))
+}
+
+fn string_map(value: Option<&Value>) -> &Map<String, Value> {
+    static EMPTY: std::sync::OnceLock<Map<String, Value>> = std::sync::OnceLock::new();
+    value.and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Map::new))
+}
+
+/// Whether `kind` is a list kind (`List`, `ConfigMapList`, ...) holding items to harden.
+pub fn is_list(obj: &Value) -> bool {
+    kind(obj).ends_with("List") && obj.get("items").is_some_and(Value::is_array)
+}
+
+/// Checks what Kubernetes requires of every object before anything reads it: a kind and an
+/// apiVersion, and string-valued labels and annotations. Returns the problem, if any.
+pub fn validate(obj: &Value) -> Result<(), String> {
+    let Some(map) = obj.as_object() else {
+        return Err(format!("a Kubernetes object must be a mapping, not {}", type_name(obj)));
+    };
+    for field in ["apiVersion", "kind"] {
+        match map.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => {}
+            None | Some(Value::Null) => return Err(format!("`{field}` is missing")),
+            Some(other) => return Err(format!("`{field}` must be a string, not {}", type_name(other))),
+        }
+    }
+    let Some(meta) = map.get("metadata").filter(|m| !m.is_null()) else {
+        return Ok(());
+    };
+    let Some(meta) = meta.as_object() else {
+        return Err(format!("`metadata` must be a mapping, not {}", type_name(meta)));
+    };
+    for field in ["name", "namespace", "generateName"] {
+        if let Some(v) = meta.get(field).filter(|v| !v.is_null() && !v.is_string()) {
+            return Err(format!("`metadata.{field}` must be a string, not {}", type_name(v)));
+        }
+    }
+    for field in ["labels", "annotations"] {
+        match meta.get(field) {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(entries)) => {
+                if let Some((k, v)) = entries.iter().find(|(_, v)| !v.is_string()) {
+                    return Err(format!(
+                        "`metadata.{field}.{k}` must be a string, not {} (quote it)",
+                        type_name(v)
+                    ));
+                }
+            }
+            Some(other) => {
+                return Err(format!("`metadata.{field}` must be a mapping, not {}", type_name(other)));
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a sequence",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn validation_names_the_field() {
+        assert!(validate(&json!({"apiVersion": "v1", "kind": "ConfigMap"})).is_ok());
+        assert_eq!(validate(&json!({"invalid": null})).unwrap_err(), "`apiVersion` is missing");
+        assert_eq!(
+            validate(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": {"a": true}}})).unwrap_err(),
+            "`metadata.labels.a` must be a string, not a boolean (quote it)"
+        );
+    }
+
+    #[test]
+    fn identity() {
+        let obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
+        let id = ResourceId::of(3, None, &obj);
+        assert_eq!(id.to_string(), "Deployment/shop/web");
+        assert_eq!(id.group(), "apps");
+    }
+}

@@ -1,0 +1,169 @@
+//! The pipeline: read → patch → index → rules → generate → write → report.
+//!
+//! Documents are parsed, patched, checked and written in parallel; the index and the
+//! generated objects are built in between, in one pass each. Every stage keeps document order,
+//! so output and report are the same bytes whatever the number of threads.
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::config::Policy;
+use crate::error::{Error, Result};
+use crate::exempt;
+use crate::generate::generate;
+use crate::index::Index;
+use crate::object::{self, ResourceId};
+use crate::read::{self, Document, Input};
+use crate::report::Report;
+use crate::rules::{Cx, ExemptionUse, Findings, Workload, WorkloadFacts, containers};
+use crate::write::write;
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Where objects without `metadata.namespace` will be installed, when known.
+    pub release_namespace: Option<String>,
+    /// Apply fixes and write manifests (`render`), or only evaluate the input (`check`).
+    pub fix: bool,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The manifests to write (empty for `check`).
+    pub output: String,
+    pub report: Report,
+    /// The documents after the run, for later stages (diffs, hashes).
+    pub documents: Vec<Document>,
+}
+
+/// Runs the whole pipeline over `inputs`.
+pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
+    let mut docs = read::parse(inputs)?;
+    let ns = settings.release_namespace.as_deref();
+    let mut findings = Findings::default();
+    if settings.fix && !policy.patches.is_empty() {
+        let patched: Vec<Result<Findings>> = docs.par_iter_mut().map(|d| patch_document(inputs, d, policy, ns)).collect();
+        for f in patched {
+            findings.extend(f?);
+        }
+    }
+    let index = Index::build(&docs, ns);
+    let checked: Vec<(Findings, Vec<WorkloadFacts>)> =
+        docs.par_iter_mut().map(|d| check_document(d, policy, &index, settings.fix)).collect();
+    let mut facts = Vec::new();
+    for (f, wf) in checked {
+        findings.extend(f);
+        facts.extend(wf);
+    }
+    // Generation sees the stream as the rules left it (raised HPA minimums included).
+    let index = Index::build(&docs, ns);
+    for f in &mut facts {
+        if let Some(hpa) = index.hpa_for(&f.namespace, &f.workload.kind, &f.id.name) {
+            f.replicas = Some(hpa.min_replicas.unwrap_or(1));
+        }
+    }
+    let (generated, gen_findings) = generate(policy, &facts, &index, &docs, settings.fix);
+    findings.extend(gen_findings);
+    findings.changes.sort_by_key(|c| c.resource.document);
+    let output = if settings.fix {
+        let mut changed = vec![false; docs.len()];
+        let by_number: std::collections::HashMap<usize, usize> =
+            docs.iter().enumerate().filter(|(_, d)| d.number > 0).map(|(i, d)| (d.number, i)).collect();
+        for c in &findings.changes {
+            if let Some(&i) = by_number.get(&c.resource.document) {
+                changed[i] = true;
+            }
+        }
+        write(inputs, &docs, &changed, &generated)?
+    } else {
+        String::new()
+    };
+    let command = if settings.fix { "render" } else { "check" };
+    let report = Report::new(command, &policy.environment, inputs, &docs, findings, &generated);
+    Ok(Outcome { output, report, documents: docs })
+}
+
+fn patch_document(inputs: &[Input], doc: &mut Document, policy: &Policy, ns: Option<&str>) -> Result<Findings> {
+    let mut findings = Findings::default();
+    let mut failure = None;
+    let number = doc.number;
+    for (item, obj) in doc.resources_mut() {
+        for patch in &policy.patches {
+            let id = ResourceId::of(number, item, obj);
+            let namespace = object::namespace(obj).or(ns).map(str::to_string);
+            if !patch.target.matches(&id, obj, namespace.as_deref()) {
+                continue;
+            }
+            let workload = Workload::of(obj, &id, &policy.kinds, &policy.classes);
+            match patch.apply(obj, &id, workload.as_ref()) {
+                Ok(changes) => findings.changes.extend(changes),
+                Err(message) => {
+                    failure = Some((patch.overlay.clone(), patch.number, message));
+                    break;
+                }
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+    }
+    match failure {
+        Some((overlay, patch, message)) => Err(Error::Patch { place: doc.place(inputs), overlay, patch, message }),
+        None => Ok(findings),
+    }
+}
+
+fn check_document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (Findings, Vec<WorkloadFacts>) {
+    let mut findings = Findings::default();
+    let mut facts = Vec::new();
+    let number = doc.number;
+    for (item, obj) in doc.resources_mut() {
+        let id = ResourceId::of(number, item, obj);
+        let namespace = index.namespace_of(obj);
+        let workload = Workload::of(obj, &id, &policy.kinds, &policy.classes);
+        let (waivers, refused) = exempt::waivers(policy, obj, workload.as_ref(), &id, namespace.as_deref());
+        findings.exemptions.extend(refused);
+        for rule in &policy.rules {
+            let waiver = waivers.iter().find(|(r, _)| *r == rule.id).map(|(_, w)| w);
+            let mut cx = Cx::new(rule.id, rule.mode, fix, &id, workload.as_ref(), index, waiver, &mut findings);
+            rule.rule.check(&mut cx, obj);
+            let waived = cx.waived();
+            if let (Some(w), true) = (waiver, waived > 0) {
+                findings.exemptions.push(ExemptionUse {
+                    rule: Some(rule.id),
+                    resource: id.clone(),
+                    source: w.source.clone(),
+                    reason: w.reason.clone(),
+                    violations: waived,
+                    refused: None,
+                });
+            }
+        }
+        if let Some(workload) = workload {
+            let ports = containers(obj, &workload.spec, false)
+                .iter()
+                .filter(|s| s.list == "containers")
+                .filter_map(|s| s.get(obj)?.get("ports")?.as_array().cloned())
+                .flatten()
+                .filter_map(|p| {
+                    let port = p.get("containerPort").filter(|v| !v.is_null())?.clone();
+                    let proto = object::str_at(&p, &["protocol"]).unwrap_or("TCP").to_string();
+                    Some((port, proto))
+                })
+                .collect();
+            let host_network = obj.pointer(workload.spec.key("hostNetwork").as_str()) == Some(&Value::Bool(true));
+            facts.push(WorkloadFacts {
+                explicit_namespace: object::namespace(obj).is_some(),
+                namespace,
+                replicas: workload.replicas(obj),
+                ports,
+                host_network,
+                waivers,
+                workload,
+                id,
+            });
+        }
+    }
+    (findings, facts)
+}

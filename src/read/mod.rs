@@ -1,0 +1,172 @@
+//! Stage 1, read: inputs → decoded text → documents split and parsed, in parallel.
+//!
+//! **Invariant:** documents keep input order; the error reported for a bad stream is the one
+//! in the earliest document, whatever the thread count.
+
+mod decode;
+mod document;
+mod split;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::error::{DocPlace, Error, Result};
+use crate::object;
+use crate::yaml;
+
+pub use decode::decode;
+pub use document::Document;
+pub use split::{Chunk, split};
+
+/// One input's decoded text and how to name it.
+#[derive(Debug, Clone)]
+pub struct Input {
+    pub origin: String,
+    pub text: String,
+}
+
+impl Input {
+    pub fn new(origin: impl Into<String>, text: impl Into<String>) -> Input {
+        Input { origin: origin.into(), text: text.into() }
+    }
+}
+
+/// Reads `-f` arguments in order: `-` is stdin, a directory is its `*.yaml`, `*.yml` and
+/// `*.json` files in sorted order. No arguments means stdin.
+pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
+    if paths.is_empty() {
+        return Ok(vec![read_stdin()?]);
+    }
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            inputs.push(read_stdin()?);
+        } else if path.is_dir() {
+            for file in manifest_files(path)? {
+                inputs.push(read_file(&file)?);
+            }
+        } else {
+            inputs.push(read_file(path)?);
+        }
+    }
+    Ok(inputs)
+}
+
+/// The manifest files directly inside `dir`, sorted by name.
+pub fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let read_err = |source| Error::Read { path: dir.to_path_buf(), source };
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        let is_manifest = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        if is_manifest && path.is_file() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_file(path: &Path) -> Result<Input> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let origin = path.display().to_string();
+    let text = decode(&origin, bytes)?;
+    Ok(Input { origin, text })
+}
+
+fn read_stdin() -> Result<Input> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|source| Error::Read { path: PathBuf::from("<stdin>"), source })?;
+    let text = decode("<stdin>", bytes)?;
+    Ok(Input { origin: "<stdin>".into(), text })
+}
+
+/// Splits and parses every input into documents.
+pub fn parse(inputs: &[Input]) -> Result<Vec<Document>> {
+    let mut chunks = Vec::new();
+    let mut number = 0;
+    for (idx, input) in inputs.iter().enumerate() {
+        for chunk in split(&input.text) {
+            let has_content = chunk.has_content(&input.text);
+            number += usize::from(has_content);
+            chunks.push((idx, chunk, if has_content { number } else { 0 }));
+        }
+    }
+    let parsed: Vec<Result<Document>> = chunks
+        .into_par_iter()
+        .map(|(idx, chunk, number)| parse_one(inputs, idx, chunk, number))
+        .collect();
+    parsed.into_iter().collect()
+}
+
+fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Result<Document> {
+    let text = &inputs[idx].text;
+    let body = &text[chunk.text.clone()];
+    let place = |line: usize, column: Option<usize>| DocPlace {
+        origin: inputs[idx].origin.clone(),
+        number,
+        line,
+        column,
+        object: None,
+        template: document::template_of(&text[chunk.header.clone()], None),
+    };
+    let (value, frozen) = if number == 0 {
+        (None, None)
+    } else if chunk.json {
+        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| Error::Document {
+            place: place(chunk.line + e.line().saturating_sub(1), Some(e.column())),
+            message: format!("invalid JSON: {e}"),
+        })?;
+        (Some(value), None)
+    } else {
+        let loaded = yaml::load(body).map_err(|e| Error::Document {
+            place: place(chunk.line + e.line - 1, Some(e.column)),
+            message: e.message,
+        })?;
+        (loaded.value, loaded.frozen)
+    };
+    let template = document::template_of(&text[chunk.header.clone()], value.as_ref());
+    let doc = Document { input: idx, chunk, number, value, frozen, template };
+    if let Some(value) = &doc.value {
+        let invalid = |message: String| Error::Document { place: doc.place(inputs), message };
+        object::validate(value).map_err(invalid)?;
+        if object::is_list(value) {
+            for (i, item) in doc.resources() {
+                object::validate(item).map_err(|m| invalid(format!("items[{}]: {m}", i.unwrap_or(0))))?;
+            }
+        }
+    }
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_only_documents_with_content() {
+        let inputs = [Input::new("in", "---\n# comment only\n---\napiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\n")];
+        let docs = parse(&inputs).unwrap();
+        let numbers: Vec<usize> = docs.iter().map(|d| d.number).collect();
+        assert_eq!(numbers, [0, 1, 2]);
+    }
+
+    #[test]
+    fn the_first_bad_document_is_reported() {
+        let mut text = String::new();
+        for i in 0..50 {
+            text.push_str(&format!("---\napiVersion: v1\nkind: A\nmetadata: {{name: a{i}}}\n"));
+        }
+        text.push_str("---\nkind: [\n---\n: :\n");
+        let err = parse(&[Input::new("in", text)]).unwrap_err().to_string();
+        assert!(err.starts_with("in:202:"), "{err}");
+        assert!(err.contains("document 51"), "{err}");
+    }
+}

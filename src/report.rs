@@ -1,0 +1,174 @@
+//! Stage 6, report: what the run did and found, as JSON (`--report`) and as a short summary
+//! for stderr.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::object::{self, ResourceId};
+use crate::read::{Document, Input};
+use crate::rules::{Change, ExemptionUse, Findings, Generated, RuleId, Severity, Violation};
+
+pub const SCHEMA_VERSION: &str = "temper.dev/report/v1";
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub tool: Tool,
+    pub environment: String,
+    /// `render` or `check`.
+    pub command: &'static str,
+    pub counts: Counts,
+    pub documents: Vec<DocumentInfo>,
+    pub changes: Vec<Change>,
+    pub generated: Vec<GeneratedInfo>,
+    pub violations: Vec<Violation>,
+    pub exemptions: Vec<ExemptionUse>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Tool {
+    pub fn this() -> Tool {
+        Tool { name: "temper", version: env!("CARGO_PKG_VERSION") }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub documents: usize,
+    pub resources: usize,
+    pub changed_documents: usize,
+    pub changes: usize,
+    pub generated: usize,
+    pub violations: usize,
+    /// Violations of enforced rules, not exempted: any makes the run fail.
+    pub errors: usize,
+    pub warnings: usize,
+    pub exempted: usize,
+}
+
+/// Where a document came from, so findings can point at it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentInfo {
+    pub number: usize,
+    pub origin: String,
+    pub line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedInfo {
+    pub rule: RuleId,
+    pub resource: ResourceId,
+}
+
+impl Report {
+    pub fn new(
+        command: &'static str,
+        environment: &str,
+        inputs: &[Input],
+        docs: &[Document],
+        findings: Findings,
+        generated: &[Generated],
+    ) -> Report {
+        let documents: Vec<DocumentInfo> = docs
+            .iter()
+            .filter(|d| d.value.is_some())
+            .map(|d| DocumentInfo {
+                number: d.number,
+                origin: inputs[d.input].origin.clone(),
+                line: d.chunk.line,
+                template: d.template.clone(),
+            })
+            .collect();
+        let changed: std::collections::HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
+        let errors = findings.violations.iter().filter(|v| v.severity == Severity::Error && v.exempted.is_none()).count();
+        let exempted = findings.violations.iter().filter(|v| v.exempted.is_some()).count();
+        let counts = Counts {
+            documents: documents.len(),
+            resources: docs.iter().map(|d| d.resources().len()).sum(),
+            changed_documents: changed.len(),
+            changes: findings.changes.len(),
+            generated: generated.len(),
+            violations: findings.violations.len(),
+            errors,
+            warnings: findings.violations.len() - errors - exempted,
+            exempted,
+        };
+        let generated = generated
+            .iter()
+            .map(|g| GeneratedInfo { rule: g.rule, resource: ResourceId::of(0, None, &g.object) })
+            .collect();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::this(),
+            environment: environment.to_string(),
+            command,
+            counts,
+            documents,
+            changes: findings.changes,
+            generated,
+            violations: findings.violations,
+            exemptions: findings.exemptions,
+        }
+    }
+
+    /// Whether an enforced rule is violated without an exemption.
+    pub fn fails(&self) -> bool {
+        self.counts.errors > 0
+    }
+
+    /// The human summary: one line of counts, then one line per violation and refused exemption.
+    pub fn summary(&self) -> String {
+        let c = &self.counts;
+        let mut out = format!(
+            "temper: {}: {} documents, {} changed, {} generated, {} changes; {} violations ({} errors, {} warnings, {} exempted)\n",
+            self.environment, c.documents, c.changed_documents, c.generated, c.changes, c.violations, c.errors, c.warnings, c.exempted
+        );
+        let templates: HashMap<usize, &DocumentInfo> = self.documents.iter().map(|d| (d.number, d)).collect();
+        for v in &self.violations {
+            let level = match (v.severity, &v.exempted) {
+                (_, Some(_)) => "exempt",
+                (Severity::Error, None) => "error",
+                (Severity::Warning, None) => "warning",
+            };
+            let _ = writeln!(out, "{level}[{}] {}: {}: {}", v.rule, self.describe(&v.resource, &templates), v.path, v.message);
+        }
+        for e in self.exemptions.iter().filter(|e| e.refused.is_some()) {
+            let rule = e.rule.map_or("?".to_string(), |r| r.to_string());
+            let why = e.refused.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "warning[exemption] {}: exemption from {rule} not honoured: {why}", self.describe(&e.resource, &templates));
+        }
+        out
+    }
+
+    fn describe(&self, id: &ResourceId, docs: &HashMap<usize, &DocumentInfo>) -> String {
+        let mut text = id.to_string();
+        if let Some(doc) = docs.get(&id.document) {
+            let from = doc.template.clone().unwrap_or_else(|| format!("{}:{}", doc.origin, doc.line));
+            let _ = write!(text, " ({from})");
+        }
+        text
+    }
+}
+
+/// The identity of a generated object, for reports.
+pub fn generated_id(g: &Generated) -> ResourceId {
+    ResourceId::of(0, None, &g.object)
+}
+
+/// Kind/name of a document's object, for messages.
+pub fn object_label(doc: &Document) -> Option<String> {
+    doc.value.as_ref().map(|v| format!("{}/{}", object::kind(v), object::name(v)))
+}

@@ -1,0 +1,137 @@
+//! `pod-disruption-budget`: a PodDisruptionBudget for every replicated workload.
+
+use k8s_openapi::api::policy::v1 as policyv1;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1 as metav1;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Gx, Rule};
+
+pub const DOC: &str = r#"Adds a PodDisruptionBudget for each Deployment and StatefulSet running 2 or more replicas.
+
+## What it does
+For each Deployment or StatefulSet with at least 2 replicas (counted after `minimum-replicas`; for an autoscaled workload, the autoscaler's minimum) that no PodDisruptionBudget in the stream already selects, adds a `policy/v1` PodDisruptionBudget named `<workload>-temper` with `minAvailable: 1` and the workload's selector.
+Workloads with fewer than 2 replicas are reported instead.
+
+## Why
+Without a budget, a node drain or cluster upgrade may evict every replica at once.
+With a single replica, `minAvailable: 1` would block drains forever, which is why those are reported rather than given a budget.
+
+## Example
+```yaml before
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: example/web:1.0
+```
+```yaml after
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: example/web:1.0
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: web-temper
+  labels:
+    app.kubernetes.io/created-by: temper
+  annotations:
+    temper.dev/rule: pod-disruption-budget
+spec:
+  minAvailable: 1
+  selector:
+    matchLabels:
+      app: web
+```
+
+## Parameters
+- `minAvailable` (default `1`): a count or a percentage such as `"50%"`.
+"#;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Params {
+    pub min_available: Value,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params { min_available: Value::from(1) }
+    }
+}
+
+impl Rule for Params {
+    fn generate(&self, gx: &mut Gx<'_>) {
+        let min_available = match &self.min_available {
+            Value::String(s) => IntOrString::String(s.clone()),
+            v => IntOrString::Int(v.as_i64().unwrap_or(1) as i32),
+        };
+        for facts in gx.workloads {
+            let w = &facts.workload;
+            if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet") || !matches!(facts.id.group(), "apps" | "extensions") {
+                continue;
+            }
+            if gx.index.pdb_selects(&facts.namespace, &w.pod_labels) {
+                continue;
+            }
+            let waiver = facts.waiver(gx.rule);
+            let replicas = facts.replicas.unwrap_or(1);
+            if replicas < 2 {
+                gx.violation(
+                    &facts.id,
+                    waiver,
+                    crate::pointer::Pointer::root().key("spec").key("replicas"),
+                    format!("{replicas} replica(s): no PodDisruptionBudget, which would block node drains"),
+                );
+                continue;
+            }
+            let Some(selector) = facts.selector().and_then(|s| serde_json::from_value::<metav1::LabelSelector>(s).ok()) else {
+                continue;
+            };
+            let pdb = policyv1::PodDisruptionBudget {
+                metadata: metav1::ObjectMeta {
+                    name: Some(format!("{}-temper", facts.id.name)),
+                    namespace: facts.explicit_namespace.then(|| facts.namespace.clone()).flatten(),
+                    ..Default::default()
+                },
+                spec: Some(policyv1::PodDisruptionBudgetSpec {
+                    min_available: Some(min_available.clone()),
+                    selector: Some(selector),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            let Ok(object) = serde_json::to_value(&pdb) else { continue };
+            let message = "no PodDisruptionBudget selects this workload".to_string();
+            gx.add(object, &facts.id, waiver, message);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Where pod specs live, and the facts rules need about a workload: its pod labels, selector,
+//! replica count, component class, containers.
+//!
+//! Built-in kinds follow Pod Security Admission's list (Pod, PodTemplate, ReplicationController,
+//! ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob); the configuration adds more
+//! (for example Argo Rollouts), each as a pointer to its pod template.
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::object::{self, ResourceId};
+use crate::pointer::Pointer;
+
+use super::RuleId;
+use super::cx::Waiver;
+
+/// A kind that carries a pod template.
+#[derive(Clone, Debug)]
+pub struct WorkloadKind {
+    /// API group; `None` matches any group.
+    pub groups: Option<Vec<String>>,
+    pub kind: String,
+    /// The pod template (holding `metadata` and `spec`); the root for a Pod.
+    pub template: Pointer,
+    /// Where the replica count lives, for scalable kinds.
+    pub replicas: Option<Pointer>,
+}
+
+/// A workload kind from configuration: `podTemplate` and `replicas` are JSON pointers.
+pub fn workload_kind(group: Option<String>, kind: &str, template: &str, replicas: Option<&str>) -> Result<WorkloadKind, String> {
+    let pointer = |text: &str| {
+        Pointer::parse(text).ok_or_else(|| format!("`{text}` is not a JSON pointer (it must start with /)"))
+    };
+    Ok(WorkloadKind {
+        groups: group.map(|g| vec![g]),
+        kind: kind.to_string(),
+        template: pointer(template)?,
+        replicas: replicas.map(pointer).transpose()?,
+    })
+}
+
+/// The table of workload kinds.
+#[derive(Clone, Debug)]
+pub struct WorkloadKinds(Vec<WorkloadKind>);
+
+impl WorkloadKinds {
+    /// The built-in kinds plus `extra`, which take precedence.
+    pub fn new(extra: Vec<WorkloadKind>) -> WorkloadKinds {
+        let p = |parts: &[&str]| parts.iter().fold(Pointer::root(), |p, k| p.key(k));
+        let apps = || Some(vec!["apps".to_string(), "extensions".to_string()]);
+        let core = || Some(vec![String::new()]);
+        let batch = || Some(vec!["batch".to_string()]);
+        let template = p(&["spec", "template"]);
+        let replicas = Some(p(&["spec", "replicas"]));
+        let mut kinds = extra;
+        kinds.extend([
+            WorkloadKind { groups: core(), kind: "Pod".into(), template: Pointer::root(), replicas: None },
+            WorkloadKind { groups: core(), kind: "PodTemplate".into(), template: p(&["template"]), replicas: None },
+            WorkloadKind { groups: core(), kind: "ReplicationController".into(), template: template.clone(), replicas: replicas.clone() },
+            WorkloadKind { groups: apps(), kind: "Deployment".into(), template: template.clone(), replicas: replicas.clone() },
+            WorkloadKind { groups: apps(), kind: "StatefulSet".into(), template: template.clone(), replicas: replicas.clone() },
+            WorkloadKind { groups: apps(), kind: "ReplicaSet".into(), template: template.clone(), replicas: replicas.clone() },
+            WorkloadKind { groups: apps(), kind: "DaemonSet".into(), template: template.clone(), replicas: None },
+            WorkloadKind { groups: batch(), kind: "Job".into(), template: template.clone(), replicas: None },
+            WorkloadKind {
+                groups: batch(),
+                kind: "CronJob".into(),
+                template: p(&["spec", "jobTemplate", "spec", "template"]),
+                replicas: None,
+            },
+        ]);
+        WorkloadKinds(kinds)
+    }
+
+    pub fn find(&self, group: &str, kind: &str) -> Option<&WorkloadKind> {
+        self.0.iter().find(|k| {
+            k.kind == kind && k.groups.as_ref().is_none_or(|gs| gs.iter().any(|g| g == group))
+        })
+    }
+}
+
+/// Component classes (app, engine, database, cache, job, scheduler) and how to recognise them.
+#[derive(Clone, Debug, Default)]
+pub struct Classes(pub Vec<(String, Vec<Regex>)>);
+
+impl Classes {
+    fn by_value(&self, value: &str) -> Option<&str> {
+        let lower = value.to_ascii_lowercase();
+        self.0
+            .iter()
+            .find(|(class, patterns)| *class == lower || patterns.iter().any(|p| p.is_match(&lower)))
+            .map(|(class, _)| class.as_str())
+    }
+}
+
+/// What rules know about a resource that carries a pod spec.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub kind: String,
+    /// The pod template's metadata and spec.
+    pub meta: Pointer,
+    pub spec: Pointer,
+    pub replicas: Option<Pointer>,
+    /// Labels of the pods it creates.
+    pub pod_labels: Map<String, Value>,
+    /// `spec.selector` for controllers.
+    pub selector: Option<Value>,
+    /// Component class: app, engine, database, cache, job or scheduler.
+    pub class: String,
+    /// `spec.os.name: windows`: Linux-only fields must not be set.
+    pub windows: bool,
+    /// Runs continuously (not a Job, CronJob or run-to-completion Pod).
+    pub long_running: bool,
+}
+
+impl Workload {
+    /// The view of `obj`, if its kind carries a pod spec that is present.
+    pub fn of(obj: &Value, id: &ResourceId, kinds: &WorkloadKinds, classes: &Classes) -> Option<Workload> {
+        let entry = kinds.find(id.group(), &id.kind)?;
+        let spec = entry.template.key("spec");
+        let pod_spec = obj.pointer(spec.as_str()).filter(|v| v.is_object())?;
+        let meta = entry.template.key("metadata");
+        let pod_labels = obj
+            .pointer(meta.key("labels").as_str())
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let restart = object::str_at(pod_spec, &["restartPolicy"]).unwrap_or("Always");
+        let batch = matches!(id.kind.as_str(), "Job" | "CronJob");
+        let long_running = !batch && !(id.kind == "Pod" && restart != "Always");
+        let class = classify(classes, &pod_labels, object::labels(obj), &id.name, batch);
+        Some(Workload {
+            kind: id.kind.clone(),
+            meta,
+            spec,
+            replicas: entry.replicas.clone(),
+            selector: object::get(obj, &["spec", "selector"])
+                .filter(|_| entry.replicas.is_some() || id.kind == "DaemonSet")
+                .map(as_label_selector),
+            pod_labels,
+            class,
+            windows: object::str_at(pod_spec, &["os", "name"]) == Some("windows"),
+            long_running,
+        })
+    }
+
+    /// The replica count as Kubernetes reads it (absent means 1).
+    pub fn replicas(&self, obj: &Value) -> Option<i64> {
+        let ptr = self.replicas.as_ref()?;
+        match obj.pointer(ptr.as_str()) {
+            None | Some(Value::Null) => Some(1),
+            Some(v) => v.as_i64(),
+        }
+    }
+}
+
+/// A ReplicationController's selector is a plain map; everything else uses `LabelSelector`.
+fn as_label_selector(selector: &Value) -> Value {
+    let is_label_selector = selector
+        .as_object()
+        .is_some_and(|m| m.is_empty() || m.contains_key("matchLabels") || m.contains_key("matchExpressions"));
+    if is_label_selector { selector.clone() } else { serde_json::json!({"matchLabels": selector}) }
+}
+
+/// The component class: the `app.kubernetes.io/component` label, then the `component`
+/// label, then name patterns, then the kind (Jobs and CronJobs are `job`), else `app`.
+fn classify(classes: &Classes, pod_labels: &Map<String, Value>, labels: &Map<String, Value>, name: &str, batch: bool) -> String {
+    let label = |key: &str| {
+        pod_labels.get(key).or_else(|| labels.get(key)).and_then(Value::as_str).and_then(|v| classes.by_value(v))
+    };
+    label("app.kubernetes.io/component")
+        .or_else(|| label("component"))
+        .or_else(|| {
+            classes
+                .0
+                .iter()
+                .find(|(_, patterns)| patterns.iter().any(|p| p.is_match(&name.to_ascii_lowercase())))
+                .map(|(c, _)| c.as_str())
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| if batch { "job".into() } else { "app".into() })
+}
+
+/// A container's place in a pod spec.
+#[derive(Clone, Debug)]
+pub struct ContainerSlot {
+    /// `containers`, `initContainers` or `ephemeralContainers`.
+    pub list: &'static str,
+    pub index: usize,
+    /// Resource-relative pointer to the container.
+    pub ptr: Pointer,
+    pub name: String,
+}
+
+impl ContainerSlot {
+    pub fn ephemeral(&self) -> bool {
+        self.list == "ephemeralContainers"
+    }
+
+    pub fn get<'v>(&self, obj: &'v Value) -> Option<&'v Value> {
+        obj.pointer(self.ptr.as_str())
+    }
+}
+
+/// The containers of the pod spec at `spec`: init containers first, then containers, then
+/// (when asked) ephemeral containers, which rules only ever audit.
+pub fn containers(obj: &Value, spec: &Pointer, ephemeral: bool) -> Vec<ContainerSlot> {
+    let lists: &[&'static str] = if ephemeral {
+        &["initContainers", "containers", "ephemeralContainers"]
+    } else {
+        &["initContainers", "containers"]
+    };
+    let mut slots = Vec::new();
+    for &list in lists {
+        let ptr = spec.key(list);
+        if let Some(items) = obj.pointer(ptr.as_str()).and_then(Value::as_array) {
+            for (index, c) in items.iter().enumerate() {
+                if c.is_object() {
+                    let name = object::str_at(c, &["name"]).unwrap_or_default().to_string();
+                    slots.push(ContainerSlot { list, index, ptr: ptr.index(index), name });
+                }
+            }
+        }
+    }
+    slots
+}
+
+/// Facts about a workload after every per-resource rule ran, for the generating rules.
+#[derive(Clone, Debug)]
+pub struct WorkloadFacts {
+    pub id: ResourceId,
+    /// The effective namespace: explicit, else the release namespace if known.
+    pub namespace: Option<String>,
+    /// Whether `metadata.namespace` was set on the object.
+    pub explicit_namespace: bool,
+    pub workload: Workload,
+    /// Replicas after fixes; an HPA's minimum when one scales the workload.
+    pub replicas: Option<i64>,
+    /// Container ports: (port, protocol).
+    pub ports: Vec<(Value, String)>,
+    /// `spec.hostNetwork: true`: NetworkPolicies do not apply.
+    pub host_network: bool,
+    pub waivers: Vec<(RuleId, Waiver)>,
+}
+
+impl WorkloadFacts {
+    pub fn waiver(&self, rule: RuleId) -> Option<&Waiver> {
+        self.waivers.iter().find(|(r, _)| *r == rule).map(|(_, w)| w)
+    }
+
+    /// The selector generated objects use: the controller's, else the pod labels.
+    pub fn selector(&self) -> Option<Value> {
+        match &self.workload.selector {
+            Some(s) => Some(s.clone()),
+            None if !self.workload.pod_labels.is_empty() => {
+                Some(serde_json::json!({"matchLabels": self.workload.pod_labels}))
+            }
+            None => None,
+        }
+    }
+}

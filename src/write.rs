@@ -1,0 +1,96 @@
+//! Stage 5, write: the output stream.
+//!
+//! **Invariant:** a document no rule changed is written back byte for byte. A changed document
+//! keeps its separator and leading comment lines (`# Source:`), then its body is re-emitted;
+//! its line endings follow the original. Generated objects follow, each after a `---` line.
+//! **Invariant:** the output is built whole in memory; nothing is written until the run
+//! has succeeded.
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::canon::same_meaning;
+use crate::error::{Error, Result};
+use crate::read::{Document, Input};
+use crate::rules::Generated;
+use crate::yaml;
+
+/// Assembles the output. `changed[i]` tells whether `docs[i]` must be re-emitted.
+pub fn write(inputs: &[Input], docs: &[Document], changed: &[bool], generated: &[Generated]) -> Result<String> {
+    let pieces: Vec<Result<Piece>> = docs
+        .par_iter()
+        .zip(changed.par_iter())
+        .map(|(doc, &changed)| piece(inputs, doc, changed))
+        .collect();
+    let mut pieces = pieces.into_iter().collect::<Result<Vec<Piece>>>()?;
+    for g in generated {
+        let body = yaml::emit(&g.object).map_err(|message| Error::Document {
+            place: Default::default(),
+            message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
+        })?;
+        pieces.push(Piece { text: format!("---\n{body}"), separated: true, json: false });
+    }
+    let total: usize = pieces.iter().map(|p| p.text.len() + 5).sum();
+    let mut out = String::with_capacity(total);
+    let only_one = pieces.len() == 1;
+    for (i, piece) in pieces.iter().enumerate() {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        if !piece.separated && (i > 0 || (piece.json && !only_one)) {
+            // Every document but a lone first one gets a `---` line. A JSON first document
+            // followed by others would make ArgoCD read the whole stream as JSON.
+            out.push_str("---\n");
+        }
+        out.push_str(&piece.text);
+    }
+    Ok(out)
+}
+
+struct Piece {
+    text: String,
+    /// Whether `text` starts with its own `---` line.
+    separated: bool,
+    json: bool,
+}
+
+fn piece(inputs: &[Input], doc: &Document, changed: bool) -> Result<Piece> {
+    let text = &inputs[doc.input].text;
+    let raw = &text[doc.chunk.text.clone()];
+    let separated = !doc.chunk.separator.is_empty();
+    let value = match &doc.value {
+        Some(v) if changed => v,
+        Some(v) if doc.chunk.json => return json_piece(raw, v),
+        _ => return Ok(Piece { text: raw.to_string(), separated, json: false }),
+    };
+    if let Some(why) = &doc.frozen {
+        return Err(Error::Document {
+            place: doc.place(inputs),
+            message: format!("cannot re-emit this document without changing its meaning ({why})"),
+        });
+    }
+    let body = yaml::emit(value).map_err(|message| Error::Document { place: doc.place(inputs), message })?;
+    let separator_line = &text[doc.chunk.separator.clone()];
+    let bare = separator_line.trim_start_matches("---").trim();
+    let separator = match separator_line {
+        "" => String::new(),
+        s if bare.is_empty() || bare.starts_with('#') => s.to_string(),
+        _ => "---\n".into(),
+    };
+    let header = &text[doc.chunk.header.clone()];
+    let crlf = raw.contains("\r\n");
+    let body = if crlf { body.replace('\n', "\r\n") } else { body };
+    Ok(Piece { text: format!("{separator}{header}{body}"), separated, json: false })
+}
+
+/// An untouched JSON document goes out as it came if a YAML reader sees the same object in it
+/// (JSON is nearly always valid YAML); otherwise it is re-emitted as YAML.
+fn json_piece(raw: &str, value: &Value) -> Result<Piece> {
+    let reads_same = yaml::load(raw).is_ok_and(|l| l.value.as_ref().is_some_and(|v| same_meaning(v, value)));
+    let text = if reads_same {
+        raw.to_string()
+    } else {
+        yaml::emit(value).map_err(|message| Error::Document { place: Default::default(), message })?
+    };
+    Ok(Piece { text, separated: false, json: true })
+}

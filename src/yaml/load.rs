@@ -1,0 +1,448 @@
+//! Reads one YAML document into a `serde_json::Value` exactly as Kubernetes decodes it.
+//!
+//! Kubernetes tools decode YAML with sigs.k8s.io/yaml: go-yaml v2 (YAML 1.1) builds a generic
+//! value, then every map key is turned into a string. We walk the parser's events (the parser
+//! inside serde-saphyr) and apply the same two steps: scalars go through [`resolve`], and keys
+//! are stringified the way `convertToJSONableObject` does. Anchors are expanded, `<<` merges
+//! follow go-yaml v2 (merged keys overwrite keys set earlier in the same mapping), duplicate
+//! keys keep the last value.
+//!
+//! [`resolve`]: super::resolve
+
+use serde_json::{Map, Number, Value};
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Tag};
+
+use super::resolve::{Resolved, resolve_plain, resolve_tagged};
+
+/// The deepest nesting of collections a document may have.
+pub const MAX_DEPTH: usize = 512;
+/// How many nodes alias expansion may add to one document before it is refused as a bomb.
+pub const MAX_ALIAS_NODES: usize = 1_000_000;
+
+/// A document as Kubernetes reads it.
+#[derive(Debug)]
+pub struct Loaded {
+    /// `None` for an empty, comment-only or `null` document.
+    pub value: Option<Value>,
+    /// Why the document must not be re-emitted, if it holds a value our model cannot write back
+    /// with the same meaning (an integer literal beyond 64 bits).
+    pub frozen: Option<String>,
+}
+
+/// Where and why a document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    /// 1-based line within the text given to [`load`].
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    pub message: String,
+}
+
+const CORE_TAG: &str = "tag:yaml.org,2002:";
+
+/// Parses `text`, which must hold at most one document.
+pub fn load(text: &str) -> Result<Loaded, LoadError> {
+    let mut options = serde_saphyr::granit_parser::Options::default();
+    options.set_emit_comments(false);
+    options.block_nesting_limit = MAX_DEPTH;
+    options.flow_nesting_limit = MAX_DEPTH;
+    let mut builder = Builder::default();
+    let mut n_docs = 0;
+    for event in Parser::new_from_str_with_options(text, options) {
+        let (event, span) = event.map_err(|e| LoadError {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info(),
+        })?;
+        let at = span.start;
+        match event {
+            Event::DocumentStart(..) => {
+                n_docs += 1;
+                if n_docs > 1 && builder.root.as_ref().is_some_and(|v| !v.is_null()) {
+                    return Err(error(&at, "a second document starts here without a `---` line"));
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                builder.scalar(&text, style, anchor, tag.as_deref(), &at)?;
+            }
+            Event::Alias(id) => builder.alias(id, &at)?,
+            Event::SequenceStart(_, anchor, _) => builder.open(Node::Seq(Vec::new()), anchor, &at)?,
+            Event::MappingStart(_, anchor, _) => {
+                builder.open(Node::Map(Map::new(), None), anchor, &at)?
+            }
+            Event::SequenceEnd | Event::MappingEnd => builder.close(&at)?,
+            _ => {}
+        }
+    }
+    Ok(Loaded { value: builder.root.filter(|v| !v.is_null()), frozen: builder.frozen })
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+    /// Anchored values by the parser's anchor id, with their node counts.
+    anchors: Vec<Option<(Value, usize)>>,
+    alias_nodes: usize,
+    frozen: Option<String>,
+}
+
+struct Frame {
+    node: Node,
+    anchor: usize,
+    nodes: usize,
+}
+
+enum Node {
+    Seq(Vec<Value>),
+    Map(Map<String, Value>, Option<Key>),
+}
+
+enum Key {
+    Name(String),
+    Merge,
+}
+
+impl Builder {
+    fn open(&mut self, node: Node, anchor: usize, at: &Marker) -> Result<(), LoadError> {
+        if self.expects_key() {
+            return Err(error(at, "a mapping key must be a scalar (Kubernetes keys are strings)"));
+        }
+        self.stack.push(Frame { node, anchor, nodes: 1 });
+        Ok(())
+    }
+
+    fn close(&mut self, at: &Marker) -> Result<(), LoadError> {
+        let frame = self.stack.pop().ok_or_else(|| error(at, "unbalanced collection end"))?;
+        let value = match frame.node {
+            Node::Seq(items) => Value::Array(items),
+            Node::Map(map, _) => Value::Object(map),
+        };
+        self.remember(frame.anchor, &value, frame.nodes);
+        self.push(value, frame.nodes, at)
+    }
+
+    fn scalar(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        tag: Option<&Tag>,
+        at: &Marker,
+    ) -> Result<(), LoadError> {
+        let plain = style == ScalarStyle::Plain;
+        let resolved = match tag {
+            None if plain => resolve_plain(text),
+            None => Resolved::Str,
+            Some(tag) => match tag.suffix_in_namespace(CORE_TAG).as_deref() {
+                Some("str") => Resolved::Str,
+                Some("merge") if text == "<<" => Resolved::Merge,
+                Some("binary") => return self.binary(text, anchor, at),
+                Some(s @ ("int" | "float" | "bool" | "null" | "timestamp")) => {
+                    resolve_tagged(s, text).map_err(|m| error(at, &m))?
+                }
+                // go-yaml v2 leaves every other tag unresolved: the scalar is its text.
+                _ => Resolved::Str,
+            },
+        };
+        if self.expects_key() {
+            let key = match resolved {
+                Resolved::Merge => Key::Merge,
+                other => Key::Name(key_string(text, other).map_err(|m| error(at, &m))?),
+            };
+            self.set_key(key);
+            return Ok(());
+        }
+        let value = match resolved {
+            Resolved::Null => Value::Null,
+            Resolved::Bool(b) => Value::Bool(b),
+            Resolved::Int(n) => Value::from(n),
+            Resolved::Uint(n) => Value::from(n),
+            Resolved::Float(f) => float(f),
+            Resolved::NonFinite => {
+                return Err(error(
+                    at,
+                    &format!(
+                        "`{text}` is a YAML float that JSON cannot hold, so Kubernetes rejects it too; quote it if you mean a string"
+                    ),
+                ));
+            }
+            Resolved::BigInt => {
+                self.frozen.get_or_insert_with(|| {
+                    format!("line {}: integer `{text}` does not fit in 64 bits", at.line())
+                });
+                float(text.parse::<f64>().unwrap_or(0.0))
+            }
+            Resolved::Merge | Resolved::Str => Value::String(text.to_string()),
+        };
+        self.remember(anchor, &value, 1);
+        self.push(value, 1, at)
+    }
+
+    fn binary(&mut self, text: &str, anchor: usize, at: &Marker) -> Result<(), LoadError> {
+        use base64::Engine as _;
+        let cleaned: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(cleaned.as_bytes())
+            .map_err(|e| error(at, &format!("!!binary value is not base64: {e}")))?;
+        // encoding/json writes invalid UTF-8 as U+FFFD, so that is what Kubernetes sees.
+        let value = Value::String(String::from_utf8_lossy(&bytes).into_owned());
+        if self.expects_key() {
+            if let Value::String(s) = value {
+                self.set_key(Key::Name(s));
+            }
+            return Ok(());
+        }
+        self.remember(anchor, &value, 1);
+        self.push(value, 1, at)
+    }
+
+    fn alias(&mut self, id: usize, at: &Marker) -> Result<(), LoadError> {
+        let (value, nodes) = self
+            .anchors
+            .get(id)
+            .and_then(Option::as_ref)
+            .cloned()
+            .ok_or_else(|| error(at, "alias refers to an anchor that is not complete yet"))?;
+        self.alias_nodes += nodes;
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(error(
+                at,
+                &format!(
+                    "aliases expand to more than {MAX_ALIAS_NODES} nodes in this document; refusing what looks like an alias bomb"
+                ),
+            ));
+        }
+        if self.expects_key() {
+            let key = match value {
+                Value::String(s) => s,
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) if n.is_i64() => n.to_string(),
+                Value::Number(n) if n.is_f64() => go_float_key(n.as_f64().unwrap_or(0.0)),
+                _ => return Err(error(at, "this alias cannot be a map key in Kubernetes")),
+            };
+            self.set_key(Key::Name(key));
+            return Ok(());
+        }
+        self.push(value, nodes, at)
+    }
+
+    fn remember(&mut self, anchor: usize, value: &Value, nodes: usize) {
+        if anchor == 0 {
+            return;
+        }
+        if self.anchors.len() <= anchor {
+            self.anchors.resize(anchor + 1, None);
+        }
+        self.anchors[anchor] = Some((value.clone(), nodes));
+    }
+
+    fn expects_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame { node: Node::Map(_, None), .. }))
+    }
+
+    fn set_key(&mut self, key: Key) {
+        if let Some(Frame { node: Node::Map(_, pending), .. }) = self.stack.last_mut() {
+            *pending = Some(key);
+        }
+    }
+
+    fn push(&mut self, value: Value, nodes: usize, at: &Marker) -> Result<(), LoadError> {
+        let Some(frame) = self.stack.last_mut() else {
+            self.root = Some(value);
+            return Ok(());
+        };
+        frame.nodes += nodes;
+        match &mut frame.node {
+            Node::Seq(items) => items.push(value),
+            Node::Map(map, pending) => match pending.take() {
+                Some(Key::Name(key)) => {
+                    map.insert(key, value);
+                }
+                Some(Key::Merge) => merge(map, value).map_err(|m| error(at, m))?,
+                None => return Err(error(at, "internal: value without a key")),
+            },
+        }
+        Ok(())
+    }
+}
+
+/// go-yaml v2's `merge`: a mapping, or a sequence of mappings where earlier ones win.
+fn merge(map: &mut Map<String, Value>, value: Value) -> Result<(), &'static str> {
+    const WANT_MAP: &str = "map merge requires a mapping or a sequence of mappings";
+    match value {
+        Value::Object(src) => map.extend(src),
+        Value::Array(items) => {
+            for item in items.into_iter().rev() {
+                match item {
+                    Value::Object(src) => map.extend(src),
+                    _ => return Err(WANT_MAP),
+                }
+            }
+        }
+        _ => return Err(WANT_MAP),
+    }
+    Ok(())
+}
+
+/// How sigs.k8s.io/yaml turns a go-yaml key into a JSON object key.
+fn key_string(text: &str, resolved: Resolved) -> Result<String, String> {
+    Ok(match resolved {
+        Resolved::Str | Resolved::Merge => text.to_string(),
+        Resolved::Bool(b) => b.to_string(),
+        Resolved::Int(n) => n.to_string(),
+        Resolved::Float(f) => go_float_key(f),
+        Resolved::NonFinite => match text.trim_start_matches('+') {
+            t if t.eq_ignore_ascii_case(".nan") => ".nan".into(),
+            t if t.starts_with('-') => "-.inf".into(),
+            _ => ".inf".into(),
+        },
+        Resolved::Null => return Err("a null map key cannot be converted to JSON".into()),
+        Resolved::Uint(_) | Resolved::BigInt => {
+            return Err(format!("map key `{text}` is an integer Kubernetes cannot use as a key"));
+        }
+    })
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`, which sigs.k8s.io/yaml uses for float keys.
+fn go_float_key(f: f64) -> String {
+    let f = f as f32;
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+    }
+    // Shortest digits that round-trip as f32, as mantissa digits and a decimal exponent.
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (neg, mantissa) = mantissa.strip_prefix('-').map_or((false, mantissa), |m| (true, m));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let sign = if neg { "-" } else { "" };
+    if exp < -4 || exp >= 6 {
+        let frac = &digits[1..];
+        let dot = if frac.is_empty() { String::new() } else { format!(".{frac}") };
+        let esign = if exp < 0 { '-' } else { '+' };
+        return format!("{sign}{}{dot}e{esign}{:02}", &digits[..1], exp.abs());
+    }
+    let point = exp + 1;
+    if point <= 0 {
+        format!("{sign}0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point as usize >= digits.len() {
+        format!("{sign}{digits}{}", "0".repeat(point as usize - digits.len()))
+    } else {
+        format!("{sign}{}.{}", &digits[..point as usize], &digits[point as usize..])
+    }
+}
+
+/// A finite float as a JSON number. Integral values stay floats: the emitter writes `1.0`,
+/// which Kubernetes reads as the same number.
+fn float(f: f64) -> Value {
+    Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+fn error(at: &Marker, message: &str) -> LoadError {
+    LoadError { line: at.line(), column: at.col() + 1, message: message.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[track_caller]
+    fn check(text: &str, expect: Value) {
+        let got = load(text).unwrap().value.unwrap();
+        assert_eq!(got, expect, "{text}");
+    }
+
+    #[test]
+    fn scalars_mean_what_they_mean_to_kubernetes() {
+        check(
+            "a: 0755\nb: '0755'\nc: on\nd: 'on'\ne: =\nf: 2001-12-14\ng: y\nh: 1e3\ni: 18446744073709551615\n",
+            json!({"a": 493, "b": "0755", "c": true, "d": "on", "e": "=", "f": "2001-12-14",
+                   "g": true, "h": 1000.0, "i": 18446744073709551615u64}),
+        );
+    }
+
+    #[test]
+    fn keys_are_stringified_like_sigs_k8s_io_yaml() {
+        check(
+            "on: 1\n'on': 2\n0755: 3\n1.0: 4\n1.5: 6\n",
+            json!({"true": 1, "on": 2, "493": 3, "1": 4, "1.5": 6}),
+        );
+        // `y` is a YAML 1.1 boolean too, so it lands on the same key as `on` (last wins).
+        check("on: 1\ny: 2\nn: 3\n", json!({"true": 2, "false": 3}));
+        check(
+            "x: 1\n",
+            json!({"x": 1}),
+        );
+        assert!(load("~: 1\n").is_err());
+        assert!(load("18446744073709551615: 1\n").is_err());
+    }
+
+    #[test]
+    fn float_keys_use_go_g_format_at_32_bits() {
+        assert_eq!(go_float_key(1.0), "1");
+        assert_eq!(go_float_key(1.5), "1.5");
+        assert_eq!(go_float_key(0.1), "0.1");
+        assert_eq!(go_float_key(1e6), "1e+06");
+        assert_eq!(go_float_key(123456.0), "123456");
+        assert_eq!(go_float_key(1234567.0), "1.234567e+06");
+        assert_eq!(go_float_key(0.0001), "0.0001");
+        assert_eq!(go_float_key(0.00001), "1e-05");
+        assert_eq!(go_float_key(-2.5), "-2.5");
+    }
+
+    #[test]
+    fn anchors_aliases_and_merges() {
+        check(
+            "base: &b {x: 1, z: 2}\nm:\n  <<: *b\n  z: 3\nl: [&v 7, *v]\n",
+            json!({"base": {"x": 1, "z": 2}, "m": {"x": 1, "z": 3}, "l": [7, 7]}),
+        );
+        // go-yaml v2 lets a merge overwrite keys written before it.
+        check("a: &a {k: 1}\nm:\n  k: 0\n  <<: *a\n", json!({"a": {"k": 1}, "m": {"k": 1}}));
+        // A quoted '<<' is an ordinary key.
+        check("m:\n  '<<': {k: 1}\n", json!({"m": {"<<": {"k": 1}}}));
+        check("a: &a {k: 1}\nb: &b {k: 2, j: 2}\nm:\n  <<: [*a, *b]\n", json!({"a": {"k": 1}, "b": {"k": 2, "j": 2}, "m": {"k": 1, "j": 2}}));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value() {
+        check("a: 1\na: 2\n", json!({"a": 2}));
+    }
+
+    #[test]
+    fn tags() {
+        check("a: !!str 0755\nb: !!int '12'\nc: !Ref x\nd: !!binary aGVsbG8=\n", json!({"a": "0755", "b": 12, "c": "x", "d": "hello"}));
+        assert!(load("a: !!int abc\n").is_err());
+    }
+
+    #[test]
+    fn empty_documents() {
+        for text in ["", "# only a comment\n", "---\n", "--- null\n", "~\n"] {
+            assert!(load(text).unwrap().value.is_none(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_input_is_refused_with_a_location() {
+        let err = load("a: .inf\n").unwrap_err();
+        assert_eq!((err.line, err.column), (1, 4));
+        let deep = "[".repeat(10_000);
+        assert!(load(&deep).is_err());
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 0..9 {
+            let prev = (b'a' + i) as char;
+            let next = (b'a' + i + 1) as char;
+            bomb.push_str(&format!("{next}: &{next} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let err = load(&bomb).unwrap_err();
+        assert!(err.message.contains("alias bomb"), "{}", err.message);
+    }
+
+    #[test]
+    fn big_hex_integers_freeze_the_document() {
+        let loaded = load("a: 0x1FFFFFFFFFFFFFFFFF\n").unwrap();
+        assert!(loaded.frozen.is_some());
+    }
+}

@@ -1,0 +1,15 @@
+//! The only module that knows the YAML library: reading documents as Kubernetes does, and
+//! writing them back without changing their meaning.
+//!
+//! Everything else in temper sees documents as `serde_json::Value`. To swap the YAML library,
+//! change this module alone.
+
+mod emit;
+mod load;
+mod locate;
+mod resolve;
+
+pub use emit::emit;
+pub use load::{LoadError, Loaded, MAX_ALIAS_NODES, MAX_DEPTH, load};
+pub use locate::locate;
+pub use resolve::{Resolved, resolve_plain};
