@@ -1,1 +1,14 @@
-fn main() {}
+//! The `temper` binary: parses arguments, runs a command, and maps the result to an exit code:
+//! 0 success, 2 error (bad input, bad configuration, usage), 3 policy violation.
+//!
+//! **Invariant:** stdout carries only the command's output (manifests for `render`), written
+//! once at the end of a successful run; messages go to stderr and the log file.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::install_panic_hook();
+    ExitCode::from(cli::main())
+}

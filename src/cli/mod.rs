@@ -1,0 +1,207 @@
+//! Command-line interface: argument definitions and the commands. Only this module (and
+//! `main.rs`) knows about argv, environment variables, stdout and exit codes; it uses
+//! `anyhow`, the library does not.
+
+mod check;
+mod env;
+mod explain;
+mod init;
+mod render;
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use temper::{Config, Policy};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_ERROR: u8 = 2;
+pub const EXIT_VIOLATION: u8 = 3;
+
+/// A hardening post-renderer for Kubernetes manifests.
+///
+/// Reads rendered manifests (stdin or -f), applies an environment's hardening rules, and
+/// writes the manifests to stdout. With no subcommand, `temper` runs `render`, as Helm 3
+/// does when it calls a post-renderer.
+#[derive(Debug, Parser)]
+#[command(name = "temper", version, args_conflicts_with_subcommands = true, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    render: render::RenderArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Harden manifests and write them to stdout (the default command).
+    Render(render::RenderArgs),
+    /// Evaluate the environment's rules on manifests as they are; change nothing.
+    Check(check::CheckArgs),
+    /// Show a rule's documentation, or list every rule.
+    Explain(explain::ExplainArgs),
+    /// Write the built-in overlays/ and environments/ into a directory to customise them.
+    Init(init::InitArgs),
+    /// List environments, or print one fully resolved.
+    Env(env::EnvArgs),
+}
+
+/// Choosing and finding the configuration.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigArgs {
+    /// Environment to apply [default: $TEMPER_ENV, else $ARGOCD_ENV_TEMPER_ENV, else the
+    /// configuration's default (prod)]
+    #[arg(short = 'e', long = "env", value_name = "ENV")]
+    pub env: Option<String>,
+    /// Directory with your own overlays/ and environments/ (they override built-in files of the same name)
+    #[arg(short = 'c', long = "config", env = "TEMPER_CONFIG", value_name = "DIR")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    pub fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref())?)
+    }
+
+    /// The environment's name: the flag, then the environment variables, then the default.
+    pub fn environment(&self, config: &Config) -> anyhow::Result<String> {
+        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        match self.env.clone().or_else(|| from_env("TEMPER_ENV")).or_else(|| from_env("ARGOCD_ENV_TEMPER_ENV")) {
+            Some(env) => Ok(env),
+            None => Ok(config.default_environment()?),
+        }
+    }
+
+    pub fn policy(&self) -> anyhow::Result<Policy> {
+        let config = self.load()?;
+        let env = self.environment(&config)?;
+        Ok(config.resolve(&env)?)
+    }
+}
+
+/// Where manifests come from.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Manifest file, directory (its *.yaml, *.yml and *.json files, sorted) or - for stdin;
+    /// repeatable [default: stdin]
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// Namespace of the release, for objects without one
+    #[arg(short = 'n', long = "namespace", env = "HELM_NAMESPACE", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
+impl InputArgs {
+    pub fn read(&self) -> anyhow::Result<Vec<temper::Input>> {
+        Ok(temper::read::read_inputs(&self.files)?)
+    }
+}
+
+/// How the process runs.
+#[derive(Debug, Clone, Args)]
+pub struct ProcessArgs {
+    /// Worker threads [default: one per core]
+    #[arg(long, env = "TEMPER_THREADS", value_name = "N")]
+    pub threads: Option<usize>,
+    /// Also append the summary and any error to this file (Helm 4 discards stderr)
+    #[arg(long, env = "TEMPER_LOG_FILE", value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// Print nothing on stderr unless something fails
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+static LOG_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+impl ProcessArgs {
+    fn apply(&self) -> anyhow::Result<()> {
+        if let Some(path) = &self.log_file {
+            let _ = LOG_FILE.set(path.clone());
+        }
+        if let Some(n) = self.threads {
+            anyhow::ensure!(n > 0, "--threads must be at least 1");
+            rayon::ThreadPoolBuilder::new().num_threads(n).build_global().context("cannot start worker threads")?;
+        }
+        Ok(())
+    }
+
+    /// Prints `text` on stderr (unless quiet) and appends it to the log file.
+    pub fn inform(&self, text: &str) {
+        if !self.quiet {
+            eprint!("{text}");
+        }
+        log(text);
+    }
+}
+
+/// Appends `text` to the log file, if one is set. Logging never fails a run.
+fn log(text: &str) {
+    if let Some(path) = LOG_FILE.get()
+        && let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path)
+    {
+        let _ = file.write_all(text.as_bytes());
+    }
+}
+
+/// Writes `bytes` to stdout in one go.
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush()).context("cannot write to stdout")
+}
+
+/// Writes `text` to `path`, creating parent directories.
+pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Parses arguments and runs the command; returns the exit code.
+pub fn main() -> u8 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let res = match cli.command {
+        None => render::run(&cli.render),
+        Some(Command::Render(args)) => render::run(&args),
+        Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Explain(args)) => explain::run(&args),
+        Some(Command::Init(args)) => init::run(&args),
+        Some(Command::Env(args)) => env::run(&args),
+    };
+    match res {
+        Ok(code) => code,
+        Err(err) => {
+            let text = format!("temper: error: {err:#}\n");
+            eprint!("{text}");
+            log(&text);
+            EXIT_ERROR
+        }
+    }
+}
+
+/// A panic prints one line, goes to the log file, and exits 2; nothing was written to stdout.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let text = format!("temper: internal error: {message}{place}; nothing was written (please report this)\n");
+        eprint!("{text}");
+        log(&text);
+        std::process::exit(i32::from(EXIT_ERROR));
+    }));
+}
