@@ -113,6 +113,16 @@ impl Config {
         Ok(config)
     }
 
+    /// Adds an environment given as text (as if it were a file named `file`).
+    pub fn add_environment(&mut self, file: &str, text: &str) -> Result<String> {
+        self.add(file, true, text)
+    }
+
+    /// Adds an overlay given as text (as if it were a file named `file`).
+    pub fn add_overlay(&mut self, file: &str, text: &str) -> Result<String> {
+        self.add(file, false, text)
+    }
+
     /// Adds one file, replacing a built-in one of the same name. Returns its name.
     fn add(&mut self, file: &str, environment: bool, text: &str) -> Result<String> {
         let bad = |message: String| Error::config(file, message);

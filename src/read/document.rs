@@ -37,7 +37,7 @@ impl Document {
             number: self.number,
             line: self.chunk.line,
             column: None,
-            object: self.value.as_ref().filter(|v| v.is_object()).map(|v| {
+            object: self.value.as_ref().filter(|v| !object::kind(v).is_empty()).map(|v| {
                 format!("{}/{}", object::kind(v), object::name(v))
             }),
             template: self.template.clone(),

@@ -40,6 +40,30 @@ pub struct Change {
     pub overlay: Option<String>,
 }
 
+impl Change {
+    /// Applies the change to its resource, as the report describes it: parents missing along
+    /// the pointer are created as mappings. Returns false if the pointer cannot be reached.
+    pub fn apply(&self, resource: &mut Value) -> bool {
+        match self.op {
+            Op::Add | Op::Replace => insert(resource, &self.pointer, self.value.clone()).is_ok(),
+            Op::Remove => {
+                let (Some(parent), Some(key)) = (self.pointer.parent(), self.pointer.last()) else { return false };
+                match resource.pointer_mut(parent.as_str()) {
+                    Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
+                    Some(Value::Array(items)) => match key.parse::<usize>() {
+                        Ok(i) if i < items.len() => {
+                            items.remove(i);
+                            true
+                        }
+                        _ => false,
+                    },
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
 /// A requirement a resource does not meet after the run.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -285,8 +309,9 @@ pub fn severity(mode: Mode) -> Severity {
     if mode == Mode::Enforce { Severity::Error } else { Severity::Warning }
 }
 
-/// Inserts `value` at `ptr`, creating missing or null parent mappings. Returns the previous
-/// value (`Some(Null)` when the field was null), or the pointer of the parent that is in the way.
+/// Inserts `value` at `ptr`, creating missing or null parent mappings; in a sequence, the value
+/// is inserted at the index. Returns the previous value (`Some(Null)` when the field was null),
+/// or the pointer of the parent that is in the way.
 pub fn insert(obj: &mut Value, ptr: &Pointer, value: Value) -> Result<Option<Value>, Pointer> {
     let tokens: Vec<String> = ptr.tokens().collect();
     let Some((last, parents)) = tokens.split_last() else {
@@ -313,6 +338,14 @@ pub fn insert(obj: &mut Value, ptr: &Pointer, value: Value) -> Result<Option<Val
     }
     match cur {
         Value::Object(map) => Ok(map.insert(last.clone(), value)),
+        // RFC 6902 `add` into a sequence inserts at the index (the end included).
+        Value::Array(items) => match last.parse::<usize>() {
+            Ok(i) if i <= items.len() => {
+                items.insert(i, value);
+                Ok(None)
+            }
+            _ => Err(at),
+        },
         _ => Err(at),
     }
 }

@@ -1,0 +1,57 @@
+//! Conformance on real manifests written by others (`../shared/corpus`, see its SOURCES.md):
+//! every file, every built-in environment, with enforcement off.
+
+use crate::util::{check_faithful, corpus_dir, corpus_files, policy, read_file, render, render_on};
+
+/// Inputs that are invalid for Kubernetes itself, with the error temper must give.
+const INVALID: &[(&str, &str)] = &[
+    // An unquoted `true` as an annotation value: kubectl cannot decode it either.
+    ("argocd-invalid-metadata-bad.yaml", "`metadata.annotations.invalid` must be a string, not a boolean"),
+    // A document without apiVersion and kind.
+    ("argocd-partially-valid-yaml.yaml", "document 2: `apiVersion` is missing"),
+];
+
+#[test]
+fn every_corpus_file_renders_faithfully_in_every_environment() {
+    let Some(dir) = corpus_dir() else { return };
+    let files = corpus_files(&dir);
+    assert!(files.len() >= 30, "expected the whole corpus, found {} files", files.len());
+    for env in ["dev", "staging", "prod"] {
+        let policy = policy(env);
+        for file in &files {
+            let name = file.file_name().unwrap().to_string_lossy().to_string();
+            let text = read_file(file);
+            let outcome = render(&policy, &text);
+            if let Some((_, expected)) = INVALID.iter().find(|(f, _)| *f == name) {
+                let err = outcome.expect_err(&name).to_string();
+                assert!(err.contains(expected), "{env} {name}: unexpected error {err}");
+                continue;
+            }
+            let outcome = outcome.unwrap_or_else(|e| panic!("{env} {name}: {e}"));
+            check_faithful(&text, &outcome);
+            assert!(!outcome.output.trim().is_empty(), "{env} {name}: empty output for non-empty input");
+
+            let again = render(&policy, &outcome.output).unwrap_or_else(|e| panic!("{env} {name} (second pass): {e}"));
+            assert!(again.output == outcome.output, "{env} {name}: rendering the output again changed it");
+            assert!(again.report.changes.is_empty() && again.report.generated.is_empty(), "{env} {name}: second pass changed something");
+        }
+    }
+}
+
+#[test]
+fn corpus_output_is_identical_with_one_and_two_threads() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut all = String::new();
+    for file in corpus_files(&dir).iter().filter(|f| !f.to_string_lossy().contains("tricky")) {
+        all.push_str(&read_file(file));
+        if !all.ends_with('\n') {
+            all.push('\n');
+        }
+    }
+    let policy = policy("prod");
+    let one = render_on(1, &policy, &all).unwrap();
+    let two = render_on(2, &policy, &all).unwrap();
+    assert!(one.output == two.output, "output differs between 1 and 2 threads");
+    assert_eq!(serde_json::to_string(&one.report).unwrap(), serde_json::to_string(&two.report).unwrap());
+    check_faithful(&all, &two);
+}

@@ -1,0 +1,16 @@
+//! One integration-test binary. Each module says what it covers.
+
+mod util;
+
+// The command line as Helm, ArgoCD and CI use it: stdout, stderr, exit codes.
+mod cli;
+// Configuration files: loading, resolution and every error path.
+mod config;
+// Every file of the shared corpus, in every built-in environment.
+mod corpus;
+// Each rule's documented example is run and must hold.
+mod docs;
+// One fixture per rule situation, snapshotted.
+mod rules;
+// Reading and writing streams: every edge case of the input contract, with our own fixtures.
+mod stream;

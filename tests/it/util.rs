@@ -1,0 +1,152 @@
+//! Helpers shared by the integration tests.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use temper::canon::same_meaning;
+use temper::read::{self, Document, Input};
+use temper::{Config, Outcome, Policy, Settings};
+
+/// A built-in environment.
+pub fn policy(env: &str) -> Policy {
+    Config::builtin().unwrap().resolve(env).unwrap()
+}
+
+/// An environment written inline, on top of the built-in configuration.
+pub fn policy_from(env_yaml: &str) -> Policy {
+    let mut config = Config::builtin().unwrap();
+    let name = config.add_environment("test-environment.yaml", env_yaml).unwrap();
+    config.resolve(&name).unwrap()
+}
+
+/// Renders `text` with `policy`, fixing, on the current thread pool.
+pub fn render(policy: &Policy, text: &str) -> temper::Result<Outcome> {
+    temper::run(&[Input::new("<test>", text)], policy, &Settings { release_namespace: None, fix: true })
+}
+
+/// Renders on a dedicated pool of `threads` threads.
+pub fn render_on(threads: usize, policy: &Policy, text: &str) -> temper::Result<Outcome> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    pool.install(|| render(policy, text))
+}
+
+/// The shared corpus, if present: `TEMPER_CORPUS`, else `../shared/corpus` beside the
+/// project. Setting `TEMPER_CORPUS` to a missing directory is an error.
+pub fn corpus_dir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("TEMPER_CORPUS") {
+        let dir = PathBuf::from(dir);
+        assert!(dir.is_dir(), "TEMPER_CORPUS={} is not a directory", dir.display());
+        return Some(dir);
+    }
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("NOTE: corpus not found at {} (set TEMPER_CORPUS); corpus tests did not run", dir.display());
+        None
+    }
+}
+
+/// The corpus files: the main directory, then `tricky/`, sorted.
+pub fn corpus_files(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = read::manifest_files(dir).unwrap();
+    let tricky = dir.join("tricky");
+    if tricky.is_dir() {
+        files.extend(read::manifest_files(&tricky).unwrap());
+    }
+    files
+}
+
+/// Reads a corpus file the way `-f` does (UTF-16, BOM).
+pub fn read_file(path: &std::path::Path) -> String {
+    read::decode(&path.display().to_string(), std::fs::read(path).unwrap()).unwrap()
+}
+
+fn parse(text: &str) -> Vec<Document> {
+    read::parse(&[Input::new("<test>", text)]).unwrap()
+}
+
+/// The contract of a render, checked on one input and its outcome:
+/// - the output re-parses, with one document per input document, then the generated ones;
+/// - a document without changes is written back byte for byte;
+/// - every document reads back as its input plus exactly the changes the report lists;
+/// - generated documents are complete, stamped objects.
+#[track_caller]
+pub fn check_faithful(input: &str, outcome: &Outcome) {
+    let before = parse(input);
+    let after = parse(&outcome.output);
+    let input_docs: Vec<&Document> = before.iter().filter(|d| d.value.is_some()).collect();
+    let output_docs: Vec<&Document> = after.iter().filter(|d| d.value.is_some()).collect();
+    let report = &outcome.report;
+    assert_eq!(
+        output_docs.len(),
+        input_docs.len() + report.generated.len(),
+        "output must hold every input document, then the generated ones"
+    );
+    for (doc_in, doc_out) in input_docs.iter().zip(&output_docs) {
+        let changes: Vec<_> = report.changes.iter().filter(|c| c.resource.document == doc_in.number).collect();
+        let mut expected = doc_in.value.clone().unwrap();
+        for c in &changes {
+            let target = match c.resource.item {
+                Some(i) => &mut expected["items"][i],
+                None => &mut expected,
+            };
+            assert!(c.apply(target), "change {c:?} does not apply to document {}", doc_in.number);
+        }
+        let got = doc_out.value.as_ref().unwrap();
+        assert!(
+            same_meaning(got, &expected),
+            "document {} does not read back as its input plus the reported changes\nexpected: {}\n     got: {}",
+            doc_in.number,
+            expected,
+            got
+        );
+        if changes.is_empty() {
+            let body = |d: &Document, text: &str| text[d.chunk.separator.end..d.chunk.text.end].trim_end_matches('\n').to_string();
+            assert_eq!(body(doc_out, &outcome.output), body(doc_in, input), "untouched document {} changed bytes", doc_in.number);
+        }
+    }
+    for doc in &output_docs[input_docs.len()..] {
+        let v = doc.value.as_ref().unwrap();
+        for field in ["apiVersion", "kind"] {
+            assert!(v.get(field).and_then(Value::as_str).is_some(), "generated document lacks {field}: {v}");
+        }
+        assert!(v.pointer("/metadata/name").and_then(Value::as_str).is_some(), "generated document lacks a name: {v}");
+        assert_eq!(v.pointer("/metadata/labels/app.kubernetes.io~1created-by"), Some(&Value::from("temper")));
+    }
+}
+
+/// The `temper` binary with a clean environment.
+pub fn temper() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_temper"));
+    for var in ["TEMPER_ENV", "ARGOCD_ENV_TEMPER_ENV", "TEMPER_CONFIG", "TEMPER_THREADS", "TEMPER_LOG_FILE", "HELM_NAMESPACE", "CI"] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+/// Runs `cmd` with `stdin` and returns its output.
+pub fn run_with_stdin(cmd: &mut Command, stdin: &[u8]) -> Output {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+/// stdout, stderr and exit code as one text, for snapshots.
+pub fn transcript(out: &Output) -> String {
+    format!(
+        "exit: {}\n----- stdout -----\n{}----- stderr -----\n{}",
+        out.status.code().map_or("signal".to_string(), |c| c.to_string()),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
