@@ -14,12 +14,9 @@ pub fn same_meaning(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => same_number(x, y),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_meaning(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same_meaning(v, w)))
         }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_meaning(v, w))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_meaning(v, w)),
         _ => a == b,
     }
 }
@@ -164,7 +161,7 @@ fn shortest_digits(f: f64) -> (String, i32) {
     }
     let Some(up) = increment(head) else { return (digits, exp) };
     let reads_back = |d: &str| format!("{}.{}e{exp}", &d[..1], &d[1..]).parse::<f64>().ok() == Some(f);
-    let even = |d: &str| d.bytes().last().is_some_and(|b| (b - b'0') % 2 == 0);
+    let even = |d: &str| d.bytes().last().is_some_and(|b| (b - b'0').is_multiple_of(2));
     let choice = [head.to_string(), up].into_iter().filter(|d| reads_back(d)).find(|d| even(d));
     (choice.map(|d| d.trim_end_matches('0').to_string()).filter(|d| !d.is_empty()).unwrap_or(digits), exp)
 }
@@ -242,9 +239,14 @@ mod tests {
 
     #[test]
     fn integers_stay_exact() {
-        assert_eq!(canonical(&json!([9007199254740993u64, 18446744073709551615u64, -9223372036854775808i64])),
-            "[9007199254740993,18446744073709551615,-9223372036854775808]");
-        assert_eq!(canonical(&json!({"b": "\u{1}\"", "a": [1.5, true, null]})), r#"{"a":[1.5,true,null],"b":"\u0001\""}"#);
+        assert_eq!(
+            canonical(&json!([9007199254740993u64, 18446744073709551615u64, -9223372036854775808i64])),
+            "[9007199254740993,18446744073709551615,-9223372036854775808]"
+        );
+        assert_eq!(
+            canonical(&json!({"b": "\u{1}\"", "a": [1.5, true, null]})),
+            r#"{"a":[1.5,true,null],"b":"\u0001\""}"#
+        );
     }
 
     #[test]

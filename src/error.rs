@@ -51,13 +51,13 @@ pub enum Error {
     Encoding { origin: String, offset: usize, message: String },
     /// A document is not valid YAML, or not something Kubernetes can decode as an object.
     #[error("{place}: {message}")]
-    Document { place: DocPlace, message: String },
+    Document { place: Box<DocPlace>, message: String },
     /// The configuration (overlays, environments, flags) is invalid.
     #[error("{file}: {message}")]
     Config { file: String, message: String },
     /// An overlay patch could not be applied to a document it targets.
     #[error("{place}: overlay `{overlay}` patch {patch}: {message}")]
-    Patch { place: DocPlace, overlay: String, patch: usize, message: String },
+    Patch { place: Box<DocPlace>, overlay: String, patch: usize, message: String },
     /// Writing output failed.
     #[error("cannot write {what}: {source}")]
     Write {

@@ -16,7 +16,13 @@ pub const EXEMPT: &str = "temper.dev/exempt";
 pub const EXEMPT_REASON: &str = "temper.dev/exempt-reason";
 
 /// The exemptions that apply to `obj`, and the annotation exemptions refused on it.
-pub fn waivers(policy: &Policy, obj: &Value, workload: Option<&Workload>, id: &ResourceId, namespace: Option<&str>) -> (Vec<(RuleId, Waiver)>, Vec<ExemptionUse>) {
+pub fn waivers(
+    policy: &Policy,
+    obj: &Value,
+    workload: Option<&Workload>,
+    id: &ResourceId,
+    namespace: Option<&str>,
+) -> (Vec<(RuleId, Waiver)>, Vec<ExemptionUse>) {
     let mut granted = Vec::new();
     let mut refused = Vec::new();
     let mut annotation_sets = vec![object::annotations(obj)];
@@ -40,12 +46,14 @@ pub fn waivers(policy: &Policy, obj: &Value, workload: Option<&Workload>, id: &R
             match name.parse::<RuleId>() {
                 Err(e) => refused.push(refuse(e)),
                 Ok(_) if reason.is_empty() => refused.push(refuse(format!("no {EXEMPT_REASON} annotation"))),
-                Ok(_) if !policy.annotation_exemptions => {
-                    refused.push(refuse(format!("environment `{}` does not accept annotation exemptions", policy.environment)))
-                }
+                Ok(_) if !policy.annotation_exemptions => refused.push(refuse(format!(
+                    "environment `{}` does not accept annotation exemptions",
+                    policy.environment
+                ))),
                 Ok(rule) => {
                     if !granted.iter().any(|(r, _)| *r == rule) {
-                        granted.push((rule, Waiver { source: ExemptionSource::Annotation, reason: reason.to_string() }));
+                        granted
+                            .push((rule, Waiver { source: ExemptionSource::Annotation, reason: reason.to_string() }));
                     }
                 }
             }

@@ -20,16 +20,21 @@ pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
 
 /// Runs every generating rule and returns the objects to append, in output order.
-pub fn generate(policy: &Policy, facts: &[WorkloadFacts], index: &Index, docs: &[Document], fix: bool) -> (Vec<Generated>, Findings) {
+pub fn generate(
+    policy: &Policy,
+    facts: &[WorkloadFacts],
+    index: &Index,
+    docs: &[Document],
+    fix: bool,
+) -> (Vec<Generated>, Findings) {
     let mut generated = Vec::new();
     let mut findings = Findings::default();
     for rule in &policy.rules {
         let mut gx = Gx::new(rule.id, rule.mode, fix, facts, index, &mut findings, &mut generated);
         rule.rule.generate(&mut gx);
     }
-    let identity = |obj: &Value| {
-        (object::kind(obj).to_string(), index.namespace_of(obj), object::name(obj).to_string())
-    };
+    let identity =
+        |obj: &Value| (object::kind(obj).to_string(), index.namespace_of(obj), object::name(obj).to_string());
     let mut seen: HashSet<(String, Option<String>, String)> =
         docs.iter().flat_map(|d| d.resources().into_iter().map(|(_, obj)| identity(obj))).collect();
     generated.retain(|g| seen.insert(identity(&g.object)));
@@ -39,7 +44,11 @@ pub fn generate(policy: &Policy, facts: &[WorkloadFacts], index: &Index, docs: &
     generated.sort_by(|a, b| {
         let key = |g: &Generated| {
             let o = &g.object;
-            (object::kind(o).to_string(), object::namespace(o).unwrap_or_default().to_string(), object::name(o).to_string())
+            (
+                object::kind(o).to_string(),
+                object::namespace(o).unwrap_or_default().to_string(),
+                object::name(o).to_string(),
+            )
         };
         key(a).cmp(&key(b))
     });

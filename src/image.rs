@@ -42,7 +42,10 @@ mod tests {
     #[test]
     fn references() {
         let r = ImageRef::parse("registry.example.com:5000/team/app:1.2@sha256:abc");
-        assert_eq!((r.registry, r.repository, r.tag, r.digest), ("registry.example.com:5000", "team/app", Some("1.2"), Some("sha256:abc")));
+        assert_eq!(
+            (r.registry, r.repository, r.tag, r.digest),
+            ("registry.example.com:5000", "team/app", Some("1.2"), Some("sha256:abc"))
+        );
         let r = ImageRef::parse("nginx");
         assert_eq!((r.registry, r.repository, r.tag), ("docker.io", "nginx", None));
         assert!(!r.is_pinned());

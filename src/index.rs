@@ -73,7 +73,8 @@ impl Index {
             }
             ("networking.k8s.io", "NetworkPolicy") => {
                 let spec = obj.get("spec").cloned().unwrap_or(Value::Null);
-                let Some(selector) = Selector::from_label_selector(spec.get("podSelector").unwrap_or(&Value::Null)) else {
+                let Some(selector) = Selector::from_label_selector(spec.get("podSelector").unwrap_or(&Value::Null))
+                else {
                     return;
                 };
                 let types: Vec<&str> = spec
@@ -81,7 +82,11 @@ impl Index {
                     .and_then(Value::as_array)
                     .map(|t| t.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_else(|| {
-                        if spec.get("egress").is_some_and(|e| !e.is_null()) { vec!["Ingress", "Egress"] } else { vec!["Ingress"] }
+                        if spec.get("egress").is_some_and(|e| !e.is_null()) {
+                            vec!["Ingress", "Egress"]
+                        } else {
+                            vec!["Ingress"]
+                        }
                     });
                 let empty = |key: &str| spec.get(key).and_then(Value::as_array).is_none_or(Vec::is_empty);
                 let all_pods = selector.is_empty();
@@ -95,7 +100,8 @@ impl Index {
                 });
             }
             ("autoscaling", "HorizontalPodAutoscaler") => {
-                let target = |k: &str| object::str_at(obj, &["spec", "scaleTargetRef", k]).unwrap_or_default().to_string();
+                let target =
+                    |k: &str| object::str_at(obj, &["spec", "scaleTargetRef", k]).unwrap_or_default().to_string();
                 self.hpas.push(Hpa {
                     id: ResourceId::of(number, item, obj),
                     namespace: ns,
@@ -134,9 +140,9 @@ impl Index {
 
     /// Whether `ns` already denies all ingress (and egress, if `egress`) by default.
     pub fn default_deny(&self, ns: &Option<String>, egress: bool) -> bool {
-        self.network_policies.iter().any(|p| {
-            &p.namespace == ns && if egress { p.default_deny_egress } else { p.default_deny_ingress }
-        })
+        self.network_policies
+            .iter()
+            .any(|p| &p.namespace == ns && if egress { p.default_deny_egress } else { p.default_deny_ingress })
     }
 
     /// The HPA scaling the workload `kind/name` in `ns`, if any.

@@ -65,9 +65,7 @@ pub fn kind(obj: &Value) -> &str {
 }
 
 pub fn name(obj: &Value) -> &str {
-    str_at(obj, &["metadata", "name"])
-        .or_else(|| str_at(obj, &["metadata", "generateName"]))
-        .unwrap_or_default()
+    str_at(obj, &["metadata", "name"]).or_else(|| str_at(obj, &["metadata", "generateName"])).unwrap_or_default()
 }
 
 pub fn namespace(obj: &Value) -> Option<&str> {
@@ -123,10 +121,7 @@ pub fn validate(obj: &Value) -> Result<(), String> {
             None | Some(Value::Null) => {}
             Some(Value::Object(entries)) => {
                 if let Some((k, v)) = entries.iter().find(|(_, v)| !v.is_string()) {
-                    return Err(format!(
-                        "`metadata.{field}.{k}` must be a string, not {} (quote it)",
-                        type_name(v)
-                    ));
+                    return Err(format!("`metadata.{field}.{k}` must be a string, not {} (quote it)", type_name(v)));
                 }
             }
             Some(other) => {
@@ -158,14 +153,16 @@ mod tests {
         assert!(validate(&json!({"apiVersion": "v1", "kind": "ConfigMap"})).is_ok());
         assert_eq!(validate(&json!({"invalid": null})).unwrap_err(), "`apiVersion` is missing");
         assert_eq!(
-            validate(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": {"a": true}}})).unwrap_err(),
+            validate(&json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"labels": {"a": true}}}))
+                .unwrap_err(),
             "`metadata.labels.a` must be a string, not a boolean (quote it)"
         );
     }
 
     #[test]
     fn identity() {
-        let obj = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
+        let obj =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
         let id = ResourceId::of(3, None, &obj);
         assert_eq!(id.to_string(), "Deployment/shop/web");
         assert_eq!(id.group(), "apps");

@@ -43,7 +43,8 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     let ns = settings.release_namespace.as_deref();
     let mut findings = Findings::default();
     if settings.fix && !policy.patches.is_empty() {
-        let patched: Vec<Result<Findings>> = docs.par_iter_mut().map(|d| patch_document(inputs, d, policy, ns)).collect();
+        let patched: Vec<Result<Findings>> =
+            docs.par_iter_mut().map(|d| patch_document(inputs, d, policy, ns)).collect();
         for f in patched {
             findings.extend(f?);
         }
@@ -109,7 +110,9 @@ fn patch_document(inputs: &[Input], doc: &mut Document, policy: &Policy, ns: Opt
         }
     }
     match failure {
-        Some((overlay, patch, message)) => Err(Error::Patch { place: doc.place(inputs), overlay, patch, message }),
+        Some((overlay, patch, message)) => {
+            Err(Error::Patch { place: doc.place(inputs).into(), overlay, patch, message })
+        }
         None => Ok(findings),
     }
 }

@@ -93,7 +93,8 @@ impl Report {
             })
             .collect();
         let changed: std::collections::HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
-        let errors = findings.violations.iter().filter(|v| v.severity == Severity::Error && v.exempted.is_none()).count();
+        let errors =
+            findings.violations.iter().filter(|v| v.severity == Severity::Error && v.exempted.is_none()).count();
         let exempted = findings.violations.iter().filter(|v| v.exempted.is_some()).count();
         let counts = Counts {
             documents: documents.len(),
@@ -134,7 +135,15 @@ impl Report {
         let c = &self.counts;
         let mut out = format!(
             "temper: {}: {} documents, {} changed, {} generated, {} changes; {} violations ({} errors, {} warnings, {} exempted)\n",
-            self.environment, c.documents, c.changed_documents, c.generated, c.changes, c.violations, c.errors, c.warnings, c.exempted
+            self.environment,
+            c.documents,
+            c.changed_documents,
+            c.generated,
+            c.changes,
+            c.violations,
+            c.errors,
+            c.warnings,
+            c.exempted
         );
         let templates: HashMap<usize, &DocumentInfo> = self.documents.iter().map(|d| (d.number, d)).collect();
         for v in &self.violations {
@@ -143,12 +152,23 @@ impl Report {
                 (Severity::Error, None) => "error",
                 (Severity::Warning, None) => "warning",
             };
-            let _ = writeln!(out, "{level}[{}] {}: {}: {}", v.rule, self.describe(&v.resource, &templates), v.path, v.message);
+            let _ = writeln!(
+                out,
+                "{level}[{}] {}: {}: {}",
+                v.rule,
+                self.describe(&v.resource, &templates),
+                v.path,
+                v.message
+            );
         }
         for e in self.exemptions.iter().filter(|e| e.refused.is_some()) {
             let rule = e.rule.map_or("?".to_string(), |r| r.to_string());
             let why = e.refused.as_deref().unwrap_or_default();
-            let _ = writeln!(out, "warning[exemption] {}: exemption from {rule} not honoured: {why}", self.describe(&e.resource, &templates));
+            let _ = writeln!(
+                out,
+                "warning[exemption] {}: exemption from {rule} not honoured: {why}",
+                self.describe(&e.resource, &templates)
+            );
         }
         out
     }

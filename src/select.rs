@@ -160,7 +160,8 @@ mod tests {
     #[test]
     fn label_selector_objects() {
         let s = Selector::from_label_selector(&json!({"matchLabels": {"app": "db"},
-            "matchExpressions": [{"key": "role", "operator": "NotIn", "values": ["replica"]}]})).unwrap();
+            "matchExpressions": [{"key": "role", "operator": "NotIn", "values": ["replica"]}]}))
+        .unwrap();
         assert!(s.matches(&labels(json!({"app": "db", "role": "primary"}))));
         assert!(!s.matches(&labels(json!({"app": "db", "role": "replica"}))));
         assert!(Selector::from_label_selector(&json!({"matchLabels": {"a": 1}})).is_none());

@@ -17,15 +17,12 @@ use crate::yaml;
 
 /// Assembles the output. `changed[i]` tells whether `docs[i]` must be re-emitted.
 pub fn write(inputs: &[Input], docs: &[Document], changed: &[bool], generated: &[Generated]) -> Result<String> {
-    let pieces: Vec<Result<Piece>> = docs
-        .par_iter()
-        .zip(changed.par_iter())
-        .map(|(doc, &changed)| piece(inputs, doc, changed))
-        .collect();
+    let pieces: Vec<Result<Piece>> =
+        docs.par_iter().zip(changed.par_iter()).map(|(doc, &changed)| piece(inputs, doc, changed)).collect();
     let mut pieces = pieces.into_iter().collect::<Result<Vec<Piece>>>()?;
     for g in generated {
         let body = yaml::emit(&g.object).map_err(|message| Error::Document {
-            place: Default::default(),
+            place: Box::default(),
             message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
         })?;
         pieces.push(Piece { text: format!("---\n{body}"), separated: true, json: false });
@@ -65,11 +62,11 @@ fn piece(inputs: &[Input], doc: &Document, changed: bool) -> Result<Piece> {
     };
     if let Some(why) = &doc.frozen {
         return Err(Error::Document {
-            place: doc.place(inputs),
+            place: doc.place(inputs).into(),
             message: format!("cannot re-emit this document without changing its meaning ({why})"),
         });
     }
-    let body = yaml::emit(value).map_err(|message| Error::Document { place: doc.place(inputs), message })?;
+    let body = yaml::emit(value).map_err(|message| Error::Document { place: doc.place(inputs).into(), message })?;
     let separator_line = &text[doc.chunk.separator.clone()];
     let bare = separator_line.trim_start_matches("---").trim();
     let separator = match separator_line {
@@ -90,7 +87,7 @@ fn json_piece(raw: &str, value: &Value) -> Result<Piece> {
     let text = if reads_same {
         raw.to_string()
     } else {
-        yaml::emit(value).map_err(|message| Error::Document { place: Default::default(), message })?
+        yaml::emit(value).map_err(|message| Error::Document { place: Box::default(), message })?
     };
     Ok(Piece { text, separated: false, json: true })
 }

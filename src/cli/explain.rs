@@ -26,19 +26,35 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
             let _ = writeln!(out, "{:<28} {:<8} {:<8} {:<8} summary", "rule", "dev", "staging", "prod");
             for &id in RuleId::ALL {
                 let modes: Vec<String> = policies.iter().map(|p| p.mode(id).to_string()).collect();
-                let _ = writeln!(out, "{:<28} {:<8} {:<8} {:<8} {}", id.as_str(), modes[0], modes[1], modes[2], id.summary());
+                let _ = writeln!(
+                    out,
+                    "{:<28} {:<8} {:<8} {:<8} {}",
+                    id.as_str(),
+                    modes[0],
+                    modes[1],
+                    modes[2],
+                    id.summary()
+                );
             }
-            let _ = writeln!(out, "\n`temper explain RULE` shows a rule's documentation; `temper explain overlay-patch` explains overlay patches.");
+            let _ = writeln!(
+                out,
+                "\n`temper explain RULE` shows a rule's documentation; `temper explain overlay-patch` explains overlay patches."
+            );
         }
         Some(name) => {
             let id: RuleId = name.parse().map_err(anyhow::Error::msg)?;
             let _ = writeln!(out, "# {}\n", id.as_str());
             out.push_str(id.doc());
             if id != RuleId::OverlayPatch {
-                let modes: Vec<String> = envs.iter().zip(&policies).map(|(e, p)| format!("{e}: {}", p.mode(id))).collect();
+                let modes: Vec<String> =
+                    envs.iter().zip(&policies).map(|(e, p)| format!("{e}: {}", p.mode(id))).collect();
                 let _ = writeln!(out, "\n## Modes in the built-in environments\n{}", modes.join(", "));
                 let (_, defaults) = id.build(&json!({})).map_err(anyhow::Error::msg)?;
-                let _ = write!(out, "\n## Default parameters\n```yaml\n{}```\n", temper::yaml::emit(&defaults).map_err(anyhow::Error::msg)?);
+                let _ = write!(
+                    out,
+                    "\n## Default parameters\n```yaml\n{}```\n",
+                    temper::yaml::emit(&defaults).map_err(anyhow::Error::msg)?
+                );
             }
         }
     }

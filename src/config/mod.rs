@@ -100,7 +100,8 @@ impl Config {
             let mut seen = BTreeMap::new();
             for file in crate::read::manifest_files(&path)? {
                 let name = file.display().to_string();
-                let text = std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
+                let text =
+                    std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
                 let key = config.add(&name, env, &text)?;
                 if let Some(other) = seen.insert(key.clone(), name.clone()) {
                     return Err(Error::config(name, format!("`{key}` is also defined in {other}")));
@@ -108,7 +109,10 @@ impl Config {
             }
         }
         if !found {
-            return Err(Error::config(dir.display().to_string(), "has neither an overlays/ nor an environments/ directory"));
+            return Err(Error::config(
+                dir.display().to_string(),
+                "has neither an overlays/ nor an environments/ directory",
+            ));
         }
         Ok(config)
     }
@@ -198,11 +202,15 @@ impl Config {
                 }
             }
             if let Some(level) = &env.spec.pod_security_level {
-                merge(params.entry(RuleId::NamespacePodSecurity).or_insert_with(|| json!({})), &json!({"enforce": level}));
+                merge(
+                    params.entry(RuleId::NamespacePodSecurity).or_insert_with(|| json!({})),
+                    &json!({"enforce": level}),
+                );
             }
             for (id, value) in &env.spec.rules {
                 let rule = parse_rule_id(id).map_err(|m| Error::config(file, format!("spec.rules: {m}")))?;
-                let setting = RuleSetting::parse(value).map_err(|m| Error::config(file, format!("spec.rules.{id}: {m}")))?;
+                let setting =
+                    RuleSetting::parse(value).map_err(|m| Error::config(file, format!("spec.rules.{id}: {m}")))?;
                 if let Some(mode) = setting.mode {
                     modes.insert(rule, mode);
                 }
@@ -224,8 +232,12 @@ impl Config {
                     .map(|r| parse_rule_id(r))
                     .collect::<std::result::Result<Vec<_>, _>>()
                     .map_err(|m| Error::config(file, format!("{at}.rules: {m}")))?;
-                let target = Target::compile(ex.target.clone()).map_err(|m| Error::config(file, format!("{at}.{m}")))?;
-                exemptions.push((ex.clone(), EnvExemption { rules, target, reason: ex.reason.clone(), environment: env_name.clone(), index }));
+                let target =
+                    Target::compile(ex.target.clone()).map_err(|m| Error::config(file, format!("{at}.{m}")))?;
+                exemptions.push((
+                    ex.clone(),
+                    EnvExemption { rules, target, reason: ex.reason.clone(), environment: env_name.clone(), index },
+                ));
             }
         }
         let where_ = format!("environment `{name}` ({})", chain.join(" -> "));
@@ -256,13 +268,15 @@ impl Config {
                 classes.extend(c.clone());
             }
             for (i, w) in o.spec.workloads.iter().enumerate() {
-                kinds.push(workload_kind(w.group.clone(), &w.kind, &w.pod_template, w.replicas.as_deref()).map_err(|m| {
-                    Error::config(&origin.0, format!("spec.workloads[{i}]: {m}"))
-                })?);
+                kinds.push(
+                    workload_kind(w.group.clone(), &w.kind, &w.pod_template, w.replicas.as_deref())
+                        .map_err(|m| Error::config(&origin.0, format!("spec.workloads[{i}]: {m}")))?,
+                );
             }
             resolved_overlays.push(json!({"name": overlay, "spec": o.spec}));
         }
-        let compiled_classes = compile_classes(&classes).map_err(|m| Error::config(&where_, format!("classes: {m}")))?;
+        let compiled_classes =
+            compile_classes(&classes).map_err(|m| Error::config(&where_, format!("classes: {m}")))?;
         let resolved = json!({
             "apiVersion": API_VERSION,
             "kind": "ResolvedEnvironment",
@@ -299,7 +313,10 @@ impl Config {
             let (_, env) = self.environments.get(&current).ok_or_else(|| {
                 let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
                 let referrer = chain.last().map(|c| format!(" (extended by `{c}`)")).unwrap_or_default();
-                Error::config("environments", format!("unknown environment `{current}`{referrer}; known environments: {}", known.join(", ")))
+                Error::config(
+                    "environments",
+                    format!("unknown environment `{current}`{referrer}; known environments: {}", known.join(", ")),
+                )
             })?;
             next = env.spec.extends.clone();
             chain.push(current);
@@ -378,10 +395,7 @@ mod tests {
         let staging = config.resolve("staging").unwrap();
         assert_eq!(staging.mode(RuleId::HostIsolation), Mode::Enforce);
         assert_eq!(staging.mode(RuleId::MinimumReplicas), Mode::Audit);
-        assert_eq!(
-            prod.resolved["spec"]["rules"]["namespace-pod-security"]["params"]["enforce"],
-            json!("restricted")
-        );
+        assert_eq!(prod.resolved["spec"]["rules"]["namespace-pod-security"]["params"]["enforce"], json!("restricted"));
     }
 
     #[test]

@@ -11,8 +11,9 @@ pub fn decode(origin: &str, bytes: Vec<u8>) -> Result<String, Error> {
         message: message.to_string(),
     };
     match bytes.as_slice() {
-        [0xEF, 0xBB, 0xBF, ..] => String::from_utf8(bytes[3..].to_vec())
-            .map_err(|e| bad(3 + e.utf8_error().valid_up_to(), "invalid UTF-8")),
+        [0xEF, 0xBB, 0xBF, ..] => {
+            String::from_utf8(bytes[3..].to_vec()).map_err(|e| bad(3 + e.utf8_error().valid_up_to(), "invalid UTF-8"))
+        }
         [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes).map_err(|at| bad(2 + at, "invalid UTF-16LE")),
         [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes).map_err(|at| bad(2 + at, "invalid UTF-16BE")),
         _ => String::from_utf8(bytes).map_err(|e| bad(e.utf8_error().valid_up_to(), "invalid UTF-8")),
@@ -21,7 +22,7 @@ pub fn decode(origin: &str, bytes: Vec<u8>) -> Result<String, Error> {
 
 /// Decodes UTF-16 code units; the error is the byte offset of the first bad unit.
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, usize> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(bytes.len() - 1);
     }
     let units: Vec<u16> = bytes.chunks_exact(2).map(|p| unit([p[0], p[1]])).collect();

@@ -37,9 +37,11 @@ impl Document {
             number: self.number,
             line: self.chunk.line,
             column: None,
-            object: self.value.as_ref().filter(|v| !object::kind(v).is_empty()).map(|v| {
-                format!("{}/{}", object::kind(v), object::name(v))
-            }),
+            object: self
+                .value
+                .as_ref()
+                .filter(|v| !object::kind(v).is_empty())
+                .map(|v| format!("{}/{}", object::kind(v), object::name(v))),
             template: self.template.clone(),
         }
     }
@@ -82,11 +84,8 @@ impl Document {
 
 /// The template named by a `# Source:` comment in `header`, else by Helm 4's annotation.
 pub fn template_of(header: &str, value: Option<&Value>) -> Option<String> {
-    header
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("# Source:").map(|s| s.trim().to_string()))
-        .or_else(|| {
-            let v = value?;
-            object::annotations(v).get(HELM4_FILENAME)?.as_str().map(str::to_string)
-        })
+    header.lines().find_map(|l| l.trim().strip_prefix("# Source:").map(|s| s.trim().to_string())).or_else(|| {
+        let v = value?;
+        object::annotations(v).get(HELM4_FILENAME)?.as_str().map(str::to_string)
+    })
 }

@@ -60,10 +60,8 @@ pub fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
-        let is_manifest = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
+        let is_manifest =
+            path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
         if is_manifest && path.is_file() {
             files.push(path);
         }
@@ -99,10 +97,8 @@ pub fn parse(inputs: &[Input]) -> Result<Vec<Document>> {
             chunks.push((idx, chunk, if has_content { number } else { 0 }));
         }
     }
-    let parsed: Vec<Result<Document>> = chunks
-        .into_par_iter()
-        .map(|(idx, chunk, number)| parse_one(inputs, idx, chunk, number))
-        .collect();
+    let parsed: Vec<Result<Document>> =
+        chunks.into_par_iter().map(|(idx, chunk, number)| parse_one(inputs, idx, chunk, number)).collect();
     parsed.into_iter().collect()
 }
 
@@ -114,20 +110,20 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
         number,
         line,
         column,
-        object: None,
+        object: guess_object(body),
         template: document::template_of(&text[chunk.header.clone()], None),
     };
     let (value, frozen) = if number == 0 {
         (None, None)
     } else if chunk.json {
         let value: serde_json::Value = serde_json::from_str(body).map_err(|e| Error::Document {
-            place: place(chunk.line + e.line().saturating_sub(1), Some(e.column())),
+            place: place(chunk.line + e.line().saturating_sub(1), Some(e.column())).into(),
             message: format!("invalid JSON: {e}"),
         })?;
         (Some(value), None)
     } else {
         let loaded = yaml::load(body).map_err(|e| Error::Document {
-            place: place(chunk.line + e.line - 1, Some(e.column)),
+            place: place(chunk.line + e.line - 1, Some(e.column)).into(),
             message: e.message,
         })?;
         (loaded.value, loaded.frozen)
@@ -135,7 +131,7 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
     let template = document::template_of(&text[chunk.header.clone()], value.as_ref());
     let doc = Document { input: idx, chunk, number, value, frozen, template };
     if let Some(value) = &doc.value {
-        let invalid = |message: String| Error::Document { place: doc.place(inputs), message };
+        let invalid = |message: String| Error::Document { place: doc.place(inputs).into(), message };
         object::validate(value).map_err(invalid)?;
         if object::is_list(value) {
             for (i, item) in doc.resources() {
@@ -146,13 +142,40 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
     Ok(doc)
 }
 
+/// `Kind/name` read off the raw lines of a document that does not parse, for the message.
+fn guess_object(body: &str) -> Option<String> {
+    let mut kind = None;
+    let mut name = None;
+    let mut in_metadata = false;
+    for line in body.lines() {
+        if let Some(k) = line.strip_prefix("kind:") {
+            kind = Some(k.trim().trim_matches(['"', '\'']).to_string());
+        }
+        if !line.starts_with(' ') {
+            in_metadata = line.trim_end() == "metadata:";
+            if let Some(flow) = line.strip_prefix("metadata:").and_then(|r| r.split_once("name:")) {
+                name = Some(
+                    flow.1.split([',', '}']).next().unwrap_or_default().trim().trim_matches(['"', '\'']).to_string(),
+                );
+            }
+        } else if in_metadata
+            && name.is_none()
+            && let Some(n) = line.trim_start().strip_prefix("name:")
+        {
+            name = Some(n.trim().trim_matches(['"', '\'']).to_string());
+        }
+    }
+    Some(format!("{}/{}", kind.filter(|k| !k.is_empty())?, name.unwrap_or_default()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn numbers_only_documents_with_content() {
-        let inputs = [Input::new("in", "---\n# comment only\n---\napiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\n")];
+        let inputs =
+            [Input::new("in", "---\n# comment only\n---\napiVersion: v1\nkind: A\n---\napiVersion: v1\nkind: B\n")];
         let docs = parse(&inputs).unwrap();
         let numbers: Vec<usize> = docs.iter().map(|d| d.number).collect();
         assert_eq!(numbers, [0, 1, 2]);

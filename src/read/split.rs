@@ -75,8 +75,7 @@ fn split_yaml(text: &str) -> Vec<Chunk> {
 }
 
 fn is_marker(line: &str, marker: &str) -> bool {
-    line.strip_prefix(marker)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+    line.strip_prefix(marker).is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
 }
 
 /// The blank and comment lines that open a document's body.
@@ -135,7 +134,10 @@ mod tests {
     fn helm_3_stream() {
         let input = "---\n# Source: c/templates/a.yaml\na: 1\n---\n# Source: c/templates/b.yaml\nb: 2\n";
         let chunks = split(input);
-        assert_eq!(texts(input), ["---\n# Source: c/templates/a.yaml\na: 1\n", "---\n# Source: c/templates/b.yaml\nb: 2\n"]);
+        assert_eq!(
+            texts(input),
+            ["---\n# Source: c/templates/a.yaml\na: 1\n", "---\n# Source: c/templates/b.yaml\nb: 2\n"]
+        );
         assert_eq!(&input[chunks[1].header.clone()], "# Source: c/templates/b.yaml\n");
         assert_eq!(chunks[1].line, 4);
         assert_eq!(texts(input).concat(), input);

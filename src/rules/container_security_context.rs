@@ -142,7 +142,13 @@ impl Params {
                     cx.violation(ptr, format!("container `{}` allows privilege escalation", slot.name));
                 }
                 None | Some(Value::Null) if added.iter().any(|c| cap_name(c) == "SYS_ADMIN") => {
-                    cx.violation(ptr, format!("container `{}` adds SYS_ADMIN, so allowPrivilegeEscalation cannot be false", slot.name));
+                    cx.violation(
+                        ptr,
+                        format!(
+                            "container `{}` adds SYS_ADMIN, so allowPrivilegeEscalation cannot be false",
+                            slot.name
+                        ),
+                    );
                 }
                 _ => {
                     cx.fill(obj, &ptr, json!(ape));
@@ -171,10 +177,9 @@ impl Params {
 
     fn mount_tmp(&self, cx: &mut Cx<'_>, obj: &mut Value, spec: &Pointer, slot: &ContainerSlot) {
         let mounts = slot.ptr.key("volumeMounts");
-        let tmp_mounted = obj
-            .pointer(mounts.as_str())
-            .and_then(Value::as_array)
-            .is_some_and(|m| m.iter().any(|m| object::str_at(m, &["mountPath"]).map(|p| p.trim_end_matches('/')) == Some("/tmp")));
+        let tmp_mounted = obj.pointer(mounts.as_str()).and_then(Value::as_array).is_some_and(|m| {
+            m.iter().any(|m| object::str_at(m, &["mountPath"]).map(|p| p.trim_end_matches('/')) == Some("/tmp"))
+        });
         if tmp_mounted {
             return;
         }

@@ -43,17 +43,37 @@ spec:
 
 /// Capabilities the baseline profile allows containers to add.
 const BASELINE_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD", "NET_BIND_SERVICE",
-    "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT",
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
 ];
 
 /// The safe sysctls of Pod Security Admission, as of Kubernetes 1.37.
 const SAFE_SYSCTLS: &[&str] = &[
-    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
-    "net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_notsent_lowat",
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
 ];
 
 const SELINUX_TYPES: &[&str] = &["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
@@ -78,7 +98,10 @@ impl Rule for Params {
             for (i, v) in volumes.iter().enumerate() {
                 if object::get(v, &["hostPath"]).is_some() {
                     let name = object::str_at(v, &["name"]).unwrap_or_default();
-                    cx.violation(spec_ptr.key("volumes").index(i).key("hostPath"), format!("volume `{name}` mounts a host path"));
+                    cx.violation(
+                        spec_ptr.key("volumes").index(i).key("hostPath"),
+                        format!("volume `{name}` mounts a host path"),
+                    );
                 }
             }
         }
@@ -111,7 +134,10 @@ impl Rule for Params {
                 for (i, cap) in added.iter().enumerate() {
                     let name = cap.as_str().unwrap_or_default().to_ascii_uppercase();
                     if !BASELINE_CAPABILITIES.contains(&name.trim_start_matches("CAP_")) {
-                        cx.violation(sc_ptr.key("capabilities").key("add").index(i), format!("{who} adds capability {name}"));
+                        cx.violation(
+                            sc_ptr.key("capabilities").key("add").index(i),
+                            format!("{who} adds capability {name}"),
+                        );
                     }
                 }
             }
@@ -124,7 +150,10 @@ impl Rule for Params {
             if let Some(ports) = c.get("ports").and_then(Value::as_array) {
                 for (i, p) in ports.iter().enumerate() {
                     if p.get("hostPort").and_then(Value::as_i64).is_some_and(|h| h != 0) {
-                        cx.violation(slot.ptr.key("ports").index(i).key("hostPort"), format!("{who} binds a host port"));
+                        cx.violation(
+                            slot.ptr.key("ports").index(i).key("hostPort"),
+                            format!("{who} binds a host port"),
+                        );
                     }
                 }
             }

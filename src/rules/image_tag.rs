@@ -57,7 +57,9 @@ impl Rule for Params {
                 match r.tag {
                     None => cx.violation(ptr.clone(), format!("image {image} has no tag")),
                     Some("latest") => cx.violation(ptr.clone(), format!("image {image} uses the latest tag")),
-                    Some(_) if self.require_digest => cx.violation(ptr.clone(), format!("image {image} is not pinned by digest")),
+                    Some(_) if self.require_digest => {
+                        cx.violation(ptr.clone(), format!("image {image} is not pinned by digest"))
+                    }
                     Some(_) => {}
                 }
             }

@@ -46,12 +46,16 @@ impl Rule for Params {
                 }
             }
             ("gateway.networking.k8s.io", "Gateway") => {
-                let Some(listeners) = object::get(obj, &["spec", "listeners"]).and_then(Value::as_array) else { return };
+                let Some(listeners) = object::get(obj, &["spec", "listeners"]).and_then(Value::as_array) else {
+                    return;
+                };
                 for (i, l) in listeners.iter().enumerate() {
                     let name = object::str_at(l, &["name"]).unwrap_or_default();
                     let ptr = Pointer::root().key("spec").key("listeners").index(i);
                     match object::str_at(l, &["protocol"]) {
-                        Some("HTTP") => cx.violation(ptr.key("protocol"), format!("listener `{name}` serves plain HTTP")),
+                        Some("HTTP") => {
+                            cx.violation(ptr.key("protocol"), format!("listener `{name}` serves plain HTTP"))
+                        }
                         Some("HTTPS" | "TLS") if object::get(l, &["tls"]).is_none() => {
                             cx.violation(ptr.key("tls"), format!("listener `{name}` has no TLS configuration"));
                         }

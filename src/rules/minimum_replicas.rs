@@ -85,7 +85,10 @@ impl Rule for Params {
             return cx.violation(ptr, "scaled to 0 replicas; left as it is");
         }
         if kind == "StatefulSet" && !self.fix_stateful_sets {
-            return cx.violation(ptr, format!("StatefulSet has {current} replica(s), fewer than {n}; raise it in the chart"));
+            return cx.violation(
+                ptr,
+                format!("StatefulSet has {current} replica(s), fewer than {n}; raise it in the chart"),
+            );
         }
         let message = format!("{kind} has {current} replica(s), fewer than {n}");
         cx.replace(obj, &ptr, json!(n), &message);

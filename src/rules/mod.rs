@@ -43,7 +43,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use cx::{Change, Cx, ExemptionSource, ExemptionUse, Fill, Findings, Gx, Generated, Op, Severity, Violation, Waiver, insert};
+pub use cx::{
+    Change, Cx, ExemptionSource, ExemptionUse, Fill, Findings, Generated, Gx, Op, Severity, Violation, Waiver, insert,
+};
 pub use workload::{Classes, ContainerSlot, Workload, WorkloadFacts, WorkloadKinds, containers, workload_kind};
 
 /// What an environment asks of a rule.

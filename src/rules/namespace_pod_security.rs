@@ -70,7 +70,12 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Params {
-        Params { enforce: Level::Baseline, enforce_version: "latest".into(), warn: Level::Restricted, audit: Level::Restricted }
+        Params {
+            enforce: Level::Baseline,
+            enforce_version: "latest".into(),
+            warn: Level::Restricted,
+            audit: Level::Restricted,
+        }
     }
 }
 

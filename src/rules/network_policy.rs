@@ -160,7 +160,8 @@ impl Rule for Params {
                 continue;
             }
             let Some(selector) = facts.selector() else { continue };
-            let ports: Vec<Value> = facts.ports.iter().map(|(port, proto)| json!({"port": port, "protocol": proto})).collect();
+            let ports: Vec<Value> =
+                facts.ports.iter().map(|(port, proto)| json!({"port": port, "protocol": proto})).collect();
             let peer = match facts.workload.pod_labels.get(RELEASE_LABEL) {
                 Some(release) => json!({"podSelector": {"matchLabels": {RELEASE_LABEL: release}}}),
                 None => json!({"podSelector": {}}),
@@ -182,7 +183,12 @@ impl Rule for Params {
             let meta_ns = if explicit { ns.as_ref() } else { None };
             if !gx.index.default_deny(&ns, false) {
                 let spec = json!({"podSelector": {}, "policyTypes": ["Ingress"]});
-                gx.add(policy("temper-default-deny", meta_ns, spec), &namespace_id(&ns), None, "namespace has no default-deny ingress policy".into());
+                gx.add(
+                    policy("temper-default-deny", meta_ns, spec),
+                    &namespace_id(&ns),
+                    None,
+                    "namespace has no default-deny ingress policy".into(),
+                );
             }
             if self.default_deny_egress && !gx.index.default_deny(&ns, true) {
                 let dns = json!([{
@@ -190,7 +196,12 @@ impl Rule for Params {
                     "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
                 }]);
                 let spec = json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": dns});
-                gx.add(policy("temper-default-deny-egress", meta_ns, spec), &namespace_id(&ns), None, "namespace has no default-deny egress policy".into());
+                gx.add(
+                    policy("temper-default-deny-egress", meta_ns, spec),
+                    &namespace_id(&ns),
+                    None,
+                    "namespace has no default-deny egress policy".into(),
+                );
             }
         }
     }

@@ -96,7 +96,9 @@ impl Rule for Params {
         };
         for facts in gx.workloads {
             let w = &facts.workload;
-            if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet") || !matches!(facts.id.group(), "apps" | "extensions") {
+            if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet")
+                || !matches!(facts.id.group(), "apps" | "extensions")
+            {
                 continue;
             }
             if gx.index.pdb_selects(&facts.namespace, &w.pod_labels) {
@@ -113,7 +115,8 @@ impl Rule for Params {
                 );
                 continue;
             }
-            let Some(selector) = facts.selector().and_then(|s| serde_json::from_value::<metav1::LabelSelector>(s).ok()) else {
+            let Some(selector) = facts.selector().and_then(|s| serde_json::from_value::<metav1::LabelSelector>(s).ok())
+            else {
                 continue;
             };
             let pdb = policyv1::PodDisruptionBudget {

@@ -90,7 +90,9 @@ impl Rule for Params {
         let slots = containers(obj, &spec, true);
         let privileged: Vec<_> = slots
             .iter()
-            .filter(|s| s.get(obj).and_then(|c| object::get(c, &["securityContext", "privileged"])) == Some(&json!(true)))
+            .filter(|s| {
+                s.get(obj).and_then(|c| object::get(c, &["securityContext", "privileged"])) == Some(&json!(true))
+            })
             .map(|s| s.ptr.key("securityContext").key("privileged"))
             .collect();
         if !privileged.is_empty() {

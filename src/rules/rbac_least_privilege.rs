@@ -48,9 +48,13 @@ impl Rule for Params {
                 let Some(rules) = obj.get("rules").and_then(Value::as_array) else { return };
                 for (i, rule) in rules.iter().enumerate() {
                     for field in ["verbs", "resources"] {
-                        let wildcard = rule.get(field).and_then(Value::as_array).is_some_and(|v| v.iter().any(|x| x == "*"));
+                        let wildcard =
+                            rule.get(field).and_then(Value::as_array).is_some_and(|v| v.iter().any(|x| x == "*"));
                         if wildcard {
-                            cx.violation(Pointer::root().key("rules").index(i).key(field), format!("grants all {field} (`*`)"));
+                            cx.violation(
+                                Pointer::root().key("rules").index(i).key(field),
+                                format!("grants all {field} (`*`)"),
+                            );
                         }
                     }
                 }
@@ -63,7 +67,9 @@ impl Rule for Params {
                 }
                 let Some(subjects) = obj.get("subjects").and_then(Value::as_array) else { return };
                 for (i, s) in subjects.iter().enumerate() {
-                    if object::str_at(s, &["kind"]) == Some("ServiceAccount") && object::str_at(s, &["name"]) == Some("default") {
+                    if object::str_at(s, &["kind"]) == Some("ServiceAccount")
+                        && object::str_at(s, &["name"]) == Some("default")
+                    {
                         cx.violation(Pointer::root().key("subjects").index(i), "binds the `default` ServiceAccount");
                     }
                 }

@@ -131,13 +131,13 @@ impl Rule for Params {
             let res = slot.ptr.key("resources");
             // Requests first, then limits, as charts usually write them.
             let (mut requests, mut limits) = (Vec::new(), Vec::new());
-            for (resource, request, limit) in [
-                ("cpu", &size.requests.cpu, &size.limits.cpu),
-                ("memory", &size.requests.memory, &size.limits.memory),
-            ] {
+            for (resource, request, limit) in
+                [("cpu", &size.requests.cpu, &size.limits.cpu), ("memory", &size.requests.memory, &size.limits.memory)]
+            {
                 let req_ptr = res.key("requests").key(resource);
                 let lim_ptr = res.key("limits").key(resource);
-                let current = |ptr: &crate::pointer::Pointer| obj.pointer(ptr.as_str()).filter(|v| !v.is_null()).cloned();
+                let current =
+                    |ptr: &crate::pointer::Pointer| obj.pointer(ptr.as_str()).filter(|v| !v.is_null()).cloned();
                 let (req, lim) = (current(&req_ptr), current(&lim_ptr));
                 let mut bad = false;
                 for (value, ptr) in [(&req, &req_ptr), (&lim, &lim_ptr)] {

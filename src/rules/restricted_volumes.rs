@@ -46,7 +46,17 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Params {
-        let types = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image", "persistentVolumeClaim", "projected", "secret"];
+        let types = [
+            "configMap",
+            "csi",
+            "downwardAPI",
+            "emptyDir",
+            "ephemeral",
+            "image",
+            "persistentVolumeClaim",
+            "projected",
+            "secret",
+        ];
         Params { allowed_types: types.map(String::from).to_vec() }
     }
 }

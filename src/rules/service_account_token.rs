@@ -53,7 +53,8 @@ impl Rule for Params {
         let Some(w) = cx.workload else { return };
         let spec_ptr = w.spec.clone();
         let Some(spec) = obj.pointer(spec_ptr.as_str()) else { return };
-        let account = object::str_at(spec, &["serviceAccountName"]).or_else(|| object::str_at(spec, &["serviceAccount"]));
+        let account =
+            object::str_at(spec, &["serviceAccountName"]).or_else(|| object::str_at(spec, &["serviceAccount"]));
         if account.is_some_and(|a| a != "default") {
             return;
         }

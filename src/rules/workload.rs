@@ -27,7 +27,12 @@ pub struct WorkloadKind {
 }
 
 /// A workload kind from configuration: `podTemplate` and `replicas` are JSON pointers.
-pub fn workload_kind(group: Option<String>, kind: &str, template: &str, replicas: Option<&str>) -> Result<WorkloadKind, String> {
+pub fn workload_kind(
+    group: Option<String>,
+    kind: &str,
+    template: &str,
+    replicas: Option<&str>,
+) -> Result<WorkloadKind, String> {
     let pointer = |text: &str| {
         Pointer::parse(text).ok_or_else(|| format!("`{text}` is not a JSON pointer (it must start with /)"))
     };
@@ -56,10 +61,30 @@ impl WorkloadKinds {
         kinds.extend([
             WorkloadKind { groups: core(), kind: "Pod".into(), template: Pointer::root(), replicas: None },
             WorkloadKind { groups: core(), kind: "PodTemplate".into(), template: p(&["template"]), replicas: None },
-            WorkloadKind { groups: core(), kind: "ReplicationController".into(), template: template.clone(), replicas: replicas.clone() },
-            WorkloadKind { groups: apps(), kind: "Deployment".into(), template: template.clone(), replicas: replicas.clone() },
-            WorkloadKind { groups: apps(), kind: "StatefulSet".into(), template: template.clone(), replicas: replicas.clone() },
-            WorkloadKind { groups: apps(), kind: "ReplicaSet".into(), template: template.clone(), replicas: replicas.clone() },
+            WorkloadKind {
+                groups: core(),
+                kind: "ReplicationController".into(),
+                template: template.clone(),
+                replicas: replicas.clone(),
+            },
+            WorkloadKind {
+                groups: apps(),
+                kind: "Deployment".into(),
+                template: template.clone(),
+                replicas: replicas.clone(),
+            },
+            WorkloadKind {
+                groups: apps(),
+                kind: "StatefulSet".into(),
+                template: template.clone(),
+                replicas: replicas.clone(),
+            },
+            WorkloadKind {
+                groups: apps(),
+                kind: "ReplicaSet".into(),
+                template: template.clone(),
+                replicas: replicas.clone(),
+            },
             WorkloadKind { groups: apps(), kind: "DaemonSet".into(), template: template.clone(), replicas: None },
             WorkloadKind { groups: batch(), kind: "Job".into(), template: template.clone(), replicas: None },
             WorkloadKind {
@@ -73,9 +98,7 @@ impl WorkloadKinds {
     }
 
     pub fn find(&self, group: &str, kind: &str) -> Option<&WorkloadKind> {
-        self.0.iter().find(|k| {
-            k.kind == kind && k.groups.as_ref().is_none_or(|gs| gs.iter().any(|g| g == group))
-        })
+        self.0.iter().find(|k| k.kind == kind && k.groups.as_ref().is_none_or(|gs| gs.iter().any(|g| g == group)))
     }
 }
 
@@ -120,14 +143,11 @@ impl Workload {
         let spec = entry.template.key("spec");
         let pod_spec = obj.pointer(spec.as_str()).filter(|v| v.is_object())?;
         let meta = entry.template.key("metadata");
-        let pod_labels = obj
-            .pointer(meta.key("labels").as_str())
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let pod_labels =
+            obj.pointer(meta.key("labels").as_str()).and_then(Value::as_object).cloned().unwrap_or_default();
         let restart = object::str_at(pod_spec, &["restartPolicy"]).unwrap_or("Always");
         let batch = matches!(id.kind.as_str(), "Job" | "CronJob");
-        let long_running = !batch && !(id.kind == "Pod" && restart != "Always");
+        let long_running = !(batch || id.kind == "Pod" && restart != "Always");
         let class = classify(classes, &pod_labels, object::labels(obj), &id.name, batch);
         Some(Workload {
             kind: id.kind.clone(),
@@ -164,7 +184,13 @@ fn as_label_selector(selector: &Value) -> Value {
 
 /// The component class: the `app.kubernetes.io/component` label, then the `component`
 /// label, then name patterns, then the kind (Jobs and CronJobs are `job`), else `app`.
-fn classify(classes: &Classes, pod_labels: &Map<String, Value>, labels: &Map<String, Value>, name: &str, batch: bool) -> String {
+fn classify(
+    classes: &Classes,
+    pod_labels: &Map<String, Value>,
+    labels: &Map<String, Value>,
+    name: &str,
+    batch: bool,
+) -> String {
     let label = |key: &str| {
         pod_labels.get(key).or_else(|| labels.get(key)).and_then(Value::as_str).and_then(|v| classes.by_value(v))
     };

@@ -20,8 +20,7 @@ pub fn emit(value: &Value) -> Result<String, String> {
         indent_step: 2,
         compact_list_indent: true,
     };
-    let yaml = serde_saphyr::to_string_with_options(value, options)
-        .map_err(|e| format!("cannot write YAML: {e}"))?;
+    let yaml = serde_saphyr::to_string_with_options(value, options).map_err(|e| format!("cannot write YAML: {e}"))?;
     if reads_back(&yaml, value) {
         return Ok(yaml);
     }

@@ -68,9 +68,7 @@ pub fn load(text: &str) -> Result<Loaded, LoadError> {
             }
             Event::Alias(id) => builder.alias(id, &at)?,
             Event::SequenceStart(_, anchor, _) => builder.open(Node::Seq(Vec::new()), anchor, &at)?,
-            Event::MappingStart(_, anchor, _) => {
-                builder.open(Node::Map(Map::new(), None), anchor, &at)?
-            }
+            Event::MappingStart(_, anchor, _) => builder.open(Node::Map(Map::new(), None), anchor, &at)?,
             Event::SequenceEnd | Event::MappingEnd => builder.close(&at)?,
             _ => {}
         }
@@ -169,9 +167,8 @@ impl Builder {
                 ));
             }
             Resolved::BigInt => {
-                self.frozen.get_or_insert_with(|| {
-                    format!("line {}: integer `{text}` does not fit in 64 bits", at.line())
-                });
+                self.frozen
+                    .get_or_insert_with(|| format!("line {}: integer `{text}` does not fit in 64 bits", at.line()));
                 float(text.parse::<f64>().unwrap_or(0.0))
             }
             Resolved::Merge | Resolved::Str => Value::String(text.to_string()),
@@ -318,7 +315,7 @@ fn go_float_key(f: f64) -> String {
     let (neg, mantissa) = mantissa.strip_prefix('-').map_or((false, mantissa), |m| (true, m));
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let sign = if neg { "-" } else { "" };
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let frac = &digits[1..];
         let dot = if frac.is_empty() { String::new() } else { format!(".{frac}") };
         let esign = if exp < 0 { '-' } else { '+' };
@@ -366,16 +363,10 @@ mod tests {
 
     #[test]
     fn keys_are_stringified_like_sigs_k8s_io_yaml() {
-        check(
-            "on: 1\n'on': 2\n0755: 3\n1.0: 4\n1.5: 6\n",
-            json!({"true": 1, "on": 2, "493": 3, "1": 4, "1.5": 6}),
-        );
+        check("on: 1\n'on': 2\n0755: 3\n1.0: 4\n1.5: 6\n", json!({"true": 1, "on": 2, "493": 3, "1": 4, "1.5": 6}));
         // `y` is a YAML 1.1 boolean too, so it lands on the same key as `on` (last wins).
         check("on: 1\ny: 2\nn: 3\n", json!({"true": 2, "false": 3}));
-        check(
-            "x: 1\n",
-            json!({"x": 1}),
-        );
+        check("x: 1\n", json!({"x": 1}));
         assert!(load("~: 1\n").is_err());
         assert!(load("18446744073709551615: 1\n").is_err());
     }
@@ -403,7 +394,10 @@ mod tests {
         check("a: &a {k: 1}\nm:\n  k: 0\n  <<: *a\n", json!({"a": {"k": 1}, "m": {"k": 1}}));
         // A quoted '<<' is an ordinary key.
         check("m:\n  '<<': {k: 1}\n", json!({"m": {"<<": {"k": 1}}}));
-        check("a: &a {k: 1}\nb: &b {k: 2, j: 2}\nm:\n  <<: [*a, *b]\n", json!({"a": {"k": 1}, "b": {"k": 2, "j": 2}, "m": {"k": 1, "j": 2}}));
+        check(
+            "a: &a {k: 1}\nb: &b {k: 2, j: 2}\nm:\n  <<: [*a, *b]\n",
+            json!({"a": {"k": 1}, "b": {"k": 2, "j": 2}, "m": {"k": 1, "j": 2}}),
+        );
     }
 
     #[test]
@@ -413,7 +407,10 @@ mod tests {
 
     #[test]
     fn tags() {
-        check("a: !!str 0755\nb: !!int '12'\nc: !Ref x\nd: !!binary aGVsbG8=\n", json!({"a": "0755", "b": 12, "c": "x", "d": "hello"}));
+        check(
+            "a: !!str 0755\nb: !!int '12'\nc: !Ref x\nd: !!binary aGVsbG8=\n",
+            json!({"a": "0755", "b": 12, "c": "x", "d": "hello"}),
+        );
         assert!(load("a: !!int abc\n").is_err());
     }
 

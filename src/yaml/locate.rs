@@ -28,8 +28,7 @@ pub fn locate(text: &str, pointer: &Pointer) -> Option<usize> {
     let mut stack: Vec<Level> = Vec::new();
     let mut best = None;
     let matches = |stack: &[Level]| {
-        stack.len() <= want.len()
-            && stack.iter().zip(&want).all(|(level, token)| level.token().as_ref() == Some(token))
+        stack.len() <= want.len() && stack.iter().zip(&want).all(|(level, token)| level.token().as_ref() == Some(token))
     };
     for event in Parser::new_from_str_with_options(text, options) {
         let (event, span) = event.ok()?;

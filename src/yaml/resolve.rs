@@ -62,24 +62,16 @@ pub fn resolve_tagged(suffix: &str, text: &str) -> Result<Resolved, String> {
         ("timestamp", _) => true,
         _ => false,
     };
-    if ok {
-        Ok(res)
-    } else {
-        Err(format!("cannot decode `{text}` as a !!{suffix}"))
-    }
+    if ok { Ok(res) } else { Err(format!("cannot decode `{text}` as a !!{suffix}")) }
 }
 
 fn lookup(text: &str) -> Option<Resolved> {
     Some(match text {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            Resolved::Bool(true)
-        }
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            Resolved::Bool(false)
-        }
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Resolved::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Resolved::Bool(false),
         "" | "~" | "null" | "Null" | "NULL" => Resolved::Null,
-        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF"
-        | "-.inf" | "-.Inf" | "-.INF" => Resolved::NonFinite,
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf"
+        | "-.INF" => Resolved::NonFinite,
         "<<" => Resolved::Merge,
         _ => return None,
     })
@@ -172,10 +164,7 @@ fn parse_digits(digits: &str, base: u32) -> Result<u64, IntError> {
         if d >= base {
             return Err(IntError::Syntax);
         }
-        n = n
-            .checked_mul(u64::from(base))
-            .and_then(|n| n.checked_add(u64::from(d)))
-            .ok_or(IntError::Range)?;
+        n = n.checked_mul(u64::from(base)).and_then(|n| n.checked_add(u64::from(d))).ok_or(IntError::Range)?;
     }
     Ok(n)
 }

@@ -33,7 +33,10 @@ fn every_corpus_file_renders_faithfully_in_every_environment() {
 
             let again = render(&policy, &outcome.output).unwrap_or_else(|e| panic!("{env} {name} (second pass): {e}"));
             assert!(again.output == outcome.output, "{env} {name}: rendering the output again changed it");
-            assert!(again.report.changes.is_empty() && again.report.generated.is_empty(), "{env} {name}: second pass changed something");
+            assert!(
+                again.report.changes.is_empty() && again.report.generated.is_empty(),
+                "{env} {name}: second pass changed something"
+            );
         }
     }
 }

@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 //! One integration-test binary. Each module says what it covers.
 
 mod util;

@@ -103,8 +103,15 @@ pub fn check_faithful(input: &str, outcome: &Outcome) {
             got
         );
         if changes.is_empty() {
-            let body = |d: &Document, text: &str| text[d.chunk.separator.end..d.chunk.text.end].trim_end_matches('\n').to_string();
-            assert_eq!(body(doc_out, &outcome.output), body(doc_in, input), "untouched document {} changed bytes", doc_in.number);
+            let body = |d: &Document, text: &str| {
+                text[d.chunk.separator.end..d.chunk.text.end].trim_end_matches('\n').to_string()
+            };
+            assert_eq!(
+                body(doc_out, &outcome.output),
+                body(doc_in, input),
+                "untouched document {} changed bytes",
+                doc_in.number
+            );
         }
     }
     for doc in &output_docs[input_docs.len()..] {
@@ -120,7 +127,15 @@ pub fn check_faithful(input: &str, outcome: &Outcome) {
 /// The `temper` binary with a clean environment.
 pub fn temper() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_temper"));
-    for var in ["TEMPER_ENV", "ARGOCD_ENV_TEMPER_ENV", "TEMPER_CONFIG", "TEMPER_THREADS", "TEMPER_LOG_FILE", "HELM_NAMESPACE", "CI"] {
+    for var in [
+        "TEMPER_ENV",
+        "ARGOCD_ENV_TEMPER_ENV",
+        "TEMPER_CONFIG",
+        "TEMPER_THREADS",
+        "TEMPER_LOG_FILE",
+        "HELM_NAMESPACE",
+        "CI",
+    ] {
         cmd.env_remove(var);
     }
     cmd

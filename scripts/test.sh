@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this script).
+# Needs only the Rust toolchain; anything else the tests use is installed by scripts/tools.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+corpus="${TEMPER_CORPUS:-../shared/corpus}"
+if [ -d "$corpus" ]; then
+  echo "test.sh: corpus found at $corpus; corpus conformance tests run"
+else
+  echo "test.sh: NO CORPUS at $corpus; corpus conformance tests do not run (set TEMPER_CORPUS to run them)"
+fi
+
+scripts/tools.sh
+
+echo "test.sh: formatting and lints"
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+
+echo "test.sh: tests"
+# Snapshots are never written here: a missing or changed snapshot fails the run.
+export INSTA_UPDATE=no
+cargo test --locked --all-targets
+cargo test --locked --doc
