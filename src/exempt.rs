@@ -26,7 +26,8 @@ pub fn waivers(
     let mut granted = Vec::new();
     let mut refused = Vec::new();
     let mut annotation_sets = vec![object::annotations(obj)];
-    if let Some(w) = workload
+    // A Pod's template metadata is its own metadata: read it once.
+    if let Some(w) = workload.filter(|w| w.meta.as_str() != "/metadata")
         && let Some(pod) = obj.pointer(w.meta.key("annotations").as_str()).and_then(Value::as_object)
     {
         annotation_sets.push(pod);

@@ -144,7 +144,8 @@ impl Rule for Params {
                     if let Some(v) = value
                         && quantity::parse(v).is_none()
                     {
-                        cx.violation(ptr.clone(), format!("`{v}` is not a valid quantity"));
+                        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        cx.violation(ptr.clone(), format!("`{text}` is not a valid quantity"));
                         bad = true;
                     }
                 }
