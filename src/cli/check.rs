@@ -80,7 +80,8 @@ fn sarif(report: &Report, inputs: &[temper::Input], docs: &[temper::read::Docume
                     let offset = temper::yaml::locate(body, &within).unwrap_or(1);
                     (uri_of(&inputs[d.input].origin), d.chunk.line + offset - 1)
                 }
-                None => ("stdin".to_string(), 1),
+                // Findings about a namespace rather than a document point at the start of the input.
+                None => (inputs.first().map_or_else(|| "stdin".to_string(), |i| uri_of(&i.origin)), 1),
             };
             let level = match (v.severity, &v.exempted) {
                 (_, Some(_)) => "note",

@@ -163,7 +163,8 @@ impl Config {
             .map(|(name, (_, f))| (name.as_str(), f.spec.extends.as_deref(), f.spec.description.as_deref()))
     }
 
-    /// The environment marked `default: true` (a user's replaces the built-in one).
+    /// The environment marked `default: true` (a user's replaces the built-in one); with none
+    /// marked, `prod` if there is one.
     pub fn default_environment(&self) -> Result<String> {
         let defaults: Vec<(&String, &Origin)> =
             self.environments.iter().filter(|(_, (_, f))| f.spec.default).map(|(n, (o, _))| (n, o)).collect();
@@ -171,6 +172,7 @@ impl Config {
         match (user.as_slice(), defaults.as_slice()) {
             ([(name, _)], _) => Ok(name.to_string()),
             ([], [(name, _)]) => Ok(name.to_string()),
+            ([], []) if self.environments.contains_key("prod") => Ok("prod".into()),
             ([], []) => Err(Error::config("environments", "no environment is marked `default: true`; pass --env")),
             _ => Err(Error::config("environments", "more than one environment is marked `default: true`")),
         }

@@ -1,1 +1,266 @@
+//! The command line as Helm, ArgoCD and CI run it: stdout, stderr and exit codes.
 
+use std::path::PathBuf;
+
+use crate::util::{run_with_stdin, temper, transcript};
+
+const DEPLOYMENT: &str = "---\n# Source: app/templates/web.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: example/web:1.0\n        readinessProbe: {tcpSocket: {port: 80}}\n        livenessProbe: {tcpSocket: {port: 80}}\n";
+const PRIVILEGED: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: root}\nspec:\n  containers:\n  - name: c\n    image: example/c:1.0\n    securityContext: {privileged: true}\n";
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("temper-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn settings() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.add_filter(env!("CARGO_PKG_VERSION"), "[VERSION]");
+    s.add_filter(r"temper-cli-[a-z0-9-]+-\d+", "[SCRATCH]");
+    s.add_filter(&regex_escape(&std::env::temp_dir().display().to_string()), "[TMP]");
+    s
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars().flat_map(|c| if "\\.+*?()|[]{}^$".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
+}
+
+#[test]
+fn version() {
+    let out = temper().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("temper {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+/// Helm 3 runs the post-renderer with only `--post-renderer-args`: no subcommand.
+#[test]
+fn no_subcommand_renders_like_helm_3_runs_it() {
+    let out = run_with_stdin(temper().arg("--env=staging"), DEPLOYMENT.as_bytes());
+    settings().bind(|| insta::assert_snapshot!(transcript(&out)));
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn enforced_violations_exit_3_with_nothing_on_stdout() {
+    let out = run_with_stdin(temper().args(["render", "--env", "prod", "-q"]), PRIVILEGED.as_bytes());
+    assert_eq!(out.status.code(), Some(3));
+    assert!(out.stdout.is_empty());
+    settings().bind(|| insta::assert_snapshot!(transcript(&out)));
+    let out = run_with_stdin(temper().args(["render", "--env", "prod", "--no-enforce", "-q"]), PRIVILEGED.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!out.stdout.is_empty());
+    assert!(out.stderr.is_empty(), "-q prints nothing on success");
+}
+
+#[test]
+fn the_environment_comes_from_flag_then_variables_then_default() {
+    let env_of = |out: &std::process::Output| {
+        String::from_utf8_lossy(&out.stderr).split(':').nth(1).unwrap_or_default().trim().to_string()
+    };
+    let out = run_with_stdin(temper().args(["render", "--no-enforce"]), DEPLOYMENT.as_bytes());
+    assert_eq!(env_of(&out), "prod");
+    let out = run_with_stdin(temper().arg("--no-enforce").env("ARGOCD_ENV_TEMPER_ENV", "dev"), DEPLOYMENT.as_bytes());
+    assert_eq!(env_of(&out), "dev");
+    let out = run_with_stdin(
+        temper().arg("--no-enforce").env("ARGOCD_ENV_TEMPER_ENV", "dev").env("TEMPER_ENV", "staging"),
+        DEPLOYMENT.as_bytes(),
+    );
+    assert_eq!(env_of(&out), "staging");
+    let out = run_with_stdin(
+        temper().args(["--no-enforce", "-e", "dev"]).env("TEMPER_ENV", "staging"),
+        DEPLOYMENT.as_bytes(),
+    );
+    assert_eq!(env_of(&out), "dev");
+    let out = run_with_stdin(temper().args(["-e", "qa"]), DEPLOYMENT.as_bytes());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unknown environment `qa`; known environments: dev, prod, staging")
+    );
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_place() {
+    let out = run_with_stdin(
+        temper().args(["render", "--env", "dev"]),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  k: [\n",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    settings().bind(|| insta::assert_snapshot!(transcript(&out)));
+}
+
+#[test]
+fn empty_input_gives_empty_output_and_success() {
+    let out = run_with_stdin(temper().args(["render", "-q"]), b"");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+}
+
+#[test]
+fn files_directories_and_stdin_in_order() {
+    let dir = Scratch::new("files");
+    std::fs::write(dir.0.join("b.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n").unwrap();
+    std::fs::write(dir.0.join("a.yml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n").unwrap();
+    std::fs::write(
+        dir.0.join("c.json"),
+        "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}",
+    )
+    .unwrap();
+    std::fs::write(dir.0.join("notes.txt"), "ignored").unwrap();
+    let out = run_with_stdin(
+        temper().args(["render", "-q", "--env", "dev", "-f"]).arg(&dir.0).args(["-f", "-"]),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stdin}\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+    let out = temper().args(["render", "-f"]).arg(dir.0.join("missing.yaml")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("missing.yaml: No such file or directory"),
+        "{}",
+        transcript(&out)
+    );
+}
+
+#[test]
+fn report_file_lists_changes_and_violations() {
+    let dir = Scratch::new("report");
+    let report = dir.0.join("out/report.json");
+    let out = run_with_stdin(
+        temper().args(["render", "-q", "--env", "prod", "--report"]).arg(&report),
+        PRIVILEGED.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["schemaVersion"], "temper.dev/report/v1");
+    assert_eq!(json["environment"], "prod");
+    assert!(json["counts"]["errors"].as_u64().unwrap() > 0);
+    settings().bind(|| {
+        insta::assert_json_snapshot!(json, {".tool.version" => "[VERSION]"});
+    });
+}
+
+#[test]
+fn check_formats_and_exit_codes() {
+    let out = run_with_stdin(temper().args(["check", "--env", "prod"]), PRIVILEGED.as_bytes());
+    assert_eq!(out.status.code(), Some(3));
+    settings().bind(|| insta::assert_snapshot!(transcript(&out)));
+    let out = run_with_stdin(temper().args(["check", "--env", "dev", "--format", "json"]), PRIVILEGED.as_bytes());
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["command"], "check");
+    assert!(json["changes"].as_array().unwrap().is_empty(), "check never changes anything");
+}
+
+/// SARIF that GitHub code scanning accepts: version, tool, rules, and results with a file
+/// and a line that points at the offending field.
+#[test]
+fn check_writes_sarif_for_code_scanning() {
+    let dir = Scratch::new("sarif");
+    let file = dir.0.join("manifests.yaml");
+    std::fs::write(&file, format!("{DEPLOYMENT}---\n{PRIVILEGED}")).unwrap();
+    let out = temper().args(["check", "--env", "prod", "--format", "sarif", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "temper");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), temper::rules::RuleId::ALL.len());
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"]);
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+        assert!(!r["message"]["text"].as_str().unwrap().is_empty());
+        let location = &r["locations"][0]["physicalLocation"];
+        assert!(location["artifactLocation"]["uri"].as_str().unwrap().ends_with("manifests.yaml"));
+        assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
+    }
+    // The Deployment takes lines 1-16; the Pod's `securityContext: {privileged: true}` is line 25.
+    let privileged = results.iter().find(|r| r["ruleId"] == "host-isolation").expect("a host-isolation result");
+    assert_eq!(privileged["locations"][0]["physicalLocation"]["region"]["startLine"], 25);
+}
+
+#[test]
+fn explain_lists_rules_and_documents_each() {
+    let out = temper().arg("explain").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+    let out = temper().args(["explain", "pod-disruption-budget"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+    let out = temper().args(["explain", "no-such-rule"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    insta::assert_snapshot!(transcript(&out));
+}
+
+#[test]
+fn env_lists_and_resolves() {
+    let out = temper().arg("env").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+    let out = temper().args(["env", "prod"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn init_writes_the_builtin_configuration_and_refuses_to_overwrite() {
+    let dir = Scratch::new("init");
+    let out = temper().arg("init").arg(&dir.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(dir.0.join("environments/prod.yaml").is_file());
+    assert!(dir.0.join("overlays/pod-security.yaml").is_file());
+    let out = temper().arg("init").arg(&dir.0).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
+    let out = temper().arg("init").arg(&dir.0).arg("--force").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // The written configuration is usable as it is.
+    let out =
+        run_with_stdin(temper().args(["render", "-q", "--no-enforce", "--config"]).arg(&dir.0), DEPLOYMENT.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+}
+
+#[test]
+fn release_namespace_comes_from_flag_or_helm_namespace() {
+    // The stream already has a quota in `shop`: objects without a namespace land in `shop`.
+    let input = format!(
+        "{DEPLOYMENT}---\napiVersion: v1\nkind: ResourceQuota\nmetadata: {{name: q, namespace: shop}}\nspec: {{hard: {{pods: '9'}}}}\n"
+    );
+    let quota = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).contains("temper-quota");
+    let out = run_with_stdin(temper().args(["render", "-q", "--no-enforce"]), input.as_bytes());
+    assert!(quota(&out));
+    let out = run_with_stdin(temper().args(["render", "-q", "--no-enforce", "-n", "shop"]), input.as_bytes());
+    assert!(!quota(&out));
+    let out =
+        run_with_stdin(temper().args(["render", "-q", "--no-enforce"]).env("HELM_NAMESPACE", "shop"), input.as_bytes());
+    assert!(!quota(&out));
+}
+
+#[test]
+fn log_file_receives_the_summary() {
+    let dir = Scratch::new("log");
+    let log = dir.0.join("temper.log");
+    let out =
+        run_with_stdin(temper().args(["render", "-q", "--env", "prod", "--log-file"]).arg(&log), PRIVILEGED.as_bytes());
+    assert_eq!(out.status.code(), Some(3));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("error[host-isolation]"), "{text}");
+    assert!(text.contains("nothing was written"), "{text}");
+}
