@@ -9,7 +9,9 @@
 //! YAML library is hidden behind [`yaml`].
 
 pub mod canon;
+pub mod compliance;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod exempt;
 pub mod generate;

@@ -7,15 +7,19 @@
 use rayon::prelude::*;
 use serde_json::Value;
 
+use crate::compliance::{self, Compliance, Entry, SecretValues, set_digest};
 use crate::config::Policy;
 use crate::error::{Error, Result};
 use crate::exempt;
 use crate::generate::generate;
 use crate::index::Index;
 use crate::object::{self, ResourceId};
+use crate::pointer::Pointer;
 use crate::read::{self, Document, Input};
 use crate::report::Report;
-use crate::rules::{Cx, ExemptionUse, Findings, Workload, WorkloadFacts, containers};
+use crate::rules::{
+    Change, Cx, ExemptionUse, Findings, Generated, Op, RuleId, Workload, WorkloadFacts, containers, insert,
+};
 use crate::write::write;
 
 /// How to run.
@@ -25,6 +29,10 @@ pub struct Settings {
     pub release_namespace: Option<String>,
     /// Apply fixes and write manifests (`render`), or only evaluate the input (`check`).
     pub fix: bool,
+    /// Compute the compliance statement and hash, Secret values entering it this way.
+    pub compliance: Option<SecretValues>,
+    /// Stamp every output resource with the compliance annotations (needs `compliance`).
+    pub stamp: bool,
 }
 
 /// What a run produced.
@@ -35,12 +43,15 @@ pub struct Outcome {
     pub report: Report,
     /// The documents after the run, for later stages (diffs, hashes).
     pub documents: Vec<Document>,
+    /// The objects temper added, in output order.
+    pub generated: Vec<Generated>,
 }
 
 /// Runs the whole pipeline over `inputs`.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
     let mut docs = read::parse(inputs)?;
     let ns = settings.release_namespace.as_deref();
+    let input_entries = settings.compliance.as_ref().map(|secrets| entries(&docs, &[], secrets));
     let mut findings = Findings::default();
     if settings.fix && !policy.patches.is_empty() {
         let patched: Vec<Result<Findings>> =
@@ -64,14 +75,29 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
             f.replicas = Some(hpa.min_replicas.unwrap_or(1));
         }
     }
-    let (generated, gen_findings) = generate(policy, &facts, &index, &docs, settings.fix);
+    let (mut generated, gen_findings) = generate(policy, &facts, &index, &docs, settings.fix);
     findings.extend(gen_findings);
     findings.changes.sort_by_key(|c| c.resource.document);
+    let command = if settings.fix { "render" } else { "check" };
+    let mut report = Report::new(command, &policy.environment, inputs, &docs, findings, &generated);
+    if let (Some(secrets), Some(input_entries)) = (&settings.compliance, &input_entries) {
+        let outputs = entries(&docs, &generated, secrets);
+        let compliance = compliance::statement(policy, &set_digest(input_entries), &set_digest(&outputs), &report);
+        if settings.stamp {
+            let stamps = stamp(&mut docs, &mut generated, &outputs, &compliance, policy, &set_digest(input_entries));
+            report.counts.changes += stamps.len();
+            report.changes.extend(stamps);
+            report.changes.sort_by_key(|c| c.resource.document);
+            report.counts.changed_documents =
+                report.changes.iter().map(|c| c.resource.document).collect::<std::collections::HashSet<_>>().len();
+        }
+        report.compliance = Some(compliance);
+    }
     let output = if settings.fix {
         let mut changed = vec![false; docs.len()];
         let by_number: std::collections::HashMap<usize, usize> =
             docs.iter().enumerate().filter(|(_, d)| d.number > 0).map(|(i, d)| (d.number, i)).collect();
-        for c in &findings.changes {
+        for c in &report.changes {
             if let Some(&i) = by_number.get(&c.resource.document) {
                 changed[i] = true;
             }
@@ -80,9 +106,69 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     } else {
         String::new()
     };
-    let command = if settings.fix { "render" } else { "check" };
-    let report = Report::new(command, &policy.environment, inputs, &docs, findings, &generated);
-    Ok(Outcome { output, report, documents: docs })
+    Ok(Outcome { output, report, documents: docs, generated })
+}
+
+/// The digest entries of every resource of `docs`, then of `generated`, in stream order.
+fn entries(docs: &[Document], generated: &[Generated], secrets: &SecretValues) -> Vec<Entry> {
+    let mut out: Vec<Entry> = docs
+        .par_iter()
+        .flat_map_iter(|d| d.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect::<Vec<_>>())
+        .collect();
+    out.extend(generated.iter().map(|g| Entry::of(&g.object, secrets)));
+    out
+}
+
+/// Adds the compliance annotations to every output resource and returns the changes.
+fn stamp(
+    docs: &mut [Document],
+    generated: &mut [Generated],
+    outputs: &[Entry],
+    compliance: &Compliance,
+    policy: &Policy,
+    input_digest: &str,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut digests = outputs.iter();
+    let policy_digest = compliance::policy_digest(policy);
+    let put = |number: usize, item: Option<usize>, obj: &mut Value, digest: &str, changes: &mut Vec<Change>| {
+        let id = ResourceId::of(number, item, obj);
+        let values = [
+            (compliance::STAMP_ENVIRONMENT, policy.environment.as_str()),
+            (compliance::STAMP_HASH, compliance.compliance_hash.as_str()),
+            (compliance::STAMP_POLICY, policy_digest.as_str()),
+            (compliance::STAMP_INPUT, input_digest),
+            (compliance::STAMP_OBJECT, digest),
+        ];
+        for (key, value) in values {
+            let ptr = Pointer::root().key("metadata").key("annotations").key(key);
+            let value = Value::from(value);
+            if let Ok(before) = insert(obj, &ptr, value.clone()) {
+                changes.push(Change {
+                    rule: RuleId::ComplianceStamp,
+                    resource: id.clone(),
+                    pointer: ptr,
+                    op: if before.is_some() { Op::Replace } else { Op::Add },
+                    before,
+                    value,
+                    overlay: None,
+                });
+            }
+        }
+    };
+    for doc in docs.iter_mut() {
+        let number = doc.number;
+        for (item, obj) in doc.resources_mut() {
+            let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
+            put(number, item, obj, &digest, &mut changes);
+        }
+    }
+    for g in generated.iter_mut() {
+        let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
+        let mut ignored = Vec::new();
+        put(0, None, &mut g.object, &digest, &mut ignored);
+    }
+    changes
 }
 
 fn patch_document(inputs: &[Input], doc: &mut Document, policy: &Policy, ns: Option<&str>) -> Result<Findings> {

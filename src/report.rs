@@ -26,6 +26,9 @@ pub struct Report {
     pub generated: Vec<GeneratedInfo>,
     pub violations: Vec<Violation>,
     pub exemptions: Vec<ExemptionUse>,
+    /// The compliance statement and hash, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<crate::compliance::Compliance>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -122,6 +125,7 @@ impl Report {
             generated,
             violations: findings.violations,
             exemptions: findings.exemptions,
+            compliance: None,
         }
     }
 

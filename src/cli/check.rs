@@ -35,7 +35,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let settings = Settings { release_namespace: args.input.namespace.clone(), fix: false };
+    let settings = Settings { release_namespace: args.input.namespace.clone(), fix: false, ..Settings::default() };
     let outcome = temper::run(&inputs, &policy, &settings)?;
     let report = &outcome.report;
     let text = match args.format {

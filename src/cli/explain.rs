@@ -45,7 +45,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
             let id: RuleId = name.parse().map_err(anyhow::Error::msg)?;
             let _ = writeln!(out, "# {}\n", id.as_str());
             out.push_str(id.doc());
-            if id != RuleId::OverlayPatch {
+            if RuleId::ALL.contains(&id) {
                 let modes: Vec<String> =
                     envs.iter().zip(&policies).map(|(e, p)| format!("{e}: {}", p.mode(id))).collect();
                 let _ = writeln!(out, "\n## Modes in the built-in environments\n{}", modes.join(", "));

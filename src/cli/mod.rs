@@ -3,8 +3,10 @@
 //! `anyhow`, the library does not.
 
 mod check;
+mod diff;
 mod env;
 mod explain;
+mod hash;
 mod init;
 mod render;
 
@@ -41,6 +43,16 @@ enum Command {
     Render(render::RenderArgs),
     /// Evaluate the environment's rules on manifests as they are; change nothing.
     Check(check::CheckArgs),
+    /// Show what hardening changes: the input against the rendered output, rule by rule.
+    Diff(diff::DiffCommand),
+    /// Show what changes, and what would fail, when a release moves from one environment to another.
+    Promote(diff::PromoteCommand),
+    /// Compare two manifest streams, optionally hardening both first.
+    Compare(diff::CompareCommand),
+    /// Print the compliance hash of the rendered manifests.
+    Hash(hash::HashCommand),
+    /// Check a compliance hash, or a stamped rendered stream against its stamps.
+    Verify(hash::VerifyCommand),
     /// Show a rule's documentation, or list every rule.
     Explain(explain::ExplainArgs),
     /// Write the built-in overlays/ and environments/ into a directory to customise them.
@@ -174,6 +186,11 @@ pub fn main() -> u8 {
         None => render::run(&cli.render),
         Some(Command::Render(args)) => render::run(&args),
         Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Diff(args)) => diff::diff_command(&args),
+        Some(Command::Promote(args)) => diff::promote(&args),
+        Some(Command::Compare(args)) => diff::compare(&args),
+        Some(Command::Hash(args)) => hash::hash(&args),
+        Some(Command::Verify(args)) => hash::verify(&args),
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Init(args)) => init::run(&args),
         Some(Command::Env(args)) => env::run(&args),

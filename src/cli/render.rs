@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use clap::Args;
 
 use temper::Settings;
+use temper::compliance;
 
+use super::diff::{DiffFormat, hardening_diff};
+use super::hash::HashArgs;
 use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_file, write_stdout};
 
 #[derive(Debug, Clone, Args)]
@@ -14,12 +17,26 @@ pub struct RenderArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub input: InputArgs,
-    /// Write a JSON report of every change and violation to this file
+    /// Write a JSON report of every change and violation, with the compliance statement
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Treat enforce as fix: report violations but exit 0
     #[arg(long)]
     pub no_enforce: bool,
+    /// Annotate every output resource with the environment, compliance hash and digests
+    #[arg(long)]
+    pub stamp: bool,
+    /// Write an in-toto attestation of the output and its compliance statement to FILE
+    #[arg(long, value_name = "FILE")]
+    pub attestation: Option<PathBuf>,
+    /// Write the hardening diff (input against output) to FILE; stdout belongs to the manifests
+    #[arg(long, value_name = "FILE")]
+    pub diff: Option<PathBuf>,
+    /// Format of --diff
+    #[arg(long, value_enum, default_value = "unified", value_name = "FORMAT")]
+    pub diff_format: DiffFormat,
+    #[command(flatten)]
+    pub hash: HashArgs,
     #[command(flatten)]
     pub process: ProcessArgs,
 }
@@ -28,11 +45,21 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let settings = Settings { release_namespace: args.input.namespace.clone(), fix: true };
+    let wants_hash = args.report.is_some() || args.stamp || args.attestation.is_some() || args.diff.is_some();
+    let settings = Settings {
+        release_namespace: args.input.namespace.clone(),
+        fix: true,
+        compliance: if wants_hash { Some(args.hash.secrets()?) } else { None },
+        stamp: args.stamp,
+    };
     let outcome = temper::run(&inputs, &policy, &settings)?;
     let report = &outcome.report;
     if let Some(path) = &args.report {
         write_file(path, &(serde_json::to_string_pretty(report)? + "\n"))?;
+    }
+    if let Some(path) = &args.diff {
+        let text = hardening_diff(&inputs, &outcome, args.diff_format.format())?;
+        write_file(path, &text)?;
     }
     if report.fails() && !args.no_enforce {
         // A failure is always explained, even with --quiet.
@@ -45,6 +72,10 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         eprint!("{text}");
         super::log(&text);
         return Ok(EXIT_VIOLATION);
+    }
+    if let (Some(path), Some(c)) = (&args.attestation, &report.compliance) {
+        let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
+        write_file(path, &(serde_json::to_string_pretty(&statement)? + "\n"))?;
     }
     args.process.inform(&report.summary());
     write_stdout(outcome.output.as_bytes())?;

@@ -343,6 +343,9 @@ impl Policy {
 fn parse_rule_id(id: &str) -> std::result::Result<RuleId, String> {
     match id.parse::<RuleId>() {
         Ok(RuleId::OverlayPatch) => Err("`overlay-patch` is configured through overlay patches, not as a rule".into()),
+        Ok(RuleId::ComplianceStamp) => {
+            Err("`compliance-stamp` is set with `temper render --stamp`, not as a rule".into())
+        }
         other => other,
     }
 }

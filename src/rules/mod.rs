@@ -116,6 +116,8 @@ macro_rules! catalog {
             $($variant,)*
             /// Changes made by overlay patches, which are configuration rather than a rule.
             OverlayPatch,
+            /// The compliance annotations `--stamp` adds.
+            ComplianceStamp,
         }
 
         impl RuleId {
@@ -126,6 +128,7 @@ macro_rules! catalog {
                 match self {
                     $(RuleId::$variant => $id,)*
                     RuleId::OverlayPatch => "overlay-patch",
+                    RuleId::ComplianceStamp => "compliance-stamp",
                 }
             }
 
@@ -134,6 +137,7 @@ macro_rules! catalog {
                 match self {
                     $(RuleId::$variant => $module::DOC,)*
                     RuleId::OverlayPatch => overlay_patch::DOC,
+                    RuleId::ComplianceStamp => overlay_patch::STAMP_DOC,
                 }
             }
 
@@ -141,7 +145,7 @@ macro_rules! catalog {
             pub fn fixes(self) -> bool {
                 match self {
                     $(RuleId::$variant => $fixes,)*
-                    RuleId::OverlayPatch => true,
+                    RuleId::OverlayPatch | RuleId::ComplianceStamp => true,
                 }
             }
 
@@ -149,7 +153,9 @@ macro_rules! catalog {
             pub fn build(self, params: &Value) -> Result<(Box<dyn Rule>, Value), String> {
                 let build: Build = match self {
                     $(RuleId::$variant => build::<$module::Params>,)*
-                    RuleId::OverlayPatch => return Err("overlay patches are configured in overlays".into()),
+                    RuleId::OverlayPatch | RuleId::ComplianceStamp => {
+                        return Err(format!("`{self}` is not a configurable rule"));
+                    }
                 };
                 build(params)
             }
@@ -201,7 +207,7 @@ impl FromStr for RuleId {
         RuleId::ALL
             .iter()
             .copied()
-            .chain([RuleId::OverlayPatch])
+            .chain([RuleId::OverlayPatch, RuleId::ComplianceStamp])
             .find(|r| r.as_str() == s)
             .ok_or_else(|| format!("unknown rule `{s}`; known rules: {}", RuleId::known()))
     }

@@ -1,0 +1,233 @@
+//! The compliance hash (`temper.dev/compliance/v1`): a digest that proves which policy
+//! produced a set of manifests from which input, and with what result. The definition, which
+//! this module implements exactly, is `docs/compliance-hash.md`.
+
+use std::collections::BTreeMap;
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::canon::canonical;
+use crate::config::Policy;
+use crate::diff::Key;
+use crate::report::Report;
+use crate::rules::{ExemptionSource, Mode, Severity};
+
+pub const SCHEME: &str = "temper.dev/compliance/v1";
+pub const PREDICATE_TYPE: &str = "https://temper.dev/compliance/v1";
+
+/// The annotations `--stamp` adds to every output resource's top-level metadata.
+pub const STAMP_ENVIRONMENT: &str = "temper.dev/environment";
+pub const STAMP_HASH: &str = "temper.dev/compliance-hash";
+pub const STAMP_POLICY: &str = "temper.dev/policy-digest";
+pub const STAMP_INPUT: &str = "temper.dev/input-digest";
+pub const STAMP_OBJECT: &str = "temper.dev/object-digest";
+pub const STAMPS: [&str; 5] = [STAMP_ENVIRONMENT, STAMP_HASH, STAMP_POLICY, STAMP_INPUT, STAMP_OBJECT];
+
+/// How Secret values enter the canonical form.
+#[derive(Clone, Debug, Default)]
+pub enum SecretValues {
+    /// Each value is replaced by `{"$temper-redacted": <length in bytes>}`.
+    #[default]
+    Length,
+    /// Each value is replaced by `{"$temper-hmac-sha256": <hex HMAC-SHA256 of the value>}`.
+    Hmac(Vec<u8>),
+}
+
+/// `sha256:` and the hex digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The canonical form of one object: stamp annotations removed (and an annotations mapping
+/// they leave empty), Secret `data`/`stringData` values replaced per `secrets`.
+pub fn canonical_object(obj: &Value, secrets: &SecretValues) -> Value {
+    let mut obj = obj.clone();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        let mut emptied = false;
+        if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            let had = annotations.len();
+            annotations.retain(|k, _| !STAMPS.contains(&k.as_str()));
+            emptied = had > 0 && annotations.is_empty();
+        }
+        if emptied {
+            meta.remove("annotations");
+        }
+    }
+    let key = Key::of(&obj);
+    if key.group.is_empty() && key.kind == "Secret" {
+        for field in ["data", "stringData"] {
+            if let Some(values) = obj.get_mut(field).and_then(Value::as_object_mut) {
+                for v in values.values_mut() {
+                    *v = secret_marker(v, secrets);
+                }
+            }
+        }
+    }
+    obj
+}
+
+fn secret_marker(value: &Value, secrets: &SecretValues) -> Value {
+    let bytes = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+    match secrets {
+        SecretValues::Length => json!({"$temper-redacted": bytes.len()}),
+        SecretValues::Hmac(key) => {
+            let mut mac = match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+                Ok(mac) => mac,
+                // HMAC accepts keys of any length; this arm cannot be reached.
+                Err(_) => return json!({"$temper-redacted": bytes.len()}),
+            };
+            mac.update(bytes.as_bytes());
+            json!({"$temper-hmac-sha256": hex(&mac.finalize().into_bytes())})
+        }
+    }
+}
+
+/// The digest of one object's canonical form.
+pub fn object_digest(obj: &Value, secrets: &SecretValues) -> String {
+    sha256(canonical(&canonical_object(obj, secrets)).as_bytes())
+}
+
+/// One resource's entry in a set digest.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Entry {
+    pub id: String,
+    pub digest: String,
+}
+
+impl Entry {
+    pub fn of(obj: &Value, secrets: &SecretValues) -> Entry {
+        Entry { id: Key::of(obj).to_string(), digest: object_digest(obj, secrets) }
+    }
+}
+
+/// The digest of a set of resources: SHA-256 of the canonical JSON list of
+/// `{"id", "sha256"}` sorted by id (then digest).
+pub fn set_digest(entries: &[Entry]) -> String {
+    let mut sorted = entries.to_vec();
+    sorted.sort();
+    let list: Vec<Value> = sorted.iter().map(|e| json!({"id": e.id, "sha256": e.digest})).collect();
+    sha256(canonical(&Value::from(list)).as_bytes())
+}
+
+/// The digest of the resolved environment: every rule's mode and parameters, the overlays
+/// with their patches, the exemptions.
+pub fn policy_digest(policy: &Policy) -> String {
+    sha256(canonical(&policy.resolved).as_bytes())
+}
+
+/// The compliance statement and its hash, as the report carries them.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Compliance {
+    pub compliance_hash: String,
+    pub statement: Value,
+    /// Recorded beside the statement, not inside it: a new temper version that produces the
+    /// same result proves the same thing.
+    pub tool: crate::report::Tool,
+}
+
+/// Builds the statement from the digests and the run's findings.
+pub fn statement(policy: &Policy, input_digest: &str, outputs_digest: &str, report: &Report) -> Compliance {
+    let mut rules = BTreeMap::new();
+    for rule in &policy.rules {
+        let mine = report.violations.iter().filter(|v| v.rule == rule.id);
+        let (mut failing, mut exempted) = (0, 0);
+        for v in mine {
+            if v.exempted.is_some() {
+                exempted += 1;
+            } else {
+                failing += 1;
+            }
+        }
+        let result = match (failing, exempted) {
+            (0, 0) => "pass",
+            (0, _) => "exempt",
+            _ => "fail",
+        };
+        let enforced = rule.mode == Mode::Enforce;
+        rules.insert(
+            rule.id.as_str().to_string(),
+            json!({"mode": rule.mode, "result": result, "violations": failing, "exempted": exempted, "enforced": enforced}),
+        );
+    }
+    let mut exemptions: Vec<Value> = report
+        .exemptions
+        .iter()
+        .filter(|e| e.refused.is_none())
+        .map(|e| {
+            let source = match &e.source {
+                ExemptionSource::Annotation => "annotation".to_string(),
+                ExemptionSource::Environment { environment, index } => format!("environment {environment} #{index}"),
+            };
+            let resource = Key {
+                group: e.resource.group().to_string(),
+                kind: e.resource.kind.clone(),
+                namespace: e.resource.namespace.clone().unwrap_or_default(),
+                name: e.resource.name.clone(),
+            };
+            json!({"rule": e.rule, "resource": resource.to_string(), "source": source, "reason": e.reason, "violations": e.violations})
+        })
+        .collect();
+    exemptions.sort_by_key(canonical);
+    let statement = json!({
+        "scheme": SCHEME,
+        "environment": policy.environment,
+        "policyDigest": policy_digest(policy),
+        "inputDigest": input_digest,
+        "outputsDigest": outputs_digest,
+        "rules": Value::Object(rules.into_iter().collect::<Map<String, Value>>()),
+        "exemptions": exemptions,
+    });
+    let compliance_hash = sha256(canonical(&statement).as_bytes());
+    Compliance { compliance_hash, statement, tool: crate::report::Tool::this() }
+}
+
+/// Whether the run passed: no violation of an enforced rule without an exemption.
+pub fn passed(report: &Report) -> bool {
+    !report.violations.iter().any(|v| v.severity == Severity::Error && v.exempted.is_none())
+}
+
+/// An in-toto Statement v1 over the emitted bytes, ready for `cosign attest-blob`.
+pub fn attestation(subject_name: &str, output: &[u8], compliance: &Compliance) -> Value {
+    let digest = hex(&Sha256::digest(output));
+    json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": subject_name, "digest": {"sha256": digest}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {
+            "complianceHash": compliance.compliance_hash,
+            "statement": compliance.statement,
+            "tool": compliance.tool,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_and_secret_values_do_not_enter_the_hash() {
+        let plain = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "c2VjcmV0"}});
+        let stamped = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "annotations": {STAMP_HASH: "sha256:x", STAMP_OBJECT: "sha256:y"}}, "data": {"k": "c2VjcmV0"}});
+        assert_eq!(object_digest(&plain, &SecretValues::Length), object_digest(&stamped, &SecretValues::Length));
+        let same_length =
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "b3RoZXIh"}});
+        assert_eq!(object_digest(&plain, &SecretValues::Length), object_digest(&same_length, &SecretValues::Length));
+        let key = SecretValues::Hmac(b"k".to_vec());
+        assert_ne!(object_digest(&plain, &key), object_digest(&same_length, &key));
+    }
+
+    #[test]
+    fn set_digests_ignore_order() {
+        let a = Entry { id: "a".into(), digest: "sha256:1".into() };
+        let b = Entry { id: "b".into(), digest: "sha256:2".into() };
+        assert_eq!(set_digest(&[a.clone(), b.clone()]), set_digest(&[b, a]));
+    }
+}

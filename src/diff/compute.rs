@@ -1,0 +1,381 @@
+//! Computing a [`Diff`]: matching resources and list items, attributing, suppressing, redacting.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::canon::same_meaning;
+use crate::pointer::Pointer;
+use crate::rules::{Change, RuleId};
+
+use super::redact::{Redactor, placeholder};
+use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Side};
+
+/// Diffs `to` against `from`.
+pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
+    let pairs = match_resources(&from.resources, &to.resources);
+    let redactor = Redactor::new();
+    let from_changes = by_key(&from.changes);
+    let to_changes = by_key(&to.changes);
+    let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
+    let mut resources = Vec::new();
+    let mut counts = Counts::default();
+    for pair in pairs {
+        let (before, after) = (pair.before.map(|i| &from.resources[i]), pair.after.map(|i| &to.resources[i]));
+        let key = Key::of(after.or(before).unwrap_or(&Value::Null));
+        let secret_kind = key.group.is_empty() && key.kind == "Secret";
+        let change_type = match (before, after, &pair.renamed_from) {
+            (Some(_), Some(_), Some(_)) => ChangeType::Renamed,
+            (Some(_), Some(_), None) => ChangeType::Changed,
+            (None, Some(_), _) => ChangeType::Added,
+            _ => ChangeType::Removed,
+        };
+        let mut changes = Vec::new();
+        match (before, after) {
+            (Some(b), Some(a)) => diff_values(b, a, &Pointer::root(), None, &mut changes),
+            (None, Some(a)) => changes.push(change(Pointer::root(), Op::Add, None, Some(a.clone()))),
+            (Some(b), None) => changes.push(change(Pointer::root(), Op::Remove, Some(b.clone()), None)),
+            (None, None) => {}
+        }
+        let total = changes.len();
+        changes.retain(|c| !suppressed(&c.pointer, options));
+        let suppressed = total - changes.len();
+        counts.suppressed += suppressed;
+        let before_key = before.map(Key::of);
+        for c in &mut changes {
+            c.rule = attribute(c, &key, before_key.as_ref(), &to_changes, &from_changes);
+        }
+        let mut shown_before = before.cloned();
+        let mut shown_after = after.cloned();
+        if !options.show_secrets {
+            for c in &mut changes {
+                let env_name = |p: &Pointer| {
+                    let name_at = p.key("name");
+                    after
+                        .or(before)
+                        .and_then(|v| v.pointer(name_at.as_str()))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                };
+                if redactor.is_secret(&c.pointer, secret_kind, env_name) {
+                    let changed = c.before != c.after;
+                    c.before = c.before.as_ref().map(|v| placeholder(v, changed));
+                    c.after = c.after.as_ref().map(|v| placeholder(v, changed));
+                    c.redacted = true;
+                    continue;
+                }
+                let (b, a) = (c.before.clone(), c.after.clone());
+                let mut n = 0;
+                if let Some(v) = &mut c.before {
+                    n += redactor.redact(v, a.as_ref(), &c.pointer, secret_kind);
+                }
+                if let Some(v) = &mut c.after {
+                    n += redactor.redact(v, b.as_ref(), &c.pointer, secret_kind);
+                }
+                c.redacted = n > 0;
+            }
+            let (b, a) = (shown_before.clone(), shown_after.clone());
+            if let Some(v) = &mut shown_before {
+                redactor.redact(v, a.as_ref(), &Pointer::root(), secret_kind);
+            }
+            if let Some(v) = &mut shown_after {
+                redactor.redact(v, b.as_ref(), &Pointer::root(), secret_kind);
+            }
+        }
+        counts.secrets_changed += changes.iter().filter(|c| c.redacted).count();
+        if change_type == ChangeType::Changed && changes.is_empty() {
+            counts.unchanged += 1;
+        }
+        match change_type {
+            ChangeType::Added => counts.added += 1,
+            ChangeType::Removed => counts.removed += 1,
+            ChangeType::Renamed => counts.renamed += 1,
+            ChangeType::Changed if !changes.is_empty() => counts.changed += 1,
+            ChangeType::Changed => {}
+        }
+        let rule = (change_type == ChangeType::Added).then(|| generated.get(&key).map(|r| r.to_string())).flatten();
+        if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
+            c.rule = Some(rule.clone());
+        }
+        resources.push(ResourceDiff {
+            rule,
+            renamed_from: pair.renamed_from.map(|i| Key::of(&from.resources[i])),
+            id: key,
+            change_type,
+            changes,
+            suppressed,
+            before: shown_before,
+            after: shown_after,
+        });
+    }
+    Diff {
+        schema_version: SCHEMA,
+        from: Label { label: from.label.clone(), compliance_hash: from.compliance_hash.clone() },
+        to: Label { label: to.label.clone(), compliance_hash: to.compliance_hash.clone() },
+        counts,
+        resources,
+        blockers: Vec::new(),
+    }
+}
+
+fn change(pointer: Pointer, op: Op, before: Option<Value>, after: Option<Value>) -> FieldChange {
+    FieldChange { pointer, op, before, after, redacted: false, rule: None }
+}
+
+struct Pair {
+    before: Option<usize>,
+    after: Option<usize>,
+    renamed_from: Option<usize>,
+}
+
+/// Pairs resources by key (the n-th occurrence of a key with the n-th), then pairs removed and
+/// added ConfigMaps and Secrets whose names differ only by a generated hash suffix. Pairs
+/// come in `to` order, then what only `from` has.
+fn match_resources(from: &[Value], to: &[Value]) -> Vec<Pair> {
+    let mut by_key: HashMap<Key, Vec<usize>> = HashMap::new();
+    for (i, v) in from.iter().enumerate() {
+        by_key.entry(Key::of(v)).or_default().push(i);
+    }
+    for list in by_key.values_mut() {
+        list.reverse();
+    }
+    let mut pairs: Vec<Pair> = to
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Pair {
+            before: by_key.get_mut(&Key::of(v)).and_then(Vec::pop),
+            after: Some(i),
+            renamed_from: None,
+        })
+        .collect();
+    let mut removed: Vec<usize> = by_key.into_values().flatten().collect();
+    removed.sort_unstable();
+    for pair in pairs.iter_mut().filter(|p| p.before.is_none()) {
+        let added = Key::of(&to[pair.after.unwrap_or_default()]);
+        if !(added.group.is_empty() && (added.kind == "ConfigMap" || added.kind == "Secret")) {
+            continue;
+        }
+        let found = removed.iter().position(|&r| {
+            let old = Key::of(&from[r]);
+            old.kind == added.kind
+                && old.namespace == added.namespace
+                && hash_stem(&old.name).is_some()
+                && hash_stem(&old.name) == hash_stem(&added.name)
+        });
+        if let Some(pos) = found {
+            let r = removed.remove(pos);
+            pair.before = Some(r);
+            pair.renamed_from = Some(r);
+        }
+    }
+    pairs.extend(removed.into_iter().map(|r| Pair { before: Some(r), after: None, renamed_from: None }));
+    pairs
+}
+
+/// The name without a generated hash suffix (`-` and 10 lowercase letters or digits, as
+/// kustomize's generators append), if it has one.
+fn hash_stem(name: &str) -> Option<&str> {
+    let (stem, suffix) = name.rsplit_once('-')?;
+    (suffix.len() == 10 && suffix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) && !stem.is_empty())
+        .then_some(stem)
+}
+
+/// Diffs two values at `at`; `parent` is the key holding them (it picks list merge keys).
+fn diff_values(before: &Value, after: &Value, at: &Pointer, parent: Option<&str>, out: &mut Vec<FieldChange>) {
+    match (before, after) {
+        (Value::Object(b), Value::Object(a)) => {
+            for (k, bv) in b {
+                match a.get(k) {
+                    Some(av) => diff_values(bv, av, &at.key(k), Some(k), out),
+                    None => out.push(change(at.key(k), Op::Remove, Some(bv.clone()), None)),
+                }
+            }
+            for (k, av) in a {
+                if !b.contains_key(k) {
+                    out.push(change(at.key(k), Op::Add, None, Some(av.clone())));
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(a)) => diff_lists(b, a, at, parent, out),
+        _ if same_meaning(before, after) => {}
+        _ => out.push(change(at.clone(), Op::Replace, Some(before.clone()), Some(after.clone()))),
+    }
+}
+
+/// The merge key of one list item, given the field that holds the list.
+fn item_key(parent: Option<&str>, item: &Value) -> Option<String> {
+    let obj = item.as_object()?;
+    if parent == Some("ports") {
+        let proto = obj.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+        let port = obj.get("containerPort").or_else(|| obj.get("port"))?;
+        return Some(format!("{port}/{proto}"));
+    }
+    obj.get("name").and_then(Value::as_str).map(str::to_string)
+}
+
+fn diff_lists(before: &[Value], after: &[Value], at: &Pointer, parent: Option<&str>, out: &mut Vec<FieldChange>) {
+    let keys = |items: &[Value]| -> Option<Vec<String>> {
+        let keys: Option<Vec<String>> = items.iter().map(|i| item_key(parent, i)).collect();
+        keys.filter(|k| k.iter().collect::<HashSet<_>>().len() == k.len())
+    };
+    let (Some(bk), Some(ak)) = (keys(before), keys(after)) else {
+        // By position.
+        for i in 0..before.len().min(after.len()) {
+            diff_values(&before[i], &after[i], &at.index(i), None, out);
+        }
+        for (i, item) in before.iter().enumerate().skip(after.len()).rev() {
+            out.push(change(at.index(i), Op::Remove, Some(item.clone()), None));
+        }
+        for (i, item) in after.iter().enumerate().skip(before.len()) {
+            out.push(change(at.index(i), Op::Add, None, Some(item.clone())));
+        }
+        return;
+    };
+    let in_after: HashSet<&String> = ak.iter().collect();
+    let in_before: HashSet<&String> = bk.iter().collect();
+    for (i, k) in bk.iter().enumerate().rev() {
+        if !in_after.contains(k) {
+            out.push(change(at.index(i), Op::Remove, Some(before[i].clone()), None));
+        }
+    }
+    let common_before: Vec<&String> = bk.iter().filter(|k| in_after.contains(k)).collect();
+    let common_after: Vec<&String> = ak.iter().filter(|k| in_before.contains(k)).collect();
+    if common_before != common_after {
+        out.push(change(
+            at.clone(),
+            Op::Reorder,
+            Some(Value::from(common_before.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
+            Some(Value::from(common_after.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
+        ));
+    }
+    for (i, k) in ak.iter().enumerate() {
+        match bk.iter().position(|b| b == k) {
+            Some(j) => diff_values(&before[j], &after[i], &at.index(i), None, out),
+            None => out.push(change(at.index(i), Op::Add, None, Some(after[i].clone()))),
+        }
+    }
+}
+
+/// Chart and version labels and `checksum/*` annotations change on every release without
+/// changing anything that matters; `--ignore` adds pointers of your own.
+fn suppressed(ptr: &Pointer, options: &Options) -> bool {
+    if options.ignore.iter().any(|i| ptr.starts_with(i)) {
+        return true;
+    }
+    if !options.default_ignores {
+        return false;
+    }
+    let tokens: Vec<String> = ptr.tokens().collect();
+    match tokens.as_slice() {
+        [.., field, key] if field == "labels" => key == "helm.sh/chart" || key == "app.kubernetes.io/version",
+        [.., field, key] if field == "annotations" => key.starts_with("checksum/"),
+        _ => false,
+    }
+}
+
+fn by_key(changes: &[Change]) -> HashMap<Key, Vec<&Change>> {
+    let mut map: HashMap<Key, Vec<&Change>> = HashMap::new();
+    for c in changes {
+        let key = Key {
+            group: c.resource.group().to_string(),
+            kind: c.resource.kind.clone(),
+            namespace: c.resource.namespace.clone().unwrap_or_default(),
+            name: c.resource.name.clone(),
+        };
+        map.entry(key).or_default().push(c);
+    }
+    map
+}
+
+/// The rules that recorded a change at, above or below this field: on the new side for
+/// additions and replacements, on the old side for removals (and as a fallback).
+fn attribute(
+    c: &FieldChange,
+    key: &Key,
+    before_key: Option<&Key>,
+    to: &HashMap<Key, Vec<&Change>>,
+    from: &HashMap<Key, Vec<&Change>>,
+) -> Option<String> {
+    let related = |records: Option<&Vec<&Change>>| -> Vec<String> {
+        let mut rules: Vec<String> = records
+            .into_iter()
+            .flatten()
+            .filter(|r| {
+                r.pointer.starts_with(&c.pointer)
+                    || c.pointer.starts_with(&r.pointer)
+                    || c.op == Op::Reorder && r.pointer.starts_with(&c.pointer)
+            })
+            .map(|r| match (&r.rule, &r.overlay) {
+                (RuleId::OverlayPatch, Some(o)) => format!("overlay-patch ({o})"),
+                (rule, _) => rule.to_string(),
+            })
+            .collect();
+        rules.sort();
+        rules.dedup();
+        rules
+    };
+    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(key)) };
+    if rules.is_empty() {
+        rules = related(before_key.and_then(|k| from.get(k)));
+    }
+    (!rules.is_empty()).then(|| rules.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn side(label: &str, resources: Vec<Value>) -> Side {
+        Side { label: label.into(), resources, ..Side::default() }
+    }
+
+    fn pod(containers: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}})
+    }
+
+    #[test]
+    fn inserting_a_container_is_one_addition() {
+        let before = pod(json!([{"name": "a", "image": "x:1"}, {"name": "b", "image": "y:1"}]));
+        let after = pod(
+            json!([{"name": "init", "image": "z:1"}, {"name": "a", "image": "x:1"}, {"name": "b", "image": "y:2"}]),
+        );
+        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default());
+        let ops: Vec<(String, Op)> = d.resources[0].changes.iter().map(|c| (c.pointer.to_string(), c.op)).collect();
+        assert_eq!(ops, [("/spec/containers/0".into(), Op::Add), ("/spec/containers/2/image".into(), Op::Replace)]);
+    }
+
+    #[test]
+    fn order_changes_are_reported() {
+        let before = pod(json!([{"name": "a"}, {"name": "b"}]));
+        let after = pod(json!([{"name": "b"}, {"name": "a"}]));
+        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default());
+        assert_eq!(d.resources[0].changes[0].op, Op::Reorder);
+    }
+
+    #[test]
+    fn api_version_bumps_are_changes_and_hash_suffixes_are_renames() {
+        let old = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"}});
+        let new = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"}});
+        let cm1 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-5f7h9kb8mt"}, "data": {"a": "1"}});
+        let cm2 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-2g9c4mtf6k"}, "data": {"a": "2"}});
+        let d = diff(&side("a", vec![old, cm1]), &side("b", vec![new, cm2]), &Options::default());
+        assert_eq!(d.resources[0].change_type, ChangeType::Changed);
+        assert_eq!(d.resources[1].change_type, ChangeType::Renamed);
+        assert_eq!(d.counts.renamed, 1);
+        assert_eq!(d.counts.removed + d.counts.added, 0);
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_noise_suppressed() {
+        let before = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {"helm.sh/chart": "x-1"}}, "data": {"k": "c2VjcmV0"}});
+        let after = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {"helm.sh/chart": "x-2"}}, "data": {"k": "b3RoZXI="}});
+        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default());
+        let r = &d.resources[0];
+        assert_eq!(r.suppressed, 1);
+        assert_eq!(r.changes.len(), 1);
+        assert!(r.changes[0].redacted);
+        let text = serde_json::to_string(&d).unwrap();
+        assert!(!text.contains("c2VjcmV0") && !text.contains("b3RoZXI="), "{text}");
+    }
+}

@@ -1,0 +1,105 @@
+//! Secret values never appear in a diff unless asked for: Secret `data` and `stringData`
+//! values, and literal env values whose name looks like a credential, are replaced by their
+//! byte length (and whether they changed).
+
+use regex::Regex;
+use serde_json::Value;
+
+use crate::pointer::Pointer;
+
+/// The placeholder shown instead of a secret value.
+pub fn placeholder(value: &Value, changed: bool) -> Value {
+    let bytes = value.as_str().map_or_else(|| value.to_string().len(), str::len);
+    let note = if changed { ", changed" } else { "" };
+    Value::String(format!("(redacted: {bytes} bytes{note})"))
+}
+
+/// Decides which positions hold secrets.
+pub struct Redactor {
+    credential: Regex,
+    ignore: Regex,
+}
+
+impl Redactor {
+    pub fn new() -> Redactor {
+        // The same patterns as the env-secret-literals rule's defaults.
+        #[allow(clippy::expect_used, reason = "constant patterns, covered by tests")]
+        Redactor {
+            credential: Regex::new(r"(?i)(passw(or)?d|secret|token|api[-_]?key|private[-_]?key|credential)").expect("valid"),
+            ignore: Regex::new(r"(?i)(_file|_path|_dir|_name|_ref|_url|_uri|_kind|_type|_mode|_enabled|_ttl|_timeout|_expiry|_length)$")
+                .expect("valid"),
+        }
+    }
+
+    fn credential_name(&self, name: &str) -> bool {
+        self.credential.is_match(name) && !self.ignore.is_match(name)
+    }
+
+    /// Whether the value at `ptr` in a resource is secret. `secret_kind` is true for core
+    /// Secrets; `env_name` gives the name of the env entry a `value` belongs to.
+    pub fn is_secret(&self, ptr: &Pointer, secret_kind: bool, env_name: impl Fn(&Pointer) -> Option<String>) -> bool {
+        let tokens: Vec<String> = ptr.tokens().collect();
+        match tokens.as_slice() {
+            [field, _] if secret_kind && (field == "data" || field == "stringData") => true,
+            [.., env, _, value] if env == "env" && value == "value" => {
+                ptr.parent().and_then(|p| env_name(&p)).is_some_and(|n| self.credential_name(&n))
+            }
+            _ => false,
+        }
+    }
+
+    /// Replaces every secret inside `value` (found at `at` in a resource), comparing with
+    /// `other` (the same position on the other side) to say whether each one changed.
+    /// Returns how many values were redacted.
+    pub fn redact(&self, value: &mut Value, other: Option<&Value>, at: &Pointer, secret_kind: bool) -> usize {
+        let mut count = 0;
+        self.walk(value, other, at, secret_kind, &mut count);
+        count
+    }
+
+    fn walk(&self, value: &mut Value, other: Option<&Value>, at: &Pointer, secret_kind: bool, count: &mut usize) {
+        let tokens: Vec<String> = at.tokens().collect();
+        let in_secret_map = secret_kind && tokens.len() == 1 && (tokens[0] == "data" || tokens[0] == "stringData");
+        let in_env_list = tokens.last().is_some_and(|t| t == "env");
+        match value {
+            Value::Object(map) if in_secret_map => {
+                for (k, v) in map.iter_mut() {
+                    let changed = other.and_then(|o| o.get(k)) != Some(v);
+                    *v = placeholder(v, changed && other.is_some());
+                    *count += 1;
+                }
+            }
+            Value::Array(items) if in_env_list => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let name = item.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                    if let Some(v) = item.get_mut("value").filter(|v| v.is_string()) {
+                        if self.credential_name(&name) {
+                            let theirs = other
+                                .and_then(|o| o.as_array())
+                                .and_then(|o| o.iter().find(|e| e.get("name").and_then(Value::as_str) == Some(&name)));
+                            let changed = theirs.and_then(|t| t.get("value")) != Some(v);
+                            *v = placeholder(v, changed && other.is_some());
+                            *count += 1;
+                        }
+                    } else {
+                        let theirs = other.and_then(|o| o.get(i));
+                        self.walk(item, theirs, &at.index(i), secret_kind, count);
+                    }
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    let theirs = other.and_then(|o| o.get(k.as_str()));
+                    self.walk(v, theirs, &at.key(k), secret_kind, count);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    let theirs = other.and_then(|o| o.get(i));
+                    self.walk(v, theirs, &at.index(i), secret_kind, count);
+                }
+            }
+            _ => {}
+        }
+    }
+}
