@@ -9,8 +9,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::canon::canonical;
-use crate::config::Policy;
+use crate::config::{Config, Policy};
 use crate::diff::Key;
+use crate::object;
+use crate::pipeline::Settings;
+use crate::read::{self, Input};
 use crate::report::Report;
 use crate::rules::{ExemptionSource, Mode, Severity};
 
@@ -206,6 +209,76 @@ pub fn attestation(subject_name: &str, output: &[u8], compliance: &Compliance) -
             "tool": compliance.tool,
         },
     })
+}
+
+/// The result of checking a stamped stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Verified {
+        hash: String,
+        environment: String,
+        resources: usize,
+    },
+    /// Why the stream does not match its stamps.
+    Failed(String),
+}
+
+/// Checks a stamped stream against its own stamps; see `docs/compliance-hash.md`, section 5.
+pub fn verify_stamped(
+    inputs: &[Input],
+    config: &Config,
+    release_namespace: Option<String>,
+    secrets: &SecretValues,
+) -> crate::Result<Verdict> {
+    let docs = read::parse(inputs)?;
+    let mut stamps: Option<[String; 4]> = None;
+    let mut outputs = Vec::new();
+    for doc in &docs {
+        for (_, obj) in doc.resources() {
+            let id = Key::of(obj);
+            let annotations = object::annotations(obj);
+            let get = |k: &str| annotations.get(k).and_then(Value::as_str).map(str::to_string);
+            let [Some(env), Some(hash), Some(policy), Some(input), Some(object)] = STAMPS.map(get) else {
+                return Ok(Verdict::Failed(format!("{id} is not stamped")));
+            };
+            let these = [env, hash, policy, input];
+            match &stamps {
+                None => stamps = Some(these),
+                Some(first) if *first != these => {
+                    return Ok(Verdict::Failed(format!("{id} carries the stamps of another render")));
+                }
+                Some(_) => {}
+            }
+            let entry = Entry::of(obj, secrets);
+            if entry.digest != object {
+                return Ok(Verdict::Failed(format!(
+                    "{id} was modified after stamping (its object digest is {}, stamped {object})",
+                    entry.digest
+                )));
+            }
+            outputs.push(entry);
+        }
+    }
+    let Some([environment, hash, stamped_policy, input_digest]) = stamps else {
+        return Ok(Verdict::Failed("the stream holds no resources".into()));
+    };
+    let policy = config.resolve(&environment)?;
+    let current = policy_digest(&policy);
+    if current != stamped_policy {
+        return Ok(Verdict::Failed(format!(
+            "the policy of environment `{environment}` changed since stamping (stamped {stamped_policy}, now {current})"
+        )));
+    }
+    let settings = Settings { release_namespace, fix: false, ..Settings::default() };
+    let checked = crate::run(inputs, &policy, &settings)?;
+    let recomputed = statement(&policy, &input_digest, &set_digest(&outputs), &checked.report);
+    if recomputed.compliance_hash != hash {
+        return Ok(Verdict::Failed(format!(
+            "re-evaluating environment `{environment}` gives {} instead of the stamped {hash}; rule results now: {}",
+            recomputed.compliance_hash, recomputed.statement["rules"]
+        )));
+    }
+    Ok(Verdict::Verified { hash, environment, resources: outputs.len() })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use temper::compliance::{self, Entry, SecretValues};
+use temper::compliance::{self, SecretValues, Verdict};
 use temper::read;
 use temper::{Config, Settings};
 
@@ -123,63 +123,17 @@ fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
     }
 }
 
-/// Checks a stamped stream: every resource carries consistent stamps, none was modified after
-/// stamping, the environment's policy is unchanged, and re-evaluating its rules on the stream
-/// gives the stamped compliance hash.
 fn verify_stamped(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Result<u8> {
-    let secrets = args.secrets.secrets()?;
     let inputs = read::read_inputs(&[file.to_path_buf()])?;
-    let docs = read::parse(&inputs)?;
-    let fail = |message: String| -> anyhow::Result<u8> {
-        eprintln!("temper: verification failed: {message}");
-        Ok(EXIT_VIOLATION)
-    };
-    let mut stamps: Option<[String; 4]> = None;
-    let mut outputs = Vec::new();
-    for doc in &docs {
-        for (_, obj) in doc.resources() {
-            let id = temper::diff::Key::of(obj);
-            let annotations = temper::object::annotations(obj);
-            let get = |k: &str| annotations.get(k).and_then(|v| v.as_str()).map(str::to_string);
-            let [Some(env), Some(hash), Some(policy), Some(input), Some(object)] = compliance::STAMPS.map(get) else {
-                return fail(format!("{id} is not stamped"));
-            };
-            let these = [env, hash, policy, input];
-            match &stamps {
-                None => stamps = Some(these),
-                Some(first) if *first != these => return fail(format!("{id} carries stamps of another render")),
-                Some(_) => {}
-            }
-            let entry = Entry::of(obj, &secrets);
-            if entry.digest != object {
-                return fail(format!(
-                    "{id} was modified after stamping (its object digest is {}, stamped {object})",
-                    entry.digest
-                ));
-            }
-            outputs.push(entry);
+    let config = Config::load(args.config.config.as_deref())?;
+    match compliance::verify_stamped(&inputs, &config, args.input.namespace.clone(), &args.secrets.secrets()?)? {
+        Verdict::Verified { hash, environment, resources } => {
+            write_stdout(format!("verified: {hash} (environment {environment}, {resources} resources)\n").as_bytes())?;
+            Ok(EXIT_OK)
+        }
+        Verdict::Failed(why) => {
+            eprintln!("temper: verification failed: {why}");
+            Ok(EXIT_VIOLATION)
         }
     }
-    let Some([env, hash, policy_digest, input_digest]) = stamps else {
-        return fail("the stream holds no resources".into());
-    };
-    let config = Config::load(args.config.config.as_deref())?;
-    let policy = config.resolve(&env)?;
-    let current = compliance::policy_digest(&policy);
-    if current != policy_digest {
-        return fail(format!(
-            "the policy of environment `{env}` changed since stamping (stamped {policy_digest}, now {current})"
-        ));
-    }
-    let settings = Settings { release_namespace: args.input.namespace.clone(), fix: false, ..Settings::default() };
-    let checked = temper::run(&inputs, &policy, &settings)?;
-    let recomputed = compliance::statement(&policy, &input_digest, &compliance::set_digest(&outputs), &checked.report);
-    if recomputed.compliance_hash != hash {
-        return fail(format!(
-            "re-evaluating environment `{env}` gives {} instead of the stamped {hash}; rule results: {}",
-            recomputed.compliance_hash, recomputed.statement["rules"]
-        ));
-    }
-    write_stdout(format!("verified: {hash} (environment {env}, {} resources)\n", outputs.len()).as_bytes())?;
-    Ok(EXIT_OK)
 }

@@ -58,8 +58,8 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
                         .map(str::to_string)
                 };
                 if redactor.is_secret(&c.pointer, secret_kind, env_name) {
-                    let changed = c.before != c.after;
-                    c.before = c.before.as_ref().map(|v| placeholder(v, changed));
+                    let changed = c.before.is_some() && c.before != c.after;
+                    c.before = c.before.as_ref().map(|v| placeholder(v, false));
                     c.after = c.after.as_ref().map(|v| placeholder(v, changed));
                     c.redacted = true;
                     continue;
@@ -67,19 +67,19 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
                 let (b, a) = (c.before.clone(), c.after.clone());
                 let mut n = 0;
                 if let Some(v) = &mut c.before {
-                    n += redactor.redact(v, a.as_ref(), &c.pointer, secret_kind);
+                    n += redactor.redact(v, a.as_ref(), &c.pointer, secret_kind, false);
                 }
                 if let Some(v) = &mut c.after {
-                    n += redactor.redact(v, b.as_ref(), &c.pointer, secret_kind);
+                    n += redactor.redact(v, b.as_ref(), &c.pointer, secret_kind, true);
                 }
                 c.redacted = n > 0;
             }
             let (b, a) = (shown_before.clone(), shown_after.clone());
             if let Some(v) = &mut shown_before {
-                redactor.redact(v, a.as_ref(), &Pointer::root(), secret_kind);
+                redactor.redact(v, a.as_ref(), &Pointer::root(), secret_kind, false);
             }
             if let Some(v) = &mut shown_after {
-                redactor.redact(v, b.as_ref(), &Pointer::root(), secret_kind);
+                redactor.redact(v, b.as_ref(), &Pointer::root(), secret_kind, true);
             }
         }
         counts.secrets_changed += changes.iter().filter(|c| c.redacted).count();

@@ -51,16 +51,25 @@ impl Redactor {
     /// Replaces every secret inside `value` (found at `at` in a resource), comparing with
     /// `other` (the same position on the other side) to say whether each one changed.
     /// Returns how many values were redacted.
-    pub fn redact(&self, value: &mut Value, other: Option<&Value>, at: &Pointer, secret_kind: bool) -> usize {
+    /// On the old side (`other` given, `after` false) values are never marked changed.
+    pub fn redact(
+        &self,
+        value: &mut Value,
+        other: Option<&Value>,
+        at: &Pointer,
+        secret_kind: bool,
+        after: bool,
+    ) -> usize {
         let mut count = 0;
-        self.walk(value, other, at, secret_kind, &mut count);
+        self.walk(value, other.filter(|_| after), at, secret_kind, &mut count);
         count
     }
 
     fn walk(&self, value: &mut Value, other: Option<&Value>, at: &Pointer, secret_kind: bool, count: &mut usize) {
         let tokens: Vec<String> = at.tokens().collect();
         let in_secret_map = secret_kind && tokens.len() == 1 && (tokens[0] == "data" || tokens[0] == "stringData");
-        let in_env_list = tokens.last().is_some_and(|t| t == "env");
+        // An item of a container's `env` list: `{name, value}`.
+        let env_entry = tokens.len() >= 2 && tokens[tokens.len() - 2] == "env";
         match value {
             Value::Object(map) if in_secret_map => {
                 for (k, v) in map.iter_mut() {
@@ -69,22 +78,12 @@ impl Redactor {
                     *count += 1;
                 }
             }
-            Value::Array(items) if in_env_list => {
-                for (i, item) in items.iter_mut().enumerate() {
-                    let name = item.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-                    if let Some(v) = item.get_mut("value").filter(|v| v.is_string()) {
-                        if self.credential_name(&name) {
-                            let theirs = other
-                                .and_then(|o| o.as_array())
-                                .and_then(|o| o.iter().find(|e| e.get("name").and_then(Value::as_str) == Some(&name)));
-                            let changed = theirs.and_then(|t| t.get("value")) != Some(v);
-                            *v = placeholder(v, changed && other.is_some());
-                            *count += 1;
-                        }
-                    } else {
-                        let theirs = other.and_then(|o| o.get(i));
-                        self.walk(item, theirs, &at.index(i), secret_kind, count);
-                    }
+            Value::Object(map) if env_entry => {
+                let name = map.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                if let Some(v) = map.get_mut("value").filter(|v| v.is_string() && self.credential_name(&name)) {
+                    let changed = other.and_then(|o| o.get("value")) != Some(v);
+                    *v = placeholder(v, changed && other.is_some());
+                    *count += 1;
                 }
             }
             Value::Object(map) => {
@@ -94,8 +93,16 @@ impl Redactor {
                 }
             }
             Value::Array(items) => {
+                let by_name = tokens.last().is_some_and(|t| t == "env");
                 for (i, v) in items.iter_mut().enumerate() {
-                    let theirs = other.and_then(|o| o.get(i));
+                    // Env entries pair by name on the two sides, other items by position.
+                    let name = v.get("name").and_then(Value::as_str).map(str::to_string);
+                    let theirs = match (by_name, name) {
+                        (true, Some(n)) => other
+                            .and_then(Value::as_array)
+                            .and_then(|o| o.iter().find(|e| e.get("name").and_then(Value::as_str) == Some(&n))),
+                        _ => other.and_then(|o| o.get(i)),
+                    };
                     self.walk(v, theirs, &at.index(i), secret_kind, count);
                 }
             }

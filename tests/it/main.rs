@@ -1,6 +1,6 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 //! One integration-test binary. Each module says what it covers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod util;
 
@@ -10,6 +10,8 @@ mod cli;
 mod config;
 // Every file of the shared corpus, in every built-in environment.
 mod corpus;
+// Diffs: every format, redaction, noise, patches that apply, promotion.
+mod diff;
 // Each rule's documented example is run and must hold.
 mod docs;
 // One fixture per rule situation, snapshotted.

@@ -1,0 +1,210 @@
+//! Diffs: every format on fixture pairs (`tests/fixtures/diff/<case>/{a,b}.yaml`), through the
+//! command line; secret values never appear; JSON patches apply.
+
+use std::path::Path;
+
+use serde_json::Value;
+use temper::canon::same_meaning;
+use temper::diff::{self, Key, Options, Side};
+use temper::read::{self, Input};
+
+use crate::util::{run_with_stdin, temper, transcript};
+
+const FORMATS: [&str; 5] = ["unified", "markdown", "json", "json-patch", "brief"];
+/// Substrings of the secret values in the fixtures (plain and base64).
+const SECRETS: [&str; 3] = ["SECRET-VALUE", "U0VDUkVULVZBTFVF", "VkFMVUU"];
+
+fn fixture_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diff")
+}
+
+#[test]
+fn every_format_on_every_case() {
+    let mut cases: Vec<_> = std::fs::read_dir(fixture_dir()).unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    assert!(cases.len() >= 5);
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        for format in FORMATS {
+            let out = temper()
+                .current_dir(&case)
+                .args(["compare", "a.yaml", "b.yaml", "--color", "always", "--format", format])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+            let text = String::from_utf8(out.stdout).unwrap();
+            for secret in SECRETS {
+                assert!(!text.contains(secret), "{name} {format}: a secret value leaked:\n{text}");
+            }
+            if format != "unified" {
+                assert!(!text.contains('\x1b'), "{name} {format}: colour outside the unified format");
+            }
+            insta::assert_snapshot!(format!("{name}-{format}"), text.replace('\x1b', "<ESC>"));
+        }
+    }
+}
+
+#[test]
+fn exit_code_reports_differences_but_not_suppressed_ones() {
+    let dir = fixture_dir();
+    let code = |a: &str, b: &str, extra: &[&str]| {
+        temper()
+            .current_dir(&dir)
+            .args(["compare", a, b, "--exit-code", "--format", "brief"])
+            .args(extra)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code("container-insert/a.yaml", "container-insert/b.yaml", &[]), Some(1));
+    assert_eq!(code("container-insert/a.yaml", "container-insert/a.yaml", &[]), Some(0));
+    // Only the apiVersion, maxReplicas and noise differ; with those ignored nothing is left.
+    let args = ["--ignore", "/apiVersion", "--ignore", "/spec/maxReplicas"];
+    assert_eq!(code("noise-and-versions/a.yaml", "noise-and-versions/b.yaml", &args), Some(0));
+    assert_eq!(
+        code(
+            "noise-and-versions/a.yaml",
+            "noise-and-versions/b.yaml",
+            &[args[0], args[1], args[2], args[3], "--no-default-ignores"]
+        ),
+        Some(1)
+    );
+}
+
+#[test]
+fn show_secrets_is_refused_in_ci_unless_allowed() {
+    let dir = fixture_dir().join("secret-change");
+    let out = temper()
+        .current_dir(&dir)
+        .args(["compare", "a.yaml", "b.yaml", "--show-secrets"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing --show-secrets"));
+    let out = temper()
+        .current_dir(&dir)
+        .args(["compare", "a.yaml", "b.yaml", "--show-secrets", "--allow-secrets-in-ci"])
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SECRET-VALUE-NEW-ENV"));
+}
+
+#[test]
+fn markdown_stops_at_its_budget_and_says_what_it_left_out() {
+    let mut a = String::new();
+    let mut b = String::new();
+    for i in 0..60 {
+        a.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i:02}}}\ndata: {{value: old-{}}}\n",
+            "x".repeat(200)
+        ));
+        b.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i:02}}}\ndata: {{value: new-{}}}\n",
+            "y".repeat(200)
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("temper-diff-budget-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.yaml"), a).unwrap();
+    std::fs::write(dir.join("b.yaml"), b).unwrap();
+    let out = temper()
+        .current_dir(&dir)
+        .args(["compare", "a.yaml", "b.yaml", "--format", "markdown", "--markdown-budget", "12000"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.len() <= 12_000, "{} characters", text.len());
+    assert!(text.contains("**Truncated**"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+/// The hardening diff: every changed field names its rule; generated resources are added
+/// with theirs.
+#[test]
+fn hardening_diff_attributes_every_change() {
+    let input =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stream/helm3-stream.yaml"))
+            .unwrap();
+    let out = run_with_stdin(temper().args(["diff", "--env", "prod", "--format", "json"]), input.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["schemaVersion"], "temper.dev/diff/v1");
+    let resources = json["resources"].as_array().unwrap();
+    let mut fields = 0;
+    for r in resources {
+        for c in r["changes"].as_array().unwrap() {
+            assert!(c["rule"].is_string(), "unattributed change {c} in {}", r["id"]);
+            fields += 1;
+        }
+        if r["changeType"] == "added" {
+            assert!(r["rule"].is_string(), "generated resource without its rule: {}", r["id"]);
+        }
+    }
+    assert!(fields > 5);
+    insta::assert_snapshot!(String::from_utf8_lossy(
+        &run_with_stdin(temper().args(["diff", "--env", "prod", "--color", "never"]), input.as_bytes()).stdout
+    ));
+}
+
+#[test]
+fn promote_names_what_would_fail_and_exits_3() {
+    let input = "apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {password: SECRET-VALUE-PROMOTE}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: example/web:1.0}]\n";
+    let out = run_with_stdin(
+        temper().args(["promote", "--from", "staging", "--to", "prod", "--format", "markdown"]),
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("SECRET-VALUE"));
+    assert!(text.contains("> [!WARNING]") && text.contains("plaintext-secrets"), "{text}");
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter("sha256:[0-9a-f]{64}", "sha256:[hash]");
+    settings.bind(|| insta::assert_snapshot!(text));
+    let out = run_with_stdin(
+        temper().args(["promote", "--from", "dev", "--to", "staging", "--format", "brief", "--exit-code"]),
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", transcript(&out));
+}
+
+fn resources(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    read::parse(&[Input::new("f", text)])
+        .unwrap()
+        .into_iter()
+        .flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone()).collect::<Vec<_>>())
+        .collect()
+}
+
+/// RFC 6902 patches from keyed list matching apply: a's resources patched give b's.
+#[test]
+fn json_patches_apply() {
+    for case in std::fs::read_dir(fixture_dir()).unwrap() {
+        let case = case.unwrap().path();
+        let (a, b) = (resources(&case.join("a.yaml")), resources(&case.join("b.yaml")));
+        let options = Options { show_secrets: true, default_ignores: false, ignore: Vec::new() };
+        let d = diff::diff(
+            &Side { resources: a.clone(), ..Side::default() },
+            &Side { resources: b.clone(), ..Side::default() },
+            &options,
+        );
+        let patches = diff::render(&d, diff::Format::JsonPatch, &diff::Style::default());
+        let patches: Value = serde_json::from_str(&patches).unwrap();
+        for entry in patches["resources"].as_array().unwrap() {
+            if entry["changeType"] != "changed" {
+                continue;
+            }
+            let id = entry["id"].as_str().unwrap();
+            let mut doc = a.iter().find(|v| Key::of(v).to_string() == id).unwrap().clone();
+            let patch: json_patch::Patch = serde_json::from_value(entry["patch"].clone()).unwrap();
+            json_patch::patch(&mut doc, &patch).unwrap_or_else(|e| panic!("{id}: {e}"));
+            let want = b.iter().find(|v| Key::of(v).to_string() == id).unwrap();
+            assert!(same_meaning(&doc, want), "{}: patched\n{doc}\nwanted\n{want}", case.display());
+        }
+    }
+}
