@@ -47,20 +47,24 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The canonical form of one object: stamp annotations removed (and an annotations mapping
-/// they leave empty), Secret `data`/`stringData` values replaced per `secrets`.
+/// The canonical form of one object: stamp annotations removed, then `metadata.annotations`
+/// and then `metadata` removed if empty or null (Kubernetes reads absent, null and empty the
+/// same, and stamping turns them into mappings), Secret `data`/`stringData` values replaced
+/// per `secrets`.
 pub fn canonical_object(obj: &Value, secrets: &SecretValues) -> Value {
     let mut obj = obj.clone();
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        let mut emptied = false;
         if let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
-            let had = annotations.len();
             annotations.retain(|k, _| !STAMPS.contains(&k.as_str()));
-            emptied = had > 0 && annotations.is_empty();
         }
-        if emptied {
+        if meta.get("annotations").is_some_and(empty) {
             meta.remove("annotations");
         }
+    }
+    if obj.get("metadata").is_some_and(empty)
+        && let Some(map) = obj.as_object_mut()
+    {
+        map.remove("metadata");
     }
     let key = Key::of(&obj);
     if key.group.is_empty() && key.kind == "Secret" {
@@ -89,6 +93,10 @@ fn secret_marker(value: &Value, secrets: &SecretValues) -> Value {
             json!({"$temper-hmac-sha256": hex(&mac.finalize().into_bytes())})
         }
     }
+}
+
+fn empty(v: &Value) -> bool {
+    v.is_null() || v.as_object().is_some_and(Map::is_empty)
 }
 
 /// The digest of one object's canonical form.

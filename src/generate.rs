@@ -4,9 +4,8 @@
 //! **Invariant:** generated objects come after every input document, ordered by kind,
 //! namespace and name; each carries the label `app.kubernetes.io/created-by: temper` and the
 //! annotation `temper.dev/rule`. An object whose identity is already in the stream is never
-//! generated again, which keeps rendering idempotent.
-
-use std::collections::HashSet;
+//! generated again, which keeps rendering idempotent; rules also treat what they added earlier
+//! in the run as present, so a render reports what a check of its output would.
 
 use serde_json::{Value, json};
 
@@ -14,7 +13,7 @@ use crate::config::Policy;
 use crate::index::Index;
 use crate::object;
 use crate::read::Document;
-use crate::rules::{Findings, Generated, Gx, WorkloadFacts};
+use crate::rules::{Findings, Generated, Generation, Gx, WorkloadFacts};
 
 pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
@@ -27,17 +26,20 @@ pub fn generate(
     docs: &[Document],
     fix: bool,
 ) -> (Vec<Generated>, Findings) {
-    let mut generated = Vec::new();
-    let mut findings = Findings::default();
+    let taken = docs
+        .iter()
+        .flat_map(|d| {
+            d.resources()
+                .into_iter()
+                .map(|(_, obj)| (object::kind(obj).to_string(), index.namespace_of(obj), object::name(obj).to_string()))
+        })
+        .collect();
+    let mut out = Generation { taken, ..Generation::default() };
     for rule in &policy.rules {
-        let mut gx = Gx::new(rule.id, rule.mode, fix, facts, index, &mut findings, &mut generated);
+        let mut gx = Gx::new(rule.id, rule.mode, fix, facts, index, &mut out);
         rule.rule.generate(&mut gx);
     }
-    let identity =
-        |obj: &Value| (object::kind(obj).to_string(), index.namespace_of(obj), object::name(obj).to_string());
-    let mut seen: HashSet<(String, Option<String>, String)> =
-        docs.iter().flat_map(|d| d.resources().into_iter().map(|(_, obj)| identity(obj))).collect();
-    generated.retain(|g| seen.insert(identity(&g.object)));
+    let mut generated = out.generated;
     for g in &mut generated {
         stamp(&mut g.object, g.rule.as_str());
     }
@@ -52,7 +54,7 @@ pub fn generate(
         };
         key(a).cmp(&key(b))
     });
-    (generated, findings)
+    (generated, out.findings)
 }
 
 fn stamp(obj: &mut Value, rule: &str) {

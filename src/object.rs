@@ -87,9 +87,10 @@ fn string_map(value: Option<&Value>) -> &Map<String, Value> {
     value.and_then(Value::as_object).unwrap_or_else(|| EMPTY.get_or_init(Map::new))
 }
 
-/// Whether `kind` is a list kind (`List`, `ConfigMapList`, ...) holding items to harden.
+/// Whether `kind` is a list kind (`List`, `ConfigMapList`, ...) holding items to harden. A
+/// list whose `items` is null holds none (ArgoCD drops such a document).
 pub fn is_list(obj: &Value) -> bool {
-    kind(obj).ends_with("List") && obj.get("items").is_some_and(Value::is_array)
+    kind(obj).ends_with("List") && obj.get("items").is_some_and(|i| i.is_array() || i.is_null())
 }
 
 /// Checks what Kubernetes requires of every object before anything reads it: a kind and an

@@ -77,6 +77,16 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     }
     let (mut generated, gen_findings) = generate(policy, &facts, &index, &docs, settings.fix);
     findings.extend(gen_findings);
+    // The rules hold for what temper adds too: check (never fix) every generated object, so a
+    // render reports the same violations a check of its output would.
+    for g in &generated {
+        let id = ResourceId::of(0, None, &g.object);
+        let mut object = g.object.clone();
+        for rule in &policy.rules {
+            let mut cx = Cx::new(rule.id, rule.mode, false, &id, None, &index, None, &mut findings);
+            rule.rule.check(&mut cx, &mut object);
+        }
+    }
     findings.changes.sort_by_key(|c| c.resource.document);
     let command = if settings.fix { "render" } else { "check" };
     let mut report = Report::new(command, &policy.environment, inputs, &docs, findings, &generated);

@@ -55,8 +55,9 @@ impl Document {
     pub fn resources(&self) -> Vec<(Option<usize>, &Value)> {
         match &self.value {
             None => Vec::new(),
-            Some(v) if object::is_list(v) => v["items"]
-                .as_array()
+            Some(v) if object::is_list(v) => v
+                .get("items")
+                .and_then(Value::as_array)
                 .map(|items| items.iter().enumerate().map(|(i, item)| (Some(i), item)).collect())
                 .unwrap_or_default(),
             Some(v) => vec![(None, v)],

@@ -5,11 +5,13 @@
 //! Every applied edit is recorded as a [`Change`] with the rule, the resource and a JSON
 //! pointer, so reports, diffs and the compliance statement all come from one record.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::index::Index;
-use crate::object::ResourceId;
+use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 
 use super::workload::{Workload, WorkloadFacts};
@@ -363,6 +365,17 @@ pub struct Generated {
     pub object: Value,
 }
 
+/// (kind, namespace, name): what makes two objects the same object in a cluster.
+pub type Identity = (String, Option<String>, String);
+
+/// What the generating rules produce together, and the names already taken.
+#[derive(Debug, Default)]
+pub struct Generation {
+    pub findings: Findings,
+    pub generated: Vec<Generated>,
+    pub taken: HashSet<Identity>,
+}
+
 /// The context of one generating rule over the whole stream.
 pub struct Gx<'a> {
     pub rule: RuleId,
@@ -371,8 +384,7 @@ pub struct Gx<'a> {
     pub workloads: &'a [WorkloadFacts],
     pub index: &'a Index,
     fixes: bool,
-    findings: &'a mut Findings,
-    generated: &'a mut Vec<Generated>,
+    out: &'a mut Generation,
 }
 
 impl<'a> Gx<'a> {
@@ -382,26 +394,39 @@ impl<'a> Gx<'a> {
         fixes: bool,
         workloads: &'a [WorkloadFacts],
         index: &'a Index,
-        findings: &'a mut Findings,
-        generated: &'a mut Vec<Generated>,
+        out: &'a mut Generation,
     ) -> Gx<'a> {
         let fixes = fixes && matches!(mode, Mode::Fix | Mode::Enforce);
-        Gx { rule, mode, workloads, index, fixes, findings, generated }
+        Gx { rule, mode, workloads, index, fixes, out }
     }
 
     /// Adds `object` when fixes are on; otherwise reports `message` against `about`.
     /// `waiver` exempts `about` from the rule: nothing is added and the violation is marked.
-    pub fn add(&mut self, object: Value, about: &ResourceId, waiver: Option<&Waiver>, message: String) {
-        if self.fixes && waiver.is_none() {
-            self.generated.push(Generated { rule: self.rule, object });
-        } else {
+    /// An object whose name is already taken in its namespace is not added: what it was for
+    /// stays uncovered, and says so. Returns whether the object was added.
+    pub fn add(&mut self, object: Value, about: &ResourceId, waiver: Option<&Waiver>, message: String) -> bool {
+        if !self.fixes || waiver.is_some() {
             self.violation(about, waiver, Pointer::root(), message);
+            return false;
         }
+        let identity =
+            (object::kind(&object).to_string(), self.index.namespace_of(&object), object::name(&object).to_string());
+        if !self.out.taken.insert(identity) {
+            let message = format!(
+                "cannot add {} {}: an object with that name is already in the stream",
+                object::kind(&object),
+                object::name(&object)
+            );
+            self.violation(about, None, Pointer::root(), message);
+            return false;
+        }
+        self.out.generated.push(Generated { rule: self.rule, object });
+        true
     }
 
     pub fn violation(&mut self, about: &ResourceId, waiver: Option<&Waiver>, path: Pointer, message: String) {
         if let Some(w) = waiver {
-            self.findings.exemptions.push(ExemptionUse {
+            self.out.findings.exemptions.push(ExemptionUse {
                 rule: Some(self.rule),
                 resource: about.clone(),
                 source: w.source.clone(),
@@ -410,7 +435,7 @@ impl<'a> Gx<'a> {
                 refused: None,
             });
         }
-        self.findings.violations.push(Violation {
+        self.out.findings.violations.push(Violation {
             rule: self.rule,
             resource: about.clone(),
             path,

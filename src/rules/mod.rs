@@ -44,7 +44,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use cx::{
-    Change, Cx, ExemptionSource, ExemptionUse, Fill, Findings, Generated, Gx, Op, Severity, Violation, Waiver, insert,
+    Change, Cx, ExemptionSource, ExemptionUse, Fill, Findings, Generated, Generation, Gx, Identity, Op, Severity,
+    Violation, Waiver, insert,
 };
 pub use workload::{Classes, ContainerSlot, Workload, WorkloadFacts, WorkloadKinds, containers, workload_kind};
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::select::Selector;
+
 use super::resource_quota::namespace_id;
 use super::{Gx, Rule};
 
@@ -151,12 +153,16 @@ impl Rule for Params {
     fn generate(&self, gx: &mut Gx<'_>) {
         let excluded = |ns: &Option<String>| ns.as_ref().is_some_and(|n| self.exclude_namespaces.contains(n));
         let mut namespaces: BTreeMap<Option<String>, bool> = BTreeMap::new();
+        // Policies added in this run count as existing ones for the workloads that follow.
+        let mut added: Vec<(Option<String>, Selector)> = Vec::new();
         for facts in gx.workloads {
             if excluded(&facts.namespace) || facts.host_network {
                 continue;
             }
             *namespaces.entry(facts.namespace.clone()).or_default() |= facts.explicit_namespace;
-            if facts.ports.is_empty() || gx.index.network_policy_selects(&facts.namespace, &facts.workload.pod_labels) {
+            let labels = &facts.workload.pod_labels;
+            let covered = added.iter().any(|(ns, sel)| *ns == facts.namespace && sel.matches(labels));
+            if facts.ports.is_empty() || covered || gx.index.network_policy_selects(&facts.namespace, labels) {
                 continue;
             }
             let Some(selector) = facts.selector() else { continue };
@@ -174,10 +180,15 @@ impl Rule for Params {
                 ingress.push(json!({"from": [from], "ports": ports}));
             }
             let ns = facts.explicit_namespace.then_some(facts.namespace.as_ref()).flatten();
+            let parsed = Selector::from_label_selector(&selector);
             let spec = json!({"podSelector": selector, "policyTypes": ["Ingress"], "ingress": ingress});
             let object = policy(&format!("{}-temper-ingress", facts.id.name), ns, spec);
             let waiver = facts.waiver(gx.rule);
-            gx.add(object, &facts.id, waiver, "no NetworkPolicy restricts ingress to this workload".into());
+            if gx.add(object, &facts.id, waiver, "no NetworkPolicy restricts ingress to this workload".into())
+                && let Some(sel) = parsed
+            {
+                added.push((facts.namespace.clone(), sel));
+            }
         }
         for (ns, explicit) in namespaces {
             let meta_ns = if explicit { ns.as_ref() } else { None };

@@ -6,6 +6,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::select::Selector;
+
 use super::{Gx, Rule};
 
 pub const DOC: &str = r#"Adds a PodDisruptionBudget for each Deployment and StatefulSet running 2 or more replicas.
@@ -94,6 +96,8 @@ impl Rule for Params {
             Value::String(s) => IntOrString::String(s.clone()),
             v => IntOrString::Int(v.as_i64().unwrap_or(1) as i32),
         };
+        // Budgets added in this run count as existing ones for the workloads that follow.
+        let mut added: Vec<(Option<String>, Selector)> = Vec::new();
         for facts in gx.workloads {
             let w = &facts.workload;
             if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet")
@@ -101,7 +105,8 @@ impl Rule for Params {
             {
                 continue;
             }
-            if gx.index.pdb_selects(&facts.namespace, &w.pod_labels) {
+            let covered = added.iter().any(|(ns, sel)| *ns == facts.namespace && sel.matches(&w.pod_labels));
+            if covered || gx.index.pdb_selects(&facts.namespace, &w.pod_labels) {
                 continue;
             }
             let waiver = facts.waiver(gx.rule);
@@ -115,8 +120,8 @@ impl Rule for Params {
                 );
                 continue;
             }
-            let Some(selector) = facts.selector().and_then(|s| serde_json::from_value::<metav1::LabelSelector>(s).ok())
-            else {
+            let Some(selector_value) = facts.selector() else { continue };
+            let Ok(selector) = serde_json::from_value::<metav1::LabelSelector>(selector_value.clone()) else {
                 continue;
             };
             let pdb = policyv1::PodDisruptionBudget {
@@ -134,7 +139,11 @@ impl Rule for Params {
             };
             let Ok(object) = serde_json::to_value(&pdb) else { continue };
             let message = "no PodDisruptionBudget selects this workload".to_string();
-            gx.add(object, &facts.id, waiver, message);
+            if gx.add(object, &facts.id, waiver, message)
+                && let Some(sel) = Selector::from_label_selector(&selector_value)
+            {
+                added.push((facts.namespace.clone(), sel));
+            }
         }
     }
 }

@@ -149,7 +149,14 @@ fn report_file_lists_changes_and_violations() {
     assert_eq!(json["environment"], "prod");
     assert!(json["counts"]["errors"].as_u64().unwrap() > 0);
     settings().bind(|| {
-        insta::assert_json_snapshot!(json, {".tool.version" => "[VERSION]"});
+        insta::assert_json_snapshot!(json, {
+            ".tool.version" => "[VERSION]",
+            ".compliance.tool.version" => "[VERSION]",
+            ".compliance.complianceHash" => "[hash]",
+            ".compliance.statement.policyDigest" => "[hash]",
+            ".compliance.statement.inputDigest" => "[hash]",
+            ".compliance.statement.outputsDigest" => "[hash]",
+        });
     });
 }
 

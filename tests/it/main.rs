@@ -12,6 +12,8 @@ mod config;
 mod corpus;
 // Diffs: every format, redaction, noise, patches that apply, promotion.
 mod diff;
+// The compliance hash: formatting, meaning, threads, stamps and verification.
+mod hash;
 // Each rule's documented example is run and must hold.
 mod docs;
 // One fixture per rule situation, snapshotted.

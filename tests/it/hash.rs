@@ -1,0 +1,180 @@
+//! The compliance hash: it ignores formatting, follows meaning, does not depend on threads,
+//! and stamped streams verify until someone edits them.
+
+use serde_json::{Map, Value, json};
+use temper::compliance::{SecretValues, Verdict, verify_stamped};
+use temper::read::{self, Input};
+use temper::{Config, Policy, Settings};
+
+use crate::util::{corpus_dir, corpus_files, policy, read_file};
+
+fn hash_on(threads: usize, policy: &Policy, text: &str) -> String {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let settings = Settings { fix: true, compliance: Some(SecretValues::Length), ..Settings::default() };
+    let outcome = pool.install(|| temper::run(&[Input::new("h", text)], policy, &settings)).unwrap();
+    outcome.report.compliance.unwrap().compliance_hash
+}
+
+fn hash(policy: &Policy, text: &str) -> String {
+    hash_on(2, policy, text)
+}
+
+fn values(text: &str) -> Vec<Value> {
+    read::parse(&[Input::new("v", text)]).unwrap().into_iter().filter_map(|d| d.value).collect()
+}
+
+/// Keys in reverse order, all the way down.
+fn reverse_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.iter().rev().map(|(k, v)| (k.clone(), reverse_keys(v))).collect::<Map<_, _>>())
+        }
+        Value::Array(a) => Value::Array(a.iter().map(reverse_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The same documents written differently: keys reversed, flow style with double quotes,
+/// anchors expanded, comments added, CRLF line endings.
+fn reformat(text: &str) -> String {
+    values(text)
+        .iter()
+        .map(|v| format!("# reformatted\r\n---\r\n{}\r\n", serde_json::to_string(&reverse_keys(v)).unwrap()))
+        .collect()
+}
+
+/// One semantic edit: a label added to the first resource (List wrappers are not resources).
+fn edit(text: &str) -> String {
+    let mut docs = values(text);
+    let first = docs.iter().position(|d| !d["kind"].as_str().unwrap().ends_with("List"));
+    let resource = match first {
+        Some(i) => &mut docs[i],
+        None => docs.iter_mut().find_map(|d| d["items"].get_mut(0)).unwrap(),
+    };
+    let meta = resource.as_object_mut().unwrap().entry("metadata").or_insert(json!({}));
+    if meta.is_null() {
+        *meta = json!({});
+    }
+    let labels = meta.as_object_mut().unwrap().entry("labels").or_insert(json!({}));
+    if labels.is_null() {
+        *labels = json!({});
+    }
+    labels.as_object_mut().unwrap().insert("temper-test-edit".into(), json!("1"));
+    docs.iter().map(|v| format!("---\n{}", temper::yaml::emit(v).unwrap())).collect()
+}
+
+const INVALID: &[&str] = &["argocd-invalid-metadata-bad.yaml", "argocd-partially-valid-yaml.yaml"];
+
+#[test]
+fn corpus_hashes_ignore_formatting_follow_meaning_and_threads() {
+    let Some(dir) = corpus_dir() else { return };
+    let policy = policy("prod");
+    for file in corpus_files(&dir) {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if INVALID.contains(&name.as_str()) {
+            continue;
+        }
+        let text = read_file(&file);
+        let original = hash_on(1, &policy, &text);
+        assert_eq!(original, hash_on(2, &policy, &text), "{name}: hash depends on the thread count");
+        assert_eq!(original, hash(&policy, &reformat(&text)), "{name}: hash depends on formatting");
+        assert_ne!(original, hash(&policy, &edit(&text)), "{name}: a semantic edit did not change the hash");
+    }
+}
+
+#[test]
+fn scalars_hash_by_meaning() {
+    let policy = policy("dev");
+    let cm = |data: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata:\n{data}");
+    let base = hash(&policy, &cm("  mode: '0755'\n  flag: 'on'\n"));
+    assert_eq!(base, hash(&policy, &cm("  mode: \"0755\"\n  flag: \"on\"\n")), "quoting style");
+    assert_ne!(base, hash(&policy, &cm("  mode: 0755\n  flag: 'on'\n")), "an octal integer is not a string");
+    assert_ne!(base, hash(&policy, &cm("  mode: '0755'\n  flag: on\n")), "a YAML 1.1 boolean is not a string");
+    let pod = |mode: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: c, image: 'x:1'}}]\n  volumes: [{{name: v, configMap: {{name: c, defaultMode: {mode}}}}}]\n"
+        )
+    };
+    assert_eq!(hash(&policy, &pod("0644")), hash(&policy, &pod("420")), "0644 is 420");
+    assert_eq!(hash(&policy, &pod("420.0")), hash(&policy, &pod("420")), "420.0 is 420 once decoded");
+    assert_ne!(
+        hash(&policy, &pod("9007199254740993")),
+        hash(&policy, &pod("9007199254740992")),
+        "big integers are exact"
+    );
+    let anchors = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: &l {a: b}}\ndata: *l\n";
+    let expanded = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: {a: b}}\ndata: {a: b}\n";
+    assert_eq!(hash(&policy, anchors), hash(&policy, expanded), "anchors");
+}
+
+#[test]
+fn secret_values_enter_the_hash_only_through_hmac() {
+    let policy = policy("dev");
+    let secret =
+        |v: &str| format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: s}}\nstringData: {{password: {v}}}\n");
+    assert_eq!(hash(&policy, &secret("aaaa")), hash(&policy, &secret("bbbb")));
+    assert_ne!(hash(&policy, &secret("aaaa")), hash(&policy, &secret("bbbbb")));
+    let hmac = |v: &str| {
+        let settings =
+            Settings { fix: true, compliance: Some(SecretValues::Hmac(b"key".to_vec())), ..Settings::default() };
+        temper::run(&[Input::new("h", secret(v))], &policy, &settings)
+            .unwrap()
+            .report
+            .compliance
+            .unwrap()
+            .compliance_hash
+    };
+    assert_ne!(hmac("aaaa"), hmac("bbbb"));
+}
+
+fn stamped(policy: &Policy, text: &str) -> String {
+    let settings = Settings { fix: true, compliance: Some(SecretValues::Length), stamp: true, ..Settings::default() };
+    temper::run(&[Input::new("s", text)], policy, &settings).unwrap().output
+}
+
+fn verify(text: &str) -> Verdict {
+    verify_stamped(&[Input::new("stamped", text)], &Config::builtin().unwrap(), None, &SecretValues::Length).unwrap()
+}
+
+#[test]
+fn stamped_corpus_verifies_and_an_edit_is_named() {
+    let Some(dir) = corpus_dir() else { return };
+    let policy = policy("prod");
+    for file in corpus_files(&dir) {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        if INVALID.contains(&name.as_str()) {
+            continue;
+        }
+        let out = stamped(&policy, &read_file(&file));
+        match verify(&out) {
+            Verdict::Verified { environment, .. } => assert_eq!(environment, "prod"),
+            Verdict::Failed(why) => panic!("{name}: a fresh stamp does not verify: {why}"),
+        }
+        // Edit one field of one resource in the middle of the stream (in a List, of an item).
+        let mut docs = values(&out);
+        let i = docs.len() / 2;
+        let resource = match docs[i].get_mut("items").and_then(Value::as_array_mut) {
+            Some(items) if !items.is_empty() => &mut items[0],
+            _ => &mut docs[i],
+        };
+        let target = temper::diff::Key::of(resource).to_string();
+        resource["metadata"]["labels"] = json!({"edited": "yes"});
+        let edited: String = docs.iter().map(|v| format!("---\n{}", temper::yaml::emit(v).unwrap())).collect();
+        match verify(&edited) {
+            Verdict::Failed(why) => assert!(why.starts_with(&format!("{target} was modified")), "{name}: {why}"),
+            Verdict::Verified { .. } => panic!("{name}: an edited stream verified"),
+        }
+    }
+}
+
+#[test]
+fn verify_reports_unstamped_and_mixed_streams() {
+    let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
+    assert_eq!(verify(input), Verdict::Failed("ConfigMap/a is not stamped".into()));
+    let one = stamped(&policy("prod"), input);
+    let other = stamped(&policy("dev"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n");
+    match verify(&format!("{one}---\n{other}")) {
+        Verdict::Failed(why) => assert_eq!(why, "ConfigMap/b carries the stamps of another render"),
+        v => panic!("{v:?}"),
+    }
+}
