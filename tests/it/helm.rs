@@ -342,6 +342,21 @@ fn helm_3_sends_crds_but_not_hooks() {
     assert_eq!(sources(&out), sources(&plain));
 }
 
+/// The audit docs/helm.md recommends for Helm 3: `temper check` on the post-rendered
+/// `helm template` output finds what Helm did not hand to temper, the hook, and only that.
+#[test]
+fn checking_the_post_rendered_output_finds_the_unhardened_hook() {
+    let out = success(&helm_template("widgets", HOOKS_AND_CRDS, &post_renderer(&["--env=prod"])));
+    let check = run_with_stdin(temper().args(["check", "--env", "prod"]), out.as_bytes());
+    assert_eq!(check.status.code(), Some(3), "{}", transcript(&check));
+    let report = String::from_utf8(check.stdout).unwrap();
+    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("error[")).collect();
+    assert!(errors.len() >= 3, "{report}");
+    for line in errors {
+        assert!(line.contains(" Job/widgets-seed "), "an error outside the hook: {line}");
+    }
+}
+
 fn helm4_quickstart() -> String {
     std::fs::read_to_string(repo("tests/fixtures/helm4/quickstart.yaml")).unwrap()
 }
