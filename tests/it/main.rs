@@ -16,6 +16,8 @@ mod diff;
 mod hash;
 // Each rule's documented example is run and must hold.
 mod docs;
+// Helm 3 end to end, the Helm 4 input format and plugin.yaml.
+mod helm;
 // One fixture per rule situation, snapshotted.
 mod rules;
 // Reading and writing streams: every edge case of the input contract, with our own fixtures.
