@@ -6,13 +6,13 @@
 //! `metadata.namespace` lands in the release namespace (`-n`, `HELM_NAMESPACE`), which may be
 //! unknown; two objects without a namespace always share it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use crate::object::{self, ResourceId};
 use crate::read::Document;
-use crate::select::Selector;
+use crate::select::{Selector, SelectorSet};
 
 /// A HorizontalPodAutoscaler in the stream.
 #[derive(Clone, Debug)]
@@ -25,23 +25,24 @@ pub struct Hpa {
     pub max_replicas: Option<i64>,
 }
 
+/// What a NetworkPolicy does, beside the pods it selects.
 #[derive(Clone, Debug)]
 struct NetPol {
-    namespace: Option<String>,
-    selector: Selector,
     ingress: bool,
     default_deny_ingress: bool,
     default_deny_egress: bool,
 }
 
-/// Cross-document facts.
+/// Cross-document facts. Every query is asked once per workload, so none of them walks a
+/// list of every object of a kind (that made large streams quadratic).
 #[derive(Clone, Debug, Default)]
 pub struct Index {
     pub release_namespace: Option<String>,
-    pdbs: Vec<(Option<String>, Selector)>,
-    network_policies: Vec<NetPol>,
-    hpas: Vec<Hpa>,
-    services: Vec<(Option<String>, Selector)>,
+    pdbs: SelectorSet<()>,
+    network_policies: SelectorSet<NetPol>,
+    /// The first HPA for each (namespace, target kind, target name).
+    hpas: HashMap<(Option<String>, String, String), Hpa>,
+    services: SelectorSet<()>,
     quotas: HashSet<Option<String>>,
 }
 
@@ -68,7 +69,7 @@ impl Index {
             ("policy", "PodDisruptionBudget") => {
                 // A null selector selects no pods; `{}` selects all.
                 if let Some(sel) = object::get(obj, &["spec", "selector"]).and_then(Selector::from_label_selector) {
-                    self.pdbs.push((ns, sel));
+                    self.pdbs.insert(ns, sel, ());
                 }
             }
             ("networking.k8s.io", "NetworkPolicy") => {
@@ -90,32 +91,33 @@ impl Index {
                     });
                 let empty = |key: &str| spec.get(key).and_then(Value::as_array).is_none_or(Vec::is_empty);
                 let all_pods = selector.is_empty();
-                self.network_policies.push(NetPol {
-                    namespace: ns,
+                let policy = NetPol {
                     ingress: types.contains(&"Ingress"),
                     default_deny_ingress: all_pods && types.contains(&"Ingress") && empty("ingress"),
                     // Any all-pods egress policy is the namespace's egress baseline (ours allows DNS).
                     default_deny_egress: all_pods && types.contains(&"Egress"),
-                    selector,
-                });
+                };
+                self.network_policies.insert(ns, selector, policy);
             }
             ("autoscaling", "HorizontalPodAutoscaler") => {
                 let target =
                     |k: &str| object::str_at(obj, &["spec", "scaleTargetRef", k]).unwrap_or_default().to_string();
-                self.hpas.push(Hpa {
+                let hpa = Hpa {
                     id: ResourceId::of(number, item, obj),
                     namespace: ns,
                     target_kind: target("kind"),
                     target_name: target("name"),
                     min_replicas: object::get(obj, &["spec", "minReplicas"]).and_then(Value::as_i64),
                     max_replicas: object::get(obj, &["spec", "maxReplicas"]).and_then(Value::as_i64),
-                });
+                };
+                let key = (hpa.namespace.clone(), hpa.target_kind.clone(), hpa.target_name.clone());
+                self.hpas.entry(key).or_insert(hpa);
             }
             ("", "Service") => {
                 if let Some(sel) = object::get(obj, &["spec", "selector"]).and_then(Selector::from_map)
                     && !sel.is_empty()
                 {
-                    self.services.push((ns, sel));
+                    self.services.insert(ns, sel, ());
                 }
             }
             ("", "ResourceQuota") => {
@@ -127,32 +129,28 @@ impl Index {
 
     /// Whether a PodDisruptionBudget in `ns` selects pods labelled `labels`.
     pub fn pdb_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
-        self.pdbs.iter().any(|(n, s)| n == ns && s.matches(labels))
+        self.pdbs.any_selects(ns, labels, |_| true)
     }
 
     /// Whether a NetworkPolicy in `ns` governs ingress to pods labelled `labels`. A namespace's
     /// default-deny policy does not count: it selects every pod but allows nothing.
     pub fn network_policy_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
-        self.network_policies
-            .iter()
-            .any(|p| &p.namespace == ns && p.ingress && !p.default_deny_ingress && p.selector.matches(labels))
+        self.network_policies.any_selects(ns, labels, |p| p.ingress && !p.default_deny_ingress)
     }
 
     /// Whether `ns` already denies all ingress (and egress, if `egress`) by default.
     pub fn default_deny(&self, ns: &Option<String>, egress: bool) -> bool {
-        self.network_policies
-            .iter()
-            .any(|p| &p.namespace == ns && if egress { p.default_deny_egress } else { p.default_deny_ingress })
+        self.network_policies.payloads(ns).any(|p| if egress { p.default_deny_egress } else { p.default_deny_ingress })
     }
 
     /// The HPA scaling the workload `kind/name` in `ns`, if any.
     pub fn hpa_for(&self, ns: &Option<String>, kind: &str, name: &str) -> Option<&Hpa> {
-        self.hpas.iter().find(|h| &h.namespace == ns && h.target_kind == kind && h.target_name == name)
+        self.hpas.get(&(ns.clone(), kind.to_string(), name.to_string()))
     }
 
     /// Whether a Service in `ns` sends traffic to pods labelled `labels`.
     pub fn service_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
-        self.services.iter().any(|(n, s)| n == ns && s.matches(labels))
+        self.services.any_selects(ns, labels, |_| true)
     }
 
     pub fn has_quota(&self, ns: &Option<String>) -> bool {

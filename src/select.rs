@@ -1,6 +1,8 @@
 //! Label selectors: Kubernetes `LabelSelector` objects (matchLabels, matchExpressions) and the
 //! kubectl string form (`app=web,tier in (a,b),!legacy`) used in overlay targets.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 /// A parsed selector requirement.
@@ -110,6 +112,85 @@ impl Selector {
     }
 }
 
+/// Selectors in namespaces, each with a payload, found by the labels of a pod.
+///
+/// Asking "does any selector in this namespace select these labels?" once per workload against
+/// a list of every selector is quadratic in the stream, and a stream of ten thousand workloads
+/// spent most of its time there. A selector with `key=value` requirements can only select pods
+/// carrying one of them, so it is filed under one such pair, the one filed least often so far
+/// (a pair every selector shares, such as the release label, would put them all in one bucket);
+/// a query looks only in the buckets of the pod's own labels, plus the few selectors that have
+/// no equality requirement. Each selector is in exactly one bucket, and answers are those of
+/// testing every selector in turn.
+#[derive(Clone, Debug)]
+pub struct SelectorSet<T> {
+    namespaces: HashMap<Option<String>, Buckets<T>>,
+}
+
+#[derive(Clone, Debug)]
+struct Buckets<T> {
+    /// label key → label value → selectors requiring that pair (with their payloads).
+    by_pair: HashMap<String, HashMap<String, Vec<(Selector, T)>>>,
+    /// Selectors with no `key=value` requirement, the empty one included.
+    rest: Vec<(Selector, T)>,
+}
+
+impl<T> Default for SelectorSet<T> {
+    fn default() -> Self {
+        SelectorSet { namespaces: HashMap::new() }
+    }
+}
+
+impl<T> Default for Buckets<T> {
+    fn default() -> Self {
+        Buckets { by_pair: HashMap::new(), rest: Vec::new() }
+    }
+}
+
+impl<T> SelectorSet<T> {
+    pub fn insert(&mut self, namespace: Option<String>, selector: Selector, payload: T) {
+        let buckets = self.namespaces.entry(namespace).or_default();
+        let filed = |k: &String, v: &String| buckets.by_pair.get(k).and_then(|m| m.get(v)).map_or(0, Vec::len);
+        let pair = selector
+            .0
+            .iter()
+            .filter_map(|r| match r {
+                Requirement::Equals(k, v) => Some((k, v)),
+                _ => None,
+            })
+            .min_by_key(|(k, v)| filed(k, v))
+            .map(|(k, v)| (k.clone(), v.clone()));
+        match pair {
+            Some((k, v)) => buckets.by_pair.entry(k).or_default().entry(v).or_default().push((selector, payload)),
+            None => buckets.rest.push((selector, payload)),
+        }
+    }
+
+    /// Whether a selector in `namespace` whose payload passes `accept` selects `labels`.
+    pub fn any_selects(
+        &self,
+        namespace: &Option<String>,
+        labels: &Map<String, Value>,
+        accept: impl Fn(&T) -> bool,
+    ) -> bool {
+        let Some(buckets) = self.namespaces.get(namespace) else { return false };
+        let hit = |list: &Vec<(Selector, T)>| list.iter().any(|(s, t)| accept(t) && s.matches(labels));
+        hit(&buckets.rest)
+            || labels.iter().any(|(k, v)| {
+                let bucket = v.as_str().and_then(|v| buckets.by_pair.get(k)?.get(v));
+                bucket.is_some_and(hit)
+            })
+    }
+
+    /// The payloads of every selector in `namespace`, in no particular order.
+    pub fn payloads(&self, namespace: &Option<String>) -> impl Iterator<Item = &T> {
+        self.namespaces
+            .get(namespace)
+            .into_iter()
+            .flat_map(|b| b.rest.iter().chain(b.by_pair.values().flat_map(|m| m.values().flatten())).map(|(_, t)| t))
+    }
+}
+
 fn split_top_level(text: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let (mut depth, mut start) = (0, 0);
@@ -165,5 +246,50 @@ mod tests {
         assert!(s.matches(&labels(json!({"app": "db", "role": "primary"}))));
         assert!(!s.matches(&labels(json!({"app": "db", "role": "replica"}))));
         assert!(Selector::from_label_selector(&json!({"matchLabels": {"a": 1}})).is_none());
+    }
+
+    /// The set answers exactly as testing every selector in turn, whatever the mix of
+    /// requirements and namespaces.
+    #[test]
+    fn selector_set_answers_like_a_list() {
+        let selectors = [
+            "app=web,release=r",
+            "release=r,app=db",
+            "release=r",
+            "release=r,tier in (a,b)",
+            "tier in (a)",
+            "",
+            "!legacy",
+            "app=web,app=db",
+            "app!=web,release=r",
+        ];
+        let pods = [
+            json!({"app": "web", "release": "r"}),
+            json!({"app": "db", "release": "r", "tier": "b"}),
+            json!({"release": "r", "tier": "a", "legacy": "y"}),
+            json!({"app": "web"}),
+            json!({"app": 1, "release": "r"}),
+            json!({}),
+        ];
+        for ns in [None, Some("a".to_string())] {
+            for n in 0..=selectors.len() {
+                let mut set = SelectorSet::default();
+                let mut list = Vec::new();
+                for (i, text) in selectors.iter().take(n).enumerate() {
+                    let sel = Selector::parse(text).unwrap();
+                    set.insert(if i % 3 == 0 { None } else { Some("a".to_string()) }, sel.clone(), i);
+                    list.push((if i % 3 == 0 { None } else { Some("a".to_string()) }, sel, i));
+                }
+                assert_eq!(set.payloads(&ns).count(), list.iter().filter(|(n, ..)| *n == ns).count());
+                for pod in &pods {
+                    let labels = labels(pod.clone());
+                    for parity in [0, 1] {
+                        let want = list.iter().any(|(n, s, i)| *n == ns && i % 2 == parity && s.matches(&labels));
+                        let got = set.any_selects(&ns, &labels, |i| i % 2 == parity);
+                        assert_eq!(got, want, "{n} selectors, namespace {ns:?}, pod {pod}, parity {parity}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::select::Selector;
+use crate::select::{Selector, SelectorSet};
 
 use super::resource_quota::namespace_id;
 use super::{Gx, Rule};
@@ -154,14 +154,14 @@ impl Rule for Params {
         let excluded = |ns: &Option<String>| ns.as_ref().is_some_and(|n| self.exclude_namespaces.contains(n));
         let mut namespaces: BTreeMap<Option<String>, bool> = BTreeMap::new();
         // Policies added in this run count as existing ones for the workloads that follow.
-        let mut added: Vec<(Option<String>, Selector)> = Vec::new();
+        let mut added: SelectorSet<()> = SelectorSet::default();
         for facts in gx.workloads {
             if excluded(&facts.namespace) || facts.host_network {
                 continue;
             }
             *namespaces.entry(facts.namespace.clone()).or_default() |= facts.explicit_namespace;
             let labels = &facts.workload.pod_labels;
-            let covered = added.iter().any(|(ns, sel)| *ns == facts.namespace && sel.matches(labels));
+            let covered = added.any_selects(&facts.namespace, labels, |_| true);
             if facts.ports.is_empty() || covered || gx.index.network_policy_selects(&facts.namespace, labels) {
                 continue;
             }
@@ -187,7 +187,7 @@ impl Rule for Params {
             if gx.add(object, &facts.id, waiver, "no NetworkPolicy restricts ingress to this workload".into())
                 && let Some(sel) = parsed
             {
-                added.push((facts.namespace.clone(), sel));
+                added.insert(facts.namespace.clone(), sel, ());
             }
         }
         for (ns, explicit) in namespaces {

@@ -6,7 +6,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::select::Selector;
+use crate::select::{Selector, SelectorSet};
 
 use super::{Gx, Rule};
 
@@ -97,7 +97,7 @@ impl Rule for Params {
             v => IntOrString::Int(v.as_i64().unwrap_or(1) as i32),
         };
         // Budgets added in this run count as existing ones for the workloads that follow.
-        let mut added: Vec<(Option<String>, Selector)> = Vec::new();
+        let mut added: SelectorSet<()> = SelectorSet::default();
         for facts in gx.workloads {
             let w = &facts.workload;
             if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet")
@@ -105,7 +105,7 @@ impl Rule for Params {
             {
                 continue;
             }
-            let covered = added.iter().any(|(ns, sel)| *ns == facts.namespace && sel.matches(&w.pod_labels));
+            let covered = added.any_selects(&facts.namespace, &w.pod_labels, |_| true);
             if covered || gx.index.pdb_selects(&facts.namespace, &w.pod_labels) {
                 continue;
             }
@@ -142,7 +142,7 @@ impl Rule for Params {
             if gx.add(object, &facts.id, waiver, message)
                 && let Some(sel) = Selector::from_label_selector(&selector_value)
             {
-                added.push((facts.namespace.clone(), sel));
+                added.insert(facts.namespace.clone(), sel, ());
             }
         }
     }
