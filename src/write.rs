@@ -6,6 +6,8 @@
 //! **Invariant:** the output is built whole in memory; nothing is written until the run
 //! has succeeded.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 use serde_json::Value;
 
@@ -20,12 +22,20 @@ pub fn write(inputs: &[Input], docs: &[Document], changed: &[bool], generated: &
     let pieces: Vec<Result<Piece>> =
         docs.par_iter().zip(changed.par_iter()).map(|(doc, &changed)| piece(inputs, doc, changed)).collect();
     let mut pieces = pieces.into_iter().collect::<Result<Vec<Piece>>>()?;
-    for g in generated {
-        let body = yaml::emit(&g.object).map_err(|message| Error::Document {
-            place: Box::default(),
-            message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
-        })?;
-        pieces.push(Piece { text: format!("---\n{body}"), separated: true, json: false });
+    // Generated objects are emitted (and verified) in parallel too: a large stream gets
+    // thousands of them, and emitting them in turn was the largest sequential step of a run.
+    let generated: Vec<Result<Piece>> = generated
+        .par_iter()
+        .map(|g| {
+            let body = yaml::emit(&g.object).map_err(|message| Error::Document {
+                place: Box::default(),
+                message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
+            })?;
+            Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
+        })
+        .collect();
+    for piece in generated {
+        pieces.push(piece?);
     }
     let total: usize = pieces.iter().map(|p| p.text.len() + 5).sum();
     let mut out = String::with_capacity(total);
@@ -44,21 +54,22 @@ pub fn write(inputs: &[Input], docs: &[Document], changed: &[bool], generated: &
     Ok(out)
 }
 
-struct Piece {
-    text: String,
+struct Piece<'a> {
+    /// Borrowed from the input for a document written back as it came.
+    text: Cow<'a, str>,
     /// Whether `text` starts with its own `---` line.
     separated: bool,
     json: bool,
 }
 
-fn piece(inputs: &[Input], doc: &Document, changed: bool) -> Result<Piece> {
+fn piece<'a>(inputs: &'a [Input], doc: &Document, changed: bool) -> Result<Piece<'a>> {
     let text = &inputs[doc.input].text;
     let raw = &text[doc.chunk.text.clone()];
     let separated = !doc.chunk.separator.is_empty();
     let value = match &doc.value {
         Some(v) if changed => v,
         Some(v) if doc.chunk.json => return json_piece(raw, v),
-        _ => return Ok(Piece { text: raw.to_string(), separated, json: false }),
+        _ => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
     };
     if let Some(why) = &doc.frozen {
         return Err(Error::Document {
@@ -77,17 +88,17 @@ fn piece(inputs: &[Input], doc: &Document, changed: bool) -> Result<Piece> {
     let header = &text[doc.chunk.header.clone()];
     let crlf = raw.contains("\r\n");
     let body = if crlf { body.replace('\n', "\r\n") } else { body };
-    Ok(Piece { text: format!("{separator}{header}{body}"), separated, json: false })
+    Ok(Piece { text: format!("{separator}{header}{body}").into(), separated, json: false })
 }
 
 /// An untouched JSON document goes out as it came if a YAML reader sees the same object in it
 /// (JSON is nearly always valid YAML); otherwise it is re-emitted as YAML.
-fn json_piece(raw: &str, value: &Value) -> Result<Piece> {
+fn json_piece<'a>(raw: &'a str, value: &Value) -> Result<Piece<'a>> {
     let reads_same = yaml::load(raw).is_ok_and(|l| l.value.as_ref().is_some_and(|v| same_meaning(v, value)));
     let text = if reads_same {
-        raw.to_string()
+        Cow::Borrowed(raw)
     } else {
-        yaml::emit(value).map_err(|message| Error::Document { place: Box::default(), message })?
+        yaml::emit(value).map_err(|message| Error::Document { place: Box::default(), message })?.into()
     };
     Ok(Piece { text, separated: false, json: true })
 }

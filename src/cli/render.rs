@@ -79,5 +79,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     }
     args.process.inform(&report.summary());
     write_stdout(outcome.output.as_bytes())?;
+    // The process exits next and the OS takes the memory back at once; freeing every value of
+    // a large stream one by one first took a tenth of a single-threaded run.
+    std::mem::forget(outcome);
     Ok(EXIT_OK)
 }
