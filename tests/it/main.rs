@@ -18,6 +18,8 @@ mod hash;
 mod docs;
 // Helm 3 end to end, the Helm 4 input format and plugin.yaml.
 mod helm;
+// Property-based tests: generated manifests and formatting.
+mod props;
 // One fixture per rule situation, snapshotted.
 mod rules;
 // Reading and writing streams: every edge case of the input contract, with our own fixtures.
