@@ -206,6 +206,25 @@ pub fn main() -> u8 {
     }
 }
 
+/// Debug builds only: panics at `place` when the environment variable `TEMPER_DEBUG_PANIC`
+/// names it (`render`: on the main thread once the output is ready, before the summary and
+/// stdout are written; `worker`: on a worker thread at the same point). The fault tests use it to prove
+/// that a panic anywhere ends in one line on stderr, exit code 2 and an empty stdout. Release
+/// builds never read the variable.
+#[cfg(debug_assertions)]
+#[allow(clippy::panic)]
+pub fn debug_panic(place: &str) {
+    if std::env::var("TEMPER_DEBUG_PANIC").is_ok_and(|v| v == place) {
+        if place == "worker" {
+            rayon::scope(|s| s.spawn(|_| panic!("TEMPER_DEBUG_PANIC={place} on a worker thread")));
+        }
+        panic!("TEMPER_DEBUG_PANIC={place}");
+    }
+}
+
+#[cfg(not(debug_assertions))]
+pub fn debug_panic(_place: &str) {}
+
 /// A panic prints one line, goes to the log file, and exits 2; nothing was written to stdout.
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
