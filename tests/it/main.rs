@@ -12,6 +12,8 @@ mod config;
 mod corpus;
 // Diffs: every format, redaction, noise, patches that apply, promotion.
 mod diff;
+// Faults and hostile input through the binary: closed pipes, truncation, bombs, huge streams, panics.
+mod faults;
 // The compliance hash: formatting, meaning, threads, stamps and verification.
 mod hash;
 // Each rule's documented example is run and must hold.

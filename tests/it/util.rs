@@ -127,6 +127,12 @@ pub fn check_faithful(input: &str, outcome: &Outcome) {
 /// The `temper` binary with a clean environment.
 pub fn temper() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_temper"));
+    clean_env(&mut cmd);
+    cmd
+}
+
+/// Removes the variables temper reads from `cmd`'s environment.
+pub fn clean_env(cmd: &mut Command) {
     for var in [
         "TEMPER_ENV",
         "ARGOCD_ENV_TEMPER_ENV",
@@ -138,7 +144,6 @@ pub fn temper() -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd
 }
 
 /// Runs `cmd` with `stdin` and returns its output.
