@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script).
-# Needs only the Rust toolchain; anything else the tests use is installed by scripts/tools.sh.
+# Needs only the Rust toolchain and python3; anything else the tests use is installed by
+# scripts/tools.sh (helm) and scripts/fuzz.sh (cargo-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ scripts/tools.sh
 
 echo "test.sh: formatting and lints"
 cargo fmt --all -- --check
+cargo fmt --manifest-path fuzz/Cargo.toml --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 
 echo "test.sh: tests"
@@ -22,3 +24,8 @@ echo "test.sh: tests"
 export INSTA_UPDATE=no
 cargo test --locked --all-targets
 cargo test --locked --doc
+
+echo "test.sh: fuzzing, 60 seconds in all"
+# A short run on every target, from the corpus's documents: it catches what a change breaks
+# in the reader, the pipeline or the configuration loader. Longer runs: scripts/fuzz.sh 3600.
+scripts/fuzz.sh 60
