@@ -79,13 +79,22 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     findings.extend(gen_findings);
     // The rules hold for what temper adds too: check (never fix) every generated object, so a
     // render reports the same violations a check of its output would.
-    for g in &generated {
-        let id = ResourceId::of(0, None, &g.object);
-        let mut object = g.object.clone();
-        for rule in &policy.rules {
-            let mut cx = Cx::new(rule.id, rule.mode, false, &id, None, &index, None, &mut findings);
-            rule.rule.check(&mut cx, &mut object);
-        }
+    // In parallel, like input documents: a large stream gets thousands of generated objects.
+    let generated_findings: Vec<Findings> = generated
+        .par_iter()
+        .map(|g| {
+            let mut findings = Findings::default();
+            let id = ResourceId::of(0, None, &g.object);
+            let mut object = g.object.clone();
+            for rule in &policy.rules {
+                let mut cx = Cx::new(rule.id, rule.mode, false, &id, None, &index, None, &mut findings);
+                rule.rule.check(&mut cx, &mut object);
+            }
+            findings
+        })
+        .collect();
+    for f in generated_findings {
+        findings.extend(f);
     }
     findings.changes.sort_by_key(|c| c.resource.document);
     let command = if settings.fix { "render" } else { "check" };
