@@ -149,23 +149,35 @@ fn guess_object(body: &str) -> Option<String> {
     let mut in_metadata = false;
     for line in body.lines() {
         if let Some(k) = line.strip_prefix("kind:") {
-            kind = Some(k.trim().trim_matches(['"', '\'']).to_string());
+            kind = Some(bare_scalar(k));
         }
         if !line.starts_with(' ') {
-            in_metadata = line.trim_end() == "metadata:";
+            in_metadata = strip_comment(line).trim_end() == "metadata:";
             if let Some(flow) = line.strip_prefix("metadata:").and_then(|r| r.split_once("name:")) {
-                name = Some(
-                    flow.1.split([',', '}']).next().unwrap_or_default().trim().trim_matches(['"', '\'']).to_string(),
-                );
+                name = Some(bare_scalar(flow.1.split([',', '}']).next().unwrap_or_default()));
             }
         } else if in_metadata
             && name.is_none()
             && let Some(n) = line.trim_start().strip_prefix("name:")
         {
-            name = Some(n.trim().trim_matches(['"', '\'']).to_string());
+            name = Some(bare_scalar(n));
         }
     }
     Some(format!("{}/{}", kind.filter(|k| !k.is_empty())?, name.unwrap_or_default()))
+}
+
+/// A one-line scalar without its comment, anchor, tag and quotes: `&a !!str "web" # c` → `web`.
+fn bare_scalar(text: &str) -> String {
+    let mut rest = strip_comment(text).trim();
+    while let Some(prop) = rest.strip_prefix(['&', '!']) {
+        rest = prop.split_once([' ', '\t']).map_or("", |(_, r)| r).trim_start();
+    }
+    rest.trim_matches(['"', '\'']).to_string()
+}
+
+/// `text` up to a ` #` comment.
+fn strip_comment(text: &str) -> &str {
+    text.find(" #").or_else(|| text.find("\t#")).map_or(text, |i| &text[..i])
 }
 
 #[cfg(test)]
@@ -179,6 +191,14 @@ mod tests {
         let docs = parse(&inputs).unwrap();
         let numbers: Vec<usize> = docs.iter().map(|d| d.number).collect();
         assert_eq!(numbers, [0, 1, 2]);
+    }
+
+    #[test]
+    fn objects_are_guessed_past_comments_anchors_and_tags() {
+        let body = "kind: &k !!str \"Deployment\" # trailing\nmetadata: # about\n  name: 'web' # the name\nspec: [\n";
+        assert_eq!(guess_object(body).as_deref(), Some("Deployment/web"));
+        assert_eq!(guess_object("kind: Pod\nmetadata: {name: !!str db, labels: {}}\n").as_deref(), Some("Pod/db"));
+        assert_eq!(guess_object("kind: # nothing\n"), None);
     }
 
     #[test]
