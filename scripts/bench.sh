@@ -82,6 +82,11 @@ if [ -d "$corpus" ] && ls "$corpus"/*.yaml >/dev/null 2>&1; then
     [ -z "$(tail -c 1 "$f")" ] || echo
   done >"$work/corpus.yaml"
   run "corpus, prod" "$work/corpus.yaml" "every corpus file" "${render[@]}" --env prod -f "$work/corpus.yaml"
+  # With every rule off temper changes nothing, so the floor writes its input back unchanged.
+  if ! "${render[@]}" --config "$work/off" --env bench-off -f "$work/corpus.yaml" | cmp -s - "$work/corpus.yaml"; then
+    echo "bench.sh: the pass-through floor did not write the corpus back unchanged" >&2
+    exit 1
+  fi
   run "corpus, every rule off" "$work/corpus.yaml" "pass-through floor" \
     "${render[@]}" --config "$work/off" --env bench-off -f "$work/corpus.yaml"
   run "corpus, prod, 1 thread" "$work/corpus.yaml" "" "${render[@]}" --env prod --threads 1 -f "$work/corpus.yaml"

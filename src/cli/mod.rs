@@ -208,9 +208,9 @@ pub fn main() -> u8 {
 
 /// Debug builds only: panics at `place` when the environment variable `TEMPER_DEBUG_PANIC`
 /// names it (`render`: on the main thread once the output is ready, before the summary and
-/// stdout are written; `worker`: on a worker thread at the same point). The fault tests use it to prove
-/// that a panic anywhere ends in one line on stderr, exit code 2 and an empty stdout. Release
-/// builds never read the variable.
+/// stdout are written; `worker`: on a worker thread at the same point). The fault tests use
+/// it to prove that a panic anywhere ends in one line on stderr, exit code 2 and an empty
+/// stdout. Release builds never read the variable.
 #[cfg(debug_assertions)]
 #[allow(clippy::panic)]
 pub fn debug_panic(place: &str) {
