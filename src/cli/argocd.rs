@@ -90,8 +90,12 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     let namespace = args.namespace.clone().or_else(|| vars.get("ARGOCD_APP_NAMESPACE").map(str::to_string));
     let app_dir = std::env::current_dir().context("cannot read the current directory")?;
 
+    // What helm or kustomize said on stderr, and the files the directory source skipped:
+    // printed before the summary, once the outcome is known.
+    let mut notes = String::new();
+    let mut skipped = Vec::new();
     let inputs = match detect(&app_dir) {
-        Source::Kustomize(file) => kustomize(args, &vars, file, deadline)?,
+        Source::Kustomize(file) => kustomize(args, &vars, file, deadline, &mut notes)?,
         Source::Helm => {
             let values_files = check_values_files(&app_dir, &vars, &params.values_files)?;
             let helm_args = helm_args(&release_name(&vars)?, namespace.as_deref(), &vars, &values_files, &params);
@@ -101,10 +105,13 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
                     anyhow!("helm is not installed: no `helm` on PATH; the sidecar image needs helm (or set --helm / TEMPER_HELM)")
                 })?,
             };
-            vec![run_program(args, &helm, &helm_args, "helm template", deadline)?]
+            vec![run_program(args, &helm, &helm_args, "helm template", deadline, &mut notes)?]
         }
-        Source::Directory => directory(args, Path::new("."))?,
+        Source::Directory => directory(Path::new("."), &mut skipped)?,
     };
+    for file in &skipped {
+        notes.push_str(&format!("temper: skipped {}: not a Kubernetes manifest\n", file.display()));
+    }
 
     let settings = Settings { release_namespace: namespace, fix: true, ..Settings::default() };
     let outcome = temper::run(&inputs, &policy, &settings)?;
@@ -112,13 +119,20 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     if report.counts.resources == 0 {
         // ArgoCD reads empty output as an application without resources; with auto-prune it
         // would delete everything the application deployed.
+        let skipped = match skipped.as_slice() {
+            [] => String::new(),
+            files => {
+                let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                format!(" (skipped as not Kubernetes manifests: {})", names.join(", "))
+            }
+        };
         bail!(
-            "the application rendered no Kubernetes resources; refusing to print nothing, because ArgoCD would take that as success and prune every resource of the application"
+            "the application rendered no Kubernetes resources{skipped}; refusing to print nothing, because ArgoCD would take that as success and prune every resource of the application"
         );
     }
     if report.fails() && !args.no_enforce {
         let text = format!(
-            "{}temper: {} violation(s) of enforced rules in environment `{}`; nothing was written\n",
+            "{notes}{}temper: {} violation(s) of enforced rules in environment `{}`; nothing was written\n",
             report.summary(),
             report.counts.errors,
             policy.environment
@@ -127,7 +141,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         super::log(&text);
         return Ok(EXIT_VIOLATION);
     }
-    args.process.inform(&report.summary());
+    args.process.inform(&format!("{notes}{}", report.summary()));
     write_stdout(outcome.output.as_bytes())?;
     Ok(EXIT_OK)
 }
@@ -421,7 +435,13 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// `kustomize build .`, or `kubectl kustomize .` when only kubectl is installed.
-fn kustomize(args: &GenerateArgs, vars: &Vars, file: &str, deadline: Instant) -> anyhow::Result<Vec<Input>> {
+fn kustomize(
+    args: &GenerateArgs,
+    vars: &Vars,
+    file: &str,
+    deadline: Instant,
+    notes: &mut String,
+) -> anyhow::Result<Vec<Input>> {
     let (program, kubectl) = match &args.kustomize {
         Some(path) => (path.clone(), path.file_stem() == Some(OsStr::new("kubectl"))),
         None => match find_program("kustomize", vars) {
@@ -439,7 +459,7 @@ fn kustomize(args: &GenerateArgs, vars: &Vars, file: &str, deadline: Instant) ->
     let (argv, what) =
         if kubectl { (["kustomize", "."], "kubectl kustomize") } else { (["build", "."], "kustomize build") };
     let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
-    Ok(vec![run_program(args, &program, &argv, what, deadline)?])
+    Ok(vec![run_program(args, &program, &argv, what, deadline, notes)?])
 }
 
 /// The directory's `*.yaml`, `*.yml` and `*.json` files in name order, not recursing, as
@@ -447,7 +467,7 @@ fn kustomize(args: &GenerateArgs, vars: &Vars, file: &str, deadline: Instant) ->
 /// Kubernetes manifest at all (no `apiVersion:`, `kind:` and `metadata:`, and its first
 /// document does not decode as an object) is skipped, so a stray `values.yaml` or
 /// `.argocd-source.yaml` does not fail the application.
-fn directory(args: &GenerateArgs, dir: &Path) -> anyhow::Result<Vec<Input>> {
+fn directory(dir: &Path, skipped: &mut Vec<PathBuf>) -> anyhow::Result<Vec<Input>> {
     let read_err = |e| anyhow!("cannot read {}: {e}", dir.display());
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
@@ -465,7 +485,7 @@ fn directory(args: &GenerateArgs, dir: &Path) -> anyhow::Result<Vec<Input>> {
         let Some(input) = read.pop() else { continue };
         let yaml = file.extension() != Some(OsStr::new("json"));
         if yaml && !looks_like_manifest(&input.text) && first_document_fails(&input) {
-            args.process.inform(&format!("temper: skipped {}: not a Kubernetes manifest\n", file.display()));
+            skipped.push(file);
             continue;
         }
         inputs.push(input);
@@ -502,8 +522,8 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Runs `program` without a shell in the current directory, with no stdin, and returns its
-/// stdout as an input named `what`. Its stderr goes into the error if it fails, and to our
-/// stderr (which the cmp-server logs) if it succeeds. It is killed at `deadline`, so that
+/// stdout as an input named `what`. Its stderr goes into the error if it fails, and into
+/// `notes` (for the cmp-server's log) if it succeeds. It is killed at `deadline`, so that
 /// temper can still explain the failure before ArgoCD's own deadline kills everything.
 fn run_program(
     args: &GenerateArgs,
@@ -511,6 +531,7 @@ fn run_program(
     argv: &[String],
     what: &str,
     deadline: Instant,
+    notes: &mut String,
 ) -> anyhow::Result<Input> {
     let mut child = Command::new(program)
         .args(argv)
@@ -543,8 +564,10 @@ fn run_program(
         let how = status.code().map_or_else(|| "was killed by a signal".to_string(), |c| format!("exit status {c}"));
         bail!("{what} failed ({how}){}", explain(&stderr));
     }
-    if !stderr.is_empty() {
-        args.process.inform(&String::from_utf8_lossy(&stderr));
+    let said = String::from_utf8_lossy(&stderr);
+    if !said.trim().is_empty() {
+        notes.push_str(said.trim_end());
+        notes.push('\n');
     }
     let text = temper::read::decode(what, stdout)?;
     Ok(Input::new(what, text))
