@@ -705,3 +705,21 @@ fn the_example_files_have_the_shape_argocd_needs() {
         selected["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["env", "values-files", "helm-parameters"]);
 }
+
+/// The plugin is opt-in: an Application must name it `temper-v1`, and one that names no
+/// plugin never reaches it, because plugin.yaml has no discovery rule.
+#[test]
+fn only_applications_naming_temper_v1_reach_the_plugin() {
+    let s = Scratch::new("selection");
+    s.file("app/configmap.yaml", CONFIG_MAP).with_temper();
+    let report = s.emulator(&application("argocd", "app", "shop", json!({"name": "temper"})), &[]).generate();
+    assert_eq!(
+        report.error(),
+        r#"could not find cmp-server plugin with name "temper" supporting the given repository"#
+    );
+    let mut app: Value = serde_json::from_str(&dev_app("app")).unwrap();
+    app["spec"]["source"].as_object_mut().unwrap().remove("plugin");
+    let report = s.emulator(&app.to_string(), &[]).generate();
+    assert_eq!(report.error(), "could not find plugin supporting the given repository");
+    assert_eq!(report.exit_code, None, "temper never ran");
+}
