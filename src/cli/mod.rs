@@ -2,6 +2,7 @@
 //! `main.rs`) knows about argv, environment variables, stdout and exit codes; it uses
 //! `anyhow`, the library does not.
 
+mod argocd;
 mod check;
 mod diff;
 mod env;
@@ -59,6 +60,8 @@ enum Command {
     Init(init::InitArgs),
     /// List environments, or print one fully resolved.
     Env(env::EnvArgs),
+    /// ArgoCD config-management plugin: `temper argocd generate` renders and hardens an application.
+    Argocd(argocd::ArgocdCommand),
 }
 
 /// Choosing and finding the configuration.
@@ -194,6 +197,7 @@ pub fn main() -> u8 {
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Init(args)) => init::run(&args),
         Some(Command::Env(args)) => env::run(&args),
+        Some(Command::Argocd(args)) => argocd::run(&args),
     };
     match res {
         Ok(code) => code,
