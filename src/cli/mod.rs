@@ -175,8 +175,25 @@ pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Environment variables set to the empty string count as unset: Kubernetes env lists often
+/// carry `value: ""`, and an empty `--config` or `--threads` means nothing.
+fn forget_empty_variables() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("TEMPER_") || n == "HELM_NAMESPACE")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        // SAFETY: called first thing in `main`, before any other thread exists, so nothing can
+        // read the environment concurrently.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
 /// Parses arguments and runs the command; returns the exit code.
 pub fn main() -> u8 {
+    forget_empty_variables();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
