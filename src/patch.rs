@@ -77,7 +77,7 @@ impl Patch {
                 let Some(w) = workload else { return Ok(Vec::new()) };
                 for slot in containers(obj, &w.spec, false) {
                     if let Some(c) = obj.pointer_mut(slot.ptr.as_str()) {
-                        json_patch::merge(c, m);
+                        merge_by_name(c, m);
                     }
                 }
             }
@@ -96,6 +96,44 @@ impl Patch {
         });
         Ok(changes)
     }
+}
+
+/// RFC 7396 merge, except that a list of named items (`env`, `volumeMounts`, `ports`, ...)
+/// merges item by item on `name`, as Kubernetes' strategic merge does: a container patch that
+/// adds one environment variable must not drop the others.
+fn merge_by_name(target: &mut Value, patch: &Value) {
+    let Value::Object(patch_map) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    let Value::Object(map) = target else { return };
+    for (key, value) in patch_map {
+        match (map.get_mut(key), value) {
+            (_, Value::Null) => {
+                map.shift_remove(key);
+            }
+            (Some(Value::Array(items)), Value::Array(patch_items)) if named(items) && named(patch_items) => {
+                for patch_item in patch_items {
+                    let name = patch_item.get("name");
+                    match items.iter_mut().find(|i| i.get("name") == name) {
+                        Some(item) => merge_by_name(item, patch_item),
+                        None => items.push(patch_item.clone()),
+                    }
+                }
+            }
+            (Some(slot), value) if slot.is_object() && value.is_object() => merge_by_name(slot, value),
+            (_, value) => {
+                map.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn named(items: &[Value]) -> bool {
+    items.iter().all(|i| i.get("name").is_some_and(Value::is_string))
 }
 
 /// Calls `record` for every field that differs between `before` and `after`: added and removed

@@ -9,7 +9,7 @@ use temper::diff::{self, Format, Key, Options, Side, Style};
 use temper::pointer::Pointer;
 use temper::read::{self, Input};
 use temper::rules::Severity;
-use temper::{Config, Outcome, Policy, Settings};
+use temper::{Config, Outcome};
 
 use super::hash::HashArgs;
 use super::{EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_stdout};
@@ -154,17 +154,6 @@ fn blockers(outcome: &Outcome) -> Vec<temper::rules::Violation> {
         .collect()
 }
 
-fn render_with(
-    inputs: &[Input],
-    policy: &Policy,
-    namespace: Option<String>,
-    hash: &HashArgs,
-) -> anyhow::Result<Outcome> {
-    let settings =
-        Settings { release_namespace: namespace, fix: true, compliance: Some(hash.secrets()?), stamp: false };
-    Ok(temper::run(inputs, policy, &settings)?)
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct DiffCommand {
     #[command(flatten)]
@@ -187,7 +176,7 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     let options = args.show.options()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = render_with(&inputs, &policy, args.input.namespace.clone(), &args.hash)?;
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace.clone())?;
     let mut d = diff::diff(&input_side("input", &inputs)?, &rendered_side(&policy.environment, &outcome), &options);
     d.blockers = blockers(&outcome);
     let fails = !d.blockers.is_empty() && !args.no_enforce;
@@ -221,8 +210,8 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let config = Config::load(args.config.as_deref())?;
     let (from, to) = (config.resolve(&args.from)?, config.resolve(&args.to)?);
     let inputs = args.input.read()?;
-    let a = render_with(&inputs, &from, args.input.namespace.clone(), &args.hash)?;
-    let b = render_with(&inputs, &to, args.input.namespace.clone(), &args.hash)?;
+    let a = args.hash.render(&inputs, &from, args.input.namespace.clone())?;
+    let b = args.hash.render(&inputs, &to, args.input.namespace.clone())?;
     let mut d = diff::diff(&rendered_side(&args.from, &a), &rendered_side(&args.to, &b), &options);
     d.blockers = blockers(&b);
     let fails = !d.blockers.is_empty();
@@ -262,8 +251,8 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     let (d, fails) = match &args.env {
         Some(env) => {
             let policy = Config::load(args.config.as_deref())?.resolve(env)?;
-            let a = render_with(&a_inputs, &policy, args.namespace.clone(), &args.hash)?;
-            let b = render_with(&b_inputs, &policy, args.namespace.clone(), &args.hash)?;
+            let a = args.hash.render(&a_inputs, &policy, args.namespace.clone())?;
+            let b = args.hash.render(&b_inputs, &policy, args.namespace.clone())?;
             let mut d = diff::diff(&rendered_side(&a_label, &a), &rendered_side(&b_label, &b), &options);
             d.blockers = blockers(&b);
             let fails = !d.blockers.is_empty();

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 
 use temper::compliance::{self, SecretValues, Verdict};
 use temper::read;
-use temper::{Config, Settings};
+use temper::{Config, Input, Outcome, Policy, Settings};
 
 use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_file, write_stdout};
 
@@ -26,6 +26,13 @@ pub struct HashArgs {
 }
 
 impl HashArgs {
+    /// Renders `inputs` with the compliance statement computed.
+    pub fn render(&self, inputs: &[Input], policy: &Policy, namespace: Option<String>) -> anyhow::Result<Outcome> {
+        let settings =
+            Settings { release_namespace: namespace, fix: true, compliance: Some(self.secrets()?), stamp: false };
+        Ok(temper::run(inputs, policy, &settings)?)
+    }
+
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {
         match self.hash_secrets {
             HashSecrets::Length => Ok(SecretValues::Length),
@@ -57,13 +64,7 @@ pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let settings = Settings {
-        release_namespace: args.input.namespace.clone(),
-        fix: true,
-        compliance: Some(args.hash.secrets()?),
-        stamp: false,
-    };
-    let outcome = temper::run(&inputs, &policy, &settings)?;
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace.clone())?;
     let c = outcome.report.compliance.as_ref().ok_or_else(|| anyhow::anyhow!("no compliance statement"))?;
     if let Some(path) = &args.attestation {
         let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
@@ -103,13 +104,7 @@ pub fn verify(args: &VerifyCommand) -> anyhow::Result<u8> {
 fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let settings = Settings {
-        release_namespace: args.input.namespace.clone(),
-        fix: true,
-        compliance: Some(args.secrets.secrets()?),
-        stamp: false,
-    };
-    let outcome = temper::run(&inputs, &policy, &settings)?;
+    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace.clone())?;
     let got = outcome.report.compliance.map(|c| c.compliance_hash).unwrap_or_default();
     if got == expected {
         write_stdout(format!("verified: {got} (environment {})\n", policy.environment).as_bytes())?;

@@ -2,6 +2,7 @@
 //! `main.rs`) knows about argv, environment variables, stdout and exit codes; it uses
 //! `anyhow`, the library does not.
 
+mod argocd;
 mod check;
 mod diff;
 mod env;
@@ -59,6 +60,8 @@ enum Command {
     Init(init::InitArgs),
     /// List environments, or print one fully resolved.
     Env(env::EnvArgs),
+    /// ArgoCD config-management plugin: `temper argocd generate` renders and hardens an application.
+    Argocd(argocd::ArgocdCommand),
 }
 
 /// Choosing and finding the configuration.
@@ -172,8 +175,25 @@ pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// Environment variables set to the empty string count as unset: Kubernetes env lists often
+/// carry `value: ""`, and an empty `--config` or `--threads` means nothing.
+fn forget_empty_variables() {
+    let empty: Vec<std::ffi::OsString> = std::env::vars_os()
+        .filter(|(name, value)| {
+            value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("TEMPER_") || n == "HELM_NAMESPACE")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    for name in empty {
+        // SAFETY: called first thing in `main`, before any other thread exists, so nothing can
+        // read the environment concurrently.
+        unsafe { std::env::remove_var(name) };
+    }
+}
+
 /// Parses arguments and runs the command; returns the exit code.
 pub fn main() -> u8 {
+    forget_empty_variables();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -194,6 +214,7 @@ pub fn main() -> u8 {
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Init(args)) => init::run(&args),
         Some(Command::Env(args)) => env::run(&args),
+        Some(Command::Argocd(args)) => argocd::run(&args),
     };
     match res {
         Ok(code) => code,

@@ -16,7 +16,7 @@ pub const DOC: &str = r#"Adds NetworkPolicies: a default-deny for ingress in eac
 - Per target namespace (where the stream's workloads run), a `temper-default-deny` NetworkPolicy selecting every pod with no ingress rule, unless the stream already has a default-deny there.
 - Per workload with container ports that no NetworkPolicy in the stream already governs, `<workload>-temper-ingress`, allowing its ports:
   - from pods of the same release (same `app.kubernetes.io/instance` label), or from the same namespace when the workload has no such label;
-  - and, for workloads behind a Service that are not of class `database` or `cache`, from the ingress controller's namespace (`ingressNamespace`, matched by `kubernetes.io/metadata.name`).
+  - and, for workloads behind a Service that are not of class `database`, `cache` or `queue`, from the ingress controller's namespace (`ingressNamespace`, matched by `kubernetes.io/metadata.name`).
 - With `defaultDenyEgress`, also `temper-default-deny-egress`, which denies egress except DNS to `kube-system`.
 
 Workloads on the host network are skipped: NetworkPolicies do not apply to them.
@@ -109,7 +109,7 @@ spec:
 
 ## Parameters
 - `ingressNamespace` (default `gateway-system`).
-- `noIngressFromGatewayClasses` (default `[database, cache]`).
+- `noIngressFromGatewayClasses` (default `[database, cache, queue]`): back-end components that are never reached from the gateway.
 - `defaultDenyEgress` (default `false`), `dnsNamespace` (default `kube-system`).
 - `excludeNamespaces` (default `[kube-system, kube-public, kube-node-lease]`).
 "#;
@@ -130,7 +130,7 @@ impl Default for Params {
     fn default() -> Params {
         Params {
             ingress_namespace: "gateway-system".into(),
-            no_ingress_from_gateway_classes: vec!["database".into(), "cache".into()],
+            no_ingress_from_gateway_classes: vec!["database".into(), "cache".into(), "queue".into()],
             default_deny_egress: false,
             dns_namespace: "kube-system".into(),
             exclude_namespaces: ["kube-system", "kube-public", "kube-node-lease"].map(String::from).to_vec(),

@@ -8,6 +8,7 @@ Overlays may carry `patches`, each with a `target` selector (`apiVersion`, `grou
 - `jsonPatch`: RFC 6902 operations;
 - `mergePatch`: an RFC 7396 merge patch;
 - `containerPatch`: a merge patch applied to every container and init container of every matching pod spec, which one kustomize patch cannot express.
+  Lists of named items (`env`, `volumeMounts`, named `ports`) merge item by item on `name`, as Kubernetes' strategic merge does, so adding one variable keeps the others; other lists are replaced, as in RFC 7396.
 
 Patches run before the rules, in overlay order, so rules see (and never undo) what they set.
 A JSON patch whose path does not exist fails the run with an error naming the overlay, the patch and the document, unless the patch is marked `optional: true`.

@@ -10,7 +10,7 @@ use crate::quantity;
 
 use super::{Cx, Rule, containers};
 
-pub const DOC: &str = r#"Gives every container CPU and memory requests and limits, sized by what the workload is (app, engine, database, cache, job, scheduler).
+pub const DOC: &str = r#"Gives every container CPU and memory requests and limits, sized by what the workload is (app, engine, database, cache, queue, job, scheduler).
 
 ## What it does
 For every container and init container, each of `requests.cpu`, `requests.memory`, `limits.cpu` and `limits.memory` that is absent is filled from a sizing table keyed by component class.
@@ -32,6 +32,7 @@ Production guides size these per component; the defaults here follow that practi
 | engine | 500m | 2 | 512Mi | 1536Mi |
 | database | 250m | 1 | 1Gi | 2Gi |
 | cache | 100m | 500m | 128Mi | 256Mi |
+| queue | 250m | 1 | 512Mi | 1Gi |
 | job | 250m | 1 | 512Mi | 1Gi |
 | scheduler | 500m | 2 | 1536Mi | 4Gi |
 
@@ -114,6 +115,7 @@ impl Default for Params {
             ("engine", size("500m", "2", "512Mi", "1536Mi")),
             ("database", size("250m", "1", "1Gi", "2Gi")),
             ("cache", size("100m", "500m", "128Mi", "256Mi")),
+            ("queue", size("250m", "1", "512Mi", "1Gi")),
             ("job", size("250m", "1", "512Mi", "1Gi")),
             ("scheduler", size("500m", "2", "1536Mi", "4Gi")),
         ];

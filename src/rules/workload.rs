@@ -102,7 +102,8 @@ impl WorkloadKinds {
     }
 }
 
-/// Component classes (app, engine, database, cache, job, scheduler) and how to recognise them.
+/// Component classes (app, engine, database, cache, queue, job, scheduler) and how to recognise
+/// them.
 #[derive(Clone, Debug, Default)]
 pub struct Classes(pub Vec<(String, Vec<Regex>)>);
 
@@ -128,7 +129,7 @@ pub struct Workload {
     pub pod_labels: Map<String, Value>,
     /// `spec.selector` for controllers.
     pub selector: Option<Value>,
-    /// Component class: app, engine, database, cache, job or scheduler.
+    /// Component class: app, engine, database, cache, queue, job or scheduler.
     pub class: String,
     /// `spec.os.name: windows`: Linux-only fields must not be set.
     pub windows: bool,

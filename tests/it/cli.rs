@@ -91,6 +91,21 @@ fn the_environment_comes_from_flag_then_variables_then_default() {
     );
 }
 
+/// `value: ""` in a Kubernetes env list sets a variable to the empty string: that means unset.
+#[test]
+fn empty_variables_count_as_unset() {
+    let out = run_with_stdin(
+        temper()
+            .args(["render", "-q", "--env", "dev"])
+            .env("TEMPER_THREADS", "")
+            .env("TEMPER_CONFIG", "")
+            .env("TEMPER_LOG_FILE", "")
+            .env("HELM_NAMESPACE", ""),
+        DEPLOYMENT.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+}
+
 #[test]
 fn bad_input_exits_2_naming_the_place() {
     let out = run_with_stdin(

@@ -43,24 +43,40 @@ fn reformat(text: &str) -> String {
         .collect()
 }
 
+/// The `n`-th document's resource (in a List, its first item).
+fn resource_mut(docs: &mut [Value], n: usize) -> &mut Value {
+    match docs[n].get("items").and_then(Value::as_array).is_some_and(|i| !i.is_empty()) {
+        true => &mut docs[n]["items"][0],
+        false => &mut docs[n],
+    }
+}
+
+/// Sets `key: value` among the resource's labels, creating what is missing.
+fn set_label(resource: &mut Value, key: &str, value: &str) {
+    if !resource["metadata"].is_object() {
+        resource["metadata"] = json!({});
+    }
+    if !resource["metadata"]["labels"].is_object() {
+        resource["metadata"]["labels"] = json!({});
+    }
+    resource["metadata"]["labels"][key] = json!(value);
+}
+
+fn emit_all(docs: &[Value]) -> String {
+    docs.iter().map(|v| format!("---\n{}", temper::yaml::emit(v).unwrap())).collect()
+}
+
 /// One semantic edit: a label added to the first resource (List wrappers are not resources).
 fn edit(text: &str) -> String {
     let mut docs = values(text);
-    let first = docs.iter().position(|d| !d["kind"].as_str().unwrap().ends_with("List"));
-    let resource = match first {
-        Some(i) => &mut docs[i],
-        None => docs.iter_mut().find_map(|d| d["items"].get_mut(0)).unwrap(),
-    };
-    let meta = resource.as_object_mut().unwrap().entry("metadata").or_insert(json!({}));
-    if meta.is_null() {
-        *meta = json!({});
-    }
-    let labels = meta.as_object_mut().unwrap().entry("labels").or_insert(json!({}));
-    if labels.is_null() {
-        *labels = json!({});
-    }
-    labels.as_object_mut().unwrap().insert("temper-test-edit".into(), json!("1"));
-    docs.iter().map(|v| format!("---\n{}", temper::yaml::emit(v).unwrap())).collect()
+    let first = docs
+        .iter()
+        .position(|d| {
+            !d["kind"].as_str().unwrap().ends_with("List") || d["items"].as_array().is_some_and(|i| !i.is_empty())
+        })
+        .unwrap();
+    set_label(resource_mut(&mut docs, first), "temper-test-edit", "1");
+    emit_all(&docs)
 }
 
 const INVALID: &[&str] = &["argocd-invalid-metadata-bad.yaml", "argocd-partially-valid-yaml.yaml"];
@@ -152,14 +168,11 @@ fn stamped_corpus_verifies_and_an_edit_is_named() {
         }
         // Edit one field of one resource in the middle of the stream (in a List, of an item).
         let mut docs = values(&out);
-        let i = docs.len() / 2;
-        let resource = match docs[i].get_mut("items").and_then(Value::as_array_mut) {
-            Some(items) if !items.is_empty() => &mut items[0],
-            _ => &mut docs[i],
-        };
+        let middle = docs.len() / 2;
+        let resource = resource_mut(&mut docs, middle);
         let target = temper::diff::Key::of(resource).to_string();
-        resource["metadata"]["labels"] = json!({"edited": "yes"});
-        let edited: String = docs.iter().map(|v| format!("---\n{}", temper::yaml::emit(v).unwrap())).collect();
+        set_label(resource, "edited", "yes");
+        let edited = emit_all(&docs);
         match verify(&edited) {
             Verdict::Failed(why) => assert!(why.starts_with(&format!("{target} was modified")), "{name}: {why}"),
             Verdict::Verified { .. } => panic!("{name}: an edited stream verified"),

@@ -4,6 +4,8 @@
 
 mod util;
 
+// ArgoCD config-management plugin, run under a faithful cmp-server emulator.
+mod argocd;
 // The command line as Helm, ArgoCD and CI use it: stdout, stderr, exit codes.
 mod cli;
 // Configuration files: loading, resolution and every error path.
