@@ -14,6 +14,8 @@ use temper::read::{self, Input};
 
 use cmp::{Emulator, Report, Status, find};
 
+use crate::util::TempDir;
+
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -24,20 +26,19 @@ fn read(path: &str) -> String {
 
 /// A scratch directory: a repository to serve, the sidecar's PATH directory and temp
 /// directory. Removed when dropped.
-struct Scratch(PathBuf);
+struct Scratch(TempDir);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("temper-it-argocd-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = TempDir::new(&format!("argocd-{name}"));
         for sub in ["repo", "bin", "sidecar-tmp"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            std::fs::create_dir_all(dir.path(sub)).unwrap();
         }
         Scratch(dir)
     }
 
     fn repo(&self) -> PathBuf {
-        self.0.join("repo")
+        self.0.path("repo")
     }
 
     /// Writes a file into the repository.
@@ -56,15 +57,15 @@ impl Scratch {
 
     /// Puts `name` in the sidecar's PATH directory: a link to `target`.
     fn link(&self, name: &str, target: &Path) -> &Scratch {
-        let _ = std::fs::remove_file(self.0.join("bin").join(name));
-        std::os::unix::fs::symlink(target, self.0.join("bin").join(name)).unwrap();
+        let _ = std::fs::remove_file(self.0.path("bin").join(name));
+        std::os::unix::fs::symlink(target, self.0.path("bin").join(name)).unwrap();
         self
     }
 
     /// Puts an executable `#!/bin/sh` script named `name` in the sidecar's PATH directory.
     fn script(&self, name: &str, body: &str) -> &Scratch {
         use std::os::unix::fs::PermissionsExt as _;
-        let path = self.0.join("bin").join(name);
+        let path = self.0.path("bin").join(name);
         std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         self
@@ -85,17 +86,11 @@ impl Scratch {
     /// sidecar PATH is the scratch bin directory followed by `extra_path`.
     fn emulator(&self, application: &str, extra_path: &[&Path]) -> Emulator {
         let mut emulator =
-            Emulator::new(&self.repo(), &read("examples/argocd/plugin.yaml"), application, &self.0.join("sidecar-tmp"));
-        let dirs = std::iter::once(self.0.join("bin")).chain(extra_path.iter().map(|p| p.to_path_buf()));
+            Emulator::new(&self.repo(), &read("examples/argocd/plugin.yaml"), application, &self.0.path("sidecar-tmp"));
+        let dirs = std::iter::once(self.0.path("bin")).chain(extra_path.iter().map(|p| p.to_path_buf()));
         let path = std::env::join_paths(dirs).unwrap();
         emulator.sidecar("PATH", path.to_str().unwrap());
         emulator
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -1,29 +1,9 @@
 //! The command line as Helm, ArgoCD and CI run it: stdout, stderr and exit codes.
 
-use std::path::PathBuf;
-
-use crate::util::{run_with_stdin, temper, transcript};
+use crate::util::{TempDir, run_with_stdin, temper, transcript};
 
 const DEPLOYMENT: &str = "---\n# Source: app/templates/web.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: example/web:1.0\n        readinessProbe: {tcpSocket: {port: 80}}\n        livenessProbe: {tcpSocket: {port: 80}}\n";
 const PRIVILEGED: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: root}\nspec:\n  containers:\n  - name: c\n    image: example/c:1.0\n    securityContext: {privileged: true}\n";
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("temper-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
@@ -126,22 +106,22 @@ fn empty_input_gives_empty_output_and_success() {
 
 #[test]
 fn files_directories_and_stdin_in_order() {
-    let dir = Scratch::new("files");
-    std::fs::write(dir.0.join("b.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n").unwrap();
-    std::fs::write(dir.0.join("a.yml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n").unwrap();
+    let dir = TempDir::new("files");
+    std::fs::write(dir.path("b.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n").unwrap();
+    std::fs::write(dir.path("a.yml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n").unwrap();
     std::fs::write(
-        dir.0.join("c.json"),
+        dir.path("c.json"),
         "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}",
     )
     .unwrap();
-    std::fs::write(dir.0.join("notes.txt"), "ignored").unwrap();
+    std::fs::write(dir.path("notes.txt"), "ignored").unwrap();
     let out = run_with_stdin(
-        temper().args(["render", "-q", "--env", "dev", "-f"]).arg(&dir.0).args(["-f", "-"]),
+        temper().args(["render", "-q", "--env", "dev", "-f"]).arg(dir.root()).args(["-f", "-"]),
         b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: stdin}\n",
     );
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
-    let out = temper().args(["render", "-f"]).arg(dir.0.join("missing.yaml")).output().unwrap();
+    let out = temper().args(["render", "-f"]).arg(dir.path("missing.yaml")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("missing.yaml: No such file or directory"),
@@ -152,8 +132,8 @@ fn files_directories_and_stdin_in_order() {
 
 #[test]
 fn report_file_lists_changes_and_violations() {
-    let dir = Scratch::new("report");
-    let report = dir.0.join("out/report.json");
+    let dir = TempDir::new("report");
+    let report = dir.path("out/report.json");
     let out = run_with_stdin(
         temper().args(["render", "-q", "--env", "prod", "--report"]).arg(&report),
         PRIVILEGED.as_bytes(),
@@ -191,8 +171,8 @@ fn check_formats_and_exit_codes() {
 /// and a line that points at the offending field.
 #[test]
 fn check_writes_sarif_for_code_scanning() {
-    let dir = Scratch::new("sarif");
-    let file = dir.0.join("manifests.yaml");
+    let dir = TempDir::new("sarif");
+    let file = dir.path("manifests.yaml");
     std::fs::write(&file, format!("{DEPLOYMENT}---\n{PRIVILEGED}")).unwrap();
     let out = temper().args(["check", "--env", "prod", "--format", "sarif", "-f"]).arg(&file).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
@@ -243,19 +223,21 @@ fn env_lists_and_resolves() {
 
 #[test]
 fn init_writes_the_builtin_configuration_and_refuses_to_overwrite() {
-    let dir = Scratch::new("init");
-    let out = temper().arg("init").arg(&dir.0).output().unwrap();
+    let dir = TempDir::new("init");
+    let out = temper().arg("init").arg(dir.root()).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
-    assert!(dir.0.join("environments/prod.yaml").is_file());
-    assert!(dir.0.join("overlays/pod-security.yaml").is_file());
-    let out = temper().arg("init").arg(&dir.0).output().unwrap();
+    assert!(dir.path("environments/prod.yaml").is_file());
+    assert!(dir.path("overlays/pod-security.yaml").is_file());
+    let out = temper().arg("init").arg(dir.root()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"));
-    let out = temper().arg("init").arg(&dir.0).arg("--force").output().unwrap();
+    let out = temper().arg("init").arg(dir.root()).arg("--force").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     // The written configuration is usable as it is.
-    let out =
-        run_with_stdin(temper().args(["render", "-q", "--no-enforce", "--config"]).arg(&dir.0), DEPLOYMENT.as_bytes());
+    let out = run_with_stdin(
+        temper().args(["render", "-q", "--no-enforce", "--config"]).arg(dir.root()),
+        DEPLOYMENT.as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
 }
 
@@ -277,8 +259,8 @@ fn release_namespace_comes_from_flag_or_helm_namespace() {
 
 #[test]
 fn log_file_receives_the_summary() {
-    let dir = Scratch::new("log");
-    let log = dir.0.join("temper.log");
+    let dir = TempDir::new("log");
+    let log = dir.path("temper.log");
     let out =
         run_with_stdin(temper().args(["render", "-q", "--env", "prod", "--log-file"]).arg(&log), PRIVILEGED.as_bytes());
     assert_eq!(out.status.code(), Some(3));

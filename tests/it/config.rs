@@ -2,7 +2,7 @@
 
 use temper::Config;
 
-use crate::util::{render, run_with_stdin, temper, transcript};
+use crate::util::{TempDir, render, run_with_stdin, temper, transcript};
 
 const ENV_HEAD: &str = "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {name: mine}\n";
 
@@ -145,15 +145,12 @@ fn broken_config_directories_exit_2() {
     let out = run_with_stdin(temper().args(["render", "--config", "/nonexistent/temper-config"]), b"");
     assert_eq!(out.status.code(), Some(2));
     insta::assert_snapshot!(transcript(&out));
-    let dir = std::env::temp_dir().join(format!("temper-config-broken-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("environments")).unwrap();
-    std::fs::write(
-        dir.join("environments/prod.yaml"),
+    let dir = TempDir::new("config-broken");
+    dir.write(
+        "environments/prod.yaml",
         "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {name: prod}\nspec:\n  rules: {probes: often}\n",
-    )
-    .unwrap();
-    let out = run_with_stdin(temper().args(["render", "--config"]).arg(&dir), b"");
-    let _ = std::fs::remove_dir_all(&dir);
+    );
+    let out = run_with_stdin(temper().args(["render", "--config"]).arg(dir.root()), b"");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("environments/prod.yaml: spec.rules.probes: `often` is not a mode"), "{stderr}");

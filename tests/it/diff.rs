@@ -8,7 +8,7 @@ use temper::canon::same_meaning;
 use temper::diff::{self, Key, Options, Side};
 use temper::read::{self, Input};
 
-use crate::util::{run_with_stdin, temper, transcript};
+use crate::util::{TempDir, run_with_stdin, temper, transcript};
 
 const FORMATS: [&str; 5] = ["unified", "markdown", "json", "json-patch", "brief"];
 /// Substrings of the secret values in the fixtures (plain and base64).
@@ -107,16 +107,14 @@ fn markdown_stops_at_its_budget_and_says_what_it_left_out() {
             "y".repeat(200)
         ));
     }
-    let dir = std::env::temp_dir().join(format!("temper-diff-budget-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("a.yaml"), a).unwrap();
-    std::fs::write(dir.join("b.yaml"), b).unwrap();
+    let dir = TempDir::new("diff-budget");
+    dir.write("a.yaml", a);
+    dir.write("b.yaml", b);
     let out = temper()
-        .current_dir(&dir)
+        .current_dir(dir.root())
         .args(["compare", "a.yaml", "b.yaml", "--format", "markdown", "--markdown-budget", "12000"])
         .output()
         .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.len() <= 12_000, "{} characters", text.len());
     assert!(text.contains("**Truncated**"), "{text}");

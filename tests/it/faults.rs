@@ -7,11 +7,10 @@
 //! the watchdog's 20 seconds only catch a hang, they are not a performance claim.
 
 use std::io::{Read as _, Write as _};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{clean_env, run_with_stdin, temper, transcript};
+use crate::util::{TempDir, clean_env, run_with_stdin, temper, transcript};
 
 const HANG: Duration = Duration::from_secs(20);
 /// Virtual memory a run may reserve, in KiB: far above what these inputs need when refused
@@ -19,31 +18,6 @@ const HANG: Duration = Duration::from_secs(20);
 const MEMORY_KIB: u64 = 1 << 20;
 
 const CONFIG_MAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: small\ndata:\n  key: value\n";
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("temper-faults-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn write(&self, path: &str, text: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.0.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// `temper ARGS` under the memory limit, with `input` on stdin, killed if it runs past the
 /// watchdog. Returns the output and the wall-clock time.
@@ -156,7 +130,7 @@ fn invalid_utf8_names_the_byte_offset() {
     let out = run_with_stdin(temper().args(["render", "-q"]), &cut);
     fails_with(&out, &format!("<stdin>: invalid UTF-8 at byte offset {}", cut.len() - 1));
 
-    let dir = Scratch::new("utf8");
+    let dir = TempDir::new("utf8");
     let file = dir.write("bad.yaml", &bad);
     let out = temper().args(["render", "-q", "-f"]).arg(&file).output().unwrap();
     fails_with(&out, &format!("{}: invalid UTF-8 at byte offset {at}", file.display()));
@@ -228,7 +202,7 @@ fn a_hundred_thousand_small_documents_pass() {
 /// `-f` paths that cannot be read: the message names the path and the reason.
 #[test]
 fn unreadable_input_paths_exit_2() {
-    let dir = Scratch::new("paths");
+    let dir = TempDir::new("paths");
     let file = dir.write("plain.yaml", CONFIG_MAP);
     let under_a_file = file.join("inside.yaml");
     let out = temper().args(["render", "-f"]).arg(&under_a_file).output().unwrap();
@@ -241,7 +215,7 @@ fn unreadable_input_paths_exit_2() {
         .args(["render", "--no-enforce", "-f"])
         .arg(&file)
         .arg("-f")
-        .arg(dir.0.join("gone.yaml"))
+        .arg(dir.path("gone.yaml"))
         .output()
         .unwrap();
     fails_with(&out, "gone.yaml: No such file or directory");
@@ -293,11 +267,11 @@ fn broken_config_directories_name_the_file() {
         ),
     ];
     for (name, files, needles) in cases {
-        let dir = Scratch::new(&name.replace(' ', "-"));
+        let dir = TempDir::new(&name.replace(' ', "-"));
         for (path, text) in &files {
             dir.write(path, text);
         }
-        let config = if name == "not a directory" { dir.write("file", "x") } else { dir.0.clone() };
+        let config = if name == "not a directory" { dir.write("file", "x") } else { dir.root().to_path_buf() };
         let out =
             run_with_stdin(temper().args(["render", "--env", "prod", "--config"]).arg(&config), CONFIG_MAP.as_bytes());
         for needle in needles {
@@ -312,8 +286,8 @@ fn broken_config_directories_name_the_file() {
 /// build must ignore it.
 #[test]
 fn a_panic_prints_one_line_and_exits_2_with_stdout_empty() {
-    let dir = Scratch::new("panic");
-    let log = dir.0.join("temper.log");
+    let dir = TempDir::new("panic");
+    let log = dir.path("temper.log");
     for place in ["render", "worker"] {
         let out = run_with_stdin(
             temper()

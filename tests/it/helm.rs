@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use serde_json::{Value, json};
 use temper::read::{self, Input};
 
-use crate::util::{check_faithful, policy, render, run_with_stdin, temper, transcript};
+use crate::util::{TempDir, check_faithful, policy, render, run_with_stdin, temper, transcript};
 
 const QUICKSTART: &str = "examples/quickstart/chart";
 const HOOKS_AND_CRDS: &str = "tests/fixtures/charts/hooks-and-crds";
@@ -116,28 +116,6 @@ fn find<'a>(docs: &'a [Doc], kind: &str, name: &str) -> &'a Doc {
 /// The `# Source:` lines, in order.
 fn sources(text: &str) -> Vec<&str> {
     text.lines().filter(|l| l.starts_with("# Source: ")).collect()
-}
-
-/// A directory under the system temp directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = std::env::temp_dir().join(format!("temper-it-helm-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]
