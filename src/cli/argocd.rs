@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use temper::{Config, Input, Settings};
 
-use super::{EXIT_OK, EXIT_VIOLATION, ProcessArgs, write_stdout};
+use super::{EXIT_OK, ProcessArgs, write_stdout};
 
 /// ArgoCD integration.
 #[derive(Debug, Clone, Args)]
@@ -131,15 +131,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         );
     }
     if report.fails() && !args.no_enforce {
-        let text = format!(
-            "{notes}{}temper: {} violation(s) of enforced rules in environment `{}`; nothing was written\n",
-            report.summary(),
-            report.counts.errors,
-            policy.environment
-        );
-        eprint!("{text}");
-        super::log(&text);
-        return Ok(EXIT_VIOLATION);
+        return Ok(super::refuse(&notes, report, &policy.environment));
     }
     args.process.inform(&format!("{notes}{}", report.summary()));
     write_stdout(outcome.output.as_bytes())?;

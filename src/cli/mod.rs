@@ -152,6 +152,19 @@ impl ProcessArgs {
     }
 }
 
+/// Explains a run that enforced rules refuse (on stderr even with `--quiet`, and in the log
+/// file) and returns the exit code for it. `notes` come before the summary.
+pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str) -> u8 {
+    let text = format!(
+        "{notes}{}temper: {} violation(s) of enforced rules in environment `{environment}`; nothing was written\n",
+        report.summary(),
+        report.counts.errors,
+    );
+    eprint!("{text}");
+    log(&text);
+    EXIT_VIOLATION
+}
+
 /// Appends `text` to the log file, if one is set. Logging never fails a run.
 fn log(text: &str) {
     if let Some(path) = LOG_FILE.get()

@@ -9,7 +9,7 @@ use temper::compliance;
 
 use super::diff::{DiffFormat, hardening_diff};
 use super::hash::HashArgs;
-use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_file, write_stdout};
+use super::{ConfigArgs, EXIT_OK, InputArgs, ProcessArgs, write_file, write_stdout};
 
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
@@ -62,16 +62,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         write_file(path, &text)?;
     }
     if report.fails() && !args.no_enforce {
-        // A failure is always explained, even with --quiet.
-        let text = format!(
-            "{}temper: {} violation(s) of enforced rules in environment `{}`; nothing was written\n",
-            report.summary(),
-            report.counts.errors,
-            policy.environment
-        );
-        eprint!("{text}");
-        super::log(&text);
-        return Ok(EXIT_VIOLATION);
+        return Ok(super::refuse("", report, &policy.environment));
     }
     if let (Some(path), Some(c)) = (&args.attestation, &report.compliance) {
         let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
