@@ -6,8 +6,9 @@
 #
 # Stable Rust is enough: with `--sanitizer none` cargo-fuzz passes only stable `-C` flags
 # (coverage instrumentation through LLVM's sancov pass), so neither nightly nor
-# RUSTC_BOOTSTRAP is needed. AddressSanitizer would need nightly; temper has no unsafe code of
-# its own, and what the fuzzers look for here are panics, wrong output, hangs and runaway memory.
+# RUSTC_BOOTSTRAP is needed. AddressSanitizer would need nightly; the library the targets call
+# has no unsafe code of its own, and what the fuzzers look for here are panics, wrong output,
+# hangs and runaway memory.
 #
 # Seeds: each document of the shared corpus (TEMPER_CORPUS, else ../shared/corpus) becomes a
 # seed of the read/write and pipeline targets, with the repository's stream fixtures; the
