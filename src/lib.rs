@@ -8,6 +8,8 @@
 //! [`write`] → [`report`], run by [`pipeline::run`]. Configuration lives in [`config`]; the
 //! YAML library is hidden behind [`yaml`].
 
+#![forbid(unsafe_code)]
+
 pub mod canon;
 pub mod compliance;
 pub mod config;
