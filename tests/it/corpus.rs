@@ -1,15 +1,7 @@
 //! Conformance on real manifests written by others (`../shared/corpus`, see its SOURCES.md):
 //! every file, every built-in environment, with enforcement off.
 
-use crate::util::{check_faithful, corpus_dir, corpus_files, policy, read_file, render, render_on};
-
-/// Inputs that are invalid for Kubernetes itself, with the error temper must give.
-const INVALID: &[(&str, &str)] = &[
-    // An unquoted `true` as an annotation value: kubectl cannot decode it either.
-    ("argocd-invalid-metadata-bad.yaml", "`metadata.annotations.invalid` must be a string, not a boolean"),
-    // A document without apiVersion and kind.
-    ("argocd-partially-valid-yaml.yaml", "document 2: `apiVersion` is missing"),
-];
+use crate::util::{INVALID_CORPUS, check_faithful, corpus_dir, corpus_files, policy, read_file, render, render_on};
 
 #[test]
 fn every_corpus_file_renders_faithfully_in_every_environment() {
@@ -22,7 +14,7 @@ fn every_corpus_file_renders_faithfully_in_every_environment() {
             let name = file.file_name().unwrap().to_string_lossy().to_string();
             let text = read_file(file);
             let outcome = render(&policy, &text);
-            if let Some((_, expected)) = INVALID.iter().find(|(f, _)| *f == name) {
+            if let Some((_, expected)) = INVALID_CORPUS.iter().find(|(f, _)| *f == name) {
                 let err = outcome.expect_err(&name).to_string();
                 assert!(err.contains(expected), "{env} {name}: unexpected error {err}");
                 continue;

@@ -6,7 +6,7 @@ use temper::compliance::{SecretValues, Verdict, verify_stamped};
 use temper::read::{self, Input};
 use temper::{Config, Policy, Settings};
 
-use crate::util::{corpus_dir, corpus_files, policy, read_file};
+use crate::util::{policy, valid_corpus};
 
 fn hash_on(threads: usize, policy: &Policy, text: &str) -> String {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -79,18 +79,10 @@ fn edit(text: &str) -> String {
     emit_all(&docs)
 }
 
-const INVALID: &[&str] = &["argocd-invalid-metadata-bad.yaml", "argocd-partially-valid-yaml.yaml"];
-
 #[test]
 fn corpus_hashes_ignore_formatting_follow_meaning_and_threads() {
-    let Some(dir) = corpus_dir() else { return };
     let policy = policy("prod");
-    for file in corpus_files(&dir) {
-        let name = file.file_name().unwrap().to_string_lossy().to_string();
-        if INVALID.contains(&name.as_str()) {
-            continue;
-        }
-        let text = read_file(&file);
+    for (name, text) in valid_corpus() {
         let original = hash_on(1, &policy, &text);
         assert_eq!(original, hash_on(2, &policy, &text), "{name}: hash depends on the thread count");
         assert_eq!(original, hash(&policy, &reformat(&text)), "{name}: hash depends on formatting");
@@ -154,14 +146,9 @@ fn verify(text: &str) -> Verdict {
 
 #[test]
 fn stamped_corpus_verifies_and_an_edit_is_named() {
-    let Some(dir) = corpus_dir() else { return };
     let policy = policy("prod");
-    for file in corpus_files(&dir) {
-        let name = file.file_name().unwrap().to_string_lossy().to_string();
-        if INVALID.contains(&name.as_str()) {
-            continue;
-        }
-        let out = stamped(&policy, &read_file(&file));
+    for (name, text) in valid_corpus() {
+        let out = stamped(&policy, &text);
         match verify(&out) {
             Verdict::Verified { environment, .. } => assert_eq!(environment, "prod"),
             Verdict::Failed(why) => panic!("{name}: a fresh stamp does not verify: {why}"),

@@ -58,6 +58,26 @@ pub fn corpus_files(dir: &std::path::Path) -> Vec<PathBuf> {
     files
 }
 
+/// Corpus files that are invalid for Kubernetes itself, with the error temper must give.
+pub const INVALID_CORPUS: &[(&str, &str)] = &[
+    // An unquoted `true` as an annotation value: kubectl cannot decode it either.
+    ("argocd-invalid-metadata-bad.yaml", "`metadata.annotations.invalid` must be a string, not a boolean"),
+    // A document without apiVersion and kind.
+    ("argocd-partially-valid-yaml.yaml", "document 2: `apiVersion` is missing"),
+];
+
+/// The name and text of every corpus file Kubernetes accepts; empty (with a note) when the
+/// corpus is absent.
+pub fn valid_corpus() -> Vec<(String, String)> {
+    let Some(dir) = corpus_dir() else { return Vec::new() };
+    corpus_files(&dir)
+        .into_iter()
+        .map(|f| (f.file_name().unwrap().to_string_lossy().to_string(), f))
+        .filter(|(name, _)| !INVALID_CORPUS.iter().any(|(invalid, _)| invalid == name))
+        .map(|(name, f)| (name, read_file(&f)))
+        .collect()
+}
+
 /// Reads a corpus file the way `-f` does (UTF-16, BOM).
 pub fn read_file(path: &std::path::Path) -> String {
     read::decode(&path.display().to_string(), std::fs::read(path).unwrap()).unwrap()
