@@ -1,21 +1,25 @@
 //! The compliance hash (`temper.dev/compliance/v1`): a digest that proves which policy
 //! produced a set of manifests from which input, and with what result. The definition, which
 //! this module implements exactly, is `docs/compliance-hash.md`.
+//!
+//! It works on what a run produced (documents, generated objects, violations, exemptions) and
+//! never runs one itself: the pipeline calls it between checking and writing, to build the
+//! statement and, with `--stamp`, to stamp every output resource; `verify` re-runs a check and
+//! hands its findings here.
 
 use std::collections::BTreeMap;
 
 use hmac::{Hmac, KeyInit, Mac};
+use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::canon::canonical;
-use crate::config::{Config, Policy};
-use crate::diff::Key;
-use crate::object;
-use crate::pipeline::Settings;
-use crate::read::{self, Input};
-use crate::report::Report;
-use crate::rules::{ExemptionSource, Mode, Severity};
+use crate::config::Policy;
+use crate::object::{self, Key, ResourceId};
+use crate::pointer::{self, Pointer};
+use crate::read::Document;
+use crate::record::{Change, ExemptionSource, ExemptionUse, Generated, Mode, RuleId, Tool, Violation};
 
 pub const SCHEME: &str = "temper.dev/compliance/v1";
 pub const PREDICATE_TYPE: &str = "https://temper.dev/compliance/v1";
@@ -132,6 +136,16 @@ pub fn policy_digest(policy: &Policy) -> String {
     sha256(canonical(&policy.resolved).as_bytes())
 }
 
+/// The digest entries of every resource of `docs`, then of `generated`, in stream order.
+pub fn entries(docs: &[Document], generated: &[Generated], secrets: &SecretValues) -> Vec<Entry> {
+    let mut out: Vec<Entry> = docs
+        .par_iter()
+        .flat_map_iter(|d| d.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect::<Vec<_>>())
+        .collect();
+    out.extend(generated.iter().map(|g| Entry::of(&g.object, secrets)));
+    out
+}
+
 /// The compliance statement and its hash, as the report carries them.
 #[derive(Clone, Debug, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -140,14 +154,20 @@ pub struct Compliance {
     pub statement: Value,
     /// Recorded beside the statement, not inside it: a new temper version that produces the
     /// same result proves the same thing.
-    pub tool: crate::report::Tool,
+    pub tool: Tool,
 }
 
 /// Builds the statement from the digests and the run's findings.
-pub fn statement(policy: &Policy, input_digest: &str, outputs_digest: &str, report: &Report) -> Compliance {
+pub fn statement(
+    policy: &Policy,
+    input_digest: &str,
+    outputs_digest: &str,
+    violations: &[Violation],
+    exemptions: &[ExemptionUse],
+) -> Compliance {
     let mut rules = BTreeMap::new();
     for rule in &policy.rules {
-        let mine = report.violations.iter().filter(|v| v.rule == rule.id);
+        let mine = violations.iter().filter(|v| v.rule == rule.id);
         let (mut failing, mut exempted) = (0, 0);
         for v in mine {
             if v.exempted.is_some() {
@@ -167,8 +187,7 @@ pub fn statement(policy: &Policy, input_digest: &str, outputs_digest: &str, repo
             json!({"mode": rule.mode, "result": result, "violations": failing, "exempted": exempted, "enforced": enforced}),
         );
     }
-    let mut exemptions: Vec<Value> = report
-        .exemptions
+    let mut exemptions: Vec<Value> = exemptions
         .iter()
         .filter(|e| e.refused.is_none())
         .map(|e| {
@@ -176,13 +195,7 @@ pub fn statement(policy: &Policy, input_digest: &str, outputs_digest: &str, repo
                 ExemptionSource::Annotation => "annotation".to_string(),
                 ExemptionSource::Environment { environment, index } => format!("environment {environment} #{index}"),
             };
-            let resource = Key {
-                group: e.resource.group().to_string(),
-                kind: e.resource.kind.clone(),
-                namespace: e.resource.namespace.clone().unwrap_or_default(),
-                name: e.resource.name.clone(),
-            };
-            json!({"rule": e.rule, "resource": resource.to_string(), "source": source, "reason": e.reason, "violations": e.violations})
+            json!({"rule": e.rule, "resource": e.resource.key().to_string(), "source": source, "reason": e.reason, "violations": e.violations})
         })
         .collect();
     exemptions.sort_by_key(canonical);
@@ -196,12 +209,52 @@ pub fn statement(policy: &Policy, input_digest: &str, outputs_digest: &str, repo
         "exemptions": exemptions,
     });
     let compliance_hash = sha256(canonical(&statement).as_bytes());
-    Compliance { compliance_hash, statement, tool: crate::report::Tool::this() }
+    Compliance { compliance_hash, statement, tool: Tool::this() }
 }
 
-/// Whether the run passed: no violation of an enforced rule without an exemption.
-pub fn passed(report: &Report) -> bool {
-    !report.violations.iter().any(|v| v.severity == Severity::Error && v.exempted.is_none())
+/// Adds the compliance annotations to every output resource (`outputs` are their entries, in
+/// stream order) and returns the changes made to input documents.
+pub fn stamp(
+    docs: &mut [Document],
+    generated: &mut [Generated],
+    outputs: &[Entry],
+    compliance: &Compliance,
+    policy: &Policy,
+    input_digest: &str,
+) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let mut digests = outputs.iter();
+    let policy_digest = policy_digest(policy);
+    let put = |number: usize, item: Option<usize>, obj: &mut Value, digest: &str, changes: &mut Vec<Change>| {
+        let id = ResourceId::of(number, item, obj);
+        let values = [
+            (STAMP_ENVIRONMENT, policy.environment.as_str()),
+            (STAMP_HASH, compliance.compliance_hash.as_str()),
+            (STAMP_POLICY, policy_digest.as_str()),
+            (STAMP_INPUT, input_digest),
+            (STAMP_OBJECT, digest),
+        ];
+        for (key, value) in values {
+            let ptr = Pointer::root().key("metadata").key("annotations").key(key);
+            let value = Value::from(value);
+            if let Ok(before) = pointer::insert(obj, &ptr, value.clone()) {
+                changes.push(Change::set(RuleId::ComplianceStamp, id.clone(), ptr, value, before));
+            }
+        }
+    };
+    for doc in docs.iter_mut() {
+        let number = doc.number;
+        for (item, obj) in doc.resources_mut() {
+            let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
+            put(number, item, obj, &digest, &mut changes);
+        }
+    }
+    // Generated objects are not input documents: their stamps are part of them, not changes.
+    for g in generated.iter_mut() {
+        let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
+        put(0, None, &mut g.object, &digest, &mut Vec::new());
+    }
+    changes
 }
 
 /// An in-toto Statement v1 over the emitted bytes, ready for `cosign attest-blob`.
@@ -219,74 +272,76 @@ pub fn attestation(subject_name: &str, output: &[u8], compliance: &Compliance) -
     })
 }
 
-/// The result of checking a stamped stream.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    Verified {
-        hash: String,
-        environment: String,
-        resources: usize,
-    },
-    /// Why the stream does not match its stamps.
-    Failed(String),
+/// What a stamped stream says of itself: the stamps every resource shares, and the entries
+/// of its resources.
+#[derive(Clone, Debug)]
+pub struct Stamped {
+    pub environment: String,
+    pub hash: String,
+    pub policy_digest: String,
+    pub input_digest: String,
+    pub outputs: Vec<Entry>,
 }
 
-/// Checks a stamped stream against its own stamps; see `docs/compliance-hash.md`, section 5.
-pub fn verify_stamped(
-    inputs: &[Input],
-    config: &Config,
-    release_namespace: Option<String>,
-    secrets: &SecretValues,
-) -> crate::Result<Verdict> {
-    let docs = read::parse(inputs)?;
+/// Reads the stamps of a stamped stream and checks every resource against its own object
+/// digest; see `docs/compliance-hash.md`, section 5. `Err` says why the stream fails.
+pub fn read_stamps(docs: &[Document], secrets: &SecretValues) -> Result<Stamped, String> {
     let mut stamps: Option<[String; 4]> = None;
     let mut outputs = Vec::new();
-    for doc in &docs {
+    for doc in docs {
         for (_, obj) in doc.resources() {
             let id = Key::of(obj);
             let annotations = object::annotations(obj);
             let get = |k: &str| annotations.get(k).and_then(Value::as_str).map(str::to_string);
             let [Some(env), Some(hash), Some(policy), Some(input), Some(object)] = STAMPS.map(get) else {
-                return Ok(Verdict::Failed(format!("{id} is not stamped")));
+                return Err(format!("{id} is not stamped"));
             };
             let these = [env, hash, policy, input];
             match &stamps {
                 None => stamps = Some(these),
-                Some(first) if *first != these => {
-                    return Ok(Verdict::Failed(format!("{id} carries the stamps of another render")));
-                }
+                Some(first) if *first != these => return Err(format!("{id} carries the stamps of another render")),
                 Some(_) => {}
             }
             let entry = Entry::of(obj, secrets);
             if entry.digest != object {
-                return Ok(Verdict::Failed(format!(
+                return Err(format!(
                     "{id} was modified after stamping (its object digest is {}, stamped {object})",
                     entry.digest
-                )));
+                ));
             }
             outputs.push(entry);
         }
     }
-    let Some([environment, hash, stamped_policy, input_digest]) = stamps else {
-        return Ok(Verdict::Failed("the stream holds no resources".into()));
-    };
-    let policy = config.resolve(&environment)?;
-    let current = policy_digest(&policy);
-    if current != stamped_policy {
-        return Ok(Verdict::Failed(format!(
-            "the policy of environment `{environment}` changed since stamping (stamped {stamped_policy}, now {current})"
-        )));
+    let [environment, hash, policy_digest, input_digest] =
+        stamps.ok_or_else(|| "the stream holds no resources".to_string())?;
+    Ok(Stamped { environment, hash, policy_digest, input_digest, outputs })
+}
+
+impl Stamped {
+    /// Why `policy` (the stamped environment as configured now) cannot have produced the stamps,
+    /// if it cannot.
+    pub fn policy_changed(&self, policy: &Policy) -> Option<String> {
+        let current = policy_digest(policy);
+        (current != self.policy_digest).then(|| {
+            format!(
+                "the policy of environment `{}` changed since stamping (stamped {}, now {current})",
+                self.environment, self.policy_digest
+            )
+        })
     }
-    let settings = Settings { release_namespace, fix: false, ..Settings::default() };
-    let checked = crate::run(inputs, &policy, &settings)?;
-    let recomputed = statement(&policy, &input_digest, &set_digest(&outputs), &checked.report);
-    if recomputed.compliance_hash != hash {
-        return Ok(Verdict::Failed(format!(
-            "re-evaluating environment `{environment}` gives {} instead of the stamped {hash}; rule results now: {}",
-            recomputed.compliance_hash, recomputed.statement["rules"]
-        )));
+
+    /// Recomputes the stamped hash from a check of the stream under `policy` (its violations
+    /// and exemptions). `Err` says why it differs.
+    pub fn verify(&self, policy: &Policy, violations: &[Violation], exemptions: &[ExemptionUse]) -> Result<(), String> {
+        let recomputed = statement(policy, &self.input_digest, &set_digest(&self.outputs), violations, exemptions);
+        if recomputed.compliance_hash == self.hash {
+            return Ok(());
+        }
+        Err(format!(
+            "re-evaluating environment `{}` gives {} instead of the stamped {}; rule results now: {}",
+            self.environment, recomputed.compliance_hash, self.hash, recomputed.statement["rules"]
+        ))
     }
-    Ok(Verdict::Verified { hash, environment, resources: outputs.len() })
 }
 
 #[cfg(test)]

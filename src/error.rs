@@ -58,6 +58,9 @@ pub enum Error {
     /// An overlay patch could not be applied to a document it targets.
     #[error("{place}: overlay `{overlay}` patch {patch}: {message}")]
     Patch { place: Box<DocPlace>, overlay: String, patch: usize, message: String },
+    /// An input source (a chart, a kustomization, a directory) could not be rendered or read.
+    #[error("{0}")]
+    Source(String),
     /// Writing output failed.
     #[error("cannot write {what}: {source}")]
     Write {

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use crate::config::Policy;
 use crate::object::{self, ResourceId};
-use crate::rules::{ExemptionSource, ExemptionUse, RuleId, Waiver, Workload};
+use crate::record::{ExemptionSource, ExemptionUse, RuleId, Waiver, Waivers};
+use crate::workload::Workload;
 
 pub const EXEMPT: &str = "temper.dev/exempt";
 pub const EXEMPT_REASON: &str = "temper.dev/exempt-reason";
@@ -22,8 +23,8 @@ pub fn waivers(
     workload: Option<&Workload>,
     id: &ResourceId,
     namespace: Option<&str>,
-) -> (Vec<(RuleId, Waiver)>, Vec<ExemptionUse>) {
-    let mut granted = Vec::new();
+) -> (Waivers, Vec<ExemptionUse>) {
+    let mut granted = Waivers::default();
     let mut refused = Vec::new();
     let mut annotation_sets = vec![object::annotations(obj)];
     // A Pod's template metadata is its own metadata: read it once.
@@ -52,10 +53,7 @@ pub fn waivers(
                     policy.environment
                 ))),
                 Ok(rule) => {
-                    if !granted.iter().any(|(r, _)| *r == rule) {
-                        granted
-                            .push((rule, Waiver { source: ExemptionSource::Annotation, reason: reason.to_string() }));
-                    }
+                    granted.grant(rule, Waiver { source: ExemptionSource::Annotation, reason: reason.to_string() })
                 }
             }
         }
@@ -65,10 +63,8 @@ pub fn waivers(
             continue;
         }
         for &rule in &ex.rules {
-            if !granted.iter().any(|(r, _)| *r == rule) {
-                let source = ExemptionSource::Environment { environment: ex.environment.clone(), index: ex.index };
-                granted.push((rule, Waiver { source, reason: ex.reason.clone() }));
-            }
+            let source = ExemptionSource::Environment { environment: ex.environment.clone(), index: ex.index };
+            granted.grant(rule, Waiver { source, reason: ex.reason.clone() });
         }
     }
     (granted, refused)

@@ -1,4 +1,4 @@
-//! Stage 4, generate: the objects rules add (PodDisruptionBudgets, NetworkPolicies,
+//! Stage 5, generate: the objects rules add (PodDisruptionBudgets, NetworkPolicies,
 //! ResourceQuotas), stamped and put in a stable order.
 //!
 //! **Invariant:** generated objects come after every input document, ordered by kind,
@@ -13,7 +13,9 @@ use crate::config::Policy;
 use crate::index::Index;
 use crate::object;
 use crate::read::Document;
-use crate::rules::{Findings, Generated, Generation, Gx, WorkloadFacts};
+use crate::record::{Findings, Generated};
+use crate::rules::{Generation, Gx};
+use crate::workload::WorkloadFacts;
 
 pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
@@ -25,7 +27,8 @@ pub fn generate(
     index: &Index,
     docs: &[Document],
     fix: bool,
-) -> (Vec<Generated>, Findings) {
+    findings: &mut Findings,
+) -> Vec<Generated> {
     let taken = docs
         .iter()
         .flat_map(|d| {
@@ -46,7 +49,8 @@ pub fn generate(
     // Each key is read once: a sort compares n log n times, and finding kind, namespace and
     // name in every comparison once cost more than generating the objects.
     generated.sort_by_cached_key(order);
-    (generated, out.findings)
+    findings.extend(out.findings);
+    generated
 }
 
 /// Where a generated object goes in the output: by kind, namespace and name.

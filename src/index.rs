@@ -18,6 +18,8 @@ use crate::select::{Selector, SelectorSet};
 #[derive(Clone, Debug)]
 pub struct Hpa {
     pub id: ResourceId,
+    /// Where it is: the document's position in the stream and its List item.
+    at: (usize, Option<usize>),
     pub namespace: Option<String>,
     pub target_kind: String,
     pub target_name: String,
@@ -49,12 +51,23 @@ pub struct Index {
 impl Index {
     pub fn build(docs: &[Document], release_namespace: Option<&str>) -> Index {
         let mut index = Index { release_namespace: release_namespace.map(str::to_string), ..Index::default() };
-        for doc in docs {
+        for (position, doc) in docs.iter().enumerate() {
             for (item, obj) in doc.resources() {
-                index.add(doc.number, item, obj);
+                index.add((position, item), doc.number, obj);
             }
         }
         index
+    }
+
+    /// Reads every autoscaler's replica bounds again from `docs`, which the rules may have
+    /// raised (`minimum-replicas`). Nothing else the index holds is changed by a rule.
+    pub fn refresh_autoscalers(&mut self, docs: &[Document]) {
+        for hpa in self.hpas.values_mut() {
+            let (position, item) = hpa.at;
+            if let Some(obj) = docs.get(position).and_then(|d| d.resource(item)) {
+                (hpa.min_replicas, hpa.max_replicas) = replica_bounds(obj);
+            }
+        }
     }
 
     /// The namespace `obj` will live in: explicit, else the release namespace if known.
@@ -62,9 +75,9 @@ impl Index {
         object::namespace(obj).map(str::to_string).or_else(|| self.release_namespace.clone())
     }
 
-    fn add(&mut self, number: usize, item: Option<usize>, obj: &Value) {
+    fn add(&mut self, at: (usize, Option<usize>), number: usize, obj: &Value) {
         let ns = self.namespace_of(obj);
-        let group = obj["apiVersion"].as_str().and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
+        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
         match (group, object::kind(obj)) {
             ("policy", "PodDisruptionBudget") => {
                 // A null selector selects no pods; `{}` selects all.
@@ -102,13 +115,15 @@ impl Index {
             ("autoscaling", "HorizontalPodAutoscaler") => {
                 let target =
                     |k: &str| object::str_at(obj, &["spec", "scaleTargetRef", k]).unwrap_or_default().to_string();
+                let (min_replicas, max_replicas) = replica_bounds(obj);
                 let hpa = Hpa {
-                    id: ResourceId::of(number, item, obj),
+                    id: ResourceId::of(number, at.1, obj),
+                    at,
                     namespace: ns,
                     target_kind: target("kind"),
                     target_name: target("name"),
-                    min_replicas: object::get(obj, &["spec", "minReplicas"]).and_then(Value::as_i64),
-                    max_replicas: object::get(obj, &["spec", "maxReplicas"]).and_then(Value::as_i64),
+                    min_replicas,
+                    max_replicas,
                 };
                 let key = (hpa.namespace.clone(), hpa.target_kind.clone(), hpa.target_name.clone());
                 self.hpas.entry(key).or_insert(hpa);
@@ -156,4 +171,10 @@ impl Index {
     pub fn has_quota(&self, ns: &Option<String>) -> bool {
         self.quotas.contains(ns)
     }
+}
+
+/// An autoscaler's `minReplicas` and `maxReplicas`.
+fn replica_bounds(obj: &Value) -> (Option<i64>, Option<i64>) {
+    let bound = |field: &str| object::get(obj, &["spec", field]).and_then(Value::as_i64);
+    (bound("minReplicas"), bound("maxReplicas"))
 }

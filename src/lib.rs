@@ -4,15 +4,19 @@
 //! hardening rules and overlay patches, and writes the manifests back, changing only what the
 //! rules changed and recording every change and every remaining violation.
 //!
-//! The pipeline, one module per stage: [`read`] → [`index`] → [`rules`] → [`generate`] →
-//! [`write`] → [`report`], run by [`pipeline::run`]. Configuration lives in [`config`]; the
-//! YAML library is hidden behind [`yaml`].
+//! The pipeline, one module per stage: [`read`] → [`patch`] → [`index`] → rules ([`check`],
+//! running the catalog in [`rules`]) → [`generate`] → check generated ([`check`]) → [`write`]
+//! → [`report`], run by [`pipeline::run`]. What a run records is in [`record`]; configuration
+//! in [`config`]; the YAML library is hidden behind [`yaml`]. [`diff`] and [`compliance`] read
+//! runs; [`source`] turns an application directory into input for one.
 
 #![forbid(unsafe_code)]
 
 pub mod canon;
+pub mod check;
 pub mod compliance;
 pub mod config;
+pub mod credential;
 pub mod diff;
 pub mod error;
 pub mod exempt;
@@ -25,10 +29,13 @@ pub mod pipeline;
 pub mod pointer;
 pub mod quantity;
 pub mod read;
+pub mod record;
 pub mod report;
 pub mod rules;
 pub mod select;
+pub mod source;
 pub mod target;
+pub mod workload;
 pub mod write;
 pub mod yaml;
 

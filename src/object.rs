@@ -39,7 +39,30 @@ impl ResourceId {
 
     /// The API group: empty for the core group.
     pub fn group(&self) -> &str {
-        self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
+        group_of(&self.api_version)
+    }
+
+    /// The identity reports use for a namespace, which the stream may not define; `None` is
+    /// the release namespace.
+    pub fn namespace(ns: &Option<String>) -> ResourceId {
+        ResourceId {
+            document: 0,
+            item: None,
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: ns.clone().unwrap_or_else(|| "(release namespace)".into()),
+        }
+    }
+
+    /// The key of this resource across streams.
+    pub fn key(&self) -> Key {
+        Key {
+            group: self.group().to_string(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone().unwrap_or_default(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -50,6 +73,53 @@ impl fmt::Display for ResourceId {
             None => write!(f, "{}/{}", self.kind, self.name),
         }
     }
+}
+
+/// Who a resource is across streams: group, kind, namespace and name (not the version, and
+/// not its place in a stream). Diffs match resources by it and the compliance hash names
+/// them by it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    pub group: String,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Key {
+    pub fn of(obj: &Value) -> Key {
+        Key {
+            group: group_of(str_at(obj, &["apiVersion"]).unwrap_or_default()).to_string(),
+            kind: kind(obj).to_string(),
+            namespace: namespace(obj).unwrap_or_default().to_string(),
+            name: name(obj).to_string(),
+        }
+    }
+}
+
+/// `Kind[.group]/[namespace/]name`, as kubectl writes resource names.
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kind)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        if !self.namespace.is_empty() {
+            write!(f, "/{}", self.namespace)?;
+        }
+        write!(f, "/{}", self.name)
+    }
+}
+
+impl Serialize for Key {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The API group of an `apiVersion`: empty for the core group.
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
 }
 
 pub fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {

@@ -1,15 +1,78 @@
-//! Overlay patches: JSON patches (RFC 6902), merge patches (RFC 7396) and container patches,
-//! applied to the resources their target selects, before any rule runs.
+//! Stage 2, patch: the overlays' JSON patches (RFC 6902), merge patches (RFC 7396) and
+//! container patches, applied to the resources their target selects, before any rule runs.
 //!
 //! Each changed field is recorded, attributed to `overlay-patch` and the overlay's name.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::object::ResourceId;
+use crate::error::{Error, Result};
+use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
-use crate::rules::{Change, Op, RuleId, Workload, containers};
+use crate::read::{Document, Input};
+use crate::record::{Change, Findings, Op, RuleId};
 use crate::target::{Target, TargetSpec};
+use crate::workload::{Classes, Workload, WorkloadKinds, containers};
+
+/// Applies every patch to the documents it targets, in parallel; objects without a namespace
+/// are in `release_namespace`. Fails at the earliest document a patch cannot apply to.
+pub fn apply(
+    inputs: &[Input],
+    docs: &mut [Document],
+    patches: &[Patch],
+    workloads: (&WorkloadKinds, &Classes),
+    release_namespace: Option<&str>,
+) -> Result<Findings> {
+    let mut findings = Findings::default();
+    if patches.is_empty() {
+        return Ok(findings);
+    }
+    let patched: Vec<Result<Vec<Change>>> =
+        docs.par_iter_mut().map(|d| apply_to(inputs, d, patches, workloads, release_namespace)).collect();
+    for changes in patched {
+        findings.changes.extend(changes?);
+    }
+    Ok(findings)
+}
+
+fn apply_to(
+    inputs: &[Input],
+    doc: &mut Document,
+    patches: &[Patch],
+    (kinds, classes): (&WorkloadKinds, &Classes),
+    release_namespace: Option<&str>,
+) -> Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    let number = doc.number;
+    let mut failure = None;
+    'resources: for (item, obj) in doc.resources_mut() {
+        for patch in patches {
+            let id = ResourceId::of(number, item, obj);
+            let namespace = object::namespace(obj).or(release_namespace);
+            if !patch.target.matches(&id, obj, namespace) {
+                continue;
+            }
+            let workload = Workload::of(obj, &id, kinds, classes);
+            match patch.apply(obj, &id, workload.as_ref()) {
+                Ok(made) => changes.extend(made),
+                Err(message) => {
+                    failure = Some((patch, message));
+                    break 'resources;
+                }
+            }
+        }
+    }
+    match failure {
+        Some((patch, message)) => Err(Error::Patch {
+            place: doc.place(inputs).into(),
+            overlay: patch.overlay.clone(),
+            patch: patch.number,
+            message,
+        }),
+        None => Ok(changes),
+    }
+}
 
 /// A patch as written in an overlay. Exactly one of the three patch fields must be given.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use serde_json::{Map, Value};
+
 /// An RFC 6901 JSON pointer, already escaped (`~0`, `~1`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
@@ -77,6 +79,47 @@ impl Pointer {
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() { f.write_str("/") } else { f.write_str(&self.0) }
+    }
+}
+
+/// Inserts `value` at `ptr` in `obj`, creating missing or null parent mappings; in a sequence,
+/// the value is inserted at the index. Returns the previous value (`Some(Null)` when the field
+/// was null), or the pointer of the parent that is in the way.
+pub fn insert(obj: &mut Value, ptr: &Pointer, value: Value) -> Result<Option<Value>, Pointer> {
+    let tokens: Vec<String> = ptr.tokens().collect();
+    let Some((last, parents)) = tokens.split_last() else {
+        return Err(Pointer::root());
+    };
+    let mut cur = obj;
+    let mut at = Pointer::root();
+    for token in parents {
+        if cur.is_null() {
+            *cur = Value::Object(Map::new());
+        }
+        cur = match cur {
+            Value::Object(map) => map.entry(token.clone()).or_insert(Value::Null),
+            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                Some(item) => item,
+                None => return Err(at),
+            },
+            _ => return Err(at),
+        };
+        at = at.key(token);
+    }
+    if cur.is_null() {
+        *cur = Value::Object(Map::new());
+    }
+    match cur {
+        Value::Object(map) => Ok(map.insert(last.clone(), value)),
+        // RFC 6902 `add` into a sequence inserts at the index (the end included).
+        Value::Array(items) => match last.parse::<usize>() {
+            Ok(i) if i <= items.len() => {
+                items.insert(i, value);
+                Ok(None)
+            }
+            _ => Err(at),
+        },
+        _ => Err(at),
     }
 }
 

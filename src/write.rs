@@ -1,4 +1,4 @@
-//! Stage 5, write: the output stream.
+//! Stage 7, write: the output stream.
 //!
 //! **Invariant:** a document no rule changed is written back byte for byte. A changed document
 //! keeps its separator and leading comment lines (`# Source:`), then its body is re-emitted;
@@ -7,6 +7,7 @@
 //! has succeeded.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -14,11 +15,14 @@ use serde_json::Value;
 use crate::canon::same_meaning;
 use crate::error::{Error, Result};
 use crate::read::{Document, Input};
-use crate::rules::Generated;
+use crate::record::{Change, Generated};
 use crate::yaml;
 
-/// Assembles the output. `changed[i]` tells whether `docs[i]` must be re-emitted.
-pub fn write(inputs: &[Input], docs: &[Document], changed: &[bool], generated: &[Generated]) -> Result<String> {
+/// Assembles the output: every document `changes` touched is re-emitted, the others are
+/// copied, and the generated objects follow.
+pub fn write(inputs: &[Input], docs: &[Document], changes: &[Change], generated: &[Generated]) -> Result<String> {
+    let changed_numbers: HashSet<usize> = changes.iter().map(|c| c.resource.document).collect();
+    let changed: Vec<bool> = docs.iter().map(|d| d.number > 0 && changed_numbers.contains(&d.number)).collect();
     let pieces: Vec<Result<Piece>> =
         docs.par_iter().zip(changed.par_iter()).map(|(doc, &changed)| piece(inputs, doc, changed)).collect();
     let mut pieces = pieces.into_iter().collect::<Result<Vec<Piece>>>()?;

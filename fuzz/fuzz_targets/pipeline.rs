@@ -23,7 +23,7 @@ fn policies() -> &'static [Policy] {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let settings = Settings { fix: true, ..Settings::default() };
+    let settings = Settings::render(None);
     for policy in policies() {
         let Ok(outcome) = temper::run(&[Input::new("fuzz", text)], policy, &settings) else { continue };
         let again = temper::run(&[Input::new("out", outcome.output.as_str())], policy, &settings)

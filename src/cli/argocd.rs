@@ -11,17 +11,16 @@
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsStr;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 
-use temper::{Config, Input, Settings};
+use temper::source::{self, Deadline, HelmTemplate, Kustomize, Rendered, Source};
+use temper::{Config, Settings};
 
-use super::{EXIT_OK, ProcessArgs, write_stdout};
+use super::{ConfigDir, EXIT_OK, ProcessArgs, write_stdout};
 
 /// ArgoCD integration.
 #[derive(Debug, Clone, Args)]
@@ -43,9 +42,8 @@ pub struct GenerateArgs {
     /// parameter, else $ARGOCD_ENV_TEMPER_ENV, else $TEMPER_ENV, else the configuration's default]
     #[arg(short = 'e', long = "env", value_name = "ENV")]
     pub env: Option<String>,
-    /// Directory with your own overlays/ and environments/ (they override built-in files of the same name)
-    #[arg(short = 'c', long = "config", env = "TEMPER_CONFIG", value_name = "DIR")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigDir,
     /// Namespace for objects without one, also given to helm [default: $ARGOCD_APP_NAMESPACE]
     #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -81,40 +79,41 @@ pub fn run(command: &ArgocdCommand) -> anyhow::Result<u8> {
 
 fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
-    let deadline = Instant::now() + args.timeout;
+    let deadline = Deadline {
+        at: Instant::now() + args.timeout,
+        limit: args.timeout,
+        set_by: "--timeout, TEMPER_ARGOCD_TIMEOUT".into(),
+    };
     let vars = Vars::from_process();
     let params = Parameters::from_vars(&vars)?;
-    let config = Config::load(args.config.as_deref())?;
+    let config = args.config.load()?;
     let env = choose_environment(args.env.as_deref(), &params, &vars, &config)?;
     let policy = config.resolve(&env)?;
     let namespace = args.namespace.clone().or_else(|| vars.get("ARGOCD_APP_NAMESPACE").map(str::to_string));
     let app_dir = std::env::current_dir().context("cannot read the current directory")?;
 
-    // What helm or kustomize said on stderr, and the files the directory source skipped:
-    // printed before the summary, once the outcome is known.
-    let mut notes = String::new();
-    let mut skipped = Vec::new();
-    let inputs = match detect(&app_dir) {
-        Source::Kustomize(file) => kustomize(args, &vars, file, deadline, &mut notes)?,
+    let Rendered { inputs, mut notes, skipped } = match Source::detect(&app_dir) {
+        Source::Kustomize(file) => source::kustomize(&kustomize_tool(args, &vars, file)?, &deadline)?,
         Source::Helm => {
             let values_files = check_values_files(&app_dir, &vars, &params.values_files)?;
-            let helm_args = helm_args(&release_name(&vars)?, namespace.as_deref(), &vars, &values_files, &params);
+            let template = helm_template(release_name(&vars)?, namespace.clone(), &vars, values_files, &params);
             let helm = match &args.helm {
                 Some(path) => path.clone(),
-                None => find_program("helm", &vars).ok_or_else(|| {
+                None => source::find_program("helm", vars.get("PATH")).ok_or_else(|| {
                     anyhow!("helm is not installed: no `helm` on PATH; the sidecar image needs helm (or set --helm / TEMPER_HELM)")
                 })?,
             };
-            vec![run_program(args, &helm, &helm_args, "helm template", deadline, &mut notes)?]
+            template.run(&helm, &deadline)?
         }
-        Source::Directory => directory(Path::new("."), &mut skipped)?,
+        Source::Directory => source::directory(Path::new("."))?,
     };
+    // What helm or kustomize said on stderr, and the files the directory source skipped:
+    // printed before the summary, once the outcome is known.
     for file in &skipped {
         notes.push_str(&format!("temper: skipped {}: not a Kubernetes manifest\n", file.display()));
     }
 
-    let settings = Settings { release_namespace: namespace, fix: true, ..Settings::default() };
-    let outcome = temper::run(&inputs, &policy, &settings)?;
+    let outcome = temper::run(&inputs, &policy, &Settings::render(namespace))?;
     let report = &outcome.report;
     if report.counts.resources == 0 {
         // ArgoCD reads empty output as an application without resources; with auto-prune it
@@ -286,24 +285,6 @@ fn choose_environment(pin: Option<&str>, params: &Parameters, vars: &Vars, confi
     }
 }
 
-/// What kind of application the directory holds, decided as ArgoCD decides it: a
-/// kustomization file wins over a `Chart.yaml` beside it.
-#[derive(Debug, PartialEq)]
-enum Source {
-    Kustomize(&'static str),
-    Helm,
-    Directory,
-}
-
-fn detect(dir: &Path) -> Source {
-    for file in ["kustomization.yaml", "kustomization.yml", "Kustomization"] {
-        if dir.join(file).is_file() {
-            return Source::Kustomize(file);
-        }
-    }
-    if dir.join("Chart.yaml").is_file() { Source::Helm } else { Source::Directory }
-}
-
 /// The Helm release name: the Application's name. ArgoCD sends `<namespace>_<name>` for
 /// Applications outside its own namespace, which Helm rejects; its own Helm source strips
 /// the prefix too.
@@ -314,50 +295,29 @@ fn release_name(vars: &Vars) -> anyhow::Result<String> {
     Ok(name.split_once('_').map_or(name, |(_, name)| name).to_string())
 }
 
-/// `helm template` arguments. CRDs are included, as ArgoCD's own Helm source includes them
-/// (it runs `helm template --include-crds` unless told to skip them).
-fn helm_args(
-    release: &str,
-    namespace: Option<&str>,
+/// What `helm template` is asked for: the Application's release, namespace, cluster version
+/// and API versions (`KUBE_VERSION`, `KUBE_API_VERSIONS`), values files and parameters.
+fn helm_template(
+    release: String,
+    namespace: Option<String>,
     vars: &Vars,
-    values_files: &[String],
+    values_files: Vec<String>,
     params: &Parameters,
-) -> Vec<String> {
-    let mut args: Vec<String> = vec!["template".into(), release.into(), ".".into(), "--include-crds".into()];
-    if let Some(ns) = namespace {
-        args.extend(["--namespace".into(), ns.into()]);
+) -> HelmTemplate {
+    HelmTemplate {
+        release,
+        namespace,
+        kube_version: vars.get("KUBE_VERSION").map(str::to_string),
+        api_versions: vars
+            .get("KUBE_API_VERSIONS")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|a| !a.is_empty())
+            .map(str::to_string)
+            .collect(),
+        values_files,
+        set: params.helm_parameters.clone(),
     }
-    if let Some(version) = vars.get("KUBE_VERSION") {
-        args.extend(["--kube-version".into(), version.into()]);
-    }
-    for api in vars.get("KUBE_API_VERSIONS").unwrap_or_default().split(',').filter(|a| !a.is_empty()) {
-        args.extend(["--api-versions".into(), api.into()]);
-    }
-    for file in values_files {
-        args.extend(["--values".into(), file.clone()]);
-    }
-    for (key, value) in &params.helm_parameters {
-        args.extend(["--set".into(), format!("{key}={}", escape_set_value(value))]);
-    }
-    args
-}
-
-/// `--set` splits values on commas. Escape those not already escaped, unless the value is a
-/// `{a,b}` list, exactly as ArgoCD does for its Helm source's parameters.
-fn escape_set_value(value: &str) -> String {
-    if value.starts_with('{') && value.ends_with('}') {
-        return value.to_string();
-    }
-    let mut out = String::with_capacity(value.len());
-    let mut previous = None;
-    for c in value.chars() {
-        if c == ',' && previous != Some('\\') {
-            out.push('\\');
-        }
-        out.push(c);
-        previous = Some(c);
-    }
-    out
 }
 
 /// Checks the `values-files` entries: relative paths to files inside the repository (which
@@ -426,163 +386,22 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-/// `kustomize build .`, or `kubectl kustomize .` when only kubectl is installed.
-fn kustomize(
-    args: &GenerateArgs,
-    vars: &Vars,
-    file: &str,
-    deadline: Instant,
-    notes: &mut String,
-) -> anyhow::Result<Vec<Input>> {
-    let (program, kubectl) = match &args.kustomize {
-        Some(path) => (path.clone(), path.file_stem() == Some(OsStr::new("kubectl"))),
-        None => match find_program("kustomize", vars) {
-            Some(path) => (path, false),
-            None => (
-                find_program("kubectl", vars).ok_or_else(|| {
-                    anyhow!(
-                        "neither kustomize nor kubectl is on PATH: the sidecar image needs one of them to build {file} (or set --kustomize / TEMPER_KUSTOMIZE)"
-                    )
-                })?,
-                true,
-            ),
+/// The program that builds the kustomization: `--kustomize`, else `kustomize` on the PATH,
+/// else `kubectl` (as `kubectl kustomize`).
+fn kustomize_tool(args: &GenerateArgs, vars: &Vars, file: &str) -> anyhow::Result<Kustomize> {
+    let path = vars.get("PATH");
+    Ok(match &args.kustomize {
+        Some(p) if p.file_stem() == Some(OsStr::new("kubectl")) => Kustomize::Kubectl(p.clone()),
+        Some(p) => Kustomize::Standalone(p.clone()),
+        None => match source::find_program("kustomize", path) {
+            Some(p) => Kustomize::Standalone(p),
+            None => Kustomize::Kubectl(source::find_program("kubectl", path).ok_or_else(|| {
+                anyhow!(
+                    "neither kustomize nor kubectl is on PATH: the sidecar image needs one of them to build {file} (or set --kustomize / TEMPER_KUSTOMIZE)"
+                )
+            })?),
         },
-    };
-    let (argv, what) =
-        if kubectl { (["kustomize", "."], "kubectl kustomize") } else { (["build", "."], "kustomize build") };
-    let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
-    Ok(vec![run_program(args, &program, &argv, what, deadline, notes)?])
-}
-
-/// The directory's `*.yaml`, `*.yml` and `*.json` files in name order, not recursing, as
-/// ArgoCD's directory source reads them by default. Like ArgoCD, a YAML file that is not a
-/// Kubernetes manifest at all (no `apiVersion:`, `kind:` and `metadata:`, and its first
-/// document does not decode as an object) is skipped, so a stray `values.yaml` or
-/// `.argocd-source.yaml` does not fail the application.
-fn directory(dir: &Path, skipped: &mut Vec<PathBuf>) -> anyhow::Result<Vec<Input>> {
-    let read_err = |e| anyhow!("cannot read {}: {e}", dir.display());
-    for entry in std::fs::read_dir(dir).map_err(read_err)? {
-        let path = entry.map_err(read_err)?.path();
-        if path.extension() == Some(OsStr::new("jsonnet")) {
-            // Leaving it out would silently drop its objects from the application.
-            bail!(
-                "{}: jsonnet is not supported; ArgoCD's directory source would evaluate it, temper cannot",
-                path.display()
-            );
-        }
-    }
-    let mut inputs = Vec::new();
-    for file in temper::read::manifest_files(dir)? {
-        let mut read = temper::read::read_inputs(std::slice::from_ref(&file))?;
-        let Some(input) = read.pop() else { continue };
-        let yaml = file.extension() != Some(OsStr::new("json"));
-        if yaml && !looks_like_manifest(&input.text) && first_document_fails(&input) {
-            skipped.push(file);
-            continue;
-        }
-        inputs.push(input);
-    }
-    Ok(inputs)
-}
-
-fn looks_like_manifest(text: &str) -> bool {
-    ["apiVersion:", "kind:", "metadata:"].iter().all(|needle| text.contains(needle))
-}
-
-fn first_document_fails(input: &Input) -> bool {
-    match temper::read::parse(std::slice::from_ref(input)) {
-        Err(temper::Error::Document { place, .. }) => place.number <= 1,
-        _ => false,
-    }
-}
-
-/// `name` in the PATH of the request, as an executable file.
-fn find_program(name: &str, vars: &Vars) -> Option<PathBuf> {
-    let path = vars.get("PATH")?;
-    std::env::split_paths(path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
-
-#[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
-    path.is_file()
-}
-
-/// Runs `program` without a shell in the current directory, with no stdin, and returns its
-/// stdout as an input named `what`. Its stderr goes into the error if it fails, and into
-/// `notes` (for the cmp-server's log) if it succeeds. It is killed at `deadline`, so that
-/// temper can still explain the failure before ArgoCD's own deadline kills everything.
-fn run_program(
-    args: &GenerateArgs,
-    program: &Path,
-    argv: &[String],
-    what: &str,
-    deadline: Instant,
-    notes: &mut String,
-) -> anyhow::Result<Input> {
-    let mut child = Command::new(program)
-        .args(argv)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| anyhow!("cannot run {what} ({}): {e}", program.display()))?;
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
-    let status = loop {
-        if let Some(status) = child.try_wait().with_context(|| format!("cannot wait for {what}"))? {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            let so_far = stderr.recv_timeout(Duration::from_millis(500)).unwrap_or_default();
-            bail!(
-                "{what} did not finish within {} s and was stopped (--timeout, TEMPER_ARGOCD_TIMEOUT){}",
-                args.timeout.as_secs_f64(),
-                explain(&so_far)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = stdout.recv().unwrap_or_default();
-    let stderr = stderr.recv().unwrap_or_default();
-    if !status.success() {
-        let how = status.code().map_or_else(|| "was killed by a signal".to_string(), |c| format!("exit status {c}"));
-        bail!("{what} failed ({how}){}", explain(&stderr));
-    }
-    let said = String::from_utf8_lossy(&stderr);
-    if !said.trim().is_empty() {
-        notes.push_str(said.trim_end());
-        notes.push('\n');
-    }
-    let text = temper::read::decode(what, stdout)?;
-    Ok(Input::new(what, text))
-}
-
-/// Reads a pipe to its end on its own thread, so that neither pipe can fill up and block
-/// the child.
-fn drain(pipe: Option<impl std::io::Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut buf);
-        }
-        let _ = tx.send(buf);
-    });
-    rx
-}
-
-fn explain(stderr: &[u8]) -> String {
-    let text = String::from_utf8_lossy(stderr);
-    let text = text.trim();
-    if text.is_empty() { String::new() } else { format!(":\n{text}") }
+    })
 }
 
 #[cfg(test)]
@@ -664,23 +483,16 @@ mod tests {
     }
 
     #[test]
-    fn set_values_escape_commas_as_argocd_does() {
-        assert_eq!(escape_set_value("a,b"), r"a\,b");
-        assert_eq!(escape_set_value(r"a\,b"), r"a\,b");
-        assert_eq!(escape_set_value("{a,b}"), "{a,b}");
-        assert_eq!(escape_set_value("plain"), "plain");
-    }
-
-    #[test]
     fn helm_gets_one_flag_per_api_version() {
         let v = vars(&[("KUBE_VERSION", "1.29.3"), ("KUBE_API_VERSIONS", "apps/v1,v1,v1/Pod")]);
         let params = Parameters { helm_parameters: vec![("a".into(), "1,2".into())], ..Parameters::default() };
-        let args = helm_args("shop", Some("web"), &v, &["v.yaml".into()], &params);
+        let args = helm_template("shop".into(), Some("web".into()), &v, vec!["v.yaml".into()], &params).args();
         assert_eq!(
             args.join(" "),
             r"template shop . --include-crds --namespace web --kube-version 1.29.3 --api-versions apps/v1 --api-versions v1 --api-versions v1/Pod --values v.yaml --set a=1\,2"
         );
-        let args = helm_args("shop", None, &vars(&[("KUBE_VERSION", ""), ("KUBE_API_VERSIONS", "")]), &[], &params);
+        let empty = vars(&[("KUBE_VERSION", ""), ("KUBE_API_VERSIONS", "")]);
+        let args = helm_template("shop".into(), None, &empty, Vec::new(), &params).args();
         assert_eq!(args.join(" "), r"template shop . --include-crds --set a=1\,2");
     }
 
@@ -701,15 +513,5 @@ mod tests {
         for bad in ["0", "-1", "soon", "inf", "NaN"] {
             assert!(parse_seconds(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn stray_yaml_files_are_recognised() {
-        let values = Input::new("values.yaml", "replicaCount: 2\nimage: {tag: x}\n");
-        assert!(!looks_like_manifest(&values.text) && first_document_fails(&values));
-        let broken = Input::new("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a\n");
-        assert!(looks_like_manifest(&broken.text), "a broken manifest is still a manifest: its error is reported");
-        let later = Input::new("two.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\nfoo: 1\n");
-        assert!(!first_document_fails(&later), "only the first document decides, as in ArgoCD");
     }
 }

@@ -5,37 +5,14 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use temper::diff::{self, Format, Key, Options, Side, Style};
+use temper::diff::{self, Format, Options, Side, Style};
 use temper::pointer::Pointer;
-use temper::read::{self, Input};
-use temper::rules::Severity;
-use temper::{Config, Outcome};
+use temper::read;
 
 use super::hash::HashArgs;
-use super::{EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_stdout};
+use super::{ConfigDir, EXIT_OK, EXIT_VIOLATION, InputArgs, NamespaceArg, ProcessArgs, choice, write_stdout};
 
 pub const EXIT_DIFFERENCES: u8 = 1;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
-    Unified,
-    Markdown,
-    Json,
-    JsonPatch,
-    Brief,
-}
-
-impl DiffFormat {
-    pub fn format(self) -> Format {
-        match self {
-            DiffFormat::Unified => Format::Unified,
-            DiffFormat::Markdown => Format::Markdown,
-            DiffFormat::Json => Format::Json,
-            DiffFormat::JsonPatch => Format::JsonPatch,
-            DiffFormat::Brief => Format::Brief,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
@@ -48,8 +25,8 @@ pub enum Color {
 #[derive(Debug, Clone, Args)]
 pub struct ShowArgs {
     /// Output format
-    #[arg(long, value_enum, default_value = "unified")]
-    pub format: DiffFormat,
+    #[arg(long, default_value = "unified", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
+    pub format: Format,
     /// Colour the unified format
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: Color,
@@ -103,7 +80,7 @@ impl ShowArgs {
     /// Prints the diff and picks the exit code: 3 if the target would fail, else 1 with
     /// `--exit-code` and differences, else 0.
     fn finish(&self, diff: &temper::diff::Diff, fails: bool, full_command: &str) -> anyhow::Result<u8> {
-        write_stdout(diff::render(diff, self.format.format(), &self.style(full_command)).as_bytes())?;
+        write_stdout(diff::render(diff, self.format, &self.style(full_command)).as_bytes())?;
         Ok(if fails {
             EXIT_VIOLATION
         } else if self.exit_code && diff.has_differences() {
@@ -112,46 +89,6 @@ impl ShowArgs {
             EXIT_OK
         })
     }
-}
-
-/// The stream a render produced, with what it recorded.
-pub fn rendered_side(label: &str, outcome: &Outcome) -> Side {
-    let mut resources: Vec<serde_json::Value> =
-        outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone())).collect();
-    resources.extend(outcome.generated.iter().map(|g| g.object.clone()));
-    Side {
-        label: label.to_string(),
-        resources,
-        changes: outcome.report.changes.clone(),
-        generated: outcome.generated.iter().map(|g| (Key::of(&g.object), g.rule.to_string())).collect(),
-        compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
-    }
-}
-
-/// A stream as it is.
-fn input_side(label: &str, inputs: &[Input]) -> temper::Result<Side> {
-    let docs = read::parse(inputs)?;
-    let resources = docs.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone())).collect();
-    Ok(Side { label: label.to_string(), resources, ..Side::default() })
-}
-
-/// The hardening diff of a render, for `render --diff`.
-pub fn hardening_diff(inputs: &[Input], outcome: &Outcome, format: Format) -> anyhow::Result<String> {
-    let before = input_side("input", inputs)?;
-    let after = rendered_side(&outcome.report.environment, outcome);
-    let mut d = diff::diff(&before, &after, &Options::default());
-    d.blockers = blockers(outcome);
-    Ok(diff::render(&d, format, &Style::default()))
-}
-
-fn blockers(outcome: &Outcome) -> Vec<temper::rules::Violation> {
-    outcome
-        .report
-        .violations
-        .iter()
-        .filter(|v| v.severity == Severity::Error && v.exempted.is_none())
-        .cloned()
-        .collect()
 }
 
 #[derive(Debug, Clone, Args)]
@@ -176,9 +113,8 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     let options = args.show.options()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.hash.render(&inputs, &policy, args.input.namespace.clone())?;
-    let mut d = diff::diff(&input_side("input", &inputs)?, &rendered_side(&policy.environment, &outcome), &options);
-    d.blockers = blockers(&outcome);
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
+    let d = diff::hardening(&inputs, &outcome, &options)?;
     let fails = !d.blockers.is_empty() && !args.no_enforce;
     args.show.finish(&d, fails, "`temper diff --format unified`")
 }
@@ -191,9 +127,8 @@ pub struct PromoteCommand {
     /// The environment it is promoted to
     #[arg(long, value_name = "ENV")]
     pub to: String,
-    /// Directory with your own overlays/ and environments/
-    #[arg(short = 'c', long = "config", env = "TEMPER_CONFIG", value_name = "DIR")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub config: ConfigDir,
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
@@ -207,13 +142,13 @@ pub struct PromoteCommand {
 pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
-    let config = Config::load(args.config.as_deref())?;
+    let config = args.config.load()?;
     let (from, to) = (config.resolve(&args.from)?, config.resolve(&args.to)?);
     let inputs = args.input.read()?;
-    let a = args.hash.render(&inputs, &from, args.input.namespace.clone())?;
-    let b = args.hash.render(&inputs, &to, args.input.namespace.clone())?;
-    let mut d = diff::diff(&rendered_side(&args.from, &a), &rendered_side(&args.to, &b), &options);
-    d.blockers = blockers(&b);
+    let a = args.hash.render(&inputs, &from, args.input.namespace())?;
+    let b = args.hash.render(&inputs, &to, args.input.namespace())?;
+    let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)
+        .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
     let command = format!("`temper promote --from {} --to {} --format unified`", args.from, args.to);
     args.show.finish(&d, fails, &command)
@@ -228,12 +163,10 @@ pub struct CompareCommand {
     /// Harden both with this environment first
     #[arg(short = 'e', long = "env", value_name = "ENV")]
     pub env: Option<String>,
-    /// Directory with your own overlays/ and environments/
-    #[arg(short = 'c', long = "config", env = "TEMPER_CONFIG", value_name = "DIR")]
-    pub config: Option<PathBuf>,
-    /// Namespace of the release, for objects without one
-    #[arg(short = 'n', long = "namespace", env = "HELM_NAMESPACE", value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigDir,
+    #[command(flatten)]
+    pub release: NamespaceArg,
     #[command(flatten)]
     pub show: ShowArgs,
     #[command(flatten)]
@@ -250,15 +183,19 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     let (a_label, b_label) = (args.a.display().to_string(), args.b.display().to_string());
     let (d, fails) = match &args.env {
         Some(env) => {
-            let policy = Config::load(args.config.as_deref())?.resolve(env)?;
-            let a = args.hash.render(&a_inputs, &policy, args.namespace.clone())?;
-            let b = args.hash.render(&b_inputs, &policy, args.namespace.clone())?;
-            let mut d = diff::diff(&rendered_side(&a_label, &a), &rendered_side(&b_label, &b), &options);
-            d.blockers = blockers(&b);
+            let policy = args.config.load()?.resolve(env)?;
+            let namespace = &args.release.namespace;
+            let a = args.hash.render(&a_inputs, &policy, namespace.clone())?;
+            let b = args.hash.render(&b_inputs, &policy, namespace.clone())?;
+            let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)
+                .blocked_by(&b.report.blockers());
             let fails = !d.blockers.is_empty();
             (d, fails)
         }
-        None => (diff::diff(&input_side(&a_label, &a_inputs)?, &input_side(&b_label, &b_inputs)?, &options), false),
+        None => {
+            let (a, b) = (Side::input(&a_label, &a_inputs)?, Side::input(&b_label, &b_inputs)?);
+            (diff::diff(&a, &b, &options), false)
+        }
     };
     args.show.finish(&d, fails, "`temper compare --format unified`")
 }

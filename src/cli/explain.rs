@@ -6,7 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use temper::Config;
-use temper::rules::RuleId;
+use temper::record::RuleId;
 
 use super::{EXIT_OK, write_stdout};
 

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use temper::compliance::{self, SecretValues, Verdict};
+use temper::compliance::{self, SecretValues, Stamped};
 use temper::read;
-use temper::{Config, Input, Outcome, Policy, Settings};
+use temper::{Input, Outcome, Policy, Settings};
 
 use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_file, write_stdout};
 
@@ -26,11 +26,15 @@ pub struct HashArgs {
 }
 
 impl HashArgs {
+    /// The settings of a render, with the compliance statement when `hash` is set.
+    pub fn settings(&self, namespace: Option<String>, hash: bool) -> anyhow::Result<Settings> {
+        let render = Settings::render(namespace);
+        Ok(if hash { render.with_compliance(self.secrets()?) } else { render })
+    }
+
     /// Renders `inputs` with the compliance statement computed.
     pub fn render(&self, inputs: &[Input], policy: &Policy, namespace: Option<String>) -> anyhow::Result<Outcome> {
-        let settings =
-            Settings { release_namespace: namespace, fix: true, compliance: Some(self.secrets()?), stamp: false };
-        Ok(temper::run(inputs, policy, &settings)?)
+        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?)?)
     }
 
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {
@@ -64,7 +68,7 @@ pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.hash.render(&inputs, &policy, args.input.namespace.clone())?;
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
     let c = outcome.report.compliance.as_ref().ok_or_else(|| anyhow::anyhow!("no compliance statement"))?;
     if let Some(path) = &args.attestation {
         let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
@@ -104,7 +108,7 @@ pub fn verify(args: &VerifyCommand) -> anyhow::Result<u8> {
 fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace.clone())?;
+    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace())?;
     let got = outcome.report.compliance.map(|c| c.compliance_hash).unwrap_or_default();
     if got == expected {
         write_stdout(format!("verified: {got} (environment {})\n", policy.environment).as_bytes())?;
@@ -118,17 +122,35 @@ fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
     }
 }
 
+/// Checks a stamped stream against its own stamps.
 fn verify_stamped(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Result<u8> {
-    let inputs = read::read_inputs(&[file.to_path_buf()])?;
-    let config = Config::load(args.config.config.as_deref())?;
-    match compliance::verify_stamped(&inputs, &config, args.input.namespace.clone(), &args.secrets.secrets()?)? {
-        Verdict::Verified { hash, environment, resources } => {
+    match stamped_verdict(args, file)? {
+        Ok(stamped) => {
+            let (hash, environment, resources) = (&stamped.hash, &stamped.environment, stamped.outputs.len());
             write_stdout(format!("verified: {hash} (environment {environment}, {resources} resources)\n").as_bytes())?;
             Ok(EXIT_OK)
         }
-        Verdict::Failed(why) => {
+        Err(why) => {
             eprintln!("temper: verification failed: {why}");
             Ok(EXIT_VIOLATION)
         }
     }
+}
+
+/// Every resource against its object digest, then a check of the stream under the stamped
+/// environment against the stamped hash. `Ok(Err(why))`: the stream does not match its stamps;
+/// `Err`: it could not be checked at all.
+fn stamped_verdict(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Result<Result<Stamped, String>> {
+    let inputs = read::read_inputs(&[file.to_path_buf()])?;
+    let stamped = match compliance::read_stamps(&read::parse(&inputs)?, &args.secrets.secrets()?) {
+        Ok(stamped) => stamped,
+        Err(why) => return Ok(Err(why)),
+    };
+    let policy = args.config.load()?.resolve(&stamped.environment)?;
+    if let Some(why) = stamped.policy_changed(&policy) {
+        return Ok(Err(why));
+    }
+    let check = temper::run(&inputs, &policy, &Settings::check(args.input.namespace()))?;
+    let report = &check.report;
+    Ok(stamped.verify(&policy, &report.violations, &report.exemptions).map(|()| stamped))
 }

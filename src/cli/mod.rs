@@ -64,6 +64,21 @@ enum Command {
     Argocd(argocd::ArgocdCommand),
 }
 
+/// Where the user's own configuration is.
+#[derive(Debug, Clone, Args)]
+pub struct ConfigDir {
+    /// Directory with your own overlays/ and environments/ (they override built-in files of the same name)
+    #[arg(short = 'c', long = "config", env = "TEMPER_CONFIG", value_name = "DIR")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigDir {
+    /// The built-in configuration plus the user's.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        Ok(Config::load(self.config.as_deref())?)
+    }
+}
+
 /// Choosing and finding the configuration.
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
@@ -71,14 +86,13 @@ pub struct ConfigArgs {
     /// configuration's default (prod)]
     #[arg(short = 'e', long = "env", value_name = "ENV")]
     pub env: Option<String>,
-    /// Directory with your own overlays/ and environments/ (they override built-in files of the same name)
-    #[arg(short = 'c', long = "config", env = "TEMPER_CONFIG", value_name = "DIR")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub dir: ConfigDir,
 }
 
 impl ConfigArgs {
     pub fn load(&self) -> anyhow::Result<Config> {
-        Ok(Config::load(self.config.as_deref())?)
+        self.dir.load()
     }
 
     /// The environment's name: the flag, then the environment variables, then the default.
@@ -97,6 +111,14 @@ impl ConfigArgs {
     }
 }
 
+/// The release namespace.
+#[derive(Debug, Clone, Args)]
+pub struct NamespaceArg {
+    /// Namespace of the release, for objects without one
+    #[arg(short = 'n', long = "namespace", env = "HELM_NAMESPACE", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+}
+
 /// Where manifests come from.
 #[derive(Debug, Clone, Args)]
 pub struct InputArgs {
@@ -104,15 +126,29 @@ pub struct InputArgs {
     /// repeatable [default: stdin]
     #[arg(short = 'f', long = "file", value_name = "PATH")]
     pub files: Vec<PathBuf>,
-    /// Namespace of the release, for objects without one
-    #[arg(short = 'n', long = "namespace", env = "HELM_NAMESPACE", value_name = "NAMESPACE")]
-    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub release: NamespaceArg,
 }
 
 impl InputArgs {
     pub fn read(&self) -> anyhow::Result<Vec<temper::Input>> {
         Ok(temper::read::read_inputs(&self.files)?)
     }
+
+    /// The release namespace, when given.
+    pub fn namespace(&self) -> Option<String> {
+        self.release.namespace.clone()
+    }
+}
+
+/// A flag whose values are the names of a library enum: `names` lists them, `FromStr` reads
+/// one. The library owns its formats; the command line only offers them.
+pub fn choice<T>(names: impl IntoIterator<Item = &'static str>) -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr<Err = String> + Clone + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }
 
 /// How the process runs.

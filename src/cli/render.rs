@@ -4,12 +4,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use temper::Settings;
 use temper::compliance;
+use temper::diff::{self, Format, Options, Style};
 
-use super::diff::{DiffFormat, hardening_diff};
 use super::hash::HashArgs;
-use super::{ConfigArgs, EXIT_OK, InputArgs, ProcessArgs, write_file, write_stdout};
+use super::{ConfigArgs, EXIT_OK, InputArgs, ProcessArgs, choice, write_file, write_stdout};
 
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
@@ -33,8 +32,8 @@ pub struct RenderArgs {
     #[arg(long, value_name = "FILE")]
     pub diff: Option<PathBuf>,
     /// Format of --diff
-    #[arg(long, value_enum, default_value = "unified", value_name = "FORMAT")]
-    pub diff_format: DiffFormat,
+    #[arg(long, default_value = "unified", value_name = "FORMAT", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
+    pub diff_format: Format,
     #[command(flatten)]
     pub hash: HashArgs,
     #[command(flatten)]
@@ -46,20 +45,15 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let wants_hash = args.report.is_some() || args.stamp || args.attestation.is_some() || args.diff.is_some();
-    let settings = Settings {
-        release_namespace: args.input.namespace.clone(),
-        fix: true,
-        compliance: if wants_hash { Some(args.hash.secrets()?) } else { None },
-        stamp: args.stamp,
-    };
+    let settings = args.hash.settings(args.input.namespace(), wants_hash)?.with_stamps(args.stamp);
     let outcome = temper::run(&inputs, &policy, &settings)?;
     let report = &outcome.report;
     if let Some(path) = &args.report {
         write_file(path, &(serde_json::to_string_pretty(report)? + "\n"))?;
     }
     if let Some(path) = &args.diff {
-        let text = hardening_diff(&inputs, &outcome, args.diff_format.format())?;
-        write_file(path, &text)?;
+        let hardening = diff::hardening(&inputs, &outcome, &Options::default())?;
+        write_file(path, &diff::render(&hardening, args.diff_format, &Style::default()))?;
     }
     if report.fails() && !args.no_enforce {
         return Ok(super::refuse("", report, &policy.environment));

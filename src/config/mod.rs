@@ -19,8 +19,10 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::patch::Patch;
-use crate::rules::{Mode, Rule, RuleId, WorkloadKinds, workload_kind};
+use crate::record::{Mode, RuleId};
+use crate::rules::Rule;
 use crate::target::Target;
+use crate::workload::{Classes, WorkloadKinds, workload_kind};
 
 pub use schema::API_VERSION;
 use schema::{AllowDeny, EnvironmentFile, OverlayFile, RuleSetting};
@@ -48,7 +50,7 @@ pub struct Policy {
     pub exemptions: Vec<EnvExemption>,
     pub annotation_exemptions: bool,
     pub kinds: WorkloadKinds,
-    pub classes: crate::rules::Classes,
+    pub classes: Classes,
     /// The whole resolved environment as data: `temper env` prints it, the policy digest
     /// hashes it.
     pub resolved: Value,
@@ -367,7 +369,7 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<crate::rules::Classes, String> {
+fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<Classes, String> {
     let mut out = Vec::new();
     for (class, patterns) in classes {
         let patterns = patterns
@@ -381,7 +383,7 @@ fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<crate::r
             .collect::<std::result::Result<Vec<_>, _>>()?;
         out.push((class.clone(), patterns));
     }
-    Ok(crate::rules::Classes(out))
+    Ok(Classes(out))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::patch::PatchSpec;
-use crate::rules::Mode;
+use crate::record::Mode;
 use crate::target::TargetSpec;
 
 pub const API_VERSION: &str = "temper.dev/v1alpha1";

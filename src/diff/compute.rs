@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::canon::same_meaning;
 use crate::pointer::Pointer;
-use crate::rules::{Change, RuleId};
+use crate::record::{Change, RuleId};
 
 use super::redact::{Redactor, placeholder};
 use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Side};

@@ -1,7 +1,8 @@
 //! Writing a [`Diff`]: unified (git-style), markdown (for pull-request comments), json,
 //! json-patch (RFC 6902 per resource, after keyed list matching) and brief.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
+use std::str::FromStr;
 
 use serde_json::{Value, json};
 use similar::TextDiff;
@@ -18,6 +19,34 @@ pub enum Format {
     Json,
     JsonPatch,
     Brief,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [Format::Unified, Format::Markdown, Format::Json, Format::JsonPatch, Format::Brief];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Unified => "unified",
+            Format::Markdown => "markdown",
+            Format::Json => "json",
+            Format::JsonPatch => "json-patch",
+            Format::Brief => "brief",
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| format!("unknown diff format `{s}`"))
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How to write it.

@@ -14,60 +14,20 @@ mod compute;
 mod format;
 mod redact;
 
-use std::fmt;
-
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::object;
+use crate::error::Result;
+use crate::object::Key;
+use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
-use crate::rules::{Change, Violation};
+use crate::read::{self, Input};
+use crate::record::{Change, Violation};
 
 pub use compute::diff;
 pub use format::{Format, Style, render};
 
 pub const SCHEMA: &str = "temper.dev/diff/v1";
-
-/// Who a resource is across streams: group, kind, namespace and name (not the version).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    pub group: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-}
-
-impl Key {
-    pub fn of(obj: &Value) -> Key {
-        let api_version = object::str_at(obj, &["apiVersion"]).unwrap_or_default();
-        Key {
-            group: api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string(),
-            kind: object::kind(obj).to_string(),
-            namespace: object::namespace(obj).unwrap_or_default().to_string(),
-            name: object::name(obj).to_string(),
-        }
-    }
-}
-
-/// `Kind[.group]/[namespace/]name`, as kubectl writes resource names.
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.kind)?;
-        if !self.group.is_empty() {
-            write!(f, ".{}", self.group)?;
-        }
-        if !self.namespace.is_empty() {
-            write!(f, "/{}", self.namespace)?;
-        }
-        write!(f, "/{}", self.name)
-    }
-}
-
-impl Serialize for Key {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
 
 /// One side of a diff: a labelled stream of resources, with what its render recorded.
 #[derive(Debug, Clone, Default)]
@@ -80,6 +40,37 @@ pub struct Side {
     /// Rules that generated resources on this side, by resource key.
     pub generated: Vec<(Key, String)>,
     pub compliance_hash: Option<String>,
+}
+
+impl Side {
+    /// A stream as it is.
+    pub fn input(label: &str, inputs: &[Input]) -> Result<Side> {
+        let docs = read::parse(inputs)?;
+        let resources = docs.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone())).collect();
+        Ok(Side { label: label.to_string(), resources, ..Side::default() })
+    }
+
+    /// The stream a render produced, with what it recorded.
+    pub fn rendered(label: &str, outcome: &Outcome) -> Side {
+        let mut resources: Vec<Value> =
+            outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone())).collect();
+        resources.extend(outcome.generated.iter().map(|g| g.object.clone()));
+        Side {
+            label: label.to_string(),
+            resources,
+            changes: outcome.report.changes.clone(),
+            generated: outcome.generated.iter().map(|g| (Key::of(&g.object), g.rule.to_string())).collect(),
+            compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
+        }
+    }
+}
+
+/// What hardening did: `inputs` against the render `outcome` made of them, with the
+/// violations that fail the render.
+pub fn hardening(inputs: &[Input], outcome: &Outcome, options: &Options) -> Result<Diff> {
+    let before = Side::input("input", inputs)?;
+    let after = Side::rendered(&outcome.report.environment, outcome);
+    Ok(diff(&before, &after, options).blocked_by(&outcome.report.blockers()))
 }
 
 /// What to show.
@@ -190,6 +181,11 @@ pub struct Label {
 }
 
 impl Diff {
+    /// The diff with `blockers`, the violations that would make the target side fail.
+    pub fn blocked_by(self, blockers: &[Violation]) -> Diff {
+        Diff { blockers: blockers.to_vec(), ..self }
+    }
+
     /// Whether anything differs that is not suppressed.
     pub fn has_differences(&self) -> bool {
         self.resources.iter().any(|r| r.change_type != ChangeType::Changed || !r.changes.is_empty())

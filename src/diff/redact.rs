@@ -2,9 +2,9 @@
 //! values, and literal env values whose name looks like a credential, are replaced by their
 //! byte length (and whether they changed).
 
-use regex::Regex;
 use serde_json::Value;
 
+use crate::credential::CredentialNames;
 use crate::pointer::Pointer;
 
 /// The placeholder shown instead of a secret value.
@@ -16,23 +16,16 @@ pub fn placeholder(value: &Value, changed: bool) -> Value {
 
 /// Decides which positions hold secrets.
 pub struct Redactor {
-    credential: Regex,
-    ignore: Regex,
+    names: CredentialNames,
 }
 
 impl Redactor {
     pub fn new() -> Redactor {
-        // The same patterns as the env-secret-literals rule's defaults.
-        #[allow(clippy::expect_used, reason = "constant patterns, covered by tests")]
-        Redactor {
-            credential: Regex::new(r"(?i)(passw(or)?d|secret|token|api[-_]?key|private[-_]?key|credential)").expect("valid"),
-            ignore: Regex::new(r"(?i)(_file|_path|_dir|_name|_ref|_url|_uri|_kind|_type|_mode|_enabled|_ttl|_timeout|_expiry|_length)$")
-                .expect("valid"),
-        }
+        Redactor { names: CredentialNames::default() }
     }
 
     fn credential_name(&self, name: &str) -> bool {
-        self.credential.is_match(name) && !self.ignore.is_match(name)
+        self.names.matches(name)
     }
 
     /// Whether the value at `ptr` in a resource is secret. `secret_kind` is true for core

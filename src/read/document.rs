@@ -64,6 +64,16 @@ impl Document {
         }
     }
 
+    /// The resource at `item` of a List, or the document's object for `None`.
+    pub fn resource(&self, item: Option<usize>) -> Option<&Value> {
+        let value = self.value.as_ref()?;
+        match item {
+            Some(i) if object::is_list(value) => value.get("items")?.get(i),
+            None if !object::is_list(value) => Some(value),
+            _ => None,
+        }
+    }
+
     /// Mutable access to the resources, in the same order as [`Document::resources`].
     pub fn resources_mut(&mut self) -> Vec<(Option<usize>, &mut Value)> {
         let list = self.is_list();

@@ -6,9 +6,10 @@ use serde_json::{Value, json};
 
 use crate::object;
 use crate::pointer::Pointer;
+use crate::workload::{ContainerSlot, containers};
 
-use super::cx::Fill;
-use super::{ContainerSlot, Cx, Rule, containers};
+use super::Fill;
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Locks down every container: no privilege escalation, a read-only root filesystem with a writable /tmp, and capabilities dropped.
 

@@ -7,133 +7,23 @@
 
 use std::collections::HashSet;
 
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::index::Index;
 use crate::object::{self, ResourceId};
-use crate::pointer::Pointer;
+use crate::pointer::{Pointer, insert};
+use crate::record::{Change, ExemptionUse, Findings, Generated, Mode, RuleId, Severity, Violation, Waiver};
+use crate::workload::{Workload, WorkloadFacts};
 
-use super::workload::{Workload, WorkloadFacts};
-use super::{Mode, RuleId};
-
-/// The kind of edit, as in RFC 6902.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    Add,
-    Replace,
-    Remove,
-}
-
-/// One field a rule set. Parents missing along `pointer` were created as empty mappings.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Change {
-    pub rule: RuleId,
-    pub resource: ResourceId,
-    pub pointer: Pointer,
-    pub op: Op,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
-    pub value: Value,
-    /// For overlay patches: the overlay and the patch's index in it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub overlay: Option<String>,
-}
-
-impl Change {
-    /// Applies the change to its resource, as the report describes it: parents missing along
-    /// the pointer are created as mappings. Returns false if the pointer cannot be reached.
-    pub fn apply(&self, resource: &mut Value) -> bool {
-        match self.op {
-            Op::Add | Op::Replace => insert(resource, &self.pointer, self.value.clone()).is_ok(),
-            Op::Remove => {
-                let (Some(parent), Some(key)) = (self.pointer.parent(), self.pointer.last()) else { return false };
-                match resource.pointer_mut(parent.as_str()) {
-                    Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
-                    Some(Value::Array(items)) => match key.parse::<usize>() {
-                        Ok(i) if i < items.len() => {
-                            items.remove(i);
-                            true
-                        }
-                        _ => false,
-                    },
-                    _ => false,
-                }
-            }
-        }
-    }
-}
-
-/// A requirement a resource does not meet after the run.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Violation {
-    pub rule: RuleId,
-    pub resource: ResourceId,
-    pub path: Pointer,
-    /// `error` when the rule is enforced in this environment, else `warning`.
-    pub severity: Severity,
-    pub message: String,
-    /// Set when an exemption covers this violation: it is reported but never fails a run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exempted: Option<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Warning,
-    Error,
-}
-
-/// Where an exemption comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
-pub enum ExemptionSource {
-    /// `temper.dev/exempt` on the object or its pod template.
-    Annotation,
-    /// The environment's `exemptions` list; `index` is the entry's position.
-    Environment { environment: String, index: usize },
-}
-
-/// An exemption that applies to one rule on one resource.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Waiver {
-    pub source: ExemptionSource,
-    pub reason: String,
-}
-
-/// An exemption as the report lists it: used, or refused with the reason why.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExemptionUse {
-    pub rule: Option<RuleId>,
-    pub resource: ResourceId,
-    pub source: ExemptionSource,
-    pub reason: String,
-    /// Violations the exemption covered.
-    pub violations: usize,
-    /// Why the exemption was not honoured, if it was not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub refused: Option<String>,
-}
-
-/// Everything rules recorded, for one document or the whole run.
-#[derive(Clone, Debug, Default)]
-pub struct Findings {
-    pub changes: Vec<Change>,
-    pub violations: Vec<Violation>,
-    pub exemptions: Vec<ExemptionUse>,
-}
-
-impl Findings {
-    pub fn extend(&mut self, other: Findings) {
-        self.changes.extend(other.changes);
-        self.violations.extend(other.violations);
-        self.exemptions.extend(other.exemptions);
-    }
+/// One resource as every rule sees it.
+#[derive(Clone, Copy)]
+pub struct Subject<'a> {
+    pub id: &'a ResourceId,
+    /// The pod-spec view, for resources that carry one.
+    pub workload: Option<&'a Workload>,
+    pub index: &'a Index,
+    /// Whether the run applies fixes (`render`) or only evaluates (`check`, generated objects).
+    pub fix: bool,
 }
 
 /// The context of one rule on one resource.
@@ -151,17 +41,17 @@ pub struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
+    /// The context of `rule` in `mode` on `subject`, excused by `waiver` if given, recording
+    /// into `findings`.
     pub fn new(
+        subject: Subject<'a>,
         rule: RuleId,
         mode: Mode,
-        fixes: bool,
-        id: &'a ResourceId,
-        workload: Option<&'a Workload>,
-        index: &'a Index,
         waiver: Option<&'a Waiver>,
         findings: &'a mut Findings,
     ) -> Cx<'a> {
-        let fixes = fixes && waiver.is_none() && matches!(mode, Mode::Fix | Mode::Enforce);
+        let fixes = subject.fix && waiver.is_none() && mode.fixes();
+        let Subject { id, workload, index, .. } = subject;
         Cx { rule, mode, id, workload, index, waiver, fixes, waived: 0, findings }
     }
 
@@ -193,7 +83,7 @@ impl<'a> Cx<'a> {
             rule: self.rule,
             resource: self.id.clone(),
             path,
-            severity: severity(self.mode),
+            severity: Severity::of(self.mode),
             message: message.into(),
             exempted,
         });
@@ -266,15 +156,7 @@ impl<'a> Cx<'a> {
         match obj.pointer_mut(ptr.as_str()) {
             Some(slot) => {
                 let before = std::mem::replace(slot, value.clone());
-                self.findings.changes.push(Change {
-                    rule: self.rule,
-                    resource: self.id.clone(),
-                    pointer: ptr.clone(),
-                    op: Op::Replace,
-                    before: Some(before),
-                    value,
-                    overlay: None,
-                });
+                self.record(ptr.clone(), value, Some(before));
                 true
             }
             None => matches!(self.fill(obj, ptr, value), Fill::Filled),
@@ -282,15 +164,7 @@ impl<'a> Cx<'a> {
     }
 
     fn record(&mut self, pointer: Pointer, value: Value, before: Option<Value>) {
-        self.findings.changes.push(Change {
-            rule: self.rule,
-            resource: self.id.clone(),
-            pointer,
-            op: if before.is_some() { Op::Replace } else { Op::Add },
-            before,
-            value,
-            overlay: None,
-        });
+        self.findings.changes.push(Change::set(self.rule, self.id.clone(), pointer, value, before));
     }
 }
 
@@ -307,62 +181,10 @@ pub enum Fill {
     Blocked,
 }
 
-pub fn severity(mode: Mode) -> Severity {
-    if mode == Mode::Enforce { Severity::Error } else { Severity::Warning }
-}
-
-/// Inserts `value` at `ptr`, creating missing or null parent mappings; in a sequence, the value
-/// is inserted at the index. Returns the previous value (`Some(Null)` when the field was null),
-/// or the pointer of the parent that is in the way.
-pub fn insert(obj: &mut Value, ptr: &Pointer, value: Value) -> Result<Option<Value>, Pointer> {
-    let tokens: Vec<String> = ptr.tokens().collect();
-    let Some((last, parents)) = tokens.split_last() else {
-        return Err(Pointer::root());
-    };
-    let mut cur = obj;
-    let mut at = Pointer::root();
-    for token in parents {
-        if cur.is_null() {
-            *cur = Value::Object(Map::new());
-        }
-        cur = match cur {
-            Value::Object(map) => map.entry(token.clone()).or_insert(Value::Null),
-            Value::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                Some(item) => item,
-                None => return Err(at),
-            },
-            _ => return Err(at),
-        };
-        at = at.key(token);
-    }
-    if cur.is_null() {
-        *cur = Value::Object(Map::new());
-    }
-    match cur {
-        Value::Object(map) => Ok(map.insert(last.clone(), value)),
-        // RFC 6902 `add` into a sequence inserts at the index (the end included).
-        Value::Array(items) => match last.parse::<usize>() {
-            Ok(i) if i <= items.len() => {
-                items.insert(i, value);
-                Ok(None)
-            }
-            _ => Err(at),
-        },
-        _ => Err(at),
-    }
-}
-
 /// A value as short JSON, for messages.
 pub fn compact(value: &Value) -> String {
     let text = value.to_string();
     if text.len() > 80 { format!("{}…", &text[..text.floor_char_boundary(77)]) } else { text }
-}
-
-/// A resource temper adds to the stream.
-#[derive(Clone, Debug)]
-pub struct Generated {
-    pub rule: RuleId,
-    pub object: Value,
 }
 
 /// (kind, namespace, name): what makes two objects the same object in a cluster.
@@ -396,7 +218,7 @@ impl<'a> Gx<'a> {
         index: &'a Index,
         out: &'a mut Generation,
     ) -> Gx<'a> {
-        let fixes = fixes && matches!(mode, Mode::Fix | Mode::Enforce);
+        let fixes = fixes && mode.fixes();
         Gx { rule, mode, workloads, index, fixes, out }
     }
 
@@ -426,20 +248,13 @@ impl<'a> Gx<'a> {
 
     pub fn violation(&mut self, about: &ResourceId, waiver: Option<&Waiver>, path: Pointer, message: String) {
         if let Some(w) = waiver {
-            self.out.findings.exemptions.push(ExemptionUse {
-                rule: Some(self.rule),
-                resource: about.clone(),
-                source: w.source.clone(),
-                reason: w.reason.clone(),
-                violations: 1,
-                refused: None,
-            });
+            self.out.findings.exemptions.push(ExemptionUse::used(self.rule, about, w, 1));
         }
         self.out.findings.violations.push(Violation {
             rule: self.rule,
             resource: about.clone(),
             path,
-            severity: severity(self.mode),
+            severity: Severity::of(self.mode),
             message,
             exempted: waiver.map(|w| w.reason.clone()),
         });

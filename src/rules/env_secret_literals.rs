@@ -4,9 +4,11 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::credential::CredentialNames;
 use crate::object;
+use crate::workload::containers;
 
-use super::{Cx, Rule, containers};
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Reports container environment variables that hold a literal value and are named like a credential.
 
@@ -47,13 +49,9 @@ pub struct Params {
 }
 
 impl Default for Params {
-    #[allow(clippy::expect_used, reason = "constant patterns, covered by tests")]
     fn default() -> Params {
-        Params {
-            name_pattern: Regex::new(r"(?i)(passw(or)?d|secret|token|api[-_]?key|private[-_]?key|credential)").expect("valid pattern"),
-            ignore_pattern: Regex::new(r"(?i)(_file|_path|_dir|_name|_ref|_url|_uri|_kind|_type|_mode|_enabled|_ttl|_timeout|_expiry|_length)$")
-                .expect("valid pattern"),
-        }
+        let CredentialNames { name, ignore } = CredentialNames::default();
+        Params { name_pattern: name, ignore_pattern: ignore }
     }
 }
 

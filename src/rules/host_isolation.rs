@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 
 use crate::object;
 use crate::pointer::Pointer;
+use crate::workload::containers;
 
-use super::{Cx, Rule, containers};
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Reports pods that reach into the node: host namespaces, hostPath, host ports, privileged containers and the other PSS "baseline" controls.
 

@@ -5,8 +5,9 @@ use serde_json::{Value, json};
 
 use crate::image::ImageRef;
 use crate::object;
+use crate::workload::containers;
 
-use super::{Cx, Rule, containers};
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Sets `imagePullPolicy: IfNotPresent` on containers whose image is pinned by tag or digest.
 

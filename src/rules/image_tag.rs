@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use crate::image::ImageRef;
 use crate::object;
+use crate::workload::containers;
 
-use super::{Cx, Rule, containers};
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Reports images that are not pinned: no tag, `:latest`, or (with `requireDigest`) no digest; and images from registries outside `allowedRegistries`.
 

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::object::ResourceId;
 use crate::select::{Selector, SelectorSet};
 
-use super::resource_quota::namespace_id;
 use super::{Gx, Rule};
 
 pub const DOC: &str = r#"Adds NetworkPolicies: a default-deny for ingress in each namespace, and for each workload with ports, a policy allowing only the traffic it should get.
@@ -219,7 +219,7 @@ impl Rule for Params {
                 let spec = json!({"podSelector": {}, "policyTypes": ["Ingress"]});
                 gx.add(
                     policy("temper-default-deny", meta_ns, spec),
-                    &namespace_id(&ns),
+                    &ResourceId::namespace(&ns),
                     None,
                     "namespace has no default-deny ingress policy".into(),
                 );
@@ -232,7 +232,7 @@ impl Rule for Params {
                 let spec = json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": dns});
                 gx.add(
                     policy("temper-default-deny-egress", meta_ns, spec),
-                    &namespace_id(&ns),
+                    &ResourceId::namespace(&ns),
                     None,
                     "namespace has no default-deny egress policy".into(),
                 );

@@ -110,7 +110,11 @@ impl Rule for Params {
                 continue;
             }
             let waiver = facts.waiver(gx.rule);
-            let replicas = facts.replicas.unwrap_or(1);
+            // An autoscaler in the stream owns the count: its minimum is what a drain meets.
+            let replicas = match gx.index.hpa_for(&facts.namespace, &w.kind, &facts.id.name) {
+                Some(hpa) => hpa.min_replicas.unwrap_or(1),
+                None => facts.replicas.unwrap_or(1),
+            };
             if replicas < 2 {
                 gx.violation(
                     &facts.id,

@@ -4,8 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::object;
+use crate::workload::containers;
 
-use super::{Cx, Rule, containers};
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Gives every pod a non-root identity and the RuntimeDefault seccomp profile (Pod Security Standards "restricted").
 

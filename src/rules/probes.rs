@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Cx, Rule, containers};
+use crate::workload::containers;
+
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Reports long-running containers without a readiness or a liveness probe.
 

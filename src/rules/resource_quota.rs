@@ -121,20 +121,8 @@ impl Rule for Params {
                 ..Default::default()
             };
             let Ok(object) = serde_json::to_value(&quota) else { continue };
-            let about = namespace_id(&ns);
+            let about = ResourceId::namespace(&ns);
             gx.add(object, &about, None, "namespace has no ResourceQuota".into());
         }
-    }
-}
-
-/// The identity reports use for a namespace the stream may not define.
-pub fn namespace_id(ns: &Option<String>) -> ResourceId {
-    ResourceId {
-        document: 0,
-        item: None,
-        api_version: "v1".into(),
-        kind: "Namespace".into(),
-        namespace: None,
-        name: ns.clone().unwrap_or_else(|| "(release namespace)".into()),
     }
 }

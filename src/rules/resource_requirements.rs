@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::quantity;
+use crate::workload::containers;
 
-use super::{Cx, Rule, containers};
+use super::{Cx, Rule};
 
 pub const DOC: &str = r#"Gives every container CPU and memory requests and limits, sized by what the workload is (app, engine, database, cache, queue, job, scheduler).
 

@@ -181,7 +181,7 @@ fn check_writes_sarif_for_code_scanning() {
     let run = &sarif["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "temper");
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), temper::rules::RuleId::ALL.len());
+    assert_eq!(rules.len(), temper::record::RuleId::ALL.len());
     let results = run["results"].as_array().unwrap();
     assert!(!results.is_empty());
     for r in results {

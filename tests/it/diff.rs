@@ -5,7 +5,8 @@ use std::path::Path;
 
 use serde_json::Value;
 use temper::canon::same_meaning;
-use temper::diff::{self, Key, Options, Side};
+use temper::diff::{self, Options, Side};
+use temper::object::Key;
 use temper::read::{self, Input};
 
 use crate::util::{TempDir, run_with_stdin, temper, transcript};

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use temper::canon::same_meaning;
 use temper::read::{self, Input};
-use temper::rules::RuleId;
+use temper::record::RuleId;
 
 use crate::util::{policy_from, render};
 

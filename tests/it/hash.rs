@@ -2,7 +2,7 @@
 //! and stamped streams verify until someone edits them.
 
 use serde_json::{Map, Value, json};
-use temper::compliance::{SecretValues, Verdict, verify_stamped};
+use temper::compliance::{self, SecretValues};
 use temper::read::{self, Input};
 use temper::{Config, Policy, Settings};
 
@@ -10,7 +10,7 @@ use crate::util::{policy, valid_corpus};
 
 fn hash_on(threads: usize, policy: &Policy, text: &str) -> String {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    let settings = Settings { fix: true, compliance: Some(SecretValues::Length), ..Settings::default() };
+    let settings = Settings::render(None).with_compliance(SecretValues::Length);
     let outcome = pool.install(|| temper::run(&[Input::new("h", text)], policy, &settings)).unwrap();
     outcome.report.compliance.unwrap().compliance_hash
 }
@@ -123,8 +123,7 @@ fn secret_values_enter_the_hash_only_through_hmac() {
     assert_eq!(hash(&policy, &secret("aaaa")), hash(&policy, &secret("bbbb")));
     assert_ne!(hash(&policy, &secret("aaaa")), hash(&policy, &secret("bbbbb")));
     let hmac = |v: &str| {
-        let settings =
-            Settings { fix: true, compliance: Some(SecretValues::Hmac(b"key".to_vec())), ..Settings::default() };
+        let settings = Settings::render(None).with_compliance(SecretValues::Hmac(b"key".to_vec()));
         temper::run(&[Input::new("h", secret(v))], &policy, &settings)
             .unwrap()
             .report
@@ -136,12 +135,22 @@ fn secret_values_enter_the_hash_only_through_hmac() {
 }
 
 fn stamped(policy: &Policy, text: &str) -> String {
-    let settings = Settings { fix: true, compliance: Some(SecretValues::Length), stamp: true, ..Settings::default() };
+    let settings = Settings::render(None).with_compliance(SecretValues::Length).with_stamps(true);
     temper::run(&[Input::new("s", text)], policy, &settings).unwrap().output
 }
 
-fn verify(text: &str) -> Verdict {
-    verify_stamped(&[Input::new("stamped", text)], &Config::builtin().unwrap(), None, &SecretValues::Length).unwrap()
+/// What `temper verify --stamped` does: the stamps, then a check under the stamped
+/// environment. `Ok` holds the environment; `Err` why the stream does not verify.
+fn verify(text: &str) -> Result<String, String> {
+    let inputs = [Input::new("stamped", text)];
+    let stamped = compliance::read_stamps(&read::parse(&inputs).unwrap(), &SecretValues::Length)?;
+    let policy = Config::builtin().unwrap().resolve(&stamped.environment).unwrap();
+    if let Some(why) = stamped.policy_changed(&policy) {
+        return Err(why);
+    }
+    let report = temper::run(&inputs, &policy, &Settings::check(None)).unwrap().report;
+    stamped.verify(&policy, &report.violations, &report.exemptions)?;
+    Ok(stamped.environment)
 }
 
 #[test]
@@ -150,19 +159,19 @@ fn stamped_corpus_verifies_and_an_edit_is_named() {
     for (name, text) in valid_corpus() {
         let out = stamped(&policy, &text);
         match verify(&out) {
-            Verdict::Verified { environment, .. } => assert_eq!(environment, "prod"),
-            Verdict::Failed(why) => panic!("{name}: a fresh stamp does not verify: {why}"),
+            Ok(environment) => assert_eq!(environment, "prod"),
+            Err(why) => panic!("{name}: a fresh stamp does not verify: {why}"),
         }
         // Edit one field of one resource in the middle of the stream (in a List, of an item).
         let mut docs = values(&out);
         let middle = docs.len() / 2;
         let resource = resource_mut(&mut docs, middle);
-        let target = temper::diff::Key::of(resource).to_string();
+        let target = temper::object::Key::of(resource).to_string();
         set_label(resource, "edited", "yes");
         let edited = emit_all(&docs);
         match verify(&edited) {
-            Verdict::Failed(why) => assert!(why.starts_with(&format!("{target} was modified")), "{name}: {why}"),
-            Verdict::Verified { .. } => panic!("{name}: an edited stream verified"),
+            Err(why) => assert!(why.starts_with(&format!("{target} was modified")), "{name}: {why}"),
+            Ok(_) => panic!("{name}: an edited stream verified"),
         }
     }
 }
@@ -170,11 +179,8 @@ fn stamped_corpus_verifies_and_an_edit_is_named() {
 #[test]
 fn verify_reports_unstamped_and_mixed_streams() {
     let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
-    assert_eq!(verify(input), Verdict::Failed("ConfigMap/a is not stamped".into()));
+    assert_eq!(verify(input), Err("ConfigMap/a is not stamped".into()));
     let one = stamped(&policy("prod"), input);
     let other = stamped(&policy("dev"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n");
-    match verify(&format!("{one}---\n{other}")) {
-        Verdict::Failed(why) => assert_eq!(why, "ConfigMap/b carries the stamps of another render"),
-        v => panic!("{v:?}"),
-    }
+    assert_eq!(verify(&format!("{one}---\n{other}")), Err("ConfigMap/b carries the stamps of another render".into()));
 }

@@ -875,7 +875,7 @@ fn policies() -> &'static [(&'static str, Policy)] {
 }
 
 fn run(threads: usize, policy: &Policy, text: &str) -> temper::Result<Outcome> {
-    let settings = Settings { fix: true, compliance: Some(SecretValues::Length), ..Settings::default() };
+    let settings = Settings::render(None).with_compliance(SecretValues::Length);
     pool(threads).install(|| temper::run(&[Input::new("<prop>", text)], policy, &settings))
 }
 

@@ -22,7 +22,7 @@ pub fn policy_from(env_yaml: &str) -> Policy {
 
 /// Renders `text` with `policy`, fixing, on the current thread pool.
 pub fn render(policy: &Policy, text: &str) -> temper::Result<Outcome> {
-    temper::run(&[Input::new("<test>", text)], policy, &Settings { fix: true, ..Settings::default() })
+    temper::run(&[Input::new("<test>", text)], policy, &Settings::render(None))
 }
 
 /// Renders on a dedicated pool of `threads` threads.

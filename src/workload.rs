@@ -10,9 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
-
-use super::RuleId;
-use super::cx::Waiver;
+use crate::record::{RuleId, Waiver, Waivers};
 
 /// A kind that carries a pod template.
 #[derive(Clone, Debug)]
@@ -261,18 +259,50 @@ pub struct WorkloadFacts {
     /// Whether `metadata.namespace` was set on the object.
     pub explicit_namespace: bool,
     pub workload: Workload,
-    /// Replicas after fixes; an HPA's minimum when one scales the workload.
+    /// Replicas after fixes (an autoscaler in the stream may own the count instead).
     pub replicas: Option<i64>,
     /// Container ports: (port, protocol).
     pub ports: Vec<(Value, String)>,
     /// `spec.hostNetwork: true`: NetworkPolicies do not apply.
     pub host_network: bool,
-    pub waivers: Vec<(RuleId, Waiver)>,
+    pub waivers: Waivers,
 }
 
 impl WorkloadFacts {
+    /// The facts about `obj`, seen as `workload`, once every per-resource rule ran on it.
+    pub fn of(
+        obj: &Value,
+        id: ResourceId,
+        workload: Workload,
+        namespace: Option<String>,
+        waivers: Waivers,
+    ) -> WorkloadFacts {
+        let ports = containers(obj, &workload.spec, false)
+            .iter()
+            .filter(|slot| slot.list == "containers")
+            .filter_map(|slot| slot.get(obj)?.get("ports")?.as_array())
+            .flatten()
+            .filter_map(|p| {
+                let port = p.get("containerPort").filter(|v| !v.is_null())?.clone();
+                let protocol = object::str_at(p, &["protocol"]).unwrap_or("TCP").to_string();
+                Some((port, protocol))
+            })
+            .collect();
+        let host_network = obj.pointer(workload.spec.key("hostNetwork").as_str()) == Some(&Value::Bool(true));
+        WorkloadFacts {
+            explicit_namespace: object::namespace(obj).is_some(),
+            namespace,
+            replicas: workload.replicas(obj),
+            ports,
+            host_network,
+            waivers,
+            workload,
+            id,
+        }
+    }
+
     pub fn waiver(&self, rule: RuleId) -> Option<&Waiver> {
-        self.waivers.iter().find(|(r, _)| *r == rule).map(|(_, w)| w)
+        self.waivers.get(rule)
     }
 
     /// The selector generated objects use: the controller's, else the pod labels.

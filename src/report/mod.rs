@@ -1,14 +1,19 @@
-//! Stage 6, report: what the run did and found, as JSON (`--report`) and as a short summary
-//! for stderr.
+//! Stage 8, report: what the run did and found, counted once at the end of the run; as JSON
+//! (`--report`) and as a short summary for stderr.
+
+mod format;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::object::{self, ResourceId};
+use crate::compliance::Compliance;
+use crate::object::ResourceId;
 use crate::read::{Document, Input};
-use crate::rules::{Change, ExemptionUse, Findings, Generated, RuleId, Severity, Violation};
+use crate::record::{Change, ExemptionUse, Findings, Generated, RuleId, Severity, Tool, Violation};
+
+pub use format::{Format, render};
 
 pub const SCHEMA_VERSION: &str = "temper.dev/report/v1";
 
@@ -28,19 +33,7 @@ pub struct Report {
     pub exemptions: Vec<ExemptionUse>,
     /// The compliance statement and hash, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub compliance: Option<crate::compliance::Compliance>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Tool {
-    pub name: &'static str,
-    pub version: &'static str,
-}
-
-impl Tool {
-    pub fn this() -> Tool {
-        Tool { name: "temper", version: env!("CARGO_PKG_VERSION") }
-    }
+    pub compliance: Option<Compliance>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -77,6 +70,7 @@ pub struct GeneratedInfo {
 }
 
 impl Report {
+    /// The report of a run of `command` in `environment` that recorded `findings`.
     pub fn new(
         command: &'static str,
         environment: &str,
@@ -84,6 +78,7 @@ impl Report {
         docs: &[Document],
         findings: Findings,
         generated: &[Generated],
+        compliance: Option<Compliance>,
     ) -> Report {
         let documents: Vec<DocumentInfo> = docs
             .iter()
@@ -96,8 +91,7 @@ impl Report {
             })
             .collect();
         let changed: std::collections::HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
-        let errors =
-            findings.violations.iter().filter(|v| v.severity == Severity::Error && v.exempted.is_none()).count();
+        let errors = findings.violations.iter().filter(|v| v.blocks()).count();
         let exempted = findings.violations.iter().filter(|v| v.exempted.is_some()).count();
         let counts = Counts {
             documents: documents.len(),
@@ -110,10 +104,7 @@ impl Report {
             warnings: findings.violations.len() - errors - exempted,
             exempted,
         };
-        let generated = generated
-            .iter()
-            .map(|g| GeneratedInfo { rule: g.rule, resource: ResourceId::of(0, None, &g.object) })
-            .collect();
+        let generated = generated.iter().map(|g| GeneratedInfo { rule: g.rule, resource: g.id() }).collect();
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool::this(),
@@ -125,13 +116,18 @@ impl Report {
             generated,
             violations: findings.violations,
             exemptions: findings.exemptions,
-            compliance: None,
+            compliance,
         }
     }
 
     /// Whether an enforced rule is violated without an exemption.
     pub fn fails(&self) -> bool {
         self.counts.errors > 0
+    }
+
+    /// The violations that fail the run.
+    pub fn blockers(&self) -> Vec<Violation> {
+        self.violations.iter().filter(|v| v.blocks()).cloned().collect()
     }
 
     /// The human summary: one line of counts, then one line per violation and refused exemption.
@@ -185,14 +181,4 @@ impl Report {
         }
         text
     }
-}
-
-/// The identity of a generated object, for reports.
-pub fn generated_id(g: &Generated) -> ResourceId {
-    ResourceId::of(0, None, &g.object)
-}
-
-/// Kind/name of a document's object, for messages.
-pub fn object_label(doc: &Document) -> Option<String> {
-    doc.value.as_ref().map(|v| format!("{}/{}", object::kind(v), object::name(v)))
 }

@@ -1,0 +1,98 @@
+//! Stages 4 and 6, rules and check generated: every rule of the environment on every resource
+//! of the stream (fixing where the mode allows), then on every object temper generated (never
+//! fixing), through one checking function.
+//!
+//! Documents are checked in parallel and their findings joined in document order. While a
+//! workload is at hand, its facts for the generating rules are taken too.
+//!
+//! **Invariant:** a render reports the violations a check of its own output would: generated
+//! objects go through the same rules, exemptions included, as input resources.
+
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::config::Policy;
+use crate::exempt;
+use crate::index::Index;
+use crate::object::ResourceId;
+use crate::read::Document;
+use crate::record::{ExemptionUse, Findings, Generated};
+use crate::rules::{Cx, Subject};
+use crate::workload::{Workload, WorkloadFacts};
+
+/// Runs the rules over every resource of `docs`, fixing when `fix` is set. Returns the facts
+/// about every workload, as the rules left it.
+pub fn documents(
+    docs: &mut [Document],
+    policy: &Policy,
+    index: &Index,
+    fix: bool,
+    findings: &mut Findings,
+) -> Vec<WorkloadFacts> {
+    let checked: Vec<(Findings, Vec<WorkloadFacts>)> =
+        docs.par_iter_mut().map(|doc| document(doc, policy, index, fix)).collect();
+    let mut facts = Vec::new();
+    for (found, workloads) in checked {
+        findings.extend(found);
+        facts.extend(workloads);
+    }
+    facts
+}
+
+/// Runs the rules over every generated object without changing it, as a check of the output
+/// would. In parallel: a large stream gets thousands of generated objects.
+pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findings: &mut Findings) {
+    let checked: Vec<Findings> = generated
+        .par_iter()
+        .map(|g| {
+            let mut found = Findings::default();
+            let mut object = g.object.clone();
+            resource(&mut object, g.id(), policy, index, false, &mut found);
+            found
+        })
+        .collect();
+    for found in checked {
+        findings.extend(found);
+    }
+}
+
+fn document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (Findings, Vec<WorkloadFacts>) {
+    let mut findings = Findings::default();
+    let number = doc.number;
+    let facts = doc
+        .resources_mut()
+        .into_iter()
+        .filter_map(|(item, obj)| {
+            let id = ResourceId::of(number, item, obj);
+            resource(obj, id, policy, index, fix, &mut findings)
+        })
+        .collect();
+    (findings, facts)
+}
+
+/// Runs every rule on one resource; returns its facts when it is a workload.
+fn resource(
+    obj: &mut Value,
+    id: ResourceId,
+    policy: &Policy,
+    index: &Index,
+    fix: bool,
+    findings: &mut Findings,
+) -> Option<WorkloadFacts> {
+    let namespace = index.namespace_of(obj);
+    let workload = Workload::of(obj, &id, &policy.kinds, &policy.classes);
+    let (waivers, refused) = exempt::waivers(policy, obj, workload.as_ref(), &id, namespace.as_deref());
+    findings.exemptions.extend(refused);
+    let subject = Subject { id: &id, workload: workload.as_ref(), index, fix };
+    for rule in &policy.rules {
+        let waiver = waivers.get(rule.id);
+        let mut cx = Cx::new(subject, rule.id, rule.mode, waiver, findings);
+        rule.rule.check(&mut cx, obj);
+        let waived = cx.waived();
+        if let (Some(w), true) = (waiver, waived > 0) {
+            findings.exemptions.push(ExemptionUse::used(rule.id, &id, w, waived));
+        }
+    }
+    let workload = workload?;
+    Some(WorkloadFacts::of(obj, id, workload, namespace, waivers))
+}

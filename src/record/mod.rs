@@ -1,0 +1,216 @@
+//! The run's record: what rules and patches changed, what they found, which exemptions were
+//! used, and which objects temper added. Every stage that records or reads a run (patches,
+//! rules, generation, writing, reports, diffs, the compliance hash) depends on these types,
+//! not on the rule catalog.
+//!
+//! **Invariant:** every change a run makes is one [`Change`] with its rule, its resource and a
+//! JSON pointer; reports, diffs and the compliance statement are all read from this record.
+
+mod rule_id;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::object::ResourceId;
+use crate::pointer::{self, Pointer};
+
+pub(crate) use rule_id::catalog;
+pub use rule_id::{Mode, RuleId};
+
+/// The kind of edit, as in RFC 6902.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Add,
+    Replace,
+    Remove,
+}
+
+/// One field a rule set. Parents missing along `pointer` were created as empty mappings.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub rule: RuleId,
+    pub resource: ResourceId,
+    pub pointer: Pointer,
+    pub op: Op,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    pub value: Value,
+    /// For overlay patches: the overlay and the patch's index in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlay: Option<String>,
+}
+
+impl Change {
+    /// A field set where it was absent (`before` is `None`) or replaced (`before` is the old value).
+    pub fn set(rule: RuleId, resource: ResourceId, pointer: Pointer, value: Value, before: Option<Value>) -> Change {
+        let op = if before.is_some() { Op::Replace } else { Op::Add };
+        Change { rule, resource, pointer, op, before, value, overlay: None }
+    }
+
+    /// Applies the change to its resource, as the report describes it: parents missing along
+    /// the pointer are created as mappings. Returns false if the pointer cannot be reached.
+    pub fn apply(&self, resource: &mut Value) -> bool {
+        match self.op {
+            Op::Add | Op::Replace => pointer::insert(resource, &self.pointer, self.value.clone()).is_ok(),
+            Op::Remove => {
+                let (Some(parent), Some(key)) = (self.pointer.parent(), self.pointer.last()) else { return false };
+                match resource.pointer_mut(parent.as_str()) {
+                    Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
+                    Some(Value::Array(items)) => match key.parse::<usize>() {
+                        Ok(i) if i < items.len() => {
+                            items.remove(i);
+                            true
+                        }
+                        _ => false,
+                    },
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// A requirement a resource does not meet after the run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Violation {
+    pub rule: RuleId,
+    pub resource: ResourceId,
+    pub path: Pointer,
+    /// `error` when the rule is enforced in this environment, else `warning`.
+    pub severity: Severity,
+    pub message: String,
+    /// Set when an exemption covers this violation: it is reported but never fails a run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exempted: Option<String>,
+}
+
+impl Violation {
+    /// Whether this violation fails the run: an enforced rule, not exempted.
+    pub fn blocks(&self) -> bool {
+        self.severity == Severity::Error && self.exempted.is_none()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    /// Violations of enforced rules are errors; the rest are warnings.
+    pub fn of(mode: Mode) -> Severity {
+        if mode == Mode::Enforce { Severity::Error } else { Severity::Warning }
+    }
+}
+
+/// Where an exemption comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum ExemptionSource {
+    /// `temper.dev/exempt` on the object or its pod template.
+    Annotation,
+    /// The environment's `exemptions` list; `index` is the entry's position.
+    Environment { environment: String, index: usize },
+}
+
+/// An exemption that applies to one rule on one resource.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    pub source: ExemptionSource,
+    pub reason: String,
+}
+
+/// The exemptions that apply to one resource, at most one per rule.
+#[derive(Clone, Debug, Default)]
+pub struct Waivers(Vec<(RuleId, Waiver)>);
+
+impl Waivers {
+    /// The exemption from `rule`, if any.
+    pub fn get(&self, rule: RuleId) -> Option<&Waiver> {
+        self.0.iter().find(|(r, _)| *r == rule).map(|(_, w)| w)
+    }
+
+    /// Adds `waiver` for `rule` unless the resource is already exempted from it.
+    pub fn grant(&mut self, rule: RuleId, waiver: Waiver) {
+        if self.get(rule).is_none() {
+            self.0.push((rule, waiver));
+        }
+    }
+}
+
+/// An exemption as the report lists it: used, or refused with the reason why.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExemptionUse {
+    pub rule: Option<RuleId>,
+    pub resource: ResourceId,
+    pub source: ExemptionSource,
+    pub reason: String,
+    /// Violations the exemption covered.
+    pub violations: usize,
+    /// Why the exemption was not honoured, if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+impl ExemptionUse {
+    /// `waiver` excused `resource` from `rule`, covering `violations` violations.
+    pub fn used(rule: RuleId, resource: &ResourceId, waiver: &Waiver, violations: usize) -> ExemptionUse {
+        ExemptionUse {
+            rule: Some(rule),
+            resource: resource.clone(),
+            source: waiver.source.clone(),
+            reason: waiver.reason.clone(),
+            violations,
+            refused: None,
+        }
+    }
+}
+
+/// Everything a run recorded, for one document or the whole run.
+#[derive(Clone, Debug, Default)]
+pub struct Findings {
+    pub changes: Vec<Change>,
+    pub violations: Vec<Violation>,
+    pub exemptions: Vec<ExemptionUse>,
+}
+
+impl Findings {
+    pub fn extend(&mut self, other: Findings) {
+        self.changes.extend(other.changes);
+        self.violations.extend(other.violations);
+        self.exemptions.extend(other.exemptions);
+    }
+}
+
+/// A resource temper adds to the stream.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub rule: RuleId,
+    pub object: Value,
+}
+
+impl Generated {
+    /// The identity reports use for it (document 0: it comes from no input document).
+    pub fn id(&self) -> ResourceId {
+        ResourceId::of(0, None, &self.object)
+    }
+}
+
+/// The tool that made a record: reports and compliance statements name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Tool {
+    pub fn this() -> Tool {
+        Tool { name: "temper", version: env!("CARGO_PKG_VERSION") }
+    }
+}
