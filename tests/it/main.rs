@@ -28,3 +28,5 @@ mod props;
 mod rules;
 // Reading and writing streams: every edge case of the input contract, with our own fixtures.
 mod stream;
+// The project's conventions: module docs, rule docs, fixtures and snapshots.
+mod tidy;
