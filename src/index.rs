@@ -1,4 +1,4 @@
-//! Stage 2, index: the cross-document facts rules need, gathered in one pass before any rule
+//! Stage 3, index: the cross-document facts rules need, gathered in one pass before any rule
 //! runs: which PodDisruptionBudgets, NetworkPolicies, HorizontalPodAutoscalers, Services and
 //! ResourceQuotas the stream already has, and where.
 //!

@@ -1,4 +1,5 @@
-//! Stage 3, rules: the catalog. Each rule lives in its own file with its doc, its parameters
+//! The rule catalog, which the rules stage (`check.rs`) runs. Each rule lives in its own file
+//! with its doc, its parameters
 //! and its logic; this module lists them, in the order they run on every resource.
 //!
 //! A rule checks one resource at a time through a [`Cx`], which decides from the mode and
