@@ -1,6 +1,6 @@
 //! The rule catalog, which the rules stage (`check.rs`) runs. Each rule lives in its own file
-//! with its doc, its parameters
-//! and its logic; this module lists them, in the order they run on every resource.
+//! with its doc, its parameters and its logic; this module expands the catalog's list
+//! (`record::catalog!`) into those modules, in the order they run on every resource.
 //!
 //! A rule checks one resource at a time through a [`Cx`], which decides from the mode and
 //! the exemptions whether a fix is applied or a violation reported, and records either. Rules
