@@ -80,7 +80,7 @@ fn resource(
     findings: &mut Findings,
 ) -> Option<WorkloadFacts> {
     let namespace = index.namespace_of(obj);
-    let workload = Workload::of(obj, &id, &policy.kinds, &policy.classes);
+    let workload = Workload::of(obj, &id, &policy.knowledge);
     let (waivers, refused) = exempt::waivers(policy, obj, workload.as_ref(), &id, namespace.as_deref());
     findings.exemptions.extend(refused);
     let subject = Subject { id: &id, workload: workload.as_ref(), index, fix };

@@ -29,6 +29,21 @@ impl<'a> ImageRef<'a> {
         ImageRef { registry, repository, tag, digest }
     }
 
+    /// The reference without its registry host: `docker.io/library/nginx:1.27` is
+    /// `library/nginx:1.27`, `nginx:1.27` stays `nginx:1.27`.
+    pub fn without_registry(&self) -> String {
+        let mut out = self.repository.to_string();
+        if let Some(tag) = self.tag {
+            out.push(':');
+            out.push_str(tag);
+        }
+        if let Some(digest) = self.digest {
+            out.push('@');
+            out.push_str(digest);
+        }
+        out
+    }
+
     /// Pinned: a digest, or a tag other than `latest`.
     pub fn is_pinned(&self) -> bool {
         self.digest.is_some() || self.tag.is_some_and(|t| t != "latest")
@@ -52,5 +67,10 @@ mod tests {
         assert!(!ImageRef::parse("redis:latest").is_pinned());
         assert!(ImageRef::parse("redis:7").is_pinned());
         assert_eq!(ImageRef::parse("localhost:5000/app").registry, "localhost:5000");
+        assert_eq!(ImageRef::parse("docker.io/library/nginx:1.27").without_registry(), "library/nginx:1.27");
+        assert_eq!(
+            ImageRef::parse("registry.k8s.io/ingress-nginx/controller:v1@sha256:ab").without_registry(),
+            "ingress-nginx/controller:v1@sha256:ab"
+        );
     }
 }

@@ -23,6 +23,7 @@ pub mod exempt;
 pub mod generate;
 pub mod image;
 pub mod index;
+pub mod knowledge;
 pub mod object;
 pub mod patch;
 pub mod pipeline;

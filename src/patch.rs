@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::knowledge::Knowledge;
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 use crate::read::{Document, Input};
 use crate::record::{Change, Findings, Op, RuleId};
 use crate::target::{Target, TargetSpec};
-use crate::workload::{Classes, Workload, WorkloadKinds, containers};
+use crate::workload::{Workload, containers};
 
 /// Applies every patch to the documents it targets, in parallel; objects without a namespace
 /// are in `release_namespace`. Fails at the earliest document a patch cannot apply to.
@@ -21,7 +22,7 @@ pub fn apply(
     inputs: &[Input],
     docs: &mut [Document],
     patches: &[Patch],
-    workloads: (&WorkloadKinds, &Classes),
+    knowledge: &Knowledge,
     release_namespace: Option<&str>,
 ) -> Result<Findings> {
     let mut findings = Findings::default();
@@ -29,7 +30,7 @@ pub fn apply(
         return Ok(findings);
     }
     let patched: Vec<Result<Vec<Change>>> =
-        docs.par_iter_mut().map(|d| apply_to(inputs, d, patches, workloads, release_namespace)).collect();
+        docs.par_iter_mut().map(|d| apply_to(inputs, d, patches, knowledge, release_namespace)).collect();
     for changes in patched {
         findings.changes.extend(changes?);
     }
@@ -40,7 +41,7 @@ fn apply_to(
     inputs: &[Input],
     doc: &mut Document,
     patches: &[Patch],
-    (kinds, classes): (&WorkloadKinds, &Classes),
+    knowledge: &Knowledge,
     release_namespace: Option<&str>,
 ) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
@@ -53,7 +54,7 @@ fn apply_to(
             if !patch.target.matches(&id, obj, namespace) {
                 continue;
             }
-            let workload = Workload::of(obj, &id, kinds, classes);
+            let workload = Workload::of(obj, &id, knowledge);
             match patch.apply(obj, &id, workload.as_ref()) {
                 Ok(made) => changes.extend(made),
                 Err(message) => {

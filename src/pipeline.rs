@@ -76,8 +76,7 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
         settings.compliance.as_ref().map(|secrets| set_digest(&compliance::entries(&docs, &[], secrets)));
     let mut findings = Findings::default();
     if settings.fix {
-        let workloads = (&policy.kinds, &policy.classes);
-        findings.extend(patch::apply(inputs, &mut docs, &policy.patches, workloads, namespace)?);
+        findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
     let mut index = Index::build(&docs, namespace);
     let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings);

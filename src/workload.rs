@@ -1,119 +1,13 @@
-//! Where pod specs live, and the facts rules need about a workload: its pod labels, selector,
-//! replica count, component class, containers.
-//!
-//! Built-in kinds follow Pod Security Admission's list (Pod, PodTemplate, ReplicationController,
-//! ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob); the configuration adds more
-//! (for example Argo Rollouts), each as a pointer to its pod template.
+//! The facts rules need about a workload: its pod labels, selector, replica count, component
+//! class, containers; where its pod spec is comes from the table of workload kinds
+//! (`knowledge::WorkloadKinds`).
 
-use regex::Regex;
 use serde_json::{Map, Value};
 
+use crate::knowledge::{Classes, Knowledge};
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 use crate::record::{RuleId, Waiver, Waivers};
-
-/// A kind that carries a pod template.
-#[derive(Clone, Debug)]
-pub struct WorkloadKind {
-    /// API group; `None` matches any group.
-    pub groups: Option<Vec<String>>,
-    pub kind: String,
-    /// The pod template (holding `metadata` and `spec`); the root for a Pod.
-    pub template: Pointer,
-    /// Where the replica count lives, for scalable kinds.
-    pub replicas: Option<Pointer>,
-}
-
-/// A workload kind from configuration: `podTemplate` and `replicas` are JSON pointers.
-pub fn workload_kind(
-    group: Option<String>,
-    kind: &str,
-    template: &str,
-    replicas: Option<&str>,
-) -> Result<WorkloadKind, String> {
-    let pointer = |text: &str| {
-        Pointer::parse(text).ok_or_else(|| format!("`{text}` is not a JSON pointer (it must start with /)"))
-    };
-    Ok(WorkloadKind {
-        groups: group.map(|g| vec![g]),
-        kind: kind.to_string(),
-        template: pointer(template)?,
-        replicas: replicas.map(pointer).transpose()?,
-    })
-}
-
-/// The table of workload kinds.
-#[derive(Clone, Debug)]
-pub struct WorkloadKinds(Vec<WorkloadKind>);
-
-impl WorkloadKinds {
-    /// The built-in kinds plus `extra`, which take precedence.
-    pub fn new(extra: Vec<WorkloadKind>) -> WorkloadKinds {
-        let p = |parts: &[&str]| parts.iter().fold(Pointer::root(), |p, k| p.key(k));
-        let apps = || Some(vec!["apps".to_string(), "extensions".to_string()]);
-        let core = || Some(vec![String::new()]);
-        let batch = || Some(vec!["batch".to_string()]);
-        let template = p(&["spec", "template"]);
-        let replicas = Some(p(&["spec", "replicas"]));
-        let mut kinds = extra;
-        kinds.extend([
-            WorkloadKind { groups: core(), kind: "Pod".into(), template: Pointer::root(), replicas: None },
-            WorkloadKind { groups: core(), kind: "PodTemplate".into(), template: p(&["template"]), replicas: None },
-            WorkloadKind {
-                groups: core(),
-                kind: "ReplicationController".into(),
-                template: template.clone(),
-                replicas: replicas.clone(),
-            },
-            WorkloadKind {
-                groups: apps(),
-                kind: "Deployment".into(),
-                template: template.clone(),
-                replicas: replicas.clone(),
-            },
-            WorkloadKind {
-                groups: apps(),
-                kind: "StatefulSet".into(),
-                template: template.clone(),
-                replicas: replicas.clone(),
-            },
-            WorkloadKind {
-                groups: apps(),
-                kind: "ReplicaSet".into(),
-                template: template.clone(),
-                replicas: replicas.clone(),
-            },
-            WorkloadKind { groups: apps(), kind: "DaemonSet".into(), template: template.clone(), replicas: None },
-            WorkloadKind { groups: batch(), kind: "Job".into(), template: template.clone(), replicas: None },
-            WorkloadKind {
-                groups: batch(),
-                kind: "CronJob".into(),
-                template: p(&["spec", "jobTemplate", "spec", "template"]),
-                replicas: None,
-            },
-        ]);
-        WorkloadKinds(kinds)
-    }
-
-    pub fn find(&self, group: &str, kind: &str) -> Option<&WorkloadKind> {
-        self.0.iter().find(|k| k.kind == kind && k.groups.as_ref().is_none_or(|gs| gs.iter().any(|g| g == group)))
-    }
-}
-
-/// Component classes (app, engine, database, cache, queue, job, scheduler) and how to recognise
-/// them.
-#[derive(Clone, Debug, Default)]
-pub struct Classes(pub Vec<(String, Vec<Regex>)>);
-
-impl Classes {
-    fn by_value(&self, value: &str) -> Option<&str> {
-        let lower = value.to_ascii_lowercase();
-        self.0
-            .iter()
-            .find(|(class, patterns)| *class == lower || patterns.iter().any(|p| p.is_match(&lower)))
-            .map(|(class, _)| class.as_str())
-    }
-}
 
 /// What rules know about a resource that carries a pod spec.
 #[derive(Clone, Debug)]
@@ -137,8 +31,8 @@ pub struct Workload {
 
 impl Workload {
     /// The view of `obj`, if its kind carries a pod spec that is present.
-    pub fn of(obj: &Value, id: &ResourceId, kinds: &WorkloadKinds, classes: &Classes) -> Option<Workload> {
-        let entry = kinds.find(id.group(), &id.kind)?;
+    pub fn of(obj: &Value, id: &ResourceId, knowledge: &Knowledge) -> Option<Workload> {
+        let entry = knowledge.kinds.find(id.group(), &id.kind)?;
         let spec = entry.template.key("spec");
         let pod_spec = obj.pointer(spec.as_str()).filter(|v| v.is_object())?;
         let meta = entry.template.key("metadata");
@@ -147,7 +41,7 @@ impl Workload {
         let restart = object::str_at(pod_spec, &["restartPolicy"]).unwrap_or("Always");
         let batch = matches!(id.kind.as_str(), "Job" | "CronJob");
         let long_running = !(batch || id.kind == "Pod" && restart != "Always");
-        let class = classify(classes, &pod_labels, object::labels(obj), &id.name, batch);
+        let class = classify(&knowledge.classes, &pod_labels, object::labels(obj), &id.name, batch);
         Some(Workload {
             kind: id.kind.clone(),
             meta,

@@ -18,14 +18,17 @@ use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::knowledge::{
+    Classes, ClusterScoped, ImageWrites, Knowledge, Signals, SingleWriters, Store, WorkloadKinds, WritablePaths,
+    workload_kind,
+};
 use crate::patch::Patch;
 use crate::record::{Mode, RuleId};
 use crate::rules::Rule;
 use crate::target::Target;
-use crate::workload::{Classes, WorkloadKinds, workload_kind};
 
 pub use schema::API_VERSION;
-use schema::{AllowDeny, EnvironmentFile, OverlayFile, RuleSetting};
+use schema::{AllowDeny, EnvironmentFile, OverlayFile, RuleSetting, SignalsSpec, SingleWritersSpec};
 
 /// Where a configuration file came from.
 #[derive(Debug, Clone)]
@@ -49,8 +52,9 @@ pub struct Policy {
     pub patches: Vec<Patch>,
     pub exemptions: Vec<EnvExemption>,
     pub annotation_exemptions: bool,
-    pub kinds: WorkloadKinds,
-    pub classes: Classes,
+    /// What the environment knows about the world: workload kinds and classes, cluster-scoped
+    /// kinds, single writers, writable paths.
+    pub knowledge: Knowledge,
     /// The whole resolved environment as data: `temper env` prints it, the policy digest
     /// hashes it.
     pub resolved: Value,
@@ -260,9 +264,30 @@ impl Config {
         let mut patches = Vec::new();
         let mut classes = Map::new();
         let mut kinds = Vec::new();
+        let mut cluster_scoped = Vec::new();
+        let mut single_writers = SingleWriters::default();
+        let mut writable = Vec::new();
         let mut resolved_overlays = Vec::new();
+        // Later overlays come first in the tables where the first match wins.
         for overlay in &overlays {
             let (origin, o) = &self.overlays[overlay];
+            let bad = |field: &str, m: String| Error::config(&origin.0, format!("spec.{field}: {m}"));
+            for scope in &o.spec.cluster_scoped {
+                cluster_scoped.extend(scope.kinds.iter().map(|k| (scope.group.clone(), k.clone())));
+            }
+            if let Some(spec) = &o.spec.single_writers {
+                merge_single_writers(&mut single_writers, spec).map_err(|m| bad("singleWriters", m))?;
+            }
+            for (i, w) in o.spec.writable_paths.iter().enumerate().rev() {
+                let entry = ImageWrites {
+                    image: regex(&w.image).map_err(|m| bad(&format!("writablePaths[{i}].image"), m))?,
+                    paths: w.paths.clone(),
+                    data_paths: w.data_paths.clone(),
+                    not_read_only: (!w.read_only)
+                        .then(|| w.reason.clone().unwrap_or_else(|| format!("see {}", w.source))),
+                };
+                writable.insert(0, entry);
+            }
             for (i, spec) in o.spec.patches.iter().enumerate() {
                 let patch = Patch::compile(overlay, i + 1, spec.clone())
                     .map_err(|m| Error::config(&origin.0, format!("spec.patches[{i}]: {m}")))?;
@@ -300,8 +325,13 @@ impl Config {
             patches,
             exemptions: exemptions.into_iter().map(|(_, e)| e).collect(),
             annotation_exemptions,
-            kinds: WorkloadKinds::new(kinds),
-            classes: compiled_classes,
+            knowledge: Knowledge {
+                kinds: WorkloadKinds::new(kinds),
+                classes: compiled_classes,
+                cluster_scoped: ClusterScoped::new(cluster_scoped),
+                single_writers,
+                writable_paths: WritablePaths(writable),
+            },
             resolved,
         })
     }
@@ -367,6 +397,55 @@ fn merge(base: &mut Value, over: &Value) {
         }
         (base, over) => *base = over.clone(),
     }
+}
+
+fn regex(pattern: &str) -> std::result::Result<Regex, String> {
+    Regex::new(pattern).map_err(|e| format!("`{pattern}`: {e}"))
+}
+
+fn regexes(patterns: &[String]) -> std::result::Result<Vec<Regex>, String> {
+    patterns.iter().map(|p| regex(p)).collect()
+}
+
+/// Adds an overlay's single-writer table: its classes and exclusions replace earlier ones, its
+/// stores come before earlier ones.
+fn merge_single_writers(table: &mut SingleWriters, spec: &SingleWritersSpec) -> std::result::Result<(), String> {
+    if let Some(classes) = &spec.classes {
+        table.classes = classes
+            .iter()
+            .map(|(class, practice)| match practice.as_str() {
+                Some(p) => Ok((class.clone(), p.to_string())),
+                None => Err(format!("classes.{class}: the production practice must be a string")),
+            })
+            .collect::<std::result::Result<_, _>>()?;
+    }
+    if let Some(not_names) = &spec.not_names {
+        table.not_names = regexes(not_names).map_err(|m| format!("notNames: {m}"))?;
+    }
+    let mut stores = Vec::new();
+    for (i, s) in spec.stores.iter().enumerate() {
+        let at = |m: String| format!("stores[{i}] ({}): {m}", s.name);
+        let signals = s.replicated_when.clone().unwrap_or_default();
+        stores.push(Store {
+            name: s.name.clone(),
+            names: regexes(&s.names).map_err(at)?,
+            images: regexes(&s.images).map_err(at)?,
+            replicated: compile_signals(&signals).map_err(at)?,
+            practice: s.practice.clone(),
+        });
+    }
+    stores.append(&mut table.stores);
+    table.stores = stores;
+    Ok(())
+}
+
+fn compile_signals(spec: &SignalsSpec) -> std::result::Result<Signals, String> {
+    let env = spec
+        .env
+        .iter()
+        .map(|e| Ok((regex(&e.name)?, e.value.as_deref().map(regex).transpose()?)))
+        .collect::<std::result::Result<_, String>>()?;
+    Ok(Signals { env, args: regexes(&spec.args)?, containers: regexes(&spec.containers)? })
 }
 
 fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<Classes, String> {
