@@ -83,7 +83,8 @@ fn resource(
     let workload = Workload::of(obj, &id, &policy.knowledge);
     let (waivers, refused) = exempt::waivers(policy, obj, workload.as_ref(), &id, namespace.as_deref());
     findings.exemptions.extend(refused);
-    let subject = Subject { id: &id, workload: workload.as_ref(), index, fix };
+    let knowledge = &policy.knowledge;
+    let subject = Subject { id: &id, workload: workload.as_ref(), index, knowledge, fix, refusals: policy.refusals };
     for rule in &policy.rules {
         let waiver = waivers.get(rule.id);
         let mut cx = Cx::new(subject, rule.id, rule.mode, waiver, findings);
@@ -93,6 +94,7 @@ fn resource(
             findings.exemptions.push(ExemptionUse::used(rule.id, &id, w, waived));
         }
     }
-    let workload = workload?;
+    // A cluster-scoped object has no namespace to generate namespaced objects in.
+    let workload = workload.filter(|_| !index.is_cluster_scoped(id.group(), &id.kind))?;
     Some(WorkloadFacts::of(obj, id, workload, namespace, waivers))
 }

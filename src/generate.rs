@@ -14,7 +14,7 @@ use crate::index::Index;
 use crate::object;
 use crate::read::Document;
 use crate::record::{Findings, Generated};
-use crate::rules::{Generation, Gx};
+use crate::rules::{Generation, Gx, Stream};
 use crate::workload::WorkloadFacts;
 
 pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
@@ -29,17 +29,15 @@ pub fn generate(
     fix: bool,
     findings: &mut Findings,
 ) -> Vec<Generated> {
-    let taken = docs
-        .iter()
-        .flat_map(|d| {
-            d.resources()
-                .into_iter()
-                .map(|(_, obj)| (object::kind(obj).to_string(), index.namespace_of(obj), object::name(obj).to_string()))
-        })
-        .collect();
-    let mut out = Generation { taken, ..Generation::default() };
+    let mut out = Generation::default();
+    for doc in docs {
+        for (_, obj) in doc.resources() {
+            out.taken.note(index, obj);
+        }
+    }
+    let stream = Stream { workloads: facts, index, knowledge: &policy.knowledge, fix, refusals: policy.refusals };
     for rule in &policy.rules {
-        let mut gx = Gx::new(rule.id, rule.mode, fix, facts, index, &mut out);
+        let mut gx = Gx::new(stream, rule.id, rule.mode, &mut out);
         rule.rule.generate(&mut gx);
     }
     let mut generated = out.generated;

@@ -1,15 +1,19 @@
 //! Stage 3, index: the cross-document facts rules need, gathered in one pass before any rule
-//! runs: which PodDisruptionBudgets, NetworkPolicies, HorizontalPodAutoscalers, Services and
-//! ResourceQuotas the stream already has, and where.
+//! runs: which kinds are cluster-scoped (configuration, then the stream's CRDs), which
+//! PodDisruptionBudgets, NetworkPolicies, HorizontalPodAutoscalers, Services, ResourceQuotas,
+//! LimitRanges and PersistentVolumeClaims the stream already has, and where.
 //!
-//! Namespaces are compared as Kubernetes will see them once applied: an object without
-//! `metadata.namespace` lands in the release namespace (`-n`, `HELM_NAMESPACE`), which may be
-//! unknown; two objects without a namespace always share it.
+//! Namespaces are compared as Kubernetes will see them once applied: a namespaced object
+//! without `metadata.namespace` lands in the release namespace (`--namespace`), which may be
+//! unknown; two objects without a namespace always share it. While it is unknown, the release
+//! namespace may be any namespace at all, so every question about what a namespace holds is
+//! answered for every namespace it may turn out to be ("may share").
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use crate::knowledge::ClusterScoped;
 use crate::object::{self, ResourceId};
 use crate::read::Document;
 use crate::select::{Selector, SelectorSet};
@@ -35,28 +39,132 @@ struct NetPol {
     default_deny_egress: bool,
 }
 
+/// Where an object lives once applied.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Place {
+    /// Cluster-scoped: no namespace.
+    Cluster,
+    /// Namespaced: its own namespace, else the release namespace (`None` while unknown).
+    Namespace(Option<String>),
+}
+
+/// Whether a namespace holds some kind of object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    No,
+    Yes,
+    /// Only if the unknown release namespace turns out to be a namespace that holds one.
+    Maybe,
+}
+
+impl Holds {
+    /// Whether adding one more could make two.
+    pub fn any(self) -> bool {
+        self != Holds::No
+    }
+}
+
+/// Namespaces in which some kind of object is present, answered with "may share" semantics.
+#[derive(Clone, Debug, Default)]
+struct Presence(HashSet<Option<String>>);
+
+impl Presence {
+    fn holds(&self, ns: &Option<String>, release_known: bool) -> Holds {
+        let maybe = match ns {
+            _ if self.0.contains(ns) => return Holds::Yes,
+            _ if release_known => false,
+            // The unknown release namespace may be any namespace that holds one.
+            None => !self.0.is_empty(),
+            // A named namespace may be the release namespace, which holds one.
+            Some(_) => self.0.contains(&None),
+        };
+        if maybe { Holds::Maybe } else { Holds::No }
+    }
+}
+
 /// Cross-document facts. Every query is asked once per workload, so none of them walks a
 /// list of every object of a kind (that made large streams quadratic).
 #[derive(Clone, Debug, Default)]
 pub struct Index {
     pub release_namespace: Option<String>,
+    cluster_scoped: ClusterScoped,
     pdbs: SelectorSet<()>,
     network_policies: SelectorSet<NetPol>,
+    deny_ingress: Presence,
+    deny_egress: Presence,
     /// The first HPA for each (namespace, target kind, target name).
     hpas: HashMap<(Option<String>, String, String), Hpa>,
     services: SelectorSet<()>,
-    quotas: HashSet<Option<String>>,
+    quotas: Presence,
+    limit_ranges: Presence,
+    /// PersistentVolumeClaims by (namespace, name): their access modes.
+    claims: HashMap<(Option<String>, String), Vec<String>>,
 }
 
 impl Index {
-    pub fn build(docs: &[Document], release_namespace: Option<&str>) -> Index {
-        let mut index = Index { release_namespace: release_namespace.map(str::to_string), ..Index::default() };
+    /// The index of `docs`; `cluster_scoped` is what configuration knows, to which the
+    /// stream's CustomResourceDefinitions add their own kinds.
+    pub fn build(docs: &[Document], release_namespace: Option<&str>, cluster_scoped: &ClusterScoped) -> Index {
+        let mut index = Index {
+            release_namespace: release_namespace.map(str::to_string),
+            cluster_scoped: cluster_scoped.clone(),
+            ..Index::default()
+        };
+        // Scopes first: where every other object lives depends on them.
+        for doc in docs {
+            for (_, obj) in doc.resources() {
+                index.declare_scope(obj);
+            }
+        }
         for (position, doc) in docs.iter().enumerate() {
             for (item, obj) in doc.resources() {
                 index.add((position, item), doc.number, obj);
             }
         }
         index
+    }
+
+    /// A CustomResourceDefinition's kind and scope. `apiextensions.k8s.io/v1beta1` defaulted
+    /// a missing scope to Namespaced; v1 requires it.
+    fn declare_scope(&mut self, obj: &Value) {
+        if object::kind(obj) != "CustomResourceDefinition"
+            || object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default()) != "apiextensions.k8s.io"
+        {
+            return;
+        }
+        let (Some(group), Some(kind)) =
+            (object::str_at(obj, &["spec", "group"]), object::str_at(obj, &["spec", "names", "kind"]))
+        else {
+            return;
+        };
+        let cluster = object::str_at(obj, &["spec", "scope"]) == Some("Cluster");
+        self.cluster_scoped.declare(group, kind, cluster);
+    }
+
+    /// Whether the release namespace is known: then every namespaced object's namespace is.
+    pub fn release_known(&self) -> bool {
+        self.release_namespace.is_some()
+    }
+
+    /// Whether objects of `group`/`kind` are cluster-scoped.
+    pub fn is_cluster_scoped(&self, group: &str, kind: &str) -> bool {
+        self.cluster_scoped.contains(group, kind)
+    }
+
+    /// Where `obj` will live once applied.
+    pub fn place_of(&self, obj: &Value) -> Place {
+        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+        if self.is_cluster_scoped(group, object::kind(obj)) {
+            Place::Cluster
+        } else {
+            Place::Namespace(self.namespace_of(obj))
+        }
+    }
+
+    /// Whether objects in `a` and `b` may end up in the same namespace: the same namespace,
+    /// or either is the release namespace while it is unknown.
+    pub fn may_share(&self, a: &Option<String>, b: &Option<String>) -> bool {
+        a == b || (!self.release_known() && (a.is_none() || b.is_none()))
     }
 
     /// Reads every autoscaler's replica bounds again from `docs`, which the rules may have
@@ -110,6 +218,12 @@ impl Index {
                     // Any all-pods egress policy is the namespace's egress baseline (ours allows DNS).
                     default_deny_egress: all_pods && types.contains(&"Egress"),
                 };
+                if policy.default_deny_ingress {
+                    self.deny_ingress.0.insert(ns.clone());
+                }
+                if policy.default_deny_egress {
+                    self.deny_egress.0.insert(ns.clone());
+                }
                 self.network_policies.insert(ns, selector, policy);
             }
             ("autoscaling", "HorizontalPodAutoscaler") => {
@@ -136,26 +250,54 @@ impl Index {
                 }
             }
             ("", "ResourceQuota") => {
-                self.quotas.insert(ns);
+                self.quotas.0.insert(ns);
+            }
+            ("", "LimitRange") => {
+                self.limit_ranges.0.insert(ns);
+            }
+            ("", "PersistentVolumeClaim") => {
+                let modes = object::get(obj, &["spec", "accessModes"])
+                    .and_then(Value::as_array)
+                    .map(|m| m.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                    .unwrap_or_default();
+                self.claims.insert((ns, object::name(obj).to_string()), modes);
             }
             _ => {}
         }
     }
 
-    /// Whether a PodDisruptionBudget in `ns` selects pods labelled `labels`.
-    pub fn pdb_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
-        self.pdbs.any_selects(ns, labels, |_| true)
+    /// Whether a selector of `set` in a namespace `ns` may share selects `labels`.
+    pub fn may_select<T>(
+        &self,
+        set: &SelectorSet<T>,
+        ns: &Option<String>,
+        labels: &Map<String, Value>,
+        accept: impl Fn(&T) -> bool + Copy,
+    ) -> bool {
+        match ns {
+            _ if self.release_known() => set.any_selects(ns, labels, accept),
+            None => set.any_selects_anywhere(labels, accept),
+            Some(_) => set.any_selects(ns, labels, accept) || set.any_selects(&None, labels, accept),
+        }
     }
 
-    /// Whether a NetworkPolicy in `ns` governs ingress to pods labelled `labels`. A namespace's
-    /// default-deny policy does not count: it selects every pod but allows nothing.
+    /// Whether a PodDisruptionBudget in `ns` (or a namespace it may share) selects pods
+    /// labelled `labels`. A second budget over the same pods makes every eviction fail.
+    pub fn pdb_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
+        self.may_select(&self.pdbs, ns, labels, |_| true)
+    }
+
+    /// Whether a NetworkPolicy in `ns` (or a namespace it may share) governs ingress to pods
+    /// labelled `labels`. A namespace's default-deny policy does not count: it selects every
+    /// pod but allows nothing.
     pub fn network_policy_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
-        self.network_policies.any_selects(ns, labels, |p| p.ingress && !p.default_deny_ingress)
+        self.may_select(&self.network_policies, ns, labels, |p| p.ingress && !p.default_deny_ingress)
     }
 
     /// Whether `ns` already denies all ingress (and egress, if `egress`) by default.
-    pub fn default_deny(&self, ns: &Option<String>, egress: bool) -> bool {
-        self.network_policies.payloads(ns).any(|p| if egress { p.default_deny_egress } else { p.default_deny_ingress })
+    pub fn default_deny(&self, ns: &Option<String>, egress: bool) -> Holds {
+        let presence = if egress { &self.deny_egress } else { &self.deny_ingress };
+        presence.holds(ns, self.release_known())
     }
 
     /// The HPA scaling the workload `kind/name` in `ns`, if any.
@@ -168,8 +310,19 @@ impl Index {
         self.services.any_selects(ns, labels, |_| true)
     }
 
-    pub fn has_quota(&self, ns: &Option<String>) -> bool {
-        self.quotas.contains(ns)
+    /// Whether `ns` already holds a ResourceQuota.
+    pub fn quota(&self, ns: &Option<String>) -> Holds {
+        self.quotas.holds(ns, self.release_known())
+    }
+
+    /// Whether `ns` already holds a LimitRange.
+    pub fn limit_range(&self, ns: &Option<String>) -> Holds {
+        self.limit_ranges.holds(ns, self.release_known())
+    }
+
+    /// The access modes of the PersistentVolumeClaim `name` in `ns`, when the stream has it.
+    pub fn claim(&self, ns: &Option<String>, name: &str) -> Option<&[String]> {
+        self.claims.get(&(ns.clone(), name.to_string())).map(Vec::as_slice)
     }
 }
 

@@ -125,6 +125,8 @@ impl Selector {
 #[derive(Clone, Debug)]
 pub struct SelectorSet<T> {
     namespaces: HashMap<Option<String>, Buckets<T>>,
+    /// Every selector again, whatever its namespace, for questions about any namespace.
+    everywhere: Buckets<T>,
 }
 
 #[derive(Clone, Debug)]
@@ -137,7 +139,7 @@ struct Buckets<T> {
 
 impl<T> Default for SelectorSet<T> {
     fn default() -> Self {
-        SelectorSet { namespaces: HashMap::new() }
+        SelectorSet { namespaces: HashMap::new(), everywhere: Buckets::default() }
     }
 }
 
@@ -147,10 +149,16 @@ impl<T> Default for Buckets<T> {
     }
 }
 
-impl<T> SelectorSet<T> {
+impl<T: Clone> SelectorSet<T> {
     pub fn insert(&mut self, namespace: Option<String>, selector: Selector, payload: T) {
-        let buckets = self.namespaces.entry(namespace).or_default();
-        let filed = |k: &String, v: &String| buckets.by_pair.get(k).and_then(|m| m.get(v)).map_or(0, Vec::len);
+        self.everywhere.insert(selector.clone(), payload.clone());
+        self.namespaces.entry(namespace).or_default().insert(selector, payload);
+    }
+}
+
+impl<T> Buckets<T> {
+    fn insert(&mut self, selector: Selector, payload: T) {
+        let filed = |k: &String, v: &String| self.by_pair.get(k).and_then(|m| m.get(v)).map_or(0, Vec::len);
         let pair = selector
             .0
             .iter()
@@ -161,11 +169,22 @@ impl<T> SelectorSet<T> {
             .min_by_key(|(k, v)| filed(k, v))
             .map(|(k, v)| (k.clone(), v.clone()));
         match pair {
-            Some((k, v)) => buckets.by_pair.entry(k).or_default().entry(v).or_default().push((selector, payload)),
-            None => buckets.rest.push((selector, payload)),
+            Some((k, v)) => self.by_pair.entry(k).or_default().entry(v).or_default().push((selector, payload)),
+            None => self.rest.push((selector, payload)),
         }
     }
 
+    fn any_selects(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
+        let hit = |list: &Vec<(Selector, T)>| list.iter().any(|(s, t)| accept(t) && s.matches(labels));
+        hit(&self.rest)
+            || labels.iter().any(|(k, v)| {
+                let bucket = v.as_str().and_then(|v| self.by_pair.get(k)?.get(v));
+                bucket.is_some_and(hit)
+            })
+    }
+}
+
+impl<T> SelectorSet<T> {
     /// Whether a selector in `namespace` whose payload passes `accept` selects `labels`.
     pub fn any_selects(
         &self,
@@ -173,13 +192,12 @@ impl<T> SelectorSet<T> {
         labels: &Map<String, Value>,
         accept: impl Fn(&T) -> bool,
     ) -> bool {
-        let Some(buckets) = self.namespaces.get(namespace) else { return false };
-        let hit = |list: &Vec<(Selector, T)>| list.iter().any(|(s, t)| accept(t) && s.matches(labels));
-        hit(&buckets.rest)
-            || labels.iter().any(|(k, v)| {
-                let bucket = v.as_str().and_then(|v| buckets.by_pair.get(k)?.get(v));
-                bucket.is_some_and(hit)
-            })
+        self.namespaces.get(namespace).is_some_and(|b| b.any_selects(labels, accept))
+    }
+
+    /// Whether a selector in any namespace whose payload passes `accept` selects `labels`.
+    pub fn any_selects_anywhere(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
+        self.everywhere.any_selects(labels, accept)
     }
 
     /// The payloads of every selector in `namespace`, in no particular order.

@@ -114,8 +114,9 @@ impl ConfigArgs {
 /// The release namespace.
 #[derive(Debug, Clone, Args)]
 pub struct NamespaceArg {
-    /// Namespace of the release, for objects without one
-    #[arg(short = 'n', long = "namespace", env = "HELM_NAMESPACE", value_name = "NAMESPACE")]
+    /// Namespace of the release, where objects without one are installed (Helm does not tell
+    /// a post-renderer: pass it with --post-renderer-args --namespace=NAMESPACE)
+    #[arg(short = 'n', long = "namespace", env = "TEMPER_NAMESPACE", value_name = "NAMESPACE")]
     pub namespace: Option<String>,
 }
 
@@ -226,11 +227,11 @@ pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
 
 /// Environment variables set to the empty string count as unset: Kubernetes env lists often
 /// carry `value: ""`, and an empty `--config` or `--threads` means nothing.
+/// `HELM_NAMESPACE` is never read: Helm does not set it for a post-renderer, and where it leaks
+/// in (from a plugin run in the same process) it says `default` whatever `-n` was.
 fn forget_empty_variables() {
     let empty: Vec<std::ffi::OsString> = std::env::vars_os()
-        .filter(|(name, value)| {
-            value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("TEMPER_") || n == "HELM_NAMESPACE")
-        })
+        .filter(|(name, value)| value.is_empty() && name.to_str().is_some_and(|n| n.starts_with("TEMPER_")))
         .map(|(name, _)| name)
         .collect();
     for name in empty {

@@ -23,12 +23,12 @@ use crate::knowledge::{
     workload_kind,
 };
 use crate::patch::Patch;
-use crate::record::{Mode, RuleId};
+use crate::record::{Mode, RuleId, Severity};
 use crate::rules::Rule;
 use crate::target::Target;
 
 pub use schema::API_VERSION;
-use schema::{AllowDeny, EnvironmentFile, OverlayFile, RuleSetting, SignalsSpec, SingleWritersSpec};
+use schema::{AllowDeny, EnvironmentFile, OverlayFile, Refusals, RuleSetting, SignalsSpec, SingleWritersSpec};
 
 /// Where a configuration file came from.
 #[derive(Debug, Clone)]
@@ -52,6 +52,9 @@ pub struct Policy {
     pub patches: Vec<Patch>,
     pub exemptions: Vec<EnvExemption>,
     pub annotation_exemptions: bool,
+    /// The severity of a fix temper refuses: a warning, unless the environment says `block`
+    /// (then an enforced rule's refusal fails the run like any violation).
+    pub refusals: Severity,
     /// What the environment knows about the world: workload kinds and classes, cluster-scoped
     /// kinds, single writers, writable paths.
     pub knowledge: Knowledge,
@@ -191,6 +194,7 @@ impl Config {
         let mut params: BTreeMap<RuleId, Value> = BTreeMap::new();
         let mut overlays: Vec<String> = Vec::new();
         let mut annotation_exemptions = true;
+        let mut refusals = Refusals::Warn;
         let mut exemptions = Vec::new();
         for env_name in &chain {
             let (origin, env) = &self.environments[env_name];
@@ -228,6 +232,9 @@ impl Config {
             }
             if let Some(a) = env.spec.annotation_exemptions {
                 annotation_exemptions = a == AllowDeny::Allow;
+            }
+            if let Some(r) = env.spec.refusals {
+                refusals = r;
             }
             for (index, ex) in env.spec.exemptions.iter().enumerate() {
                 let at = format!("spec.exemptions[{index}]");
@@ -313,6 +320,7 @@ impl Config {
             "spec": {
                 "chain": chain,
                 "annotationExemptions": if annotation_exemptions { "allow" } else { "deny" },
+                "refusals": refusals,
                 "overlays": resolved_overlays,
                 "rules": resolved_rules,
                 "exemptions": exemptions.iter().map(|(spec, ex)| json!({"environment": ex.environment, "exemption": spec})).collect::<Vec<_>>(),
@@ -325,6 +333,7 @@ impl Config {
             patches,
             exemptions: exemptions.into_iter().map(|(_, e)| e).collect(),
             annotation_exemptions,
+            refusals: if refusals == Refusals::Block { Severity::Error } else { Severity::Warning },
             knowledge: Knowledge {
                 kinds: WorkloadKinds::new(kinds),
                 classes: compiled_classes,

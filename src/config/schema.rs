@@ -154,6 +154,13 @@ pub enum AllowDeny {
     Deny,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Refusals {
+    Warn,
+    Block,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EnvironmentSpec {
@@ -171,6 +178,10 @@ pub struct EnvironmentSpec {
     pub pod_security_level: Option<Value>,
     #[serde(default)]
     pub annotation_exemptions: Option<AllowDeny>,
+    /// Whether fixes temper refuses (because they would break a workload) fail an enforcing
+    /// run: `warn` (the default) or `block`.
+    #[serde(default)]
+    pub refusals: Option<Refusals>,
     /// Per rule: a mode, or `{mode, params}`.
     #[serde(default)]
     pub rules: Map<String, Value>,

@@ -85,6 +85,10 @@ pub struct Violation {
     /// Set when an exemption covers this violation: it is reported but never fails a run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exempted: Option<String>,
+    /// Set when this is a fix temper refused because it would break the workload or the
+    /// release: a warning, unless the environment makes refusals blocking.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
 }
 
 impl Violation {

@@ -150,6 +150,8 @@ impl Report {
             let level = match (v.severity, &v.exempted) {
                 (_, Some(_)) => "exempt",
                 (Severity::Error, None) => "error",
+                // A fix temper would not make because it would break something.
+                (Severity::Warning, None) if v.refused => "refused",
                 (Severity::Warning, None) => "warning",
             };
             let _ = writeln!(

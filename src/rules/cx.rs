@@ -5,15 +5,14 @@
 //! Every applied edit is recorded as a [`Change`] with the rule, the resource and a JSON
 //! pointer, so reports, diffs and the compliance statement all come from one record.
 
-use std::collections::HashSet;
-
 use serde_json::Value;
 
 use crate::index::Index;
-use crate::object::{self, ResourceId};
+use crate::knowledge::Knowledge;
+use crate::object::ResourceId;
 use crate::pointer::{Pointer, insert};
-use crate::record::{Change, ExemptionUse, Findings, Generated, Mode, RuleId, Severity, Violation, Waiver};
-use crate::workload::{Workload, WorkloadFacts};
+use crate::record::{Change, Findings, Mode, RuleId, Severity, Violation, Waiver};
+use crate::workload::Workload;
 
 /// One resource as every rule sees it.
 #[derive(Clone, Copy)]
@@ -22,8 +21,11 @@ pub struct Subject<'a> {
     /// The pod-spec view, for resources that carry one.
     pub workload: Option<&'a Workload>,
     pub index: &'a Index,
+    pub knowledge: &'a Knowledge,
     /// Whether the run applies fixes (`render`) or only evaluates (`check`, generated objects).
     pub fix: bool,
+    /// The severity of a refused fix: a warning unless the environment makes refusals blocking.
+    pub refusals: Severity,
 }
 
 /// The context of one rule on one resource.
@@ -34,6 +36,8 @@ pub struct Cx<'a> {
     /// The pod-spec view, for resources that carry one.
     pub workload: Option<&'a Workload>,
     pub index: &'a Index,
+    pub knowledge: &'a Knowledge,
+    refusals: Severity,
     waiver: Option<&'a Waiver>,
     fixes: bool,
     waived: usize,
@@ -51,8 +55,8 @@ impl<'a> Cx<'a> {
         findings: &'a mut Findings,
     ) -> Cx<'a> {
         let fixes = subject.fix && waiver.is_none() && mode.fixes();
-        let Subject { id, workload, index, .. } = subject;
-        Cx { rule, mode, id, workload, index, waiver, fixes, waived: 0, findings }
+        let Subject { id, workload, index, knowledge, refusals, .. } = subject;
+        Cx { rule, mode, id, workload, index, knowledge, refusals, waiver, fixes, waived: 0, findings }
     }
 
     /// Whether fixes are applied (fix or enforce mode, resource not exempted).
@@ -77,15 +81,27 @@ impl<'a> Cx<'a> {
 
     /// Reports that `path` in the resource breaks the rule.
     pub fn violation(&mut self, path: Pointer, message: impl Into<String>) {
+        self.push(path, message.into(), Severity::of(self.mode), false);
+    }
+
+    /// Reports a fix the rule will not make because it would break the workload: `message`
+    /// says why and what the operator should do instead.
+    pub fn refuse(&mut self, path: Pointer, message: impl Into<String>) {
+        let severity = self.refusals.min(Severity::of(self.mode));
+        self.push(path, message.into(), severity, true);
+    }
+
+    fn push(&mut self, path: Pointer, message: String, severity: Severity, refused: bool) {
         let exempted = self.waiver.map(|w| w.reason.clone());
         self.waived += usize::from(exempted.is_some());
         self.findings.violations.push(Violation {
             rule: self.rule,
             resource: self.id.clone(),
             path,
-            severity: Severity::of(self.mode),
-            message: message.into(),
+            severity,
+            message,
             exempted,
+            refused,
         });
     }
 
@@ -185,78 +201,4 @@ pub enum Fill {
 pub fn compact(value: &Value) -> String {
     let text = value.to_string();
     if text.len() > 80 { format!("{}…", &text[..text.floor_char_boundary(77)]) } else { text }
-}
-
-/// (kind, namespace, name): what makes two objects the same object in a cluster.
-pub type Identity = (String, Option<String>, String);
-
-/// What the generating rules produce together, and the names already taken.
-#[derive(Debug, Default)]
-pub struct Generation {
-    pub findings: Findings,
-    pub generated: Vec<Generated>,
-    pub taken: HashSet<Identity>,
-}
-
-/// The context of one generating rule over the whole stream.
-pub struct Gx<'a> {
-    pub rule: RuleId,
-    pub mode: Mode,
-    /// Facts about every workload after the per-resource rules ran.
-    pub workloads: &'a [WorkloadFacts],
-    pub index: &'a Index,
-    fixes: bool,
-    out: &'a mut Generation,
-}
-
-impl<'a> Gx<'a> {
-    pub fn new(
-        rule: RuleId,
-        mode: Mode,
-        fixes: bool,
-        workloads: &'a [WorkloadFacts],
-        index: &'a Index,
-        out: &'a mut Generation,
-    ) -> Gx<'a> {
-        let fixes = fixes && mode.fixes();
-        Gx { rule, mode, workloads, index, fixes, out }
-    }
-
-    /// Adds `object` when fixes are on; otherwise reports `message` against `about`.
-    /// `waiver` exempts `about` from the rule: nothing is added and the violation is marked.
-    /// An object whose name is already taken in its namespace is not added: what it was for
-    /// stays uncovered, and says so. Returns whether the object was added.
-    pub fn add(&mut self, object: Value, about: &ResourceId, waiver: Option<&Waiver>, message: String) -> bool {
-        if !self.fixes || waiver.is_some() {
-            self.violation(about, waiver, Pointer::root(), message);
-            return false;
-        }
-        let identity =
-            (object::kind(&object).to_string(), self.index.namespace_of(&object), object::name(&object).to_string());
-        if !self.out.taken.insert(identity) {
-            let message = format!(
-                "cannot add {} {}: an object with that name is already in the stream",
-                object::kind(&object),
-                object::name(&object)
-            );
-            self.violation(about, None, Pointer::root(), message);
-            return false;
-        }
-        self.out.generated.push(Generated { rule: self.rule, object });
-        true
-    }
-
-    pub fn violation(&mut self, about: &ResourceId, waiver: Option<&Waiver>, path: Pointer, message: String) {
-        if let Some(w) = waiver {
-            self.out.findings.exemptions.push(ExemptionUse::used(self.rule, about, w, 1));
-        }
-        self.out.findings.violations.push(Violation {
-            rule: self.rule,
-            resource: about.clone(),
-            path,
-            severity: Severity::of(self.mode),
-            message,
-            exempted: waiver.map(|w| w.reason.clone()),
-        });
-    }
 }

@@ -13,6 +13,7 @@
 
 mod compliance_stamp;
 mod cx;
+mod gx;
 mod overlay_patch;
 
 use std::fmt;
@@ -22,7 +23,8 @@ use serde_json::Value;
 
 use crate::record::{RuleId, catalog};
 
-pub use cx::{Cx, Fill, Generation, Gx, Identity, Subject};
+pub use cx::{Cx, Fill, Subject};
+pub use gx::{Generation, Gx, Stream, Taken, Target};
 
 /// One hardening rule, built from its parameters.
 pub trait Rule: Send + Sync + fmt::Debug {

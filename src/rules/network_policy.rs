@@ -1,6 +1,5 @@
 //! `network-policy`: default-deny ingress per namespace, and an allow policy per workload.
 
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -8,7 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::object::ResourceId;
 use crate::select::{Selector, SelectorSet};
 
-use super::{Gx, Rule};
+use super::{Gx, Rule, Target};
 
 pub const DOC: &str = r#"Adds NetworkPolicies: a default-deny for ingress in each namespace, and for each workload with ports, a policy allowing only the traffic it should get.
 
@@ -163,16 +162,14 @@ fn policy(name: &str, ns: Option<&String>, spec: Value) -> Value {
 impl Rule for Params {
     fn generate(&self, gx: &mut Gx<'_>) {
         let excluded = |ns: &Option<String>| ns.as_ref().is_some_and(|n| self.exclude_namespaces.contains(n));
-        let mut namespaces: BTreeMap<Option<String>, bool> = BTreeMap::new();
         // Policies added in this run count as existing ones for the workloads that follow.
         let mut added: SelectorSet<()> = SelectorSet::default();
         for facts in gx.workloads {
             if excluded(&facts.namespace) || facts.host_network {
                 continue;
             }
-            *namespaces.entry(facts.namespace.clone()).or_default() |= facts.explicit_namespace;
             let labels = &facts.workload.pod_labels;
-            let covered = added.any_selects(&facts.namespace, labels, |_| true);
+            let covered = gx.index.may_select(&added, &facts.namespace, labels, |_| true);
             if facts.ports.is_empty() || covered || gx.index.network_policy_selects(&facts.namespace, labels) {
                 continue;
             }
@@ -213,9 +210,11 @@ impl Rule for Params {
                 added.insert(facts.namespace.clone(), sel, ());
             }
         }
-        for (ns, explicit) in namespaces {
+        for Target { namespace: ns, explicit } in
+            gx.target_namespaces(&self.exclude_namespaces, "a default-deny NetworkPolicy")
+        {
             let meta_ns = if explicit { ns.as_ref() } else { None };
-            if !gx.index.default_deny(&ns, false) {
+            if gx.needs(&ns, gx.index.default_deny(&ns, false), "a default-deny ingress NetworkPolicy") {
                 let spec = json!({"podSelector": {}, "policyTypes": ["Ingress"]});
                 gx.add(
                     policy("temper-default-deny", meta_ns, spec),
@@ -224,7 +223,9 @@ impl Rule for Params {
                     "namespace has no default-deny ingress policy".into(),
                 );
             }
-            if self.default_deny_egress && !gx.index.default_deny(&ns, true) {
+            if self.default_deny_egress
+                && gx.needs(&ns, gx.index.default_deny(&ns, true), "a default-deny egress NetworkPolicy")
+            {
                 let dns = json!([{
                     "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": self.dns_namespace}}}],
                     "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],

@@ -105,7 +105,7 @@ impl Rule for Params {
             {
                 continue;
             }
-            let covered = added.any_selects(&facts.namespace, &w.pod_labels, |_| true);
+            let covered = gx.index.may_select(&added, &facts.namespace, &w.pod_labels, |_| true);
             if covered || gx.index.pdb_selects(&facts.namespace, &w.pod_labels) {
                 continue;
             }

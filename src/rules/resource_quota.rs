@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::object::ResourceId;
 
-use super::{Gx, Rule};
+use super::{Gx, Rule, Target};
 
 pub const DOC: &str = r#"Adds a ResourceQuota `temper-quota` to each namespace the stream deploys workloads to, unless the stream already has one there.
 
@@ -99,13 +99,8 @@ impl Default for Params {
 
 impl Rule for Params {
     fn generate(&self, gx: &mut Gx<'_>) {
-        // Target namespace -> whether any workload there names it explicitly.
-        let mut targets: BTreeMap<Option<String>, bool> = BTreeMap::new();
-        for facts in gx.workloads {
-            *targets.entry(facts.namespace.clone()).or_default() |= facts.explicit_namespace;
-        }
-        for (ns, explicit) in targets {
-            if gx.index.has_quota(&ns) || ns.as_ref().is_some_and(|n| self.exclude_namespaces.contains(n)) {
+        for Target { namespace: ns, explicit } in gx.target_namespaces(&self.exclude_namespaces, "a ResourceQuota") {
+            if !gx.needs(&ns, gx.index.quota(&ns), "a ResourceQuota") {
                 continue;
             }
             let quota = corev1::ResourceQuota {

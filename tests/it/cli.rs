@@ -242,18 +242,33 @@ fn init_writes_the_builtin_configuration_and_refuses_to_overwrite() {
 }
 
 #[test]
-fn release_namespace_comes_from_flag_or_helm_namespace() {
-    // The stream already has a quota in `shop`: objects without a namespace land in `shop`.
+fn release_namespace_comes_from_the_flag_never_from_helm_namespace() {
+    // The stream already has a quota in `shop`; the Deployment has no namespace.
     let input = format!(
         "{DEPLOYMENT}---\napiVersion: v1\nkind: ResourceQuota\nmetadata: {{name: q, namespace: shop}}\nspec: {{hard: {{pods: '9'}}}}\n"
     );
     let quota = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).contains("temper-quota");
-    let out = run_with_stdin(temper().args(["render", "-q", "--no-enforce"]), input.as_bytes());
-    assert!(quota(&out));
-    let out = run_with_stdin(temper().args(["render", "-q", "--no-enforce", "-n", "shop"]), input.as_bytes());
+    let render = || {
+        let mut cmd = temper();
+        cmd.args(["render", "--no-enforce"]);
+        cmd
+    };
+    // Unknown: the release namespace may be `shop`, which has a quota; none is added, and the
+    // report says why and what to pass.
+    let out = run_with_stdin(&mut render(), input.as_bytes());
+    assert!(!quota(&out), "{}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--namespace"), "{}", transcript(&out));
+    // Known, and `shop`: it has a quota.
+    let out = run_with_stdin(render().args(["-n", "shop"]), input.as_bytes());
     assert!(!quota(&out));
-    let out =
-        run_with_stdin(temper().args(["render", "-q", "--no-enforce"]).env("HELM_NAMESPACE", "shop"), input.as_bytes());
+    // Known, and another namespace: it gets one.
+    let out = run_with_stdin(render().args(["-n", "web"]), input.as_bytes());
+    assert!(quota(&out));
+    let out = run_with_stdin(render().env("TEMPER_NAMESPACE", "web"), input.as_bytes());
+    assert!(quota(&out));
+    // Helm does not set HELM_NAMESPACE for a post-renderer; when it leaks in, it says nothing
+    // about the release, so it is not read.
+    let out = run_with_stdin(render().env("HELM_NAMESPACE", "web"), input.as_bytes());
     assert!(!quota(&out));
 }
 

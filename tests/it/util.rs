@@ -159,6 +159,7 @@ pub fn clean_env(cmd: &mut Command) {
         "TEMPER_CONFIG",
         "TEMPER_THREADS",
         "TEMPER_LOG_FILE",
+        "TEMPER_NAMESPACE",
         "HELM_NAMESPACE",
         "CI",
     ] {

@@ -1,0 +1,199 @@
+//! What a generating rule may do, over the whole stream: add objects, report what is missing,
+//! and refuse what would break the release.
+//!
+//! **Invariant:** no two objects with one identity in any namespace Helm may use. An object is
+//! added only if no object of the same group, kind and name may already be where it goes;
+//! while the release namespace is unknown, it may be any namespace (see `index::Place`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use crate::index::{Holds, Index, Place};
+use crate::knowledge::Knowledge;
+use crate::object::{self, ResourceId};
+use crate::pointer::Pointer;
+use crate::record::{ExemptionUse, Findings, Generated, Mode, RuleId, Severity, Violation, Waiver};
+use crate::workload::WorkloadFacts;
+
+/// The identities already in the stream or generated: for each (group, kind, name), the
+/// places objects with it are in.
+#[derive(Debug, Default)]
+pub struct Taken(HashMap<(String, String, String), Vec<Place>>);
+
+impl Taken {
+    /// Records `obj`, which is in the stream.
+    pub fn note(&mut self, index: &Index, obj: &Value) {
+        let place = index.place_of(obj);
+        self.0.entry(identity(obj)).or_default().push(place);
+    }
+
+    /// Records `obj` unless an object with its identity may already be where it goes.
+    fn take(&mut self, index: &Index, obj: &Value) -> bool {
+        let place = index.place_of(obj);
+        let places = self.0.entry(identity(obj)).or_default();
+        let clash = places.iter().any(|p| match (p, &place) {
+            (Place::Cluster, Place::Cluster) => true,
+            (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
+            _ => false,
+        });
+        if !clash {
+            places.push(place);
+        }
+        !clash
+    }
+}
+
+fn identity(obj: &Value) -> (String, String, String) {
+    let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+    (group.to_string(), object::kind(obj).to_string(), object::name(obj).to_string())
+}
+
+/// What the generating rules produce together, and the identities already taken.
+#[derive(Debug, Default)]
+pub struct Generation {
+    pub findings: Findings,
+    pub generated: Vec<Generated>,
+    pub taken: Taken,
+}
+
+/// The stream as every generating rule sees it.
+#[derive(Clone, Copy)]
+pub struct Stream<'a> {
+    /// Facts about every workload after the per-resource rules ran.
+    pub workloads: &'a [WorkloadFacts],
+    pub index: &'a Index,
+    pub knowledge: &'a Knowledge,
+    /// Whether the run applies fixes.
+    pub fix: bool,
+    /// The severity of a refused fix.
+    pub refusals: Severity,
+}
+
+/// A namespace the stream's workloads run in, for rules that add one object per namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// `None`: the release namespace, while it is unknown.
+    pub namespace: Option<String>,
+    /// Whether a workload there names it in `metadata.namespace`; if none does, objects added
+    /// for it carry no namespace either, and land where the workloads land.
+    pub explicit: bool,
+}
+
+/// The context of one generating rule over the whole stream.
+pub struct Gx<'a> {
+    pub rule: RuleId,
+    pub mode: Mode,
+    pub workloads: &'a [WorkloadFacts],
+    pub index: &'a Index,
+    pub knowledge: &'a Knowledge,
+    refusals: Severity,
+    fixes: bool,
+    out: &'a mut Generation,
+}
+
+impl<'a> Gx<'a> {
+    pub fn new(stream: Stream<'a>, rule: RuleId, mode: Mode, out: &'a mut Generation) -> Gx<'a> {
+        let Stream { workloads, index, knowledge, fix, refusals } = stream;
+        Gx { rule, mode, workloads, index, knowledge, refusals, fixes: fix && mode.fixes(), out }
+    }
+
+    /// Adds `object` when fixes are on; otherwise reports `message` against `about`.
+    /// `waiver` exempts `about` from the rule: nothing is added and the violation is marked.
+    /// An object whose identity may already be where it goes is not added: what it was for
+    /// stays uncovered, and says so. Returns whether the object was added.
+    pub fn add(&mut self, object: Value, about: &ResourceId, waiver: Option<&Waiver>, message: String) -> bool {
+        if !self.fixes || waiver.is_some() {
+            self.violation(about, waiver, Pointer::root(), message);
+            return false;
+        }
+        if !self.out.taken.take(self.index, &object) {
+            let message = format!(
+                "cannot add {} {}: an object with that name is already in the stream",
+                object::kind(&object),
+                object::name(&object)
+            );
+            self.violation(about, None, Pointer::root(), message);
+            return false;
+        }
+        self.out.generated.push(Generated { rule: self.rule, object });
+        true
+    }
+
+    pub fn violation(&mut self, about: &ResourceId, waiver: Option<&Waiver>, path: Pointer, message: String) {
+        self.push(about, waiver, path, message, Severity::of(self.mode), false);
+    }
+
+    /// Reports an object the rule will not add because it would break the release: `message`
+    /// says why and what the operator should do instead.
+    pub fn refuse(&mut self, about: &ResourceId, waiver: Option<&Waiver>, path: Pointer, message: String) {
+        let severity = self.refusals.min(Severity::of(self.mode));
+        self.push(about, waiver, path, message, severity, true);
+    }
+
+    fn push(
+        &mut self,
+        about: &ResourceId,
+        waiver: Option<&Waiver>,
+        path: Pointer,
+        message: String,
+        severity: Severity,
+        refused: bool,
+    ) {
+        if let Some(w) = waiver {
+            self.out.findings.exemptions.push(ExemptionUse::used(self.rule, about, w, 1));
+        }
+        self.out.findings.violations.push(Violation {
+            rule: self.rule,
+            resource: about.clone(),
+            path,
+            severity,
+            message,
+            exempted: waiver.map(|w| w.reason.clone()),
+            refused,
+        });
+    }
+
+    /// Whether to add `what` (e.g. "a ResourceQuota") to `ns`, which `holds` one already or
+    /// not. When it may, because the release namespace is unknown, the rule says so.
+    pub fn needs(&mut self, ns: &Option<String>, holds: Holds, what: &str) -> bool {
+        if holds == Holds::Maybe {
+            let message = match ns {
+                None => format!(
+                    "the release namespace, which temper was not told, may be one that already has {what} in this stream, so none was added: pass the release namespace with --namespace (Helm: --post-renderer-args --namespace=NAMESPACE)"
+                ),
+                Some(ns) => format!(
+                    "objects without a namespace in this stream include {what}, and the release namespace, which temper was not told, may be {ns}, so none was added there: pass the release namespace with --namespace (Helm: --post-renderer-args --namespace=NAMESPACE)"
+                ),
+            };
+            self.refuse(&ResourceId::namespace(ns), None, Pointer::root(), message);
+        }
+        holds == Holds::No
+    }
+
+    /// The namespaces the stream's workloads run in, each once and in order, except those
+    /// `excluded`, for a rule that adds `what` (e.g. "a ResourceQuota") to each.
+    ///
+    /// While the release namespace is unknown and workloads also name namespaces of their own,
+    /// the release namespace may turn out to be one of those, which would then get two. It is
+    /// left out, and the rule says so once with the remedy.
+    pub fn target_namespaces(&mut self, excluded: &[String], what: &str) -> Vec<Target> {
+        let mut targets: BTreeMap<Option<String>, bool> = BTreeMap::new();
+        for facts in self.workloads {
+            if facts.namespace.as_ref().is_some_and(|ns| excluded.contains(ns)) {
+                continue;
+            }
+            *targets.entry(facts.namespace.clone()).or_default() |= facts.explicit_namespace;
+        }
+        let named: Vec<String> = targets.keys().flatten().cloned().collect();
+        if !self.index.release_known() && targets.contains_key(&None) && !named.is_empty() {
+            targets.remove(&None);
+            let message = format!(
+                "objects without a namespace go to the release namespace, which temper was not told, and this stream also puts workloads in {}; {what} for the release namespace could be a second one in one of those, so none was added there: pass the release namespace with --namespace (Helm: --post-renderer-args --namespace=NAMESPACE)",
+                named.join(", ")
+            );
+            self.refuse(&ResourceId::namespace(&None), None, Pointer::root(), message);
+        }
+        targets.into_iter().map(|(namespace, explicit)| Target { namespace, explicit }).collect()
+    }
+}
