@@ -24,6 +24,8 @@ mod docs;
 mod helm;
 // Property-based tests: generated manifests and formatting.
 mod props;
+// Never breaks a release: identities, singletons, drains, flows, writable paths, quotas.
+mod release;
 // One fixture per rule situation, snapshotted.
 mod rules;
 // Reading and writing streams: every edge case of the input contract, with our own fixtures.
