@@ -13,10 +13,11 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::knowledge::ClusterScoped;
+use crate::knowledge::{ClusterScoped, Knowledge};
 use crate::object::{self, ResourceId};
 use crate::read::Document;
 use crate::select::{Selector, SelectorSet};
+use crate::workload::{Singleton, Workload};
 
 /// A HorizontalPodAutoscaler in the stream.
 #[derive(Clone, Debug)]
@@ -99,29 +100,53 @@ pub struct Index {
     limit_ranges: Presence,
     /// PersistentVolumeClaims by (namespace, name): their access modes.
     claims: HashMap<(Option<String>, String), Vec<String>>,
+    /// Scalable workloads that cannot run more than once, by (namespace, kind, name).
+    singletons: HashMap<(Option<String>, String, String), Singleton>,
 }
 
 impl Index {
-    /// The index of `docs`; `cluster_scoped` is what configuration knows, to which the
-    /// stream's CustomResourceDefinitions add their own kinds.
-    pub fn build(docs: &[Document], release_namespace: Option<&str>, cluster_scoped: &ClusterScoped) -> Index {
-        let mut index = Index {
-            release_namespace: release_namespace.map(str::to_string),
-            cluster_scoped: cluster_scoped.clone(),
-            ..Index::default()
-        };
-        // Scopes first: where every other object lives depends on them.
-        for doc in docs {
-            for (_, obj) in doc.resources() {
-                index.declare_scope(obj);
-            }
-        }
+    /// The index of `docs`. `knowledge` says which kinds are cluster-scoped (the stream's
+    /// CustomResourceDefinitions add their own kinds) and which workloads are single writers.
+    pub fn build(docs: &[Document], release_namespace: Option<&str>, knowledge: &Knowledge) -> Index {
+        let mut index = Index::scopes(docs, release_namespace, &knowledge.cluster_scoped);
         for (position, doc) in docs.iter().enumerate() {
             for (item, obj) in doc.resources() {
                 index.add((position, item), doc.number, obj);
             }
         }
+        // Claims are all known now: which workloads cannot run twice.
+        for doc in docs {
+            for (item, obj) in doc.resources() {
+                index.add_singleton(doc.number, item, obj, knowledge);
+            }
+        }
         index
+    }
+
+    /// An index that knows only where objects live: the release namespace and which kinds are
+    /// cluster-scoped (`cluster_scoped`, plus the stream's CustomResourceDefinitions).
+    pub fn scopes(docs: &[Document], release_namespace: Option<&str>, cluster_scoped: &ClusterScoped) -> Index {
+        let mut index = Index {
+            release_namespace: release_namespace.map(str::to_string),
+            cluster_scoped: cluster_scoped.clone(),
+            ..Index::default()
+        };
+        for doc in docs {
+            for (_, obj) in doc.resources() {
+                index.declare_scope(obj);
+            }
+        }
+        index
+    }
+
+    fn add_singleton(&mut self, number: usize, item: Option<usize>, obj: &Value, knowledge: &Knowledge) {
+        let id = ResourceId::of(number, item, obj);
+        let Some(workload) = Workload::of(obj, &id, knowledge).filter(|w| w.replicas.is_some()) else { return };
+        let ns = self.namespace_of(obj);
+        let claim_modes = |claim: &str| self.claims.get(&(ns.clone(), claim.to_string())).cloned();
+        if let Some(singleton) = workload.singleton(obj, &id, knowledge, claim_modes) {
+            self.singletons.insert((ns, id.kind, id.name), singleton);
+        }
     }
 
     /// A CustomResourceDefinition's kind and scope. `apiextensions.k8s.io/v1beta1` defaulted
@@ -320,9 +345,9 @@ impl Index {
         self.limit_ranges.holds(ns, self.release_known())
     }
 
-    /// The access modes of the PersistentVolumeClaim `name` in `ns`, when the stream has it.
-    pub fn claim(&self, ns: &Option<String>, name: &str) -> Option<&[String]> {
-        self.claims.get(&(ns.clone(), name.to_string())).map(Vec::as_slice)
+    /// Why the scalable workload `kind/name` in `ns` cannot run more than once, if it cannot.
+    pub fn singleton(&self, ns: &Option<String>, kind: &str, name: &str) -> Option<&Singleton> {
+        self.singletons.get(&(ns.clone(), kind.to_string(), name.to_string()))
     }
 }
 

@@ -78,7 +78,7 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     if settings.fix {
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
-    let mut index = Index::build(&docs, namespace, &policy.knowledge.cluster_scoped);
+    let mut index = Index::build(&docs, namespace, &policy.knowledge);
     let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings);
     index.refresh_autoscalers(&docs);
     let mut generated = generate(policy, &facts, &index, &docs, settings.fix, &mut findings);

@@ -4,7 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::knowledge::{Classes, Knowledge};
+use crate::image::ImageRef;
+use crate::knowledge::{Classes, Knowledge, PodView};
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 use crate::record::{RuleId, Waiver, Waivers};
@@ -57,6 +58,56 @@ impl Workload {
         })
     }
 
+    /// Why this workload cannot run more than once, if it cannot: it mounts a claim that only
+    /// one node can attach (`claim_modes` gives the access modes of a claim the stream
+    /// defines), asks for `strategy: Recreate`, or is a single-writer store or controller not
+    /// set up for replication (`knowledge`). Only scalable kinds are asked.
+    pub fn singleton(
+        &self,
+        obj: &Value,
+        id: &ResourceId,
+        knowledge: &Knowledge,
+        claim_modes: impl Fn(&str) -> Option<Vec<String>>,
+    ) -> Option<Singleton> {
+        let spec = obj.pointer(self.spec.as_str())?;
+        let claims = spec
+            .get("volumes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| object::str_at(v, &["persistentVolumeClaim", "claimName"]));
+        for claim in claims {
+            let single = |m: &String| m == "ReadWriteOnce" || m == "ReadWriteOncePod";
+            let reason = match claim_modes(claim) {
+                Some(modes) if modes.iter().any(single) => {
+                    format!("mounts the ReadWriteOnce claim `{claim}`, which only one node can attach at a time")
+                }
+                Some(_) => continue,
+                None => format!(
+                    "mounts the claim `{claim}`, which this stream does not define (its access mode is unknown)"
+                ),
+            };
+            let practice = "give every replica its own volume (a StatefulSet with volumeClaimTemplates) or use a ReadWriteMany claim, then scale".into();
+            return Some(Singleton { reason, practice });
+        }
+        if object::str_at(obj, &["spec", "strategy", "type"]) == Some("Recreate") {
+            return Some(Singleton {
+                reason: "asks for `strategy: Recreate`, which means its pods must not run side by side".into(),
+                practice: "keep one replica, or move the chart to RollingUpdate once two copies can run together"
+                    .into(),
+            });
+        }
+        let pod = pod_view(obj, &self.spec);
+        let mut names = vec![id.name.to_ascii_lowercase()];
+        for key in ["app.kubernetes.io/name", "app.kubernetes.io/component", "app", "k8s-app", "component"] {
+            if let Some(v) = self.pod_labels.get(key).and_then(Value::as_str) {
+                names.push(v.to_ascii_lowercase());
+            }
+        }
+        let writer = knowledge.single_writers.recognise(&self.class, &names, &pod)?;
+        Some(Singleton { reason: format!("is {}: {}", writer.what, writer.why), practice: writer.practice })
+    }
+
     /// The replica count as Kubernetes reads it (absent means 1).
     pub fn replicas(&self, obj: &Value) -> Option<i64> {
         let ptr = self.replicas.as_ref()?;
@@ -65,6 +116,35 @@ impl Workload {
             Some(v) => v.as_i64(),
         }
     }
+}
+
+/// A workload that cannot run more than once, and what production does instead.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Singleton {
+    /// Why, as a phrase that follows the workload's name ("mounts the ReadWriteOnce claim ...").
+    pub reason: String,
+    pub practice: String,
+}
+
+/// What single-writer recognition reads of the containers of the pod spec at `spec`.
+fn pod_view<'a>(obj: &'a Value, spec: &Pointer) -> PodView<'a> {
+    let mut pod = PodView::default();
+    for slot in containers(obj, spec, false) {
+        let Some(c) = slot.get(obj) else { continue };
+        if let Some(image) = object::str_at(c, &["image"]) {
+            pod.images.push(ImageRef::parse(image).without_registry());
+        }
+        pod.containers.push(object::str_at(c, &["name"]).unwrap_or_default());
+        for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(name) = object::str_at(e, &["name"]) {
+                pod.env.push((name, object::str_at(e, &["value"])));
+            }
+        }
+        for list in ["command", "args"] {
+            pod.args.extend(c.get(list).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str));
+        }
+    }
+    pod
 }
 
 /// A ReplicationController's selector is a plain map; everything else uses `LabelSelector`.

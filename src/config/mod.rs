@@ -440,6 +440,7 @@ fn merge_single_writers(table: &mut SingleWriters, spec: &SingleWritersSpec) -> 
             names: regexes(&s.names).map_err(at)?,
             images: regexes(&s.images).map_err(at)?,
             replicated: compile_signals(&signals).map_err(at)?,
+            why: s.why.clone(),
             practice: s.practice.clone(),
         });
     }

@@ -83,6 +83,9 @@ pub struct StoreSpec {
     pub images: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicated_when: Option<SignalsSpec>,
+    /// Why it cannot run twice, when not because copies would not share one data set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
     pub practice: String,
 }
 

@@ -13,6 +13,8 @@ pub struct Store {
     pub images: Vec<Regex>,
     /// Any one of these means the workload belongs to a replicated setup.
     pub replicated: Signals,
+    /// Why it cannot run twice, when not "copies would not share one data set".
+    pub why: Option<String>,
     /// What production does instead of scaling this workload.
     pub practice: String,
 }
@@ -51,6 +53,9 @@ impl Signals {
     }
 }
 
+/// Why a store without replication cannot run twice.
+const COPIES: &str = "not set up for replication, and copies would not share one data set";
+
 /// The table.
 #[derive(Clone, Debug, Default)]
 pub struct SingleWriters {
@@ -65,6 +70,7 @@ pub struct SingleWriters {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SingleWriter {
     pub what: String,
+    pub why: String,
     pub practice: String,
 }
 
@@ -77,12 +83,19 @@ impl SingleWriters {
             self.stores.iter().find(|s| s.images.iter().any(|i| pod.images.iter().any(|image| i.is_match(image))));
         let by_name = || self.stores.iter().find(|s| s.names.iter().any(|n| names.iter().any(|name| n.is_match(name))));
         if let Some(store) = by_image.or_else(by_name) {
-            return (!store.replicated.present(pod))
-                .then(|| SingleWriter { what: store.name.clone(), practice: store.practice.clone() });
+            return (!store.replicated.present(pod)).then(|| SingleWriter {
+                what: store.name.clone(),
+                why: store.why.clone().unwrap_or_else(|| COPIES.into()),
+                practice: store.practice.clone(),
+            });
         }
         let (class, practice) = self.classes.iter().find(|(c, _)| c == class)?;
         let other = names.iter().any(|name| self.not_names.iter().any(|n| n.is_match(name)));
         let replicated = self.stores.iter().any(|s| s.replicated.present(pod));
-        (!other && !replicated).then(|| SingleWriter { what: format!("a {class}"), practice: practice.clone() })
+        (!other && !replicated).then(|| SingleWriter {
+            what: format!("a {class}"),
+            why: COPIES.into(),
+            practice: practice.clone(),
+        })
     }
 }

@@ -38,6 +38,12 @@ spec:
   replicas: 2
 ```
 
+## Refuses
+A workload that cannot run twice is never scaled, and neither is its autoscaler's minimum; it is reported with the reason and the production practice instead:
+- it mounts a `ReadWriteOnce` or `ReadWriteOncePod` claim (a second pod on another node cannot attach it; on the same node, two processes share one data directory), or a claim the stream does not define, whose access mode is unknown;
+- it asks for `strategy: Recreate`, which says its pods must not run side by side;
+- it is a single-writer store or controller not set up for replication (PostgreSQL, MySQL, Redis, RabbitMQ, etcd, MinIO, calico-kube-controllers and the like; the `single-writers` overlay lists them and how to recognise a replicated setup, and a `database`, `cache` or `queue` component counts too).
+
 ## Parameters
 - `replicas` (default `2`).
 - `fixStatefulSets` (default `false`).
@@ -84,6 +90,13 @@ impl Rule for Params {
         if current == 0 {
             return cx.violation(ptr, "scaled to 0 replicas; left as it is");
         }
+        if let Some(singleton) = cx.index.singleton(&ns, &kind, &cx.id.name) {
+            let message = format!(
+                "left at {current} replica(s) because it {}; production practice: {}",
+                singleton.reason, singleton.practice
+            );
+            return cx.refuse(ptr, message);
+        }
         if kind == "StatefulSet" && !self.fix_stateful_sets {
             return cx.violation(
                 ptr,
@@ -104,6 +117,16 @@ impl Params {
         }
         let min_ptr = Pointer::root().key("spec").key("minReplicas");
         let min = obj.pointer(min_ptr.as_str()).and_then(Value::as_i64).unwrap_or(1);
+        let target_name = obj.pointer("/spec/scaleTargetRef/name").and_then(Value::as_str).unwrap_or_default();
+        if min < n
+            && let Some(singleton) = cx.index.singleton(&cx.index.namespace_of(obj), target, target_name)
+        {
+            let message = format!(
+                "minReplicas left at {min} because {target} {target_name} {}; production practice: {}",
+                singleton.reason, singleton.practice
+            );
+            return cx.refuse(min_ptr, message);
+        }
         let max = obj.pointer("/spec/maxReplicas").and_then(Value::as_i64);
         if min >= n {
             return;

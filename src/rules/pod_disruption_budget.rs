@@ -6,6 +6,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::pointer::Pointer;
 use crate::select::{Selector, SelectorSet};
 
 use super::{Gx, Rule};
@@ -74,6 +75,11 @@ spec:
       app: web
 ```
 
+## Refuses
+- A workload that cannot run more than once (see `minimum-replicas`) gets no budget: it runs one pod, and a budget over one pod blocks every node drain.
+- `minAvailable` is never at or above the workload's smallest replica count (its autoscaler's minimum when one targets it): a higher configured value is lowered to one less than that count, so a drain can always evict a pod.
+- No budget is added for pods another budget may already select (two budgets over one pod make every eviction fail).
+
 ## Parameters
 - `minAvailable` (default `1`): a count or a percentage such as `"50%"`.
 "#;
@@ -90,12 +96,31 @@ impl Default for Params {
     }
 }
 
+impl Params {
+    /// `minAvailable` for a workload that never runs fewer than `replicas` pods: as configured,
+    /// but always below `replicas`, so that one pod can always be evicted and drains proceed.
+    fn min_available_for(&self, replicas: i64) -> IntOrString {
+        let configured = match &self.min_available {
+            Value::String(s) => match s.strip_suffix('%').and_then(|p| p.trim().parse::<i64>().ok()) {
+                // Kubernetes rounds a percentage of pods up.
+                Some(percent) => (percent * replicas + 99) / 100,
+                None => return IntOrString::String(s.clone()),
+            },
+            v => v.as_i64().unwrap_or(1),
+        };
+        if configured < replicas {
+            match &self.min_available {
+                Value::String(s) => IntOrString::String(s.clone()),
+                _ => IntOrString::Int(i32::try_from(configured).unwrap_or(1)),
+            }
+        } else {
+            IntOrString::Int(i32::try_from(replicas - 1).unwrap_or(1))
+        }
+    }
+}
+
 impl Rule for Params {
     fn generate(&self, gx: &mut Gx<'_>) {
-        let min_available = match &self.min_available {
-            Value::String(s) => IntOrString::String(s.clone()),
-            v => IntOrString::Int(v.as_i64().unwrap_or(1) as i32),
-        };
         // Budgets added in this run count as existing ones for the workloads that follow.
         let mut added: SelectorSet<()> = SelectorSet::default();
         for facts in gx.workloads {
@@ -110,6 +135,14 @@ impl Rule for Params {
                 continue;
             }
             let waiver = facts.waiver(gx.rule);
+            if let Some(singleton) = gx.index.singleton(&facts.namespace, &w.kind, &facts.id.name) {
+                let message = format!(
+                    "no PodDisruptionBudget because it {}: it runs one pod, and a budget over one pod blocks every node drain; production practice: {}",
+                    singleton.reason, singleton.practice
+                );
+                gx.refuse(&facts.id, waiver, Pointer::root().key("spec").key("replicas"), message);
+                continue;
+            }
             // An autoscaler in the stream owns the count: its minimum is what a drain meets.
             let replicas = match gx.index.hpa_for(&facts.namespace, &w.kind, &facts.id.name) {
                 Some(hpa) => hpa.min_replicas.unwrap_or(1),
@@ -119,7 +152,7 @@ impl Rule for Params {
                 gx.violation(
                     &facts.id,
                     waiver,
-                    crate::pointer::Pointer::root().key("spec").key("replicas"),
+                    Pointer::root().key("spec").key("replicas"),
                     format!("{replicas} replica(s): no PodDisruptionBudget, which would block node drains"),
                 );
                 continue;
@@ -135,7 +168,7 @@ impl Rule for Params {
                     ..Default::default()
                 },
                 spec: Some(policyv1::PodDisruptionBudgetSpec {
-                    min_available: Some(min_available.clone()),
+                    min_available: Some(self.min_available_for(replicas)),
                     selector: Some(selector),
                     ..Default::default()
                 }),

@@ -124,7 +124,7 @@ fn placed(text: &str) -> Vec<Placed> {
     static SCOPES: OnceLock<temper::knowledge::ClusterScoped> = OnceLock::new();
     let scopes = SCOPES.get_or_init(|| policy("prod").knowledge.cluster_scoped);
     let docs = read::parse(&[Input::new("out", text)]).unwrap();
-    let index = Index::build(&docs, None, scopes);
+    let index = Index::scopes(&docs, None, scopes);
     docs.iter()
         .flat_map(|d| d.resources())
         .map(|(_, obj)| {
@@ -148,10 +148,11 @@ fn placed(text: &str) -> Vec<Placed> {
 }
 
 type Id<'a> = (&'a str, &'a str, &'a str, &'a str);
+type Counts<'a> = (HashMap<Id<'a>, usize>, HashMap<(&'a str, &'a str), usize>);
 
 /// Identities, and objects that must be one per namespace, counted when the release namespace
 /// is `release`.
-fn counts<'a>(objects: &'a [Placed], release: &'a str) -> (HashMap<Id<'a>, usize>, HashMap<(&'a str, &'a str), usize>) {
+fn counts<'a>(objects: &'a [Placed], release: &'a str) -> Counts<'a> {
     let mut ids = HashMap::new();
     let mut per_namespace = HashMap::new();
     for o in objects {
@@ -196,4 +197,185 @@ fn no_two_objects_share_an_identity_in_any_release_namespace() {
             }
         }
     });
+}
+
+/// The Deployments of a stream, by namespace (`None`: the release namespace) and name.
+fn deployments(text: &str) -> HashMap<(Option<String>, String), Value> {
+    let docs = read::parse(&[Input::new("case", text)]).unwrap();
+    docs.iter()
+        .flat_map(|d| d.resources())
+        .filter(|(_, o)| object::kind(o) == "Deployment" && object::str_at(o, &["apiVersion"]) == Some("apps/v1"))
+        .map(|(_, o)| ((object::namespace(o).map(str::to_string), object::name(o).to_string()), o.clone()))
+        .collect()
+}
+
+/// Why the test thinks a Deployment cannot run twice, judged from Kubernetes semantics alone
+/// (and a short list of well-known single-writer images), not from temper's tables.
+fn cannot_run_twice(deployment: &Value, claims: &HashMap<(Option<String>, String), Vec<String>>) -> Option<String> {
+    let ns = object::namespace(deployment).map(str::to_string);
+    if object::str_at(deployment, &["spec", "strategy", "type"]) == Some("Recreate") {
+        return Some("strategy Recreate".into());
+    }
+    let spec = &deployment["spec"]["template"]["spec"];
+    for volume in spec["volumes"].as_array().into_iter().flatten() {
+        if let Some(claim) = object::str_at(volume, &["persistentVolumeClaim", "claimName"]) {
+            match claims.get(&(ns.clone(), claim.to_string())) {
+                None => return Some(format!("undefined claim {claim}")),
+                Some(modes) if modes.iter().any(|m| m == "ReadWriteOnce" || m == "ReadWriteOncePod") => {
+                    return Some(format!("ReadWriteOnce claim {claim}"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    let stores = regex::Regex::new(
+        r"(^|/)(postgres|mysql|mariadb|mongo|redis|valkey|keydb|rabbitmq|etcd|zookeeper|minio|volume-nfs)(:|@|$)",
+    )
+    .unwrap();
+    let replicated =
+        regex::Regex::new(r"(?i)REPLICATION_MODE|REPLICA_SET|INITIAL_CLUSTER|ZOO_SERVERS|DISTRIBUTED").unwrap();
+    let containers = spec["containers"].as_array().into_iter().flatten();
+    let env_names: Vec<&str> = containers
+        .clone()
+        .flat_map(|c| c["env"].as_array().into_iter().flatten())
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    let args: Vec<&str> = containers
+        .clone()
+        .flat_map(|c| c["args"].as_array().into_iter().flatten().chain(c["command"].as_array().into_iter().flatten()))
+        .filter_map(Value::as_str)
+        .collect();
+    for image in containers.filter_map(|c| c["image"].as_str()) {
+        let bare = image.rsplit_once('/').map_or(image, |(_, last)| last);
+        let replicated = env_names.iter().any(|n| replicated.is_match(n))
+            || args
+                .iter()
+                .any(|a| a.starts_with("--replicaof") || a.contains("{0...") || a.contains("--initial-cluster"));
+        if stores.is_match(&format!("/{bare}")) && !replicated {
+            return Some(format!("single-writer image {image}"));
+        }
+    }
+    None
+}
+
+fn claims(text: &str) -> HashMap<(Option<String>, String), Vec<String>> {
+    let docs = read::parse(&[Input::new("case", text)]).unwrap();
+    docs.iter()
+        .flat_map(|d| d.resources())
+        .filter(|(_, o)| object::kind(o) == "PersistentVolumeClaim")
+        .map(|(_, o)| {
+            let modes = o["spec"]["accessModes"].as_array().into_iter().flatten().filter_map(Value::as_str);
+            (
+                (object::namespace(o).map(str::to_string), object::name(o).to_string()),
+                modes.map(str::to_string).collect(),
+            )
+        })
+        .collect()
+}
+
+fn replicas(deployment: &Value) -> i64 {
+    deployment["spec"]["replicas"].as_i64().unwrap_or(1)
+}
+
+/// Whether a PodDisruptionBudget in the same namespace selects the Deployment's pods.
+fn budgets_over<'a>(budgets: &'a [Value], deployment: &Value) -> Vec<&'a Value> {
+    let labels = deployment["spec"]["template"]["metadata"]["labels"].as_object().cloned().unwrap_or_default();
+    budgets
+        .iter()
+        .filter(|b| object::namespace(b) == object::namespace(deployment))
+        .filter(|b| {
+            temper::select::Selector::from_label_selector(&b["spec"]["selector"]).is_some_and(|s| s.matches(&labels))
+        })
+        .collect()
+}
+
+/// The `minReplicas` of every autoscaler targeting a Deployment, by the Deployment.
+fn autoscaler_minimums(text: &str) -> HashMap<(Option<String>, String), i64> {
+    let docs = read::parse(&[Input::new("case", text)]).unwrap();
+    docs.iter()
+        .flat_map(|d| d.resources())
+        .filter(|(_, o)| object::kind(o) == "HorizontalPodAutoscaler")
+        .filter(|(_, o)| o["spec"]["scaleTargetRef"]["kind"] == "Deployment")
+        .filter_map(|(_, o)| {
+            let target = o["spec"]["scaleTargetRef"]["name"].as_str()?;
+            let key = (object::namespace(o).map(str::to_string), target.to_string());
+            Some((key, o["spec"]["minReplicas"].as_i64().unwrap_or(1)))
+        })
+        .collect()
+}
+
+fn budgets(text: &str) -> Vec<Value> {
+    let docs = read::parse(&[Input::new("case", text)]).unwrap();
+    docs.iter()
+        .flat_map(|d| d.resources())
+        .filter(|(_, o)| object::kind(o) == "PodDisruptionBudget")
+        .map(|(_, o)| o.clone())
+        .collect()
+}
+
+#[test]
+fn what_cannot_run_twice_is_never_scaled_and_gets_no_budget() {
+    let mut seen = 0;
+    for run in runs() {
+        let claims = claims(&run.input);
+        let before = deployments(&run.input);
+        let after = deployments(&run.output);
+        let added_budgets: Vec<Value> = budgets(&run.output)
+            .into_iter()
+            .filter(|b| object::labels(b).contains_key("app.kubernetes.io/created-by"))
+            .collect();
+        for (key, deployment) in &before {
+            let Some(why) = cannot_run_twice(deployment, &claims) else { continue };
+            seen += 1;
+            let out = &after[key];
+            assert!(
+                replicas(out) <= replicas(deployment).max(1),
+                "{}: {key:?} ({why}) was scaled to {}",
+                run.what(),
+                replicas(out)
+            );
+            assert!(budgets_over(&added_budgets, out).is_empty(), "{}: {key:?} ({why}) got a budget", run.what());
+        }
+        // Every one temper left alone is reported, with the reason.
+        for v in run.report.violations.iter().filter(|v| v.refused && v.rule.as_str() == "minimum-replicas") {
+            assert!(v.message.contains("production practice"), "{}: {}", run.what(), v.message);
+        }
+    }
+    assert!(seen > 30, "only {seen} workloads that cannot run twice were seen");
+}
+
+#[test]
+fn a_budget_always_lets_a_drain_evict_one_pod() {
+    let mut seen = 0;
+    for run in runs() {
+        let all = budgets(&run.output);
+        let autoscalers = autoscaler_minimums(&run.output);
+        for deployment in deployments(&run.output).values() {
+            let over = budgets_over(&all, deployment);
+            assert!(
+                over.len() <= 1 || budgets_over(&budgets(&run.input), deployment).len() > 1,
+                "{}: two budgets over {}",
+                run.what(),
+                object::name(deployment)
+            );
+            for budget in over.into_iter().filter(|b| object::labels(b).contains_key("app.kubernetes.io/created-by")) {
+                seen += 1;
+                // An autoscaler in the stream owns the count: it never goes below its minimum.
+                let key = (object::namespace(deployment).map(str::to_string), object::name(deployment).to_string());
+                let replicas = autoscalers.get(&key).copied().unwrap_or_else(|| replicas(deployment));
+                let min_available = match &budget["spec"]["minAvailable"] {
+                    Value::Number(n) => n.as_i64().unwrap(),
+                    Value::String(p) => (p.trim_end_matches('%').parse::<i64>().unwrap() * replicas + 99) / 100,
+                    _ => 0,
+                };
+                assert!(
+                    min_available < replicas,
+                    "{}: {} asks for {min_available} of {replicas} pods",
+                    run.what(),
+                    object::name(budget)
+                );
+            }
+        }
+    }
+    assert!(seen > 30, "only {seen} generated budgets were seen");
 }
