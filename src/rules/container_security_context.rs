@@ -16,7 +16,7 @@ pub const DOC: &str = r#"Locks down every container: no privilege escalation, a 
 ## What it does
 For every container and init container:
 - `allowPrivilegeEscalation: false` when absent;
-- `readOnlyRootFilesystem: true` when absent, with a writable `/tmp`: an `emptyDir` volume `temper-tmp` mounted at `/tmp`, added only when nothing in the container already mounts `/tmp`;
+- `readOnlyRootFilesystem: true` when absent, with a writable `/tmp`: an `emptyDir` volume `temper-tmp` mounted at `/tmp`, added only when nothing in the container already mounts `/tmp`; for an image the `writable-paths` overlay knows, an `emptyDir` at each directory it writes (`temper-var-cache-nginx` at `/var/cache/nginx` for nginx), where no mount already covers it;
 - `capabilities.drop` gains `ALL` (existing drops are kept);
 - `capabilities.add` may hold only `NET_BIND_SERVICE`; anything else is reported, never removed.
 
@@ -65,6 +65,9 @@ spec:
 - `writableTmp` (default `true`): mount an `emptyDir` at `/tmp` when the fix makes the root filesystem read-only.
 - `dropCapabilities` (default `[ALL]`) and `allowedCapabilities` (default `[NET_BIND_SERVICE]`).
 
+## Refuses
+- `readOnlyRootFilesystem` stays unset, with the reason, for an image that cannot run read-only (it writes into directories that ship files, such as the ingress-nginx controller), and for an image that keeps data in a directory nothing mounts (PostgreSQL without a volume at its data directory): an `emptyDir` there would lose the data on every restart. Add your images to the table with an overlay's `writablePaths`.
+
 ## Not fixed
 - `privileged: true` containers are reported and not touched at all.
 - `allowPrivilegeEscalation` is not filled when the container adds `SYS_ADMIN`: the API server rejects that pair. Reported instead.
@@ -72,7 +75,31 @@ spec:
 - Windows pods: every field here is Linux-only, so nothing is filled.
 "#;
 
-const TMP_VOLUME: &str = "temper-tmp";
+/// The emptyDir volume for a writable `path`: `temper-tmp` for `/tmp`, `temper-var-cache-nginx`
+/// for `/var/cache/nginx`; a DNS label of at most 63 characters.
+fn volume_name(path: &str) -> String {
+    let mut name = String::from("temper");
+    for part in path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+        name.push('-');
+        name.push_str(&part.to_ascii_lowercase());
+    }
+    if name.len() > 63 {
+        name.truncate(63);
+    }
+    name.trim_end_matches('-').to_string()
+}
+
+/// The paths a container mounts volumes at, without trailing slashes.
+fn mount_paths(container: &Value) -> Vec<&str> {
+    let mounts = container.get("volumeMounts").and_then(Value::as_array).into_iter().flatten();
+    mounts.filter_map(|m| object::str_at(m, &["mountPath"])).map(|p| p.trim_end_matches('/')).collect()
+}
+
+/// Whether `path` is `dir` or lies inside it.
+fn under(path: &str, dir: &str) -> bool {
+    let (path, dir) = (path.trim_end_matches('/'), dir.trim_end_matches('/'));
+    path == dir || dir.is_empty() || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
@@ -158,10 +185,18 @@ impl Params {
         }
         if let Some(rofs) = self.read_only_root_filesystem {
             let ptr = sc.key("readOnlyRootFilesystem");
+            let unset = current.get("readOnlyRootFilesystem").is_none_or(Value::is_null);
             if current.get("readOnlyRootFilesystem") == Some(&json!(false)) && rofs {
                 cx.violation(ptr, format!("container `{}` has a writable root filesystem", slot.name));
+            } else if unset && rofs && let Some(why) = self.cannot_run_read_only(cx, obj, slot) {
+                cx.refuse(ptr, format!("readOnlyRootFilesystem left unset for container `{}`: {why}", slot.name));
             } else if cx.fill(obj, &ptr, json!(rofs)) == Fill::Filled && rofs && self.writable_tmp {
-                self.mount_tmp(cx, obj, spec, slot);
+                self.mount_writable(cx, obj, spec, slot, "/tmp");
+                let image = slot.get(obj).and_then(|c| object::str_at(c, &["image"])).unwrap_or_default();
+                let paths = cx.knowledge.writable_paths.of(image).map(|w| w.paths.clone()).unwrap_or_default();
+                for path in paths {
+                    self.mount_writable(cx, obj, spec, slot, &path);
+                }
             }
         }
         for cap in &self.drop_capabilities {
@@ -176,22 +211,43 @@ impl Params {
         }
     }
 
-    fn mount_tmp(&self, cx: &mut Cx<'_>, obj: &mut Value, spec: &Pointer, slot: &ContainerSlot) {
+    /// Why the container's image cannot run with a read-only root filesystem, if the table of
+    /// writable paths knows it cannot: it writes into directories it ships, or it keeps data
+    /// in a directory nothing mounts (an emptyDir would lose it on every restart).
+    fn cannot_run_read_only(&self, cx: &Cx<'_>, obj: &Value, slot: &ContainerSlot) -> Option<String> {
+        let container = slot.get(obj)?;
+        let image = object::str_at(container, &["image"])?;
+        let writes = cx.knowledge.writable_paths.of(image)?;
+        if let Some(why) = &writes.not_read_only {
+            return Some(format!("image {image} cannot run read-only: {why}"));
+        }
+        let mounts = mount_paths(container);
+        let unmounted = writes.data_paths.iter().find(|data| {
+            !mounts.iter().any(|m| under(data, m) || under(m, data))
+        })?;
+        Some(format!(
+            "image {image} keeps its data in {unmounted}, and nothing is mounted there (an emptyDir would lose the data on every restart): mount a volume at {unmounted}, and temper will make the root read-only"
+        ))
+    }
+
+    /// Mounts an emptyDir at `path` in the container, unless a mount already covers it. One
+    /// volume per path serves every container of the pod that needs it.
+    fn mount_writable(&self, cx: &mut Cx<'_>, obj: &mut Value, spec: &Pointer, slot: &ContainerSlot, path: &str) {
         let mounts = slot.ptr.key("volumeMounts");
-        let tmp_mounted = obj.pointer(mounts.as_str()).and_then(Value::as_array).is_some_and(|m| {
-            m.iter().any(|m| object::str_at(m, &["mountPath"]).map(|p| p.trim_end_matches('/')) == Some("/tmp"))
-        });
-        if tmp_mounted {
+        let covered = slot.get(obj).is_some_and(|c| mount_paths(c).iter().any(|m| under(path, m)));
+        if covered {
             return;
         }
+        let volume = volume_name(path);
         let volumes = spec.key("volumes");
         let has_volume = obj
             .pointer(volumes.as_str())
             .and_then(Value::as_array)
-            .is_some_and(|v| v.iter().any(|v| object::str_at(v, &["name"]) == Some(TMP_VOLUME)));
+            .is_some_and(|v| v.iter().any(|v| object::str_at(v, &["name"]) == Some(volume.as_str())));
         if !has_volume {
-            cx.append(obj, &volumes, json!({"name": TMP_VOLUME, "emptyDir": {}}), "no writable /tmp volume");
+            let message = format!("no writable {path} volume");
+            cx.append(obj, &volumes, json!({"name": volume, "emptyDir": {}}), &message);
         }
-        cx.append(obj, &mounts, json!({"name": TMP_VOLUME, "mountPath": "/tmp"}), "no writable /tmp");
+        cx.append(obj, &mounts, json!({"name": volume, "mountPath": path}), &format!("no writable {path}"));
     }
 }

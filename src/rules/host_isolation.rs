@@ -15,7 +15,7 @@ pub const DOC: &str = r#"Reports pods that reach into the node: host namespaces,
 Audits every pod template against the Pod Security Standards "baseline" profile:
 `hostNetwork`, `hostPID`, `hostIPC`; `hostPath` volumes; `hostPort` on container ports; `privileged` containers;
 capabilities added beyond the baseline set; `procMount` other than `Default`; sysctls outside the safe set;
-SELinux `type` outside the container types and any SELinux `user` or `role`; AppArmor `Unconfined` (field or annotation);
+SELinux `type` outside the container types and any SELinux `user` or `role`; an AppArmor profile other than the runtime's default or one loaded on the node (`RuntimeDefault`/`Localhost` in the field, `runtime/default`/`localhost/*` in the annotation);
 Windows `hostProcess`; and the `host` field of probes and lifecycle handlers.
 Containers, init containers and ephemeral containers are all checked.
 
@@ -119,8 +119,14 @@ impl Rule for Params {
         check_context(cx, pod_sc.as_ref(), &psc, "pod");
         let annotations = obj.pointer(meta_ptr.key("annotations").as_str()).and_then(Value::as_object);
         for (k, v) in annotations.into_iter().flatten() {
-            if k.starts_with("container.apparmor.security.beta.kubernetes.io/") && v.as_str() == Some("unconfined") {
-                cx.violation(meta_ptr.key("annotations").key(k), "AppArmor is unconfined");
+            // Baseline allows the runtime's default profile and profiles loaded on the node.
+            let allowed = |p: &str| p.is_empty() || p == "runtime/default" || p.starts_with("localhost/");
+            if k.starts_with("container.apparmor.security.beta.kubernetes.io/") && !v.as_str().is_some_and(allowed) {
+                let message = match v.as_str().unwrap_or_default() {
+                    "unconfined" => "AppArmor is unconfined".to_string(),
+                    other => format!("AppArmor profile `{other}` is not allowed (only runtime/default and localhost/*)"),
+                };
+                cx.violation(meta_ptr.key("annotations").key(k), message);
             }
         }
         for slot in containers(obj, &spec_ptr, true) {
@@ -184,8 +190,14 @@ fn check_context(cx: &mut Cx<'_>, sc: Option<&Value>, at: &Pointer, who: &str) {
             }
         }
     }
-    if object::str_at(sc, &["appArmorProfile", "type"]) == Some("Unconfined") {
-        cx.violation(at.key("appArmorProfile").key("type"), format!("{who} runs AppArmor unconfined"));
+    if let Some(profile) = object::str_at(sc, &["appArmorProfile", "type"])
+        && !matches!(profile, "RuntimeDefault" | "Localhost")
+    {
+        let message = match profile {
+            "Unconfined" => format!("{who} runs AppArmor unconfined"),
+            other => format!("{who} uses AppArmor profile type {other} (only RuntimeDefault and Localhost)"),
+        };
+        cx.violation(at.key("appArmorProfile").key("type"), message);
     }
     if object::get(sc, &["windowsOptions", "hostProcess"]) == Some(&json!(true)) {
         cx.violation(at.key("windowsOptions").key("hostProcess"), format!("{who} is a Windows host process"));

@@ -12,8 +12,10 @@ pub const DOC: &str = r#"Gives every pod a non-root identity and the RuntimeDefa
 
 ## What it does
 Fills the pod-level `securityContext` of every pod template: `runAsNonRoot: true`, `runAsUser: 5000`, `runAsGroup: 4000`, `fsGroup: 4000` and `seccompProfile.type: RuntimeDefault`.
-Fields the author set are kept.
+Fields the author set are kept, on the pod and on every container: a container's own `runAsUser` is never overridden.
+Like Pod Security Admission, it accepts `runAsNonRoot: true` or a `RuntimeDefault`/`Localhost` seccomp profile set on every container instead of the pod.
 An explicit weaker value, on the pod or on a container (`runAsNonRoot: false`, `runAsUser: 0`, `runAsGroup: 0`, seccomp `Unconfined`), is reported with its path.
+In a pod with a privileged container, the pod-level context is left alone and every other container gets `runAsNonRoot`, `runAsUser`, `runAsGroup` and the seccomp profile at its own level.
 
 ## Why
 Pod Security Standards "restricted" requires `runAsNonRoot` and a RuntimeDefault or Localhost seccomp profile; without a fixed UID, an image whose `USER` is root fails to start under `runAsNonRoot`, so the UID, GID and fsGroup are set together.
@@ -56,9 +58,11 @@ spec:
 - `runAsNonRoot` (default `true`), `runAsUser` (`5000`), `runAsGroup` (`4000`), `fsGroup` (`4000`), `seccompProfile` (`RuntimeDefault`).
   Set any of them to `null` to leave the field alone, for example on OpenShift, whose restricted SCC assigns UIDs per namespace.
 
+## Refuses
+- A container that explicitly runs as UID 0: `runAsNonRoot` is not filled, on the pod or on it (the kubelet would refuse to start it); reported instead.
+- A privileged container is reported and not touched; the pod-level context stays as it is, so nothing filled for the pod can change it.
+
 ## Not fixed
-- A container that explicitly runs as UID 0: `runAsNonRoot` is not filled (the kubelet would refuse to start it); reported instead.
-- A pod with a `privileged: true` container is reported and left alone: hardening half of it would give a false sense of safety.
 - Windows pods (`spec.os.name: windows`) get only `runAsNonRoot`; the other fields are Linux-only and the API rejects them.
 "#;
 
@@ -100,6 +104,10 @@ impl Rule for Params {
             for path in privileged {
                 cx.violation(path, "privileged container: the pod security context is left as it is");
             }
+            // The other containers are hardened one by one, where the pod does not already.
+            if !windows {
+                self.fill_unprivileged_containers(cx, obj, &spec, &slots);
+            }
             return;
         }
         let sc = spec.key("securityContext");
@@ -123,7 +131,15 @@ impl Rule for Params {
                 cx.violation(at.key("seccompProfile").key("type"), format!("{who} disables seccomp (Unconfined)"));
             }
         }
-        if let Some(v) = self.run_as_non_root {
+        // Pod Security Admission accepts a field set on every container instead of the pod.
+        let every_container = |check: &dyn Fn(&Value) -> bool| {
+            !slots.is_empty() && slots.iter().all(|s| s.get(obj).and_then(|c| c.get("securityContext")).is_some_and(check))
+        };
+        let non_root_everywhere = every_container(&|sc| sc.get("runAsNonRoot") == Some(&json!(true)));
+        let seccomp_everywhere = every_container(&|sc| {
+            matches!(object::str_at(sc, &["seccompProfile", "type"]), Some("RuntimeDefault" | "Localhost"))
+        });
+        if let Some(v) = self.run_as_non_root.filter(|_| !non_root_everywhere) {
             let ptr = sc.key("runAsNonRoot");
             if root_container {
                 if obj.pointer(ptr.as_str()).is_none_or(Value::is_null) {
@@ -145,8 +161,45 @@ impl Rule for Params {
         if let Some(fs) = self.fs_group {
             cx.fill(obj, &sc.key("fsGroup"), json!(fs));
         }
-        if let Some(profile) = &self.seccomp_profile {
+        if let Some(profile) = self.seccomp_profile.as_ref().filter(|_| !seccomp_everywhere) {
             cx.fill(obj, &sc.key("seccompProfile").key("type"), json!(profile));
+        }
+    }
+}
+
+impl Params {
+    /// In a pod with a privileged container, gives every other container the identity and
+    /// seccomp profile the pod would have had, where neither the pod nor the container sets
+    /// them. A container that runs as UID 0 gets no `runAsNonRoot`.
+    fn fill_unprivileged_containers(
+        &self,
+        cx: &mut Cx<'_>,
+        obj: &mut Value,
+        spec: &crate::pointer::Pointer,
+        slots: &[crate::workload::ContainerSlot],
+    ) {
+        let pod = obj.pointer(spec.key("securityContext").as_str()).cloned().unwrap_or(Value::Null);
+        let pod_sets = |field: &str| pod.get(field).is_some_and(|v| !v.is_null());
+        for slot in slots.iter().filter(|s| !s.ephemeral()) {
+            let sc = slot.ptr.key("securityContext");
+            let own = obj.pointer(sc.as_str()).cloned().unwrap_or(Value::Null);
+            if own.get("privileged") == Some(&json!(true)) {
+                continue;
+            }
+            let root = own.get("runAsUser").and_then(Value::as_i64) == Some(0);
+            let fields = [
+                ("runAsNonRoot", self.run_as_non_root.filter(|_| !root).map(Value::from)),
+                ("runAsUser", self.run_as_user.map(Value::from)),
+                ("runAsGroup", self.run_as_group.map(Value::from)),
+            ];
+            for (field, value) in fields {
+                if let Some(value) = value.filter(|_| !pod_sets(field)) {
+                    cx.fill(obj, &sc.key(field), value);
+                }
+            }
+            if let Some(profile) = self.seccomp_profile.as_ref().filter(|_| !pod_sets("seccompProfile")) {
+                cx.fill(obj, &sc.key("seccompProfile").key("type"), json!(profile));
+            }
         }
     }
 }

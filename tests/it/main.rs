@@ -24,6 +24,8 @@ mod docs;
 mod helm;
 // Property-based tests: generated manifests and formatting.
 mod props;
+// Pod Security Standards against the Kyverno library's good and bad pods.
+mod pss;
 // Never breaks a release: identities, singletons, drains, flows, writable paths, quotas.
 mod release;
 // One fixture per rule situation, snapshotted.
