@@ -9,7 +9,7 @@
 //! namespace may be any namespace at all, so every question about what a namespace holds is
 //! answered for every namespace it may turn out to be ("may share").
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -100,6 +100,10 @@ pub struct Index {
     limit_ranges: Presence,
     /// PersistentVolumeClaims by (namespace, name): their access modes.
     claims: HashMap<(Option<String>, String), Vec<String>>,
+    /// Helm hooks (`Kind/name`) by namespace.
+    hooks: BTreeMap<Option<String>, Vec<String>>,
+    /// The names of the Namespace objects in the stream.
+    namespaces: HashSet<String>,
     /// Scalable workloads that cannot run more than once, by (namespace, kind, name).
     singletons: HashMap<(Option<String>, String, String), Singleton>,
 }
@@ -210,6 +214,10 @@ impl Index {
 
     fn add(&mut self, at: (usize, Option<usize>), number: usize, obj: &Value) {
         let ns = self.namespace_of(obj);
+        if object::annotations(obj).contains_key("helm.sh/hook") {
+            let hook = format!("{}/{}", object::kind(obj), object::name(obj));
+            self.hooks.entry(ns.clone()).or_default().push(hook);
+        }
         let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
         match (group, object::kind(obj)) {
             ("policy", "PodDisruptionBudget") => {
@@ -277,6 +285,9 @@ impl Index {
             ("", "ResourceQuota") => {
                 self.quotas.0.insert(ns);
             }
+            ("", "Namespace") => {
+                self.namespaces.insert(object::name(obj).to_string());
+            }
             ("", "LimitRange") => {
                 self.limit_ranges.0.insert(ns);
             }
@@ -343,6 +354,17 @@ impl Index {
     /// Whether `ns` already holds a LimitRange.
     pub fn limit_range(&self, ns: &Option<String>) -> Holds {
         self.limit_ranges.holds(ns, self.release_known())
+    }
+
+    /// The stream's Helm hooks (`Kind/name`), by namespace.
+    pub fn hooks(&self) -> &BTreeMap<Option<String>, Vec<String>> {
+        &self.hooks
+    }
+
+    /// Whether the stream holds the Namespace object of `ns` (the release namespace's, `None`,
+    /// only when it is known).
+    pub fn has_namespace(&self, ns: &Option<String>) -> bool {
+        ns.as_ref().or(self.release_namespace.as_ref()).is_some_and(|n| self.namespaces.contains(n))
     }
 
     /// Why the scalable workload `kind/name` in `ns` cannot run more than once, if it cannot.

@@ -36,6 +36,7 @@ macro_rules! catalog {
             RbacLeastPrivilege => "rbac-least-privilege", rbac_least_privilege, false;
             IngressTls => "ingress-tls", ingress_tls, false;
             NamespacePlacement => "namespace-placement", namespace_placement, false;
+            HelmHooks => "helm-hooks", helm_hooks, false;
         }
     };
 }

@@ -87,8 +87,9 @@ impl<'a> Cx<'a> {
     /// Reports a fix the rule will not make because it would break the workload: `message`
     /// says why and what the operator should do instead.
     pub fn refuse(&mut self, path: Pointer, message: impl Into<String>) {
+        // Where the rule only audits, nothing is refused: it is a finding like any other.
         let severity = self.refusals.min(Severity::of(self.mode));
-        self.push(path, message.into(), severity, true);
+        self.push(path, message.into(), severity, self.fixes);
     }
 
     fn push(&mut self, path: Pointer, message: String, severity: Severity, refused: bool) {

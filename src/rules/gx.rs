@@ -127,8 +127,9 @@ impl<'a> Gx<'a> {
     /// Reports an object the rule will not add because it would break the release: `message`
     /// says why and what the operator should do instead.
     pub fn refuse(&mut self, about: &ResourceId, waiver: Option<&Waiver>, path: Pointer, message: String) {
+        // Where the rule only audits, nothing is refused: it is a finding like any other.
         let severity = self.refusals.min(Severity::of(self.mode));
-        self.push(about, waiver, path, message, severity, true);
+        self.push(about, waiver, path, message, severity, self.fixes);
     }
 
     fn push(
@@ -172,12 +173,8 @@ impl<'a> Gx<'a> {
     }
 
     /// The namespaces the stream's workloads run in, each once and in order, except those
-    /// `excluded`, for a rule that adds `what` (e.g. "a ResourceQuota") to each.
-    ///
-    /// While the release namespace is unknown and workloads also name namespaces of their own,
-    /// the release namespace may turn out to be one of those, which would then get two. It is
-    /// left out, and the rule says so once with the remedy.
-    pub fn target_namespaces(&mut self, excluded: &[String], what: &str) -> Vec<Target> {
+    /// `excluded`.
+    pub fn workload_namespaces(&self, excluded: &[String]) -> Vec<Target> {
         let mut targets: BTreeMap<Option<String>, bool> = BTreeMap::new();
         for facts in self.workloads {
             if facts.namespace.as_ref().is_some_and(|ns| excluded.contains(ns)) {
@@ -185,6 +182,18 @@ impl<'a> Gx<'a> {
             }
             *targets.entry(facts.namespace.clone()).or_default() |= facts.explicit_namespace;
         }
+        targets.into_iter().map(|(namespace, explicit)| Target { namespace, explicit }).collect()
+    }
+
+    /// The namespaces the stream's workloads run in, each once and in order, except those
+    /// `excluded`, for a rule that adds `what` (e.g. "a ResourceQuota") to each.
+    ///
+    /// While the release namespace is unknown and workloads also name namespaces of their own,
+    /// the release namespace may turn out to be one of those, which would then get two. It is
+    /// left out, and the rule says so once with the remedy.
+    pub fn target_namespaces(&mut self, excluded: &[String], what: &str) -> Vec<Target> {
+        let mut targets: BTreeMap<Option<String>, bool> =
+            self.workload_namespaces(excluded).into_iter().map(|t| (t.namespace, t.explicit)).collect();
         let named: Vec<String> = targets.keys().flatten().cloned().collect();
         if !self.index.release_known() && targets.contains_key(&None) && !named.is_empty() {
             targets.remove(&None);

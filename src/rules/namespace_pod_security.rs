@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use crate::pointer::Pointer;
 
-use super::{Cx, Rule};
+use crate::object::ResourceId;
+
+use super::{Cx, Gx, Rule};
 
 pub const DOC: &str = r#"Labels Namespace objects for Pod Security Admission at the environment's level.
 
@@ -13,6 +15,8 @@ pub const DOC: &str = r#"Labels Namespace objects for Pod Security Admission at 
 Every `Namespace` in the stream gets the labels `pod-security.kubernetes.io/enforce`, `enforce-version`, `warn` and `audit` when they are absent.
 The enforce level is the environment's `podSecurityLevel`; warn and audit default to `restricted`, so teams see what the next level would reject before it is enforced.
 An explicit level weaker than the one configured is reported.
+
+Namespaces the stream's workloads run in without a Namespace object in the stream cannot be labelled by temper; each is reported once, with the command that labels it.
 
 ## Why
 Pod Security Admission is the built-in admission controller that enforces the Pod Security Standards, and it is switched on per namespace by exactly these labels.
@@ -104,6 +108,26 @@ impl Rule for Params {
             if mode == "enforce" {
                 cx.fill(obj, &labels.key("pod-security.kubernetes.io/enforce-version"), json!(self.enforce_version));
             }
+        }
+    }
+
+    /// Says, once per namespace the workloads run in, when the stream has no Namespace object
+    /// to label there.
+    fn generate(&self, gx: &mut Gx<'_>) {
+        for target in gx.workload_namespaces(&[]) {
+            let ns = &target.namespace;
+            if gx.index.has_namespace(ns) {
+                continue;
+            }
+            let name = ns.clone().or_else(|| gx.index.release_namespace.clone());
+            let shown = name.as_deref().unwrap_or("the release namespace");
+            let label = name.as_deref().unwrap_or("NAMESPACE");
+            let message = format!(
+                "this stream has no Namespace object for {shown}, so no Pod Security Admission labels were set there: label it (kubectl label namespace {label} pod-security.kubernetes.io/enforce={} pod-security.kubernetes.io/warn={}), or have the namespace created with its labels (ArgoCD managedNamespaceMetadata, or a Namespace in the chart)",
+                self.enforce.as_str(),
+                self.warn.as_str()
+            );
+            gx.refuse(&ResourceId::namespace(ns), None, Pointer::root(), message);
         }
     }
 }

@@ -379,3 +379,92 @@ fn a_budget_always_lets_a_drain_evict_one_pod() {
     }
     assert!(seen > 30, "only {seen} generated budgets were seen");
 }
+
+/// The objects of a stream, with their namespace (`None`: the release namespace).
+fn objects(text: &str) -> Vec<Value> {
+    let docs = read::parse(&[Input::new("case", text)]).unwrap();
+    docs.iter().flat_map(|d| d.resources()).map(|(_, o)| o.clone()).collect()
+}
+
+fn generated(obj: &Value) -> bool {
+    object::labels(obj).contains_key("app.kubernetes.io/created-by")
+}
+
+#[test]
+fn every_quota_temper_adds_comes_with_a_limit_range() {
+    let mut seen = 0;
+    for run in runs() {
+        let out = objects(&run.output);
+        let limit_ranges: BTreeSet<Option<&str>> =
+            out.iter().filter(|o| object::kind(o) == "LimitRange").map(object::namespace).collect();
+        for quota in out.iter().filter(|o| object::kind(o) == "ResourceQuota" && generated(o)) {
+            seen += 1;
+            assert!(
+                limit_ranges.contains(&object::namespace(quota)),
+                "{}: quota {:?} without a LimitRange beside it",
+                run.what(),
+                object::namespace(quota)
+            );
+        }
+    }
+    assert!(seen > 30, "only {seen} generated quotas were seen");
+}
+
+/// The containers of every pod template in a stream: (where, container).
+fn containers_of(objects: &[Value]) -> Vec<(String, &Value)> {
+    let templates = ["/spec/template/spec", "/spec/jobTemplate/spec/template/spec", "/spec"];
+    let mut out = Vec::new();
+    for obj in objects {
+        let Some(spec) = templates.iter().find_map(|t| obj.pointer(t).filter(|s| s.get("containers").is_some())) else {
+            continue;
+        };
+        for c in spec["containers"].as_array().into_iter().flatten() {
+            let name = c["name"].as_str().unwrap_or_default();
+            out.push((format!("{}/{}/{name}", object::kind(obj), object::name(obj)), c));
+        }
+    }
+    out
+}
+
+#[test]
+fn read_only_roots_keep_where_known_images_write_and_nobody_loses_their_uid() {
+    // Where two well-known images write, from their own documentation (nginx: "Running nginx in
+    // read-only mode"; postgres: the image's socket directory), judged here, not by temper.
+    let writes = [("nginx:", "/var/cache/nginx"), ("postgres:", "/var/run/postgresql")];
+    let mut seen = 0;
+    for run in runs() {
+        let before = objects(&run.input);
+        let after = objects(&run.output);
+        let before = containers_of(&before);
+        for ((at, out), (_, input)) in containers_of(&after).into_iter().zip(before) {
+            // A UID a container sets for itself is kept.
+            if let Some(uid) = input["securityContext"]["runAsUser"].as_i64() {
+                assert_eq!(out["securityContext"]["runAsUser"].as_i64(), Some(uid), "{}: {at}", run.what());
+            }
+            let made_read_only = input["securityContext"]["readOnlyRootFilesystem"].is_null()
+                && out["securityContext"]["readOnlyRootFilesystem"] == true;
+            if !made_read_only {
+                continue;
+            }
+            let image = out["image"].as_str().unwrap_or_default();
+            let mounts: Vec<&str> = out["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m["mountPath"].as_str())
+                .map(|m| m.trim_end_matches('/'))
+                .collect();
+            assert!(mounts.iter().any(|m| *m == "/tmp"), "{}: {at} is read-only without /tmp", run.what());
+            for (name, path) in writes {
+                // The official images: `name`, `library/name` or `docker.io/library/name`.
+                let official = image.trim_start_matches("docker.io/").trim_start_matches("library/");
+                if official.starts_with(name) {
+                    seen += 1;
+                    let covered = mounts.iter().any(|m| path == *m || path.starts_with(&format!("{m}/")));
+                    assert!(covered, "{}: {at} ({image}) is read-only with nothing at {path}", run.what());
+                }
+            }
+        }
+    }
+    assert!(seen > 5, "only {seen} read-only nginx and postgres containers were seen");
+}
