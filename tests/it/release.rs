@@ -454,7 +454,7 @@ fn read_only_roots_keep_where_known_images_write_and_nobody_loses_their_uid() {
                 .filter_map(|m| m["mountPath"].as_str())
                 .map(|m| m.trim_end_matches('/'))
                 .collect();
-            assert!(mounts.iter().any(|m| *m == "/tmp"), "{}: {at} is read-only without /tmp", run.what());
+            assert!(mounts.contains(&"/tmp"), "{}: {at} is read-only without /tmp", run.what());
             for (name, path) in writes {
                 // The official images: `name`, `library/name` or `docker.io/library/name`.
                 let official = image.trim_start_matches("docker.io/").trim_start_matches("library/");
