@@ -4,6 +4,7 @@
 
 mod argocd;
 mod check;
+mod completions;
 mod diff;
 mod env;
 mod explain;
@@ -62,6 +63,10 @@ enum Command {
     Env(env::EnvArgs),
     /// ArgoCD config-management plugin: `temper argocd generate` renders and hardens an application.
     Argocd(argocd::ArgocdCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page, temper(1), in roff.
+    Man(completions::ManArgs),
 }
 
 /// Choosing and finding the configuration.
@@ -228,6 +233,8 @@ pub fn main() -> u8 {
         Some(Command::Init(args)) => init::run(&args),
         Some(Command::Env(args)) => env::run(&args),
         Some(Command::Argocd(args)) => argocd::run(&args),
+        Some(Command::Completions(args)) => completions::completions(&args),
+        Some(Command::Man(args)) => completions::man(&args),
     };
     match res {
         Ok(code) => code,

@@ -268,3 +268,82 @@ fn log_file_receives_the_summary() {
     assert!(text.contains("error[host-isolation]"), "{text}");
     assert!(text.contains("nothing was written"), "{text}");
 }
+
+/// Every subcommand, as the completion scripts and the man page must name them.
+const SUBCOMMANDS: &[&str] = &[
+    "render",
+    "check",
+    "diff",
+    "promote",
+    "compare",
+    "hash",
+    "verify",
+    "explain",
+    "init",
+    "env",
+    "argocd",
+    "completions",
+    "man",
+];
+
+/// `temper completions SHELL` prints a script for SHELL that offers every subcommand, in
+/// that shell's own syntax; an unknown shell is a usage error.
+#[test]
+fn completion_scripts_offer_every_subcommand() {
+    type Offers = fn(&str) -> String;
+    let shells: [(&str, Offers); 5] = [
+        ("bash", |cmd| format!("temper,{cmd})")),
+        ("zsh", |cmd| format!("'{cmd}:")),
+        ("fish", |cmd| format!("-a \"{cmd}\"")),
+        ("elvish", |cmd| format!("cand {cmd} '")),
+        ("powershell", |cmd| format!("[CompletionResult]::new('{cmd}', '{cmd}'")),
+    ];
+    for (shell, offers) in shells {
+        let out = temper().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.lines().count() > 20, "{shell}: a script of a few lines\n{script}");
+        for cmd in SUBCOMMANDS {
+            assert!(script.contains(&offers(cmd)), "the {shell} script does not offer `{cmd}`\n{script}");
+        }
+        // Options are completed too.
+        assert!(script.contains("no-enforce") && script.contains("diff-format"), "{shell}: options missing");
+    }
+    let out = temper().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+}
+
+/// `temper man` prints temper(1) in roff: the NAME section with the one-line description,
+/// a synopsis, and every subcommand; `temper man --dir DIR` writes it with a page for each
+/// subcommand, which temper(1) refers to.
+#[test]
+fn man_page_has_name_synopsis_and_subcommands() {
+    let out = temper().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "not roff:\n{page}");
+    assert!(page.contains(&format!(".TH temper 1  \"temper {}\"", env!("CARGO_PKG_VERSION"))), "{page}");
+    let name = page.split(".SH NAME\n").nth(1).unwrap_or_else(|| panic!("no NAME section:\n{page}"));
+    assert!(name.starts_with("temper \\- A hardening post\\-renderer for Kubernetes manifests\n"), "{name}");
+    assert!(page.contains(".SH SYNOPSIS") && page.contains(".SH SUBCOMMANDS"), "{page}");
+    for cmd in SUBCOMMANDS {
+        assert!(page.contains(&format!("temper\\-{cmd}(1)")), "the man page does not list `{cmd}`\n{page}");
+    }
+}
+
+#[test]
+fn man_dir_writes_a_page_per_subcommand() {
+    let dir = TempDir::new("man");
+    let out = temper().args(["man", "--dir"]).arg(dir.path("man1")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(out.stdout.is_empty(), "{}", transcript(&out));
+    let main = std::fs::read_to_string(dir.path("man1/temper.1")).unwrap();
+    let printed = temper().arg("man").output().unwrap().stdout;
+    assert_eq!(main.as_bytes(), printed, "temper.1 is what `temper man` prints");
+    for cmd in SUBCOMMANDS {
+        let page = std::fs::read_to_string(dir.path(&format!("man1/temper-{cmd}.1"))).unwrap();
+        assert!(page.contains(".SH NAME\n") && page.contains(&format!("temper\\-{cmd} \\-")), "{page}");
+    }
+    assert!(dir.path("man1/temper-argocd-generate.1").is_file(), "nested subcommands get pages too");
+}
