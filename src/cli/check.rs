@@ -37,6 +37,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     let inputs = args.input.read()?;
     let settings = Settings { release_namespace: args.input.namespace.clone(), fix: false, ..Settings::default() };
     let outcome = temper::run(&inputs, &policy, &settings)?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
     let text = match args.format {
         Format::Text => report.summary(),

@@ -177,6 +177,7 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let outcome = args.hash.render(&inputs, &policy, args.input.namespace.clone())?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let mut d = diff::diff(&input_side("input", &inputs)?, &rendered_side(&policy.environment, &outcome), &options);
     d.blockers = blockers(&outcome);
     let fails = !d.blockers.is_empty() && !args.no_enforce;
@@ -211,6 +212,7 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let (from, to) = (config.resolve(&args.from)?, config.resolve(&args.to)?);
     let inputs = args.input.read()?;
     let a = args.hash.render(&inputs, &from, args.input.namespace.clone())?;
+    args.input.check_empty(&inputs, &a.report, &args.process)?;
     let b = args.hash.render(&inputs, &to, args.input.namespace.clone())?;
     let mut d = diff::diff(&rendered_side(&args.from, &a), &rendered_side(&args.to, &b), &options);
     d.blockers = blockers(&b);

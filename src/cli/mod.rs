@@ -112,11 +112,35 @@ pub struct InputArgs {
     /// Namespace of the release, for objects without one
     #[arg(short = 'n', long = "namespace", env = "HELM_NAMESPACE", value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// Exit 2 when the input holds no Kubernetes object at all, instead of warning
+    #[arg(long, env = "TEMPER_FAIL_ON_EMPTY", value_parser = clap::builder::BoolishValueParser::new())]
+    pub fail_on_empty: bool,
 }
 
 impl InputArgs {
     pub fn read(&self) -> anyhow::Result<Vec<temper::Input>> {
         Ok(temper::read::read_inputs(&self.files)?)
+    }
+
+    /// An input without a single object (nothing, or only comments and `---`) is never
+    /// passed over in silence: it is an error with `--fail-on-empty`, else a warning on
+    /// stderr (unless quiet) and in the log file. Helm 3 sends empty input for
+    /// `helm template --output-dir` and for a chart whose templates are all disabled.
+    pub fn check_empty(
+        &self,
+        inputs: &[temper::Input],
+        report: &temper::report::Report,
+        process: &ProcessArgs,
+    ) -> anyhow::Result<()> {
+        if report.counts.documents > 0 {
+            return Ok(());
+        }
+        let names: Vec<&str> = inputs.iter().map(|i| i.origin.as_str()).collect();
+        let from = if names.is_empty() { "the input".to_string() } else { names.join(", ") };
+        let what = format!("no Kubernetes object in {from} (empty, or only comments and `---`)");
+        anyhow::ensure!(!self.fail_on_empty, "{what}; refusing it, as --fail-on-empty (TEMPER_FAIL_ON_EMPTY) asks");
+        process.inform(&format!("temper: warning: {what}; --fail-on-empty makes this an error\n"));
+        Ok(())
     }
 }
 

@@ -53,6 +53,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         stamp: args.stamp,
     };
     let outcome = temper::run(&inputs, &policy, &settings)?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
     if let Some(path) = &args.report {
         write_file(path, &(serde_json::to_string_pretty(report)? + "\n"))?;

@@ -97,11 +97,68 @@ fn bad_input_exits_2_naming_the_place() {
     settings().bind(|| insta::assert_snapshot!(transcript(&out)));
 }
 
+/// Input without a single object (Helm 3's `--output-dir`, a chart whose templates are all
+/// disabled) succeeds with its text as the output, but never in silence: a warning on stderr
+/// (not with `-q`) and in the log file. `--fail-on-empty` or `TEMPER_FAIL_ON_EMPTY=1` make
+/// it an error, for `render` and `check` alike.
 #[test]
-fn empty_input_gives_empty_output_and_success() {
-    let out = run_with_stdin(temper().args(["render", "-q"]), b"");
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+fn empty_input_warns_and_fails_on_request() {
+    let warning = "temper: warning: no Kubernetes object in <stdin> (empty, or only comments and `---`); --fail-on-empty makes this an error\n";
+    let error = "temper: error: no Kubernetes object in <stdin> (empty, or only comments and `---`); refusing it, as --fail-on-empty (TEMPER_FAIL_ON_EMPTY) asks\n";
+    for input in ["", "\n", "---\n", "# Source: app/templates/off.yaml\n---\n# nothing\n---\n"] {
+        let out = run_with_stdin(temper().args(["render", "--env", "prod"]), input.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        assert_eq!(out.stdout, input.as_bytes(), "written back as it came");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.starts_with(warning), "{input:?}: {stderr}");
+        assert!(stderr[warning.len()..].starts_with("temper: prod: 0 documents"), "{stderr}");
+
+        let out = run_with_stdin(temper().args(["render", "-q"]), input.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        assert!(out.stderr.is_empty(), "-q silences the warning\n{}", transcript(&out));
+
+        for cmd in ["render", "check"] {
+            for (flag, variable) in [(Some("--fail-on-empty"), None), (None, Some("1")), (None, Some("true"))] {
+                let mut command = temper();
+                command.args([cmd, "-q"]).args(flag);
+                if let Some(value) = variable {
+                    command.env("TEMPER_FAIL_ON_EMPTY", value);
+                }
+                let out = run_with_stdin(&mut command, input.as_bytes());
+                assert_eq!(out.status.code(), Some(2), "{cmd} {flag:?} {variable:?}\n{}", transcript(&out));
+                assert!(out.stdout.is_empty(), "{}", transcript(&out));
+                assert_eq!(String::from_utf8_lossy(&out.stderr), error, "errors are never quiet");
+            }
+        }
+    }
+    // `check` warns too, after its report on stdout.
+    let out = run_with_stdin(temper().args(["check", "--env", "prod"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("temper: prod: 0 documents"));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), warning);
+    // The variable set to a false value, or empty, is the default; anything else is a usage error.
+    for value in ["0", "false", ""] {
+        let out = run_with_stdin(temper().args(["render", "-q"]).env("TEMPER_FAIL_ON_EMPTY", value), b"");
+        assert_eq!(out.status.code(), Some(0), "TEMPER_FAIL_ON_EMPTY={value:?}\n{}", transcript(&out));
+    }
+    let out = run_with_stdin(temper().args(["render"]).env("TEMPER_FAIL_ON_EMPTY", "maybe"), b"");
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'maybe' for '--fail-on-empty'"));
+    // A file says which file; the log file gets the warning even with -q.
+    let dir = TempDir::new("empty");
+    let file = dir.write("off.yaml", "# Source: app/templates/off.yaml\n");
+    let log = dir.path("temper.log");
+    let out = temper().args(["render", "-q", "--log-file"]).arg(&log).arg("-f").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.starts_with(&format!("temper: warning: no Kubernetes object in {} ", file.display())), "{logged}");
+    // One object is enough: no warning, and --fail-on-empty passes.
+    let out = run_with_stdin(
+        temper().args(["render", "--fail-on-empty", "--env", "dev"]),
+        b"---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("temper: warning"), "{}", transcript(&out));
 }
 
 #[test]
@@ -306,8 +363,11 @@ fn completion_scripts_offer_every_subcommand() {
         for cmd in SUBCOMMANDS {
             assert!(script.contains(&offers(cmd)), "the {shell} script does not offer `{cmd}`\n{script}");
         }
-        // Options are completed too.
-        assert!(script.contains("no-enforce") && script.contains("diff-format"), "{shell}: options missing");
+        // Options are completed too, those of the shared input arguments included.
+        assert!(
+            script.contains("no-enforce") && script.contains("fail-on-empty") && script.contains("diff-format"),
+            "{shell}: options missing"
+        );
     }
     let out = temper().args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));

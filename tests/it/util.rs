@@ -161,6 +161,7 @@ pub fn clean_env(cmd: &mut Command) {
         "TEMPER_CONFIG",
         "TEMPER_THREADS",
         "TEMPER_LOG_FILE",
+        "TEMPER_FAIL_ON_EMPTY",
         "HELM_NAMESPACE",
         "CI",
     ] {
