@@ -19,6 +19,13 @@ cargo fmt --all -- --check
 cargo fmt --manifest-path fuzz/Cargo.toml --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 
+echo "test.sh: release binaries"
+# The x86_64 static binary and its Helm 4 plugin archive, which the packaging tests check.
+# (scripts/release.sh alone builds aarch64 too; it needs a cross C compiler and as long again.)
+# The plugin's sourceURL is a placeholder here: the tests check the archive's layout.
+scripts/release.sh x86_64-unknown-linux-musl
+scripts/helm-plugin-package.sh --source-url "${TEMPER_SOURCE_URL:-https://github.com/example/temper}"
+
 echo "test.sh: tests"
 # Snapshots are never written here: a missing or changed snapshot fails the run.
 export INSTA_UPDATE=no
