@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this script).
 # Needs only the Rust toolchain and python3; anything else the tests use is installed by
-# scripts/tools.sh (helm) and scripts/fuzz.sh (cargo-fuzz).
+# scripts/tools.sh (helm, hadolint) and scripts/fuzz.sh (cargo-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

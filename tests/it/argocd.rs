@@ -1,8 +1,8 @@
 //! `temper argocd generate` as ArgoCD runs it: every test goes through the cmp-server
-//! emulator (`argocd/cmp.rs`), with `examples/argocd/plugin.yaml` as the plugin and a sidecar
+//! emulator (`argocd/cmp.rs`), with `deploy/argocd/plugin.yaml` as the plugin and a sidecar
 //! PATH holding only what the test puts there: the built temper, the real helm from
 //! `tools/helm/helm` (installed by `scripts/tools.sh`), and small test doubles for kustomize.
-//! Also the shape of the files in `examples/argocd/`.
+//! Also the shape of the files in `deploy/argocd/` and `examples/argocd/`.
 
 mod cmp;
 
@@ -93,7 +93,7 @@ impl Scratch {
     /// are [`PATIENT`].
     fn emulator(&self, application: &str, extra_path: &[&Path]) -> Emulator {
         let mut emulator =
-            Emulator::new(&self.repo(), &read("examples/argocd/plugin.yaml"), application, &self.0.path("sidecar-tmp"));
+            Emulator::new(&self.repo(), &read("deploy/argocd/plugin.yaml"), application, &self.0.path("sidecar-tmp"));
         let dirs = std::iter::once(self.0.path("bin")).chain(extra_path.iter().map(|p| p.to_path_buf()));
         let path = std::env::join_paths(dirs).unwrap();
         emulator.sidecar("PATH", path.to_str().unwrap());
@@ -642,14 +642,17 @@ fn a_hung_tool_is_stopped_before_argocds_deadline() {
     assert!(report.duration < ceiling, "took {:?}", report.duration);
 }
 
-/// The files of `examples/argocd/`, read as Kubernetes reads them.
+/// The files of `deploy/argocd/` and the example Application, read as Kubernetes reads them,
+/// and consistent with each other: the ConfigMap holds plugin.yaml, the patch mounts that
+/// ConfigMap's key where the cmp-server reads it, and the Application names the plugin as
+/// ArgoCD derives its name.
 #[test]
 fn the_example_files_have_the_shape_argocd_needs() {
     let parse = |path: &str| -> Vec<Value> {
         let inputs = [Input::new(path, read(path))];
         read::parse(&inputs).unwrap().into_iter().filter_map(|d| d.value).collect()
     };
-    let plugin = &parse("examples/argocd/plugin.yaml")[0];
+    let plugin = &parse("deploy/argocd/plugin.yaml")[0];
     assert_eq!(plugin["kind"], json!("ConfigManagementPlugin"));
     assert_eq!(plugin["metadata"]["name"], json!("temper"));
     assert_eq!(plugin["spec"]["version"], json!("v1"));
@@ -671,11 +674,11 @@ fn the_example_files_have_the_shape_argocd_needs() {
     assert_eq!(announced, [("env", "string"), ("values-files", "array"), ("helm-parameters", "map")]);
 
     // The ConfigMap holds plugin.yaml, byte for byte.
-    let config_map = &parse("examples/argocd/plugin-configmap.yaml")[0];
+    let config_map = &parse("deploy/argocd/plugin-configmap.yaml")[0];
     assert_eq!(config_map["kind"], json!("ConfigMap"));
-    assert_eq!(config_map["data"]["plugin.yaml"], json!(read("examples/argocd/plugin.yaml")));
+    assert_eq!(config_map["data"]["plugin.yaml"], json!(read("deploy/argocd/plugin.yaml")));
 
-    let patch = &parse("examples/argocd/repo-server-patch.yaml")[0];
+    let patch = &parse("deploy/argocd/repo-server-patch.yaml")[0];
     assert_eq!((&patch["kind"], &patch["metadata"]["name"]), (&json!("Deployment"), &json!("argocd-repo-server")));
     let pod = &patch["spec"]["template"]["spec"];
     let sidecar = &pod["containers"][0];
@@ -706,10 +709,19 @@ fn the_example_files_have_the_shape_argocd_needs() {
         "var-files and plugins are the repo-server's own volumes"
     );
 
+    // The image is the one deploy/argocd/Dockerfile builds (tests/it/packaging.rs checks the
+    // Dockerfile's side), tagged with this version.
+    assert_eq!(sidecar["image"], json!(format!("registry.example.com/temper-cmp:{}", env!("CARGO_PKG_VERSION"))));
+    let key = sidecar["volumeMounts"][2]["subPath"].as_str().unwrap();
+    assert!(config_map["data"].get(key).is_some(), "the mounted key {key} is in the ConfigMap");
+
     let app = &parse("examples/argocd/application.yaml")[0];
     assert_eq!(app["kind"], json!("Application"));
     let selected = &app["spec"]["source"]["plugin"];
-    assert_eq!(selected["name"], json!("temper-v1"), "<metadata.name>-<spec.version>");
+    let derived =
+        format!("{}-{}", plugin["metadata"]["name"].as_str().unwrap(), plugin["spec"]["version"].as_str().unwrap());
+    assert_eq!(selected["name"], json!(derived), "<metadata.name>-<spec.version>");
+    assert_eq!(derived, "temper-v1");
     let names: Vec<&str> =
         selected["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["env", "values-files", "helm-parameters"]);

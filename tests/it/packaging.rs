@@ -1,8 +1,8 @@
 //! What the project ships, as its users get it: the release archives `scripts/release.sh`
-//! builds (static, stripped, runnable, with checksums) and the Helm 4 plugin archives
-//! `scripts/helm-plugin-package.sh` makes of them. A release build takes minutes, so
-//! `scripts/test.sh` runs both scripts once, before the tests; run alone, these tests fail and
-//! name the script to run.
+//! builds (static, stripped, runnable, with checksums), the Helm 4 plugin archives
+//! `scripts/helm-plugin-package.sh` makes of them, and the ArgoCD sidecar image's Dockerfile,
+//! linted. A release build takes minutes, so `scripts/test.sh` runs both scripts once, before
+//! the tests; run alone, these tests fail and name the script to run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -245,4 +245,121 @@ fn the_helm_plugin_archive_has_the_layout_helm_4_installs() {
     keys.sort_unstable();
     expected.sort_unstable();
     assert_eq!(keys, expected);
+}
+
+/// The sidecar image's Dockerfile, as its instructions: (instruction, arguments), with
+/// continuation lines joined and comments dropped.
+fn dockerfile() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo("deploy/argocd/Dockerfile")).unwrap();
+    let mut instructions = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        if current.is_empty() && (line.trim().is_empty() || line.trim_start().starts_with('#')) {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => current.push_str(part),
+            None => {
+                current.push_str(line);
+                let (word, rest) = current.trim().split_once(char::is_whitespace).unwrap();
+                instructions.push((word.to_uppercase(), rest.trim().to_string()));
+                current.clear();
+            }
+        }
+    }
+    instructions
+}
+
+/// hadolint finds nothing in the sidecar's Dockerfile, at its strictest threshold; it is
+/// installed by scripts/tools.sh, and a missing hadolint fails the test.
+#[test]
+fn the_sidecar_dockerfile_passes_hadolint() {
+    let hadolint = repo("tools/hadolint/hadolint");
+    assert!(hadolint.is_file(), "{} is missing: run scripts/tools.sh, which installs hadolint", hadolint.display());
+    let out = Command::new(&hadolint)
+        .args(["--no-color", "--failure-threshold", "style"])
+        .arg(repo("deploy/argocd/Dockerfile"))
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty(), "{}", transcript(&out));
+    // hadolint does fail on what it should: a floating base and root.
+    let dir = TempDir::new("hadolint");
+    let bad = dir.write("Dockerfile", "FROM ubuntu:latest\nUSER root\n");
+    let out = Command::new(&hadolint).arg("--no-color").arg(&bad).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && said.contains("DL3007") && said.contains("DL3002"), "{}", transcript(&out));
+}
+
+/// The rules that matter for the sidecar image, checked directly: every base pinned by
+/// digest and none `latest`; everything downloaded checked against a SHA-256 for each
+/// architecture, with nothing downloaded by a shell; the last USER is UID 999, numeric; and
+/// the image agrees with the repo-server patch that runs it (entrypoint, user, HOME, and the
+/// programs the plugin runs on PATH).
+#[test]
+fn the_sidecar_dockerfile_pins_and_checks_everything_it_fetches() {
+    let instructions = dockerfile();
+    let digest = regex::Regex::new(r"^[a-z0-9./-]+(:[A-Za-z0-9._-]+)?@sha256:[0-9a-f]{64}( AS [a-z-]+)?$").unwrap();
+    let froms: Vec<&str> = instructions.iter().filter(|(i, _)| i == "FROM").map(|(_, a)| a.as_str()).collect();
+    assert_eq!(froms.len(), 2, "a tools stage and the final image");
+    for from in &froms {
+        assert!(digest.is_match(from), "FROM {from} is not pinned by digest");
+        assert!(!from.contains(":latest"), "FROM {from}");
+    }
+    assert!(froms[1].starts_with("gcr.io/distroless/static"), "the final image has no shell: {}", froms[1]);
+
+    let runs: Vec<&str> = instructions.iter().filter(|(i, _)| i == "RUN").map(|(_, a)| a.as_str()).collect();
+    for run in &runs {
+        assert!(!run.contains("curl") && !run.contains("wget"), "downloads are ADDed and checked: {run}");
+    }
+    let checked = runs.iter().find(|r| r.contains("sha256sum --check --strict")).expect("a RUN checking checksums");
+    let downloads: Vec<(&str, &str)> = instructions
+        .iter()
+        .filter(|(i, a)| i == "ADD" && a.starts_with("https://"))
+        .map(|(_, a)| a.split_once(' ').unwrap())
+        .collect();
+    assert_eq!(downloads.len(), 2, "helm and kustomize");
+    for (url, file) in &downloads {
+        assert!(url.contains("${TARGETARCH}"), "{url}: one archive per architecture");
+        assert!(checked.contains(file), "{file} ({url}) is not checked");
+    }
+    let sums = regex::Regex::new(r"\b[0-9a-f]{64}\b").unwrap().find_iter(checked).count();
+    assert_eq!(sums, 2 * downloads.len(), "a checksum per download for amd64 and arm64");
+    assert!(checked.contains("amd64)") && checked.contains("arm64)") && checked.contains("exit 1"), "{checked}");
+    for (instruction, args) in &instructions {
+        assert!(!(instruction == "ADD" && args.contains(".tar") && !args.starts_with("https://")), "ADD {args}");
+    }
+
+    let last = |name: &str| instructions.iter().rev().find(|(i, _)| i == name).map(|(_, a)| a.as_str()).unwrap();
+    assert_eq!(last("USER"), "999:999", "ArgoCD runs plugin sidecars as UID 999");
+    assert_eq!(last("ENV"), "HOME=/tmp");
+    let copies: Vec<&str> = instructions.iter().filter(|(i, _)| i == "COPY").map(|(_, a)| a.as_str()).collect();
+    assert_eq!(
+        copies,
+        [
+            "--from=tools /out/helm /out/kustomize /usr/local/bin/",
+            "dist/image/${TARGETPLATFORM}/temper /usr/local/bin/temper"
+        ]
+    );
+
+    let patch: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(repo("deploy/argocd/repo-server-patch.yaml")).unwrap())
+            .unwrap();
+    let sidecar = &patch["spec"]["template"]["spec"]["containers"][0];
+    let entrypoint: Value = serde_json::from_str(last("ENTRYPOINT")).unwrap();
+    assert_eq!(sidecar["command"], entrypoint);
+    assert_eq!(sidecar["securityContext"]["runAsUser"], json!(999));
+    let home = sidecar["env"].as_array().unwrap().iter().find(|e| e["name"] == "HOME").unwrap();
+    assert_eq!(home["value"], json!("/tmp"));
+    let plugin: Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(repo("deploy/argocd/plugin.yaml")).unwrap()).unwrap();
+    assert_eq!(plugin["spec"]["generate"]["command"][0], json!("temper"), "on PATH as /usr/local/bin/temper");
+    // The tag the build line in the Dockerfile gives is the image the patch runs.
+    let image = sidecar["image"].as_str().unwrap();
+    assert_eq!(image, format!("registry.example.com/temper-cmp:{VERSION}"));
+    let text = std::fs::read_to_string(repo("deploy/argocd/Dockerfile")).unwrap();
+    assert!(text.contains(&format!("docker build -f deploy/argocd/Dockerfile -t {image} .")), "build line");
+    // The context is the repository root, target/ included: only dist/image/ is sent.
+    let ignore = std::fs::read_to_string(repo("deploy/argocd/Dockerfile.dockerignore")).unwrap();
+    let rules: Vec<&str> = ignore.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    assert_eq!(rules, ["*", "!dist/image/"]);
 }
