@@ -22,16 +22,16 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The x86_64 target `scripts/release.sh` built: musl, or the static glibc it falls back to
-/// when the musl target cannot be installed.
+/// The x86_64 target the last run of `scripts/release.sh` built, as its `dist/SHA256SUMS`
+/// lists it: musl, or the static glibc it falls back to when the musl target cannot be
+/// installed.
 fn x86_64_target() -> &'static str {
+    let sums = std::fs::read_to_string(repo("dist/SHA256SUMS")).unwrap_or_default();
     ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu"]
         .into_iter()
-        .find(|t| repo(&format!("dist/temper-{VERSION}-{t}.tar.gz")).is_file())
+        .find(|t| sums.lines().any(|l| l.ends_with(&format!("  temper-{VERSION}-{t}.tar.gz"))))
         .unwrap_or_else(|| {
-            panic!(
-                "dist/ has no x86_64 release archive of temper {VERSION}: run scripts/release.sh (scripts/test.sh does)"
-            )
+            panic!("dist/SHA256SUMS lists no x86_64 archive of temper {VERSION}: run scripts/release.sh (scripts/test.sh does)")
         })
 }
 
