@@ -2,7 +2,8 @@
 # Fuzzes temper with cargo-fuzz (libFuzzer): the stream reader and writer, the rule pipeline
 # in every built-in environment, and the configuration loader.
 #
-#   scripts/fuzz.sh [SECONDS]     SECONDS in all, split evenly between the targets (default 300)
+#   scripts/fuzz.sh [SECONDS]     SECONDS in all, split evenly between the targets that build
+#                                 (default 300)
 #
 # Stable Rust is enough: with `--sanitizer none` cargo-fuzz passes only stable `-C` flags
 # (coverage instrumentation through LLVM's sancov pass), so neither nightly nor
@@ -20,8 +21,6 @@ cd "$(dirname "$0")/.."
 
 total="${1:-300}"
 targets=(read_write pipeline config)
-per=$((total / ${#targets[@]}))
-[ "$per" -ge 1 ] || per=1
 
 version=0.13.2
 cargo_fuzz=tools/cargo-fuzz/bin/cargo-fuzz
@@ -55,11 +54,30 @@ EOF
 cp environments/*.yaml overlays/*.yaml fuzz/corpus/config/
 find examples -path '*/environments/*.yaml' -o -path '*/overlays/*.yaml' | xargs -r cp -t fuzz/corpus/config/
 
-# A release build with debug assertions and overflow checks (fuzz/Cargo.toml).
-"$cargo_fuzz" fuzz build --sanitizer none
-
+# A release build with debug assertions and overflow checks (fuzz/Cargo.toml), target by
+# target, into fuzz/target (ignored by git, kept between runs). A target that does not build is
+# named with the compiler's complaint and not run; the others still are, and the script fails.
 status=0
+built=()
+not_built=()
 for target in "${targets[@]}"; do
+  if "$cargo_fuzz" fuzz build --sanitizer none "$target" >"fuzz/$target.build.log" 2>&1; then
+    built+=("$target")
+  else
+    not_built+=("$target")
+    status=1
+    echo "fuzz.sh: $target DID NOT BUILD:" >&2
+    grep -E "^(error|warning: unused)" -A 5 "fuzz/$target.build.log" | head -n 30 >&2 || tail -n 30 "fuzz/$target.build.log" >&2
+  fi
+done
+if [ "${#built[@]}" -eq 0 ]; then
+  echo "fuzz.sh: no target built; nothing was fuzzed" >&2
+  exit 1
+fi
+per=$((total / ${#built[@]}))
+[ "$per" -ge 1 ] || per=1
+
+for target in "${built[@]}"; do
   echo "fuzz.sh: $target for ${per}s"
   # -timeout: an input that takes 10 s is a hang worth reporting; -rss_limit_mb likewise for
   # memory. -max_len matches the seeds' limit.
@@ -73,4 +91,7 @@ for target in "${targets[@]}"; do
     grep -E "^stat::number_of_executed_units|^stat::peak_rss_mb" "fuzz/$target.log" | sed "s/^/fuzz.sh: $target /"
   fi
 done
+if [ "${#not_built[@]}" -gt 0 ]; then
+  echo "fuzz.sh: fuzzed ${built[*]}; NOT BUILT, so not fuzzed: ${not_built[*]} (see fuzz/<target>.build.log)" >&2
+fi
 exit "$status"

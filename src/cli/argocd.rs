@@ -151,7 +151,7 @@ impl Vars {
     }
 }
 
-/// The plugin parameters temper takes (announced in examples/argocd/plugin.yaml).
+/// The plugin parameters temper takes (announced in deploy/argocd/plugin.yaml).
 #[derive(Debug, Default, PartialEq)]
 struct Parameters {
     /// `env` (string): the environment.

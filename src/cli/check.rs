@@ -25,6 +25,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let outcome = temper::run(&inputs, &policy, &Settings::check(args.input.namespace()))?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
     write_stdout(report::render(report, args.format, &inputs, &outcome.documents).as_bytes())?;
     super::log(&report.summary());

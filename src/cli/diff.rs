@@ -114,6 +114,7 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let d = diff::hardening(&inputs, &outcome, &options)?;
     let fails = !d.blockers.is_empty() && !args.no_enforce;
     args.show.finish(&d, fails, "`temper diff --format unified`")
@@ -146,6 +147,7 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let (from, to) = (config.resolve(&args.from)?, config.resolve(&args.to)?);
     let inputs = args.input.read()?;
     let a = args.hash.render(&inputs, &from, args.input.namespace())?;
+    args.input.check_empty(&inputs, &a.report, &args.process)?;
     let b = args.hash.render(&inputs, &to, args.input.namespace())?;
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)
         .blocked_by(&b.report.blockers());

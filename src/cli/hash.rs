@@ -69,6 +69,7 @@ pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let c = outcome.report.compliance.as_ref().ok_or_else(|| anyhow::anyhow!("no compliance statement"))?;
     if let Some(path) = &args.attestation {
         let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
@@ -109,6 +110,7 @@ fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let outcome = args.secrets.render(&inputs, &policy, args.input.namespace())?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let got = outcome.report.compliance.map(|c| c.compliance_hash).unwrap_or_default();
     if got == expected {
         write_stdout(format!("verified: {got} (environment {})\n", policy.environment).as_bytes())?;

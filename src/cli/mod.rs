@@ -4,6 +4,7 @@
 
 mod argocd;
 mod check;
+mod completions;
 mod diff;
 mod env;
 mod explain;
@@ -62,6 +63,10 @@ enum Command {
     Env(env::EnvArgs),
     /// ArgoCD config-management plugin: `temper argocd generate` renders and hardens an application.
     Argocd(argocd::ArgocdCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the man page, temper(1), in roff.
+    Man(completions::ManArgs),
 }
 
 /// Where the user's own configuration is.
@@ -129,6 +134,9 @@ pub struct InputArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub release: NamespaceArg,
+    /// Exit 2 when the input holds no Kubernetes object at all, instead of warning
+    #[arg(long, env = "TEMPER_FAIL_ON_EMPTY", value_parser = clap::builder::BoolishValueParser::new())]
+    pub fail_on_empty: bool,
 }
 
 impl InputArgs {
@@ -139,6 +147,27 @@ impl InputArgs {
     /// The release namespace, when given.
     pub fn namespace(&self) -> Option<String> {
         self.release.namespace.clone()
+    }
+
+    /// An input without a single object (nothing, or only comments and `---`) is never
+    /// passed over in silence: it is an error with `--fail-on-empty`, else a warning on
+    /// stderr (unless quiet) and in the log file. Helm 3 sends empty input for
+    /// `helm template --output-dir` and for a chart whose templates are all disabled.
+    pub fn check_empty(
+        &self,
+        inputs: &[temper::Input],
+        report: &temper::report::Report,
+        process: &ProcessArgs,
+    ) -> anyhow::Result<()> {
+        if report.counts.documents > 0 {
+            return Ok(());
+        }
+        let names: Vec<&str> = inputs.iter().map(|i| i.origin.as_str()).collect();
+        let from = if names.is_empty() { "the input".to_string() } else { names.join(", ") };
+        let what = format!("no Kubernetes object in {from} (empty, or only comments and `---`)");
+        anyhow::ensure!(!self.fail_on_empty, "{what}; refusing it, as --fail-on-empty (TEMPER_FAIL_ON_EMPTY) asks");
+        process.inform(&format!("temper: warning: {what}; --fail-on-empty makes this an error\n"));
+        Ok(())
     }
 }
 
@@ -265,6 +294,8 @@ pub fn main() -> u8 {
         Some(Command::Init(args)) => init::run(&args),
         Some(Command::Env(args)) => env::run(&args),
         Some(Command::Argocd(args)) => argocd::run(&args),
+        Some(Command::Completions(args)) => completions::completions(&args),
+        Some(Command::Man(args)) => completions::man(&args),
     };
     match res {
         Ok(code) => code,

@@ -47,6 +47,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     let wants_hash = args.report.is_some() || args.stamp || args.attestation.is_some() || args.diff.is_some();
     let settings = args.hash.settings(args.input.namespace(), wants_hash)?.with_stamps(args.stamp);
     let outcome = temper::run(&inputs, &policy, &settings)?;
+    args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
     if let Some(path) = &args.report {
         write_file(path, &(serde_json::to_string_pretty(report)? + "\n"))?;

@@ -97,11 +97,68 @@ fn bad_input_exits_2_naming_the_place() {
     settings().bind(|| insta::assert_snapshot!(transcript(&out)));
 }
 
+/// Input without a single object (Helm 3's `--output-dir`, a chart whose templates are all
+/// disabled) succeeds with its text as the output, but never in silence: a warning on stderr
+/// (not with `-q`) and in the log file. `--fail-on-empty` or `TEMPER_FAIL_ON_EMPTY=1` make
+/// it an error, for `render` and `check` alike.
 #[test]
-fn empty_input_gives_empty_output_and_success() {
-    let out = run_with_stdin(temper().args(["render", "-q"]), b"");
-    assert_eq!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+fn empty_input_warns_and_fails_on_request() {
+    let warning = "temper: warning: no Kubernetes object in <stdin> (empty, or only comments and `---`); --fail-on-empty makes this an error\n";
+    let error = "temper: error: no Kubernetes object in <stdin> (empty, or only comments and `---`); refusing it, as --fail-on-empty (TEMPER_FAIL_ON_EMPTY) asks\n";
+    for input in ["", "\n", "---\n", "# Source: app/templates/off.yaml\n---\n# nothing\n---\n"] {
+        let out = run_with_stdin(temper().args(["render", "--env", "prod"]), input.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        assert_eq!(out.stdout, input.as_bytes(), "written back as it came");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.starts_with(warning), "{input:?}: {stderr}");
+        assert!(stderr[warning.len()..].starts_with("temper: prod: 0 documents"), "{stderr}");
+
+        let out = run_with_stdin(temper().args(["render", "-q"]), input.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        assert!(out.stderr.is_empty(), "-q silences the warning\n{}", transcript(&out));
+
+        for cmd in ["render", "check"] {
+            for (flag, variable) in [(Some("--fail-on-empty"), None), (None, Some("1")), (None, Some("true"))] {
+                let mut command = temper();
+                command.args([cmd, "-q"]).args(flag);
+                if let Some(value) = variable {
+                    command.env("TEMPER_FAIL_ON_EMPTY", value);
+                }
+                let out = run_with_stdin(&mut command, input.as_bytes());
+                assert_eq!(out.status.code(), Some(2), "{cmd} {flag:?} {variable:?}\n{}", transcript(&out));
+                assert!(out.stdout.is_empty(), "{}", transcript(&out));
+                assert_eq!(String::from_utf8_lossy(&out.stderr), error, "errors are never quiet");
+            }
+        }
+    }
+    // `check` warns too, after its report on stdout.
+    let out = run_with_stdin(temper().args(["check", "--env", "prod"]), b"");
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("temper: prod: 0 documents"));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), warning);
+    // The variable set to a false value, or empty, is the default; anything else is a usage error.
+    for value in ["0", "false", ""] {
+        let out = run_with_stdin(temper().args(["render", "-q"]).env("TEMPER_FAIL_ON_EMPTY", value), b"");
+        assert_eq!(out.status.code(), Some(0), "TEMPER_FAIL_ON_EMPTY={value:?}\n{}", transcript(&out));
+    }
+    let out = run_with_stdin(temper().args(["render"]).env("TEMPER_FAIL_ON_EMPTY", "maybe"), b"");
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'maybe' for '--fail-on-empty'"));
+    // A file says which file; the log file gets the warning even with -q.
+    let dir = TempDir::new("empty");
+    let file = dir.write("off.yaml", "# Source: app/templates/off.yaml\n");
+    let log = dir.path("temper.log");
+    let out = temper().args(["render", "-q", "--log-file"]).arg(&log).arg("-f").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.starts_with(&format!("temper: warning: no Kubernetes object in {} ", file.display())), "{logged}");
+    // One object is enough: no warning, and --fail-on-empty passes.
+    let out = run_with_stdin(
+        temper().args(["render", "--fail-on-empty", "--env", "dev"]),
+        b"---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("temper: warning"), "{}", transcript(&out));
 }
 
 #[test]
@@ -282,4 +339,86 @@ fn log_file_receives_the_summary() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("error[host-isolation]"), "{text}");
     assert!(text.contains("nothing was written"), "{text}");
+}
+
+/// Every subcommand, as the completion scripts and the man page must name them.
+const SUBCOMMANDS: &[&str] = &[
+    "render",
+    "check",
+    "diff",
+    "promote",
+    "compare",
+    "hash",
+    "verify",
+    "explain",
+    "init",
+    "env",
+    "argocd",
+    "completions",
+    "man",
+];
+
+/// `temper completions SHELL` prints a script for SHELL that offers every subcommand, in
+/// that shell's own syntax; an unknown shell is a usage error.
+#[test]
+fn completion_scripts_offer_every_subcommand() {
+    type Offers = fn(&str) -> String;
+    let shells: [(&str, Offers); 5] = [
+        ("bash", |cmd| format!("temper,{cmd})")),
+        ("zsh", |cmd| format!("'{cmd}:")),
+        ("fish", |cmd| format!("-a \"{cmd}\"")),
+        ("elvish", |cmd| format!("cand {cmd} '")),
+        ("powershell", |cmd| format!("[CompletionResult]::new('{cmd}', '{cmd}'")),
+    ];
+    for (shell, offers) in shells {
+        let out = temper().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(script.lines().count() > 20, "{shell}: a script of a few lines\n{script}");
+        for cmd in SUBCOMMANDS {
+            assert!(script.contains(&offers(cmd)), "the {shell} script does not offer `{cmd}`\n{script}");
+        }
+        // Options are completed too, those of the shared input arguments included.
+        assert!(
+            script.contains("no-enforce") && script.contains("fail-on-empty") && script.contains("diff-format"),
+            "{shell}: options missing"
+        );
+    }
+    let out = temper().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(out.stdout.is_empty());
+}
+
+/// `temper man` prints temper(1) in roff: the NAME section with the one-line description,
+/// a synopsis, and every subcommand; `temper man --dir DIR` writes it with a page for each
+/// subcommand, which temper(1) refers to.
+#[test]
+fn man_page_has_name_synopsis_and_subcommands() {
+    let out = temper().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "not roff:\n{page}");
+    assert!(page.contains(&format!(".TH temper 1  \"temper {}\"", env!("CARGO_PKG_VERSION"))), "{page}");
+    let name = page.split(".SH NAME\n").nth(1).unwrap_or_else(|| panic!("no NAME section:\n{page}"));
+    assert!(name.starts_with("temper \\- A hardening post\\-renderer for Kubernetes manifests\n"), "{name}");
+    assert!(page.contains(".SH SYNOPSIS") && page.contains(".SH SUBCOMMANDS"), "{page}");
+    for cmd in SUBCOMMANDS {
+        assert!(page.contains(&format!("temper\\-{cmd}(1)")), "the man page does not list `{cmd}`\n{page}");
+    }
+}
+
+#[test]
+fn man_dir_writes_a_page_per_subcommand() {
+    let dir = TempDir::new("man");
+    let out = temper().args(["man", "--dir"]).arg(dir.path("man1")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(out.stdout.is_empty(), "{}", transcript(&out));
+    let main = std::fs::read_to_string(dir.path("man1/temper.1")).unwrap();
+    let printed = temper().arg("man").output().unwrap().stdout;
+    assert_eq!(main.as_bytes(), printed, "temper.1 is what `temper man` prints");
+    for cmd in SUBCOMMANDS {
+        let page = std::fs::read_to_string(dir.path(&format!("man1/temper-{cmd}.1"))).unwrap();
+        assert!(page.contains(".SH NAME\n") && page.contains(&format!("temper\\-{cmd} \\-")), "{page}");
+    }
+    assert!(dir.path("man1/temper-argocd-generate.1").is_file(), "nested subcommands get pages too");
 }

@@ -254,10 +254,15 @@ fn an_enforced_violation_fails_helm_and_names_the_rules() {
     assert!(logged.contains("nothing was written"), "{logged}");
 }
 
+/// The warning temper gives for input without a single object.
+const NO_OBJECT: &str = "temper: warning: no Kubernetes object in <stdin> (empty, or only comments and `---`); --fail-on-empty makes this an error\n";
+
 /// Helm 3 writes `--output-dir` files before post-rendering, then runs the post-renderer with
-/// no input at all. temper must print nothing and succeed, even in an enforcing environment.
+/// no input at all. temper prints nothing and succeeds, even in an enforcing environment, but
+/// not in silence: the warning is in the log file (Helm 3 drops stderr on success). With
+/// `--fail-on-empty` the same command fails, with temper's reason in Helm's error.
 #[test]
-fn output_dir_sends_temper_zero_bytes_and_it_succeeds() {
+fn output_dir_sends_temper_zero_bytes_and_it_succeeds_with_a_warning() {
     let tmp = TempDir::new("output-dir");
     let out_dir = tmp.path("out");
     let log = tmp.path("temper.log");
@@ -269,10 +274,62 @@ fn output_dir_sends_temper_zero_bytes_and_it_succeeds() {
     );
     success(&out);
     let logged = std::fs::read_to_string(&log).unwrap();
-    assert!(logged.starts_with("temper: prod: 0 documents, 0 changed, 0 generated"), "{logged}");
+    assert!(logged.starts_with(NO_OBJECT), "{logged}");
+    assert!(logged[NO_OBJECT.len()..].starts_with("temper: prod: 0 documents, 0 changed, 0 generated"), "{logged}");
     // The files on disk are the chart's, not temper's.
     let written = std::fs::read_to_string(out_dir.join("quickstart/templates/web-deployment.yaml")).unwrap();
     assert!(written.contains("kind: Deployment") && !written.contains("securityContext"), "{written}");
+
+    let out = helm_template(
+        "quickstart",
+        QUICKSTART,
+        &[&["--output-dir", tmp.path("again").to_str().unwrap()][..], &post_renderer(&["--fail-on-empty"])].concat(),
+    );
+    assert!(!out.status.success(), "{}", transcript(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("temper: error: no Kubernetes object in <stdin>") && stderr.contains("exit status 2"),
+        "{stderr}"
+    );
+}
+
+/// A chart whose templates are all switched off: Helm 3 runs the post-renderer with no input
+/// and would install nothing. temper warns (here on the log file); `TEMPER_FAIL_ON_EMPTY=1`,
+/// which Helm passes on, makes Helm fail instead.
+#[test]
+fn a_chart_with_every_template_disabled_warns_or_fails_on_request() {
+    let tmp = TempDir::new("disabled");
+    tmp.write("chart/Chart.yaml", "apiVersion: v2\nname: off\nversion: 0.1.0\n");
+    tmp.write("chart/values.yaml", "enabled: false\n");
+    tmp.write(
+        "chart/templates/cm.yaml",
+        "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n{{- end }}\n",
+    );
+    let chart = tmp.path("chart");
+    let log = tmp.path("temper.log");
+    let log_arg = format!("--log-file={}", log.display());
+    let out = helm_template("off", chart.to_str().unwrap(), &post_renderer(&["--env=prod", &log_arg]));
+    assert_eq!(success(&out).trim(), "", "nothing to install");
+    assert!(std::fs::read_to_string(&log).unwrap().starts_with(NO_OBJECT));
+
+    let out = helm()
+        .args(["template", "off", chart.to_str().unwrap()])
+        .args(post_renderer(&["--env=prod"]))
+        .env("TEMPER_FAIL_ON_EMPTY", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", transcript(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing it, as --fail-on-empty (TEMPER_FAIL_ON_EMPTY) asks"), "{stderr}");
+
+    // Switched on, the same chart passes with the variable set.
+    let out = helm()
+        .args(["template", "off", chart.to_str().unwrap(), "--set", "enabled=true"])
+        .args(post_renderer(&["--env=prod", "-q"]))
+        .env("TEMPER_FAIL_ON_EMPTY", "1")
+        .output()
+        .unwrap();
+    assert!(success(&out).contains("name: settings"));
 }
 
 /// Helm 3 sends CRDs (`--include-crds`) but never hooks. The test chart's hook breaks rules

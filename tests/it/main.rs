@@ -22,6 +22,8 @@ mod hash;
 mod docs;
 // Helm 3 end to end, the Helm 4 input format and plugin.yaml.
 mod helm;
+// What is shipped: release archives, the Helm 4 plugin archive, the sidecar Dockerfile.
+mod packaging;
 // Property-based tests: generated manifests and formatting.
 mod props;
 // Pod Security Standards against the Kyverno library's good and bad pods.

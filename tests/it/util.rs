@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use serde_json::Value;
 use temper::canon::same_meaning;
@@ -160,6 +162,7 @@ pub fn clean_env(cmd: &mut Command) {
         "TEMPER_THREADS",
         "TEMPER_LOG_FILE",
         "TEMPER_NAMESPACE",
+        "TEMPER_FAIL_ON_EMPTY",
         "HELM_NAMESPACE",
         "CI",
     ] {
@@ -225,5 +228,53 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The state of process `pid` (`R`, `S`, `Z`...) and the CPU time it has used, user and
+/// system, its own threads and the children it has waited for, from `/proc/<pid>/stat`.
+/// `None` once the process is gone.
+///
+/// CPU time, unlike wall-clock time, does not grow while a process waits for a core on a
+/// loaded machine: the tests use it to tell a process that spins from one that is merely slow.
+pub fn proc_stat(pid: u32) -> Option<(char, Duration)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 2, the command name, is in parentheses and may hold anything: the fields that
+    // follow start after the last `)`. From there, index 0 is field 3 (state) and indexes
+    // 11 to 14 are fields 14 to 17: utime, stime, cutime, cstime, in clock ticks.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    let state = fields.first()?.chars().next()?;
+    let ticks: u64 = fields.get(11..15)?.iter().map(|f| f.parse::<u64>().unwrap()).sum();
+    Some((state, Duration::from_secs_f64(ticks as f64 / clock_ticks() as f64)))
+}
+
+/// Clock ticks per second, the unit of `/proc/<pid>/stat` times.
+fn clock_ticks() -> u64 {
+    static TICKS: OnceLock<u64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let out = Command::new("getconf").arg("CLK_TCK").output().expect("getconf CLK_TCK");
+        String::from_utf8_lossy(&out.stdout).trim().parse().expect("getconf CLK_TCK prints a number")
+    })
+}
+
+/// Waits for `child` and returns its exit status with the CPU time it used (its own and its
+/// waited-for children's), read from `/proc` once it has exited and before it is reaped.
+/// `stop` is asked every few milliseconds with the CPU time so far; when it says so, the
+/// child is left running and `Err` carries the CPU time so far: killing it is the caller's.
+pub fn wait_measured(
+    child: &mut Child,
+    mut stop: impl FnMut(Duration) -> bool,
+) -> Result<(ExitStatus, Duration), Duration> {
+    let pid = child.id();
+    loop {
+        let (state, cpu) =
+            proc_stat(pid).unwrap_or_else(|| panic!("cannot read /proc/{pid}/stat of a child not yet reaped"));
+        if state == 'Z' || state == 'X' {
+            return Ok((child.wait().unwrap(), cpu));
+        }
+        if stop(cpu) {
+            return Err(cpu);
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }

@@ -65,7 +65,10 @@ pub struct Report {
     pub stdout: String,
     /// Unknown plugin.yaml keys, which Argo CD silently ignores.
     pub warnings: Vec<String>,
+    /// Wall-clock time of the whole request.
     pub duration: Duration,
+    /// CPU time of the generate command and the tools it ran.
+    pub cpu: Duration,
 }
 
 impl Report {
@@ -137,6 +140,7 @@ impl Emulator {
             stdout: String::new(),
             warnings: Vec::new(),
             duration: Duration::ZERO,
+            cpu: Duration::ZERO,
         };
         if let Err(e) = self.request(&mut report) {
             report.status = Status::Failed(e);
@@ -204,6 +208,7 @@ impl Emulator {
             }
             let out = run(&plugin.generate, &cwd, &process_env, deadline);
             report.stderr_generate = out.stderr.clone();
+            report.cpu = out.cpu;
             report.exit_code = out.exit_code;
             out.result
         })();
@@ -793,6 +798,8 @@ pub struct Run {
     pub result: Step<String>,
     pub stderr: String,
     pub exit_code: Option<i32>,
+    /// The CPU time the command and the children it waited for used (see `util::proc_stat`).
+    pub cpu: Duration,
 }
 
 /// Step 7: run `argv` without a shell in `cwd` with exactly `env`, in its own process group,
@@ -803,7 +810,7 @@ pub fn run(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>, deadline
     let logged = log_args(argv);
     let fail = |cause: String, stderr: String, exit_code: Option<i32>| {
         let detail = if stderr.trim().is_empty() { String::new() } else { format!(": {}", stderr.trim()) };
-        Run { result: Err(format!("`{logged}` failed {cause}{detail}")), stderr, exit_code }
+        Run { result: Err(format!("`{logged}` failed {cause}{detail}")), stderr, exit_code, cpu: Duration::ZERO }
     };
     let program = if argv[0].contains('/') {
         Some(PathBuf::from(&argv[0]))
@@ -839,35 +846,29 @@ pub fn run(argv: &[String], cwd: &Path, env: &BTreeMap<String, String>, deadline
         let _ = pipes.1.as_mut().map(|p| p.read_to_end(&mut buf));
         buf
     });
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                // Go kills the child; Argo CD's goroutine sends SIGTERM to the group, then
-                // SIGKILL five seconds later.
-                let _ = child.kill();
-                let _ = child.wait();
-                signal_group(pgid, "TERM");
-                std::thread::spawn(move || {
-                    std::thread::sleep(Duration::from_secs(5));
-                    signal_group(pgid, "KILL");
-                });
-                break None;
-            }
+    let (status, cpu) = match crate::util::wait_measured(&mut child, |_| Instant::now() >= deadline) {
+        Ok(done) => done,
+        Err(cpu) => {
+            // Go kills the child; Argo CD's goroutine sends SIGTERM to the group, then
+            // SIGKILL five seconds later.
+            let _ = child.kill();
+            let _ = child.wait();
+            signal_group(pgid, "TERM");
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(5));
+                signal_group(pgid, "KILL");
+            });
+            return Run { cpu, ..fail("signal: killed".into(), String::new(), None) };
         }
-    };
-    let Some(status) = status else {
-        return fail("signal: killed".into(), String::new(), None);
     };
     let stdout = String::from_utf8_lossy(&stdout.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
     if !status.success() {
         let cause = status.code().map_or("signal: killed".to_string(), |c| format!("exit status {c}"));
-        return fail(cause, stderr, status.code());
+        return Run { cpu, ..fail(cause, stderr, status.code()) };
     }
     let stdout = stdout.strip_suffix('\n').unwrap_or(&stdout).to_string();
-    Run { result: Ok(stdout), stderr, exit_code: status.code() }
+    Run { result: Ok(stdout), stderr, exit_code: status.code(), cpu }
 }
 
 fn signal_group(pgid: u32, signal: &str) {
