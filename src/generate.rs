@@ -10,32 +10,23 @@
 use serde_json::{Value, json};
 
 use crate::config::Policy;
-use crate::index::Index;
 use crate::object;
 use crate::read::Document;
 use crate::record::{Findings, Generated};
 use crate::rules::{Generation, Gx, Stream};
-use crate::workload::WorkloadFacts;
 
 pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
 
 /// Runs every generating rule and returns the objects to append, in output order.
-pub fn generate(
-    policy: &Policy,
-    facts: &[WorkloadFacts],
-    index: &Index,
-    docs: &[Document],
-    fix: bool,
-    findings: &mut Findings,
-) -> Vec<Generated> {
+pub fn generate(stream: Stream<'_>, policy: &Policy, docs: &[Document], findings: &mut Findings) -> Vec<Generated> {
+    let index = stream.index;
     let mut out = Generation::default();
     for doc in docs {
         for (_, obj) in doc.resources() {
             out.taken.note(index, obj);
         }
     }
-    let stream = Stream { workloads: facts, index, knowledge: &policy.knowledge, fix, refusals: policy.refusals };
     for rule in &policy.rules {
         let mut gx = Gx::new(stream, rule.id, rule.mode, &mut out);
         rule.rule.generate(&mut gx);

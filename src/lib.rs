@@ -20,6 +20,7 @@ pub mod credential;
 pub mod diff;
 pub mod error;
 pub mod exempt;
+pub mod flows;
 pub mod generate;
 pub mod image;
 pub mod index;

@@ -11,12 +11,14 @@ use crate::check;
 use crate::compliance::{self, SecretValues, set_digest};
 use crate::config::Policy;
 use crate::error::Result;
+use crate::flows::{self, Network, Policies};
 use crate::generate::generate;
 use crate::index::Index;
 use crate::patch;
 use crate::read::{self, Document, Input};
 use crate::record::{Findings, Generated};
 use crate::report::Report;
+use crate::rules::Stream;
 use crate::write::write;
 
 /// How to run.
@@ -81,8 +83,23 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     let mut index = Index::build(&docs, namespace, &policy.knowledge);
     let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings);
     index.refresh_autoscalers(&docs);
-    let mut generated = generate(policy, &facts, &index, &docs, settings.fix, &mut findings);
+    let network = Network::gather(&docs, &index);
+    let inferred = network.infer(&facts, &index);
+    let stream = Stream {
+        workloads: &facts,
+        index: &index,
+        knowledge: &policy.knowledge,
+        network: &network,
+        inferred: &inferred,
+        fix: settings.fix,
+        refusals: policy.refusals,
+    };
+    let mut generated = generate(stream, policy, &docs, &mut findings);
     check::generated(&generated, policy, &index, &mut findings);
+    let before = Policies::of(docs.iter().flat_map(|d| d.resources()).map(|(_, o)| o), &index);
+    let mut after = before.clone();
+    after.extend(Policies::of(generated.iter().map(|g| &g.object), &index));
+    let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);
     let compliance = match (&settings.compliance, input_digest) {
         (Some(secrets), Some(input_digest)) => {
             let outputs = compliance::entries(&docs, &generated, secrets);
@@ -98,6 +115,7 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     };
     findings.changes.sort_by_key(|c| c.resource.document);
     let output = if settings.fix { write(inputs, &docs, &findings.changes, &generated)? } else { String::new() };
-    let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance);
+    let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance)
+        .with_flows(reviews);
     Ok(Outcome { output, report, documents: docs, generated })
 }

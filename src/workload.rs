@@ -224,6 +224,100 @@ pub fn containers(obj: &Value, spec: &Pointer, ephemeral: bool) -> Vec<Container
     slots
 }
 
+/// A port a container declares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    /// `containerPort`: a number, as the author wrote it.
+    pub port: Value,
+    pub protocol: String,
+    pub host_port: Option<i64>,
+}
+
+/// A host name in a workload's env values, arguments or commands, with the port after it:
+/// `db`, `db.shop`, `db.shop.svc:5432`, `http://engine:8081/api`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostRef {
+    pub host: String,
+    pub port: Option<i64>,
+    /// Where it was found, for the reason a flow is given.
+    pub found: String,
+}
+
+/// What a workload's pods may connect to: host names in their env values, arguments and
+/// commands, and the ConfigMaps and Secrets they read (whose values may hold more).
+#[derive(Clone, Debug, Default)]
+pub struct References {
+    pub hosts: Vec<HostRef>,
+    /// (kind, name, key): `ConfigMap` or `Secret`; `None` for every key.
+    pub configs: Vec<(&'static str, String, Option<String>)>,
+}
+
+impl References {
+    fn read_container(&mut self, c: &Value) {
+        let name = object::str_at(c, &["name"]).unwrap_or_default();
+        for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+            let var = object::str_at(e, &["name"]).unwrap_or_default();
+            if let Some(value) = object::str_at(e, &["value"]) {
+                self.hosts.extend(host_refs(value, &format!("env {var} of container `{name}`")));
+            }
+            for (kind, key) in [("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")] {
+                if let Some(r) = object::get(e, &["valueFrom", key]) {
+                    let source = object::str_at(r, &["name"]).unwrap_or_default().to_string();
+                    self.configs.push((kind, source, object::str_at(r, &["key"]).map(str::to_string)));
+                }
+            }
+        }
+        for e in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
+            for (kind, key) in [("ConfigMap", "configMapRef"), ("Secret", "secretRef")] {
+                if let Some(source) = object::str_at(e, &[key, "name"]) {
+                    self.configs.push((kind, source.to_string(), None));
+                }
+            }
+        }
+        for list in ["command", "args"] {
+            for arg in c.get(list).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                self.hosts.extend(host_refs(arg, &format!("the {list} of container `{name}`")));
+            }
+        }
+    }
+
+    fn read_volume(&mut self, volume: &Value) {
+        let mut sources = vec![volume];
+        sources.extend(object::get(volume, &["projected", "sources"]).and_then(Value::as_array).into_iter().flatten());
+        for source in sources {
+            if let Some(name) = object::str_at(source, &["configMap", "name"]) {
+                self.configs.push(("ConfigMap", name.to_string(), None));
+            }
+            if let Some(name) = object::str_at(source, &["secret", "secretName"])
+                .or_else(|| object::str_at(source, &["secret", "name"]))
+            {
+                self.configs.push(("Secret", name.to_string(), None));
+            }
+        }
+    }
+}
+
+/// Every host name in `text` that could name a Service, with the port after it: words made of
+/// lower-case letters, digits, `-` and `.`, split at anything else (`://`, `@`, `/`, spaces,
+/// quotes), the port being the digits after a `:`.
+pub fn host_refs(text: &str, found: &str) -> Vec<HostRef> {
+    let mut out = Vec::new();
+    let word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':';
+    for token in text.split(|c: char| !word(c)).filter(|t| !t.is_empty()) {
+        let (host, port) = match token.split_once(':') {
+            Some((host, rest)) => (host, rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse().ok())),
+            None => (token, None),
+        };
+        let host = host.trim_matches(|c| c == '.' || c == '-');
+        // A Service name is a DNS label: it starts with a letter.
+        if host.starts_with(|c: char| c.is_ascii_lowercase()) {
+            out.push(HostRef { host: host.to_string(), port, found: found.to_string() });
+        }
+    }
+    out
+}
+
 /// Facts about a workload after every per-resource rule ran, for the generating rules.
 #[derive(Clone, Debug)]
 pub struct WorkloadFacts {
@@ -235,10 +329,16 @@ pub struct WorkloadFacts {
     pub workload: Workload,
     /// Replicas after fixes (an autoscaler in the stream may own the count instead).
     pub replicas: Option<i64>,
-    /// Container ports: (port, protocol).
-    pub ports: Vec<(Value, String)>,
+    /// The ports its containers declare (not its init containers').
+    pub ports: Vec<ContainerPort>,
     /// `spec.hostNetwork: true`: NetworkPolicies do not apply.
     pub host_network: bool,
+    /// The Services it may connect to, as named in its containers and configuration.
+    pub references: References,
+    /// `prometheus.io/scrape: "true"` on its pods: `Some`, with the `prometheus.io/port` if given.
+    pub scrape: Option<Option<i64>>,
+    /// Its containers' images, without their registry host.
+    pub images: Vec<String>,
     pub waivers: Waivers,
 }
 
@@ -251,24 +351,43 @@ impl WorkloadFacts {
         namespace: Option<String>,
         waivers: Waivers,
     ) -> WorkloadFacts {
-        let ports = containers(obj, &workload.spec, false)
+        let slots = containers(obj, &workload.spec, false);
+        let ports = slots
             .iter()
             .filter(|slot| slot.list == "containers")
             .filter_map(|slot| slot.get(obj)?.get("ports")?.as_array())
             .flatten()
             .filter_map(|p| {
-                let port = p.get("containerPort").filter(|v| !v.is_null())?.clone();
-                let protocol = object::str_at(p, &["protocol"]).unwrap_or("TCP").to_string();
-                Some((port, protocol))
+                Some(ContainerPort {
+                    name: object::str_at(p, &["name"]).map(str::to_string),
+                    port: p.get("containerPort").filter(|v| !v.is_null())?.clone(),
+                    protocol: object::str_at(p, &["protocol"]).unwrap_or("TCP").to_string(),
+                    host_port: p.get("hostPort").and_then(Value::as_i64).filter(|h| *h != 0),
+                })
             })
             .collect();
         let host_network = obj.pointer(workload.spec.key("hostNetwork").as_str()) == Some(&Value::Bool(true));
+        let mut references = References::default();
+        for c in slots.iter().filter_map(|slot| slot.get(obj)) {
+            references.read_container(c);
+        }
+        let spec = obj.pointer(workload.spec.as_str());
+        for volume in spec.and_then(|s| s.get("volumes")).and_then(Value::as_array).into_iter().flatten() {
+            references.read_volume(volume);
+        }
+        let annotations = obj.pointer(workload.meta.key("annotations").as_str()).and_then(Value::as_object);
+        let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
+        let scrape = (annotation("prometheus.io/scrape") == Some("true"))
+            .then(|| annotation("prometheus.io/port").and_then(|p| p.trim().parse().ok()));
         WorkloadFacts {
             explicit_namespace: object::namespace(obj).is_some(),
             namespace,
             replicas: workload.replicas(obj),
             ports,
             host_network,
+            references,
+            scrape,
+            images: pod_view(obj, &workload.spec).images,
             waivers,
             workload,
             id,

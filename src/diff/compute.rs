@@ -115,6 +115,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
         counts,
         resources,
         blockers: Vec::new(),
+        flows: super::compare_flows(from, to),
     }
 }
 

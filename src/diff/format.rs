@@ -9,6 +9,8 @@ use similar::TextDiff;
 
 use crate::yaml;
 
+use crate::flows::Verdict;
+
 use super::{ChangeType, Diff, FieldChange, Op, ResourceDiff, SCHEMA};
 
 /// The output formats.
@@ -112,8 +114,35 @@ fn brief(diff: &Diff) -> String {
     for b in &diff.blockers {
         let _ = writeln!(out, "blocker  {}: {} {} ({})", b.resource, b.path, b.message, b.rule);
     }
+    if !diff.flows.is_empty() {
+        let changed = diff.flows.iter().filter(|f| f.changed()).count();
+        let denied = diff.flows.iter().filter(|f| f.after.as_ref().is_some_and(|v| !v.allowed())).count();
+        let _ = writeln!(
+            out,
+            "flows    {} needed, {changed} treated differently, {denied} denied on {}",
+            diff.flows.len(),
+            diff.to.label
+        );
+    }
     let _ = writeln!(out, "{}", counts_line(diff));
     out
+}
+
+/// A side's verdict on a flow, for people.
+fn verdict(v: &Option<Verdict>) -> String {
+    v.as_ref().map_or_else(|| "not inferred".into(), Verdict::describe)
+}
+
+/// One line per flow: who may talk to whom, before and after.
+fn flow_lines(diff: &Diff) -> Vec<String> {
+    diff.flows
+        .iter()
+        .map(|f| {
+            let (before, after) = (verdict(&f.before), verdict(&f.after));
+            let status = if f.changed() { format!("{before} → {after}") } else { before };
+            format!("{} → {} ({}): {status}; {}", f.from, f.to, f.ports, f.reason)
+        })
+        .collect()
 }
 
 fn counts_line(diff: &Diff) -> String {
@@ -208,6 +237,12 @@ fn unified(diff: &Diff, style: &Style) -> String {
             let _ = writeln!(out, "#   {} {}: {} ({})", b.resource, b.path, b.message, b.rule);
         }
     }
+    if !diff.flows.is_empty() {
+        let _ = writeln!(out, "# flows: who may talk to whom ({} → {})", diff.from.label, diff.to.label);
+        for line in flow_lines(diff) {
+            let _ = writeln!(out, "#   {line}");
+        }
+    }
     let _ = writeln!(out, "# {}", counts_line(diff));
     out
 }
@@ -242,6 +277,32 @@ fn markdown(diff: &Diff, style: &Style) -> String {
                 writeln!(head, "> - `{}` `{}`: {} (`{}`)", b.resource, b.path, b.message.replace('|', "\\|"), b.rule);
         }
         head.push('\n');
+    }
+    if !diff.flows.is_empty() {
+        let denied = diff.flows.iter().filter(|f| f.after.as_ref().is_some_and(|v| !v.allowed())).count();
+        let changed = diff.flows.iter().filter(|f| f.changed()).count();
+        let _ = writeln!(
+            head,
+            "<details><summary>Flows: {} connections the release needs, {changed} treated differently, {denied} denied on <code>{}</code></summary>\n\n| from | to | ports | `{}` | `{}` | why |\n|---|---|---|---|---|---|",
+            diff.flows.len(),
+            diff.to.label,
+            diff.from.label,
+            diff.to.label
+        );
+        let cell = |t: &str| t.replace('|', "\\|");
+        for f in &diff.flows {
+            let _ = writeln!(
+                head,
+                "| `{}` | `{}` | {} | {} | {} | {} |",
+                f.from,
+                f.to,
+                f.ports,
+                cell(&verdict(&f.before)),
+                cell(&verdict(&f.after)),
+                cell(&f.reason)
+            );
+        }
+        head.push_str("\n</details>\n\n");
     }
     let sections: Vec<(String, String)> = diff
         .resources

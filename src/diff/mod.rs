@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Result;
+use crate::flows::{Review, Verdict};
 use crate::object::Key;
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
@@ -40,6 +41,9 @@ pub struct Side {
     /// Rules that generated resources on this side, by resource key.
     pub generated: Vec<(Key, String)>,
     pub compliance_hash: Option<String>,
+    /// The connections its render inferred, with what the policies of its input and of its
+    /// output allow.
+    pub flows: Vec<Review>,
 }
 
 impl Side {
@@ -61,16 +65,73 @@ impl Side {
             changes: outcome.report.changes.clone(),
             generated: outcome.generated.iter().map(|g| (Key::of(&g.object), g.rule.to_string())).collect(),
             compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
+            flows: outcome.report.flows.clone(),
         }
     }
 }
 
 /// What hardening did: `inputs` against the render `outcome` made of them, with the
-/// violations that fail the render.
+/// violations that fail the render, and who may talk to whom before and after.
 pub fn hardening(inputs: &[Input], outcome: &Outcome, options: &Options) -> Result<Diff> {
     let before = Side::input("input", inputs)?;
     let after = Side::rendered(&outcome.report.environment, outcome);
-    Ok(diff(&before, &after, options).blocked_by(&outcome.report.blockers()))
+    let flows = outcome.report.flows.iter().map(FlowChange::of_render).collect();
+    Ok(Diff { flows, ..diff(&before, &after, options).blocked_by(&outcome.report.blockers()) })
+}
+
+/// A connection the release needs, and what each side's NetworkPolicies do to it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowChange {
+    pub from: String,
+    pub to: String,
+    pub ports: String,
+    pub reason: String,
+    /// `None` when that side's render did not infer the flow (or the side was not rendered).
+    pub before: Option<Verdict>,
+    pub after: Option<Verdict>,
+}
+
+impl FlowChange {
+    /// A flow of one render: its input's policies against its output's.
+    fn of_render(review: &Review) -> FlowChange {
+        FlowChange::new(review, Some(review.before.clone()), Some(review.after.clone()))
+    }
+
+    fn new(review: &Review, before: Option<Verdict>, after: Option<Verdict>) -> FlowChange {
+        let flow = &review.flow;
+        FlowChange {
+            from: flow.from.describe(),
+            to: flow.to.to_string(),
+            ports: flow.describe_ports(),
+            reason: flow.reason.clone(),
+            before,
+            after,
+        }
+    }
+
+    fn key(&self) -> (&str, &str, &str) {
+        (&self.from, &self.to, &self.ports)
+    }
+
+    /// Whether the two sides treat it differently.
+    pub fn changed(&self) -> bool {
+        self.before != self.after
+    }
+}
+
+/// The flows of two rendered sides: each side's output policies, matched by source, target
+/// and ports.
+pub fn compare_flows(from: &Side, to: &Side) -> Vec<FlowChange> {
+    let mut out: Vec<FlowChange> = from.flows.iter().map(|r| FlowChange::new(r, Some(r.after.clone()), None)).collect();
+    for review in &to.flows {
+        let change = FlowChange::new(review, None, Some(review.after.clone()));
+        match out.iter_mut().find(|c| c.key() == change.key() && c.after.is_none()) {
+            Some(existing) => existing.after = change.after,
+            None => out.push(change),
+        }
+    }
+    out
 }
 
 /// What to show.
@@ -170,6 +231,9 @@ pub struct Diff {
     pub resources: Vec<ResourceDiff>,
     /// Violations that would make the target fail (promotion blockers).
     pub blockers: Vec<Violation>,
+    /// Who may talk to whom on each side.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowChange>,
 }
 
 #[derive(Debug, Clone, Serialize)]

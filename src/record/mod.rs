@@ -6,6 +6,7 @@
 //! **Invariant:** every change a run makes is one [`Change`] with its rule, its resource and a
 //! JSON pointer; reports, diffs and the compliance statement are all read from this record.
 
+mod flow;
 mod rule_id;
 
 use serde::Serialize;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use crate::object::ResourceId;
 use crate::pointer::{self, Pointer};
 
+pub use flow::{Flow, PortRef, Source};
 pub(crate) use rule_id::catalog;
 pub use rule_id::{Mode, RuleId};
 
@@ -182,6 +184,8 @@ pub struct Findings {
     pub changes: Vec<Change>,
     pub violations: Vec<Violation>,
     pub exemptions: Vec<ExemptionUse>,
+    /// The connections the release needs, as the rule that allows them records them.
+    pub flows: Vec<Flow>,
 }
 
 impl Findings {
@@ -189,6 +193,7 @@ impl Findings {
         self.changes.extend(other.changes);
         self.violations.extend(other.violations);
         self.exemptions.extend(other.exemptions);
+        self.flows.extend(other.flows);
     }
 }
 

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::compliance::Compliance;
+use crate::flows::Review;
 use crate::object::ResourceId;
 use crate::read::{Document, Input};
 use crate::record::{Change, ExemptionUse, Findings, Generated, RuleId, Severity, Tool, Violation};
@@ -34,6 +35,10 @@ pub struct Report {
     /// The compliance statement and hash, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compliance: Option<Compliance>,
+    /// The connections the release needs, with what the stream's NetworkPolicies allowed and
+    /// what the output's allow.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<Review>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -117,7 +122,13 @@ impl Report {
             violations: findings.violations,
             exemptions: findings.exemptions,
             compliance,
+            flows: Vec::new(),
         }
+    }
+
+    /// The report with the reviewed flows of the run.
+    pub fn with_flows(self, flows: Vec<Review>) -> Report {
+        Report { flows, ..self }
     }
 
     /// Whether an enforced rule is violated without an exemption.

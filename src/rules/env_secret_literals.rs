@@ -42,9 +42,9 @@ spec:
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Params {
-    #[serde(with = "pattern")]
+    #[serde(with = "super::pattern")]
     pub name_pattern: Regex,
-    #[serde(with = "pattern")]
+    #[serde(with = "super::pattern")]
     pub ignore_pattern: Regex,
 }
 
@@ -52,21 +52,6 @@ impl Default for Params {
     fn default() -> Params {
         let CredentialNames { name, ignore } = CredentialNames::default();
         Params { name_pattern: name, ignore_pattern: ignore }
-    }
-}
-
-/// Regular expressions as strings in the configuration.
-pub mod pattern {
-    use regex::Regex;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(re: &Regex, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(re.as_str())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Regex, D::Error> {
-        let text = String::deserialize(d)?;
-        Regex::new(&text).map_err(serde::de::Error::custom)
     }
 }
 

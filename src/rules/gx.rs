@@ -9,11 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use crate::flows::{Inferred, Network};
 use crate::index::{Holds, Index, Place};
 use crate::knowledge::Knowledge;
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
-use crate::record::{ExemptionUse, Findings, Generated, Mode, RuleId, Severity, Violation, Waiver};
+use crate::record::{ExemptionUse, Findings, Flow, Generated, Mode, RuleId, Severity, Violation, Waiver};
 use crate::workload::WorkloadFacts;
 
 /// The identities already in the stream or generated: for each (group, kind, name), the
@@ -28,19 +29,23 @@ impl Taken {
         self.0.entry(identity(obj)).or_default().push(place);
     }
 
-    /// Records `obj` unless an object with its identity may already be where it goes.
-    fn take(&mut self, index: &Index, obj: &Value) -> bool {
+    /// Whether an object with the identity of `obj` may already be where it goes.
+    fn clashes(&self, index: &Index, obj: &Value) -> bool {
         let place = index.place_of(obj);
-        let places = self.0.entry(identity(obj)).or_default();
-        let clash = places.iter().any(|p| match (p, &place) {
+        self.0.get(&identity(obj)).into_iter().flatten().any(|p| match (p, &place) {
             (Place::Cluster, Place::Cluster) => true,
             (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
             _ => false,
-        });
-        if !clash {
-            places.push(place);
+        })
+    }
+
+    /// Records `obj` unless an object with its identity may already be where it goes.
+    fn take(&mut self, index: &Index, obj: &Value) -> bool {
+        if self.clashes(index, obj) {
+            return false;
         }
-        !clash
+        self.note(index, obj);
+        true
     }
 }
 
@@ -64,6 +69,9 @@ pub struct Stream<'a> {
     pub workloads: &'a [WorkloadFacts],
     pub index: &'a Index,
     pub knowledge: &'a Knowledge,
+    /// What the stream says about its network, and the connections inferred from it.
+    pub network: &'a Network,
+    pub inferred: &'a Inferred,
     /// Whether the run applies fixes.
     pub fix: bool,
     /// The severity of a refused fix.
@@ -87,6 +95,8 @@ pub struct Gx<'a> {
     pub workloads: &'a [WorkloadFacts],
     pub index: &'a Index,
     pub knowledge: &'a Knowledge,
+    pub network: &'a Network,
+    pub inferred: &'a Inferred,
     refusals: Severity,
     fixes: bool,
     out: &'a mut Generation,
@@ -94,8 +104,9 @@ pub struct Gx<'a> {
 
 impl<'a> Gx<'a> {
     pub fn new(stream: Stream<'a>, rule: RuleId, mode: Mode, out: &'a mut Generation) -> Gx<'a> {
-        let Stream { workloads, index, knowledge, fix, refusals } = stream;
-        Gx { rule, mode, workloads, index, knowledge, refusals, fixes: fix && mode.fixes(), out }
+        let Stream { workloads, index, knowledge, network, inferred, fix, refusals } = stream;
+        let fixes = fix && mode.fixes();
+        Gx { rule, mode, workloads, index, knowledge, network, inferred, refusals, fixes, out }
     }
 
     /// Adds `object` when fixes are on; otherwise reports `message` against `about`.
@@ -118,6 +129,21 @@ impl<'a> Gx<'a> {
         }
         self.out.generated.push(Generated { rule: self.rule, object });
         true
+    }
+
+    /// Whether fixes are applied (the mode fixes and the run renders).
+    pub fn fixes(&self) -> bool {
+        self.fixes
+    }
+
+    /// Whether `object` could be added: no object with its identity may already be there.
+    pub fn free(&self, object: &Value) -> bool {
+        !self.out.taken.clashes(self.index, object)
+    }
+
+    /// Records a connection the release needs, for the report and the diffs to show.
+    pub fn record_flow(&mut self, flow: Flow) {
+        self.out.findings.flows.push(flow);
     }
 
     pub fn violation(&mut self, about: &ResourceId, waiver: Option<&Waiver>, path: Pointer, message: String) {

@@ -39,6 +39,36 @@ pub trait Rule: Send + Sync + fmt::Debug {
     }
 }
 
+/// Regular expressions as strings in the configuration.
+pub(crate) mod pattern {
+    use regex::Regex;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(re: &Regex, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(re.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Regex, D::Error> {
+        let text = String::deserialize(d)?;
+        Regex::new(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Lists of regular expressions as lists of strings in the configuration.
+pub(crate) mod patterns {
+    use regex::Regex;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(list: &[Regex], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(list.iter().map(Regex::as_str))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Regex>, D::Error> {
+        let texts = Vec::<String>::deserialize(d)?;
+        texts.iter().map(|t| Regex::new(t).map_err(serde::de::Error::custom)).collect()
+    }
+}
+
 /// Builds a rule from its parameters, returning it with its fully resolved parameters.
 type Build = fn(&Value) -> Result<(Box<dyn Rule>, Value), String>;
 

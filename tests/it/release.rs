@@ -468,3 +468,78 @@ fn read_only_roots_keep_where_known_images_write_and_nobody_loses_their_uid() {
     }
     assert!(seen > 5, "only {seen} read-only nginx and postgres containers were seen");
 }
+
+#[test]
+fn every_connection_the_input_allows_is_still_allowed() {
+    let mut seen: HashMap<&'static str, usize> = HashMap::new();
+    for run in runs() {
+        for review in &run.report.flows {
+            let kind = match &review.flow.from {
+                temper::record::Source::ApiServer => "the API server",
+                temper::record::Source::Outside => "outside the cluster",
+                temper::record::Source::Workload { .. } => "a workload",
+                temper::record::Source::Namespace { .. } => "a namespace",
+                _ => "unplaced",
+            };
+            *seen.entry(kind).or_default() += 1;
+            assert!(
+                !review.before.allowed() || review.after.allowed(),
+                "{}: {} -> {} ({}) was {} and is now {}: {}",
+                run.what(),
+                review.flow.from.describe(),
+                review.flow.to,
+                review.flow.describe_ports(),
+                review.before.describe(),
+                review.after.describe(),
+                review.flow.reason
+            );
+        }
+    }
+    // Webhooks and aggregated APIs (ingress-nginx, cert-manager, istiod, linkerd,
+    // prometheus-adapter), load balancers (ingress-nginx, istio's gateway), in-release clients.
+    for (kind, at_least) in
+        [("the API server", 20), ("outside the cluster", 10), ("a workload", 50), ("a namespace", 10)]
+    {
+        let n = seen.get(kind).copied().unwrap_or(0);
+        assert!(n >= at_least, "only {n} flows from {kind}: {seen:?}");
+    }
+    assert_eq!(seen.get("unplaced"), None, "flows left unplaced: {seen:?}");
+}
+
+#[test]
+fn the_platform_chart_keeps_every_connection_it_needs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = read_file(&root.join("tests/fixtures/release/platform.yaml"));
+    let outcome = temper::run(
+        &[Input::new("platform", text.as_str())],
+        &policy("prod"),
+        &Settings::render(Some("platform".into())),
+    )
+    .unwrap();
+    let flows: Vec<(String, String, String)> = outcome
+        .report
+        .flows
+        .iter()
+        .map(|r| {
+            assert!(r.after.allowed(), "{} -> {} is {}", r.flow.from.describe(), r.flow.to, r.after.describe());
+            (r.flow.from.describe(), r.flow.to.name.clone(), r.flow.describe_ports())
+        })
+        .collect();
+    let needed = [
+        ("the API server", "platform-ingress-nginx-controller", "webhook/TCP"),
+        ("outside the cluster", "platform-ingress-nginx-controller", "http/TCP, https/TCP"),
+        ("Deployment/platform/platform-ingress-nginx-controller", "platform-web", "http/TCP"),
+        ("Deployment/platform/platform-web", "platform-engine", "http/TCP"),
+        ("Deployment/platform/platform-engine", "platform-postgresql", "postgresql/TCP"),
+        ("Deployment/platform/platform-engine", "platform-keydb", "keydb/TCP"),
+        ("Job/platform-migrate", "platform-postgresql", "postgresql/TCP"),
+        ("CronJob/platform/platform-report", "platform-engine", "http/TCP"),
+        ("namespace monitoring", "platform-engine", "9090/TCP"),
+    ];
+    for (from, to, ports) in needed {
+        assert!(
+            flows.iter().any(|(f, t, p)| f == from && t == to && p == ports),
+            "{from} -> {to} ({ports}) was not inferred; flows: {flows:#?}"
+        );
+    }
+}

@@ -1,0 +1,472 @@
+//! Inferring the connections a release needs, from the stream: Services named in env values,
+//! arguments and the ConfigMaps and Secrets a pod reads; webhooks, aggregated APIs and CRD
+//! conversions the API server calls; Services reached from outside; Ingress and route
+//! backends; metrics scraping.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use serde_json::{Map, Value};
+
+use crate::index::Index;
+use crate::object::{self, ResourceId};
+use crate::read::Document;
+use crate::select::Selector;
+use crate::workload::{HostRef, WorkloadFacts, host_refs};
+
+use crate::record::{Flow, PortRef, Source};
+
+/// A Service in the stream.
+#[derive(Clone, Debug)]
+struct Service {
+    namespace: Option<String>,
+    name: String,
+    /// Its own labels, which ServiceMonitors select it by.
+    labels: Map<String, Value>,
+    selector: Map<String, Value>,
+    /// (name, port, target port, protocol).
+    ports: Vec<(Option<String>, i64, PortRef, String)>,
+    /// `LoadBalancer` or `NodePort`: reached from outside the cluster.
+    exposed: bool,
+}
+
+impl Service {
+    /// The target ports of the service ports `port` names (a number or a port name); all of
+    /// them for `None`.
+    fn targets(&self, port: Option<&PortRef>) -> Vec<(PortRef, String)> {
+        let matches = |(name, number, _, _): &&(Option<String>, i64, PortRef, String)| match port {
+            None => true,
+            Some(PortRef::Number(n)) => number == n,
+            Some(PortRef::Name(n)) => name.as_deref() == Some(n.as_str()),
+        };
+        let chosen: Vec<_> = self.ports.iter().filter(matches).collect();
+        let chosen = if chosen.is_empty() { self.ports.iter().collect() } else { chosen };
+        chosen.into_iter().map(|(_, _, target, protocol)| (target.clone(), protocol.clone())).collect()
+    }
+}
+
+/// A reference to a Service by something other than a pod: who calls it, and on which port.
+#[derive(Clone, Debug)]
+struct ServiceCall {
+    from: Source,
+    namespace: Option<String>,
+    name: String,
+    port: Option<PortRef>,
+    reason: String,
+}
+
+/// A ConfigMap or Secret: (kind, namespace, name).
+type ConfigKey = (&'static str, Option<String>, String);
+
+/// A ServiceMonitor or PodMonitor.
+#[derive(Clone, Debug)]
+struct Monitor {
+    namespace: Option<String>,
+    /// Selects Services (ServiceMonitor) or pods (PodMonitor).
+    selector: Selector,
+    /// The namespaces it looks in: `None` for any, else by name (empty: its own).
+    namespaces: Option<Vec<String>>,
+    /// Service port names (ServiceMonitor) or container port names (PodMonitor).
+    ports: Vec<PortRef>,
+}
+
+/// What the stream says about its network, gathered in one pass.
+#[derive(Debug, Default)]
+pub struct Network {
+    services: Vec<Service>,
+    by_name: HashMap<(Option<String>, String), usize>,
+    /// Services by name alone, in whatever namespace.
+    by_bare_name: HashMap<String, Vec<usize>>,
+    /// Host names in the values of ConfigMaps and Secrets, by key.
+    config_hosts: HashMap<ConfigKey, Vec<(String, Vec<HostRef>)>>,
+    calls: Vec<ServiceCall>,
+    service_monitors: Vec<Monitor>,
+    pod_monitors: Vec<Monitor>,
+    /// Whether the stream routes traffic through Ingresses or Gateway API routes.
+    pub routes: bool,
+    /// The namespaces of the Prometheus servers (`Prometheus` objects) in the stream.
+    pub prometheus_namespaces: Vec<Option<String>>,
+}
+
+/// What inference found: the flows, and every port a Service sends to each workload (which
+/// its own release may use without temper seeing who).
+#[derive(Debug, Default)]
+pub struct Inferred {
+    pub flows: Vec<Flow>,
+    pub service_ports: HashMap<ResourceId, Vec<(PortRef, String)>>,
+}
+
+impl Network {
+    /// Gathers the Services, ConfigMaps, Secrets, webhooks, Ingresses, routes and monitors of
+    /// `docs`, placed as `index` places them.
+    pub fn gather(docs: &[Document], index: &Index) -> Network {
+        let mut network = Network::default();
+        for (_, obj) in docs.iter().flat_map(|d| d.resources()) {
+            network.add(obj, index);
+        }
+        network
+    }
+
+    fn add(&mut self, obj: &Value, index: &Index) {
+        let ns = index.namespace_of(obj);
+        let name = object::name(obj).to_string();
+        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+        let spec = obj.get("spec").unwrap_or(&Value::Null);
+        match (group, object::kind(obj)) {
+            ("", "Service") => {
+                let selector = spec.get("selector").and_then(Value::as_object).cloned().unwrap_or_default();
+                let ports = spec
+                    .get("ports")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| {
+                        let port = p.get("port").and_then(Value::as_i64)?;
+                        let target = p.get("targetPort").and_then(PortRef::of).unwrap_or(PortRef::Number(port));
+                        let protocol = object::str_at(p, &["protocol"]).unwrap_or("TCP").to_string();
+                        Some((object::str_at(p, &["name"]).map(str::to_string), port, target, protocol))
+                    })
+                    .collect();
+                let exposed = matches!(object::str_at(spec, &["type"]), Some("LoadBalancer" | "NodePort"));
+                self.by_name.insert((ns.clone(), name.clone()), self.services.len());
+                self.by_bare_name.entry(name.clone()).or_default().push(self.services.len());
+                let labels = object::labels(obj).clone();
+                self.services.push(Service { namespace: ns, name, labels, selector, ports, exposed });
+            }
+            ("", kind @ ("ConfigMap" | "Secret")) => {
+                let kind = if kind == "ConfigMap" { "ConfigMap" } else { "Secret" };
+                let mut keys = Vec::new();
+                for field in ["data", "stringData"] {
+                    for (key, value) in obj.get(field).and_then(Value::as_object).into_iter().flatten() {
+                        let Some(text) = value.as_str() else { continue };
+                        // Secret `data` is base64; the decoded value is only searched for host
+                        // names, never kept or shown.
+                        let decoded = (kind == "Secret" && field == "data")
+                            .then(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
+                            .flatten()
+                            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                        let found = format!("key {key} of {kind} {name}");
+                        let hosts = host_refs(decoded.as_deref().unwrap_or(text), &found);
+                        if !hosts.is_empty() {
+                            keys.push((key.clone(), hosts));
+                        }
+                    }
+                }
+                if !keys.is_empty() {
+                    self.config_hosts.insert((kind, ns, name), keys);
+                }
+            }
+            (
+                "admissionregistration.k8s.io",
+                kind @ ("ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"),
+            ) => {
+                for webhook in obj.get("webhooks").and_then(Value::as_array).into_iter().flatten() {
+                    let reason = format!("{kind} {name} calls it");
+                    self.api_call(object::get(webhook, &["clientConfig", "service"]), reason);
+                }
+            }
+            ("apiregistration.k8s.io", "APIService") => {
+                self.api_call(spec.get("service"), format!("APIService {name} is served by it"));
+            }
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+                let service = object::get(spec, &["conversion", "webhook", "clientConfig", "service"])
+                    .or_else(|| object::get(spec, &["conversion", "webhookClientConfig", "service"]));
+                self.api_call(service, format!("CustomResourceDefinition {name} converts through it"));
+            }
+            ("networking.k8s.io" | "extensions", "Ingress") => {
+                self.routes = true;
+                let mut backends = vec![spec.get("defaultBackend").or_else(|| spec.get("backend"))];
+                for rule in spec.get("rules").and_then(Value::as_array).into_iter().flatten() {
+                    let paths = object::get(rule, &["http", "paths"]).and_then(Value::as_array);
+                    backends.extend(paths.into_iter().flatten().map(|p| p.get("backend")));
+                }
+                for backend in backends.into_iter().flatten() {
+                    // networking.k8s.io/v1: service.name and service.port; v1beta1: serviceName, servicePort.
+                    let (service, port) = match backend.get("service") {
+                        Some(s) => (
+                            object::str_at(s, &["name"]),
+                            object::get(s, &["port", "number"]).or_else(|| object::get(s, &["port", "name"])),
+                        ),
+                        None => (object::str_at(backend, &["serviceName"]), backend.get("servicePort")),
+                    };
+                    let Some(service) = service else { continue };
+                    self.calls.push(ServiceCall {
+                        from: Source::Gateway,
+                        namespace: ns.clone(),
+                        name: service.to_string(),
+                        port: port.and_then(PortRef::of),
+                        reason: format!("Ingress {name} routes to it"),
+                    });
+                }
+            }
+            (
+                "gateway.networking.k8s.io",
+                kind @ ("HTTPRoute" | "GRPCRoute" | "TLSRoute" | "TCPRoute" | "UDPRoute"),
+            ) => {
+                self.routes = true;
+                for rule in spec.get("rules").and_then(Value::as_array).into_iter().flatten() {
+                    for backend in rule.get("backendRefs").and_then(Value::as_array).into_iter().flatten() {
+                        if object::str_at(backend, &["kind"]).is_some_and(|k| k != "Service") {
+                            continue;
+                        }
+                        let Some(service) = object::str_at(backend, &["name"]) else { continue };
+                        let namespace =
+                            object::str_at(backend, &["namespace"]).map(str::to_string).or_else(|| ns.clone());
+                        self.calls.push(ServiceCall {
+                            from: Source::Gateway,
+                            namespace,
+                            name: service.to_string(),
+                            port: backend.get("port").and_then(PortRef::of),
+                            reason: format!("{kind} {name} routes to it"),
+                        });
+                    }
+                }
+            }
+            ("monitoring.coreos.com", "Prometheus") => self.prometheus_namespaces.push(ns),
+            ("monitoring.coreos.com", kind @ ("ServiceMonitor" | "PodMonitor")) => {
+                let Some(selector) = spec.get("selector").and_then(Selector::from_label_selector) else { return };
+                let namespaces = match spec.get("namespaceSelector") {
+                    Some(n) if n.get("any") == Some(&Value::Bool(true)) => None,
+                    Some(n) => n
+                        .get("matchNames")
+                        .and_then(Value::as_array)
+                        .map(|names| names.iter().filter_map(Value::as_str).map(str::to_string).collect()),
+                    None => Some(ns.iter().cloned().collect()),
+                };
+                let endpoints = if kind == "ServiceMonitor" { "endpoints" } else { "podMetricsEndpoints" };
+                let ports = spec
+                    .get(endpoints)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.get("port").or_else(|| e.get("targetPort")).and_then(PortRef::of))
+                    .collect();
+                let entry = Monitor { namespace: ns, selector, namespaces, ports };
+                if kind == "ServiceMonitor" {
+                    self.service_monitors.push(entry);
+                } else {
+                    self.pod_monitors.push(entry);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A Service the API server calls (`clientConfig.service`, `spec.service`): port 443 unless
+    /// another is given.
+    fn api_call(&mut self, service: Option<&Value>, reason: String) {
+        let Some(service) = service else { return };
+        let Some(name) = object::str_at(service, &["name"]) else { return };
+        let port = service.get("port").and_then(PortRef::of).unwrap_or(PortRef::Number(443));
+        self.calls.push(ServiceCall {
+            from: Source::ApiServer,
+            namespace: object::str_at(service, &["namespace"]).map(str::to_string),
+            name: name.to_string(),
+            port: Some(port),
+            reason,
+        });
+    }
+
+    /// The connections the workloads need, and the ports Services send to each workload.
+    pub fn infer(&self, workloads: &[WorkloadFacts], index: &Index) -> Inferred {
+        let servers = Servers::new(workloads);
+        let mut service_ports: HashMap<ResourceId, Vec<(PortRef, String)>> = HashMap::new();
+        for service in &self.services {
+            for w in servers.selected_by(&service.namespace, &service.selector, index) {
+                let ports = service_ports.entry(workloads[w].id.clone()).or_default();
+                for target in service.targets(None) {
+                    if !ports.contains(&target) {
+                        ports.push(target);
+                    }
+                }
+            }
+        }
+        Inferred { flows: self.flows(workloads, index, &servers), service_ports }
+    }
+
+    fn flows(&self, workloads: &[WorkloadFacts], index: &Index, servers: &Servers) -> Vec<Flow> {
+        let mut flows = Vec::new();
+        let to_service =
+            |from: &Source, service: &Service, port: Option<&PortRef>, reason: &str, flows: &mut Vec<Flow>| {
+                for w in servers.selected_by(&service.namespace, &service.selector, index) {
+                    let facts = &workloads[w];
+                    if matches!(from, Source::Workload { id, .. } if *id == facts.id) {
+                        continue;
+                    }
+                    flows.push(Flow {
+                        from: from.clone(),
+                        to: facts.id.clone(),
+                        namespace: facts.namespace.clone(),
+                        ports: service.targets(port),
+                        reason: format!("{reason} (Service {})", service.name),
+                    });
+                }
+            };
+        // Pods that name a Service, directly or in a ConfigMap or Secret they read.
+        for client in workloads {
+            let from = Source::Workload { id: client.id.clone(), labels: client.workload.pod_labels.clone() };
+            let mut hosts: Vec<&HostRef> = client.references.hosts.iter().collect();
+            for (kind, name, key) in &client.references.configs {
+                let config = self.config_hosts.get(&(*kind, client.namespace.clone(), name.clone()));
+                for (k, refs) in config.into_iter().flatten() {
+                    if key.as_ref().is_none_or(|key| key == k) {
+                        hosts.extend(refs);
+                    }
+                }
+            }
+            let mut seen = std::collections::HashSet::new();
+            for host in hosts {
+                for service in self.services_named(&host.host, &client.namespace, index) {
+                    if !seen.insert((service.namespace.clone(), service.name.clone(), host.port)) {
+                        continue;
+                    }
+                    let port = host.port.map(PortRef::Number);
+                    to_service(&from, service, port.as_ref(), &format!("{} names it", host.found), &mut flows);
+                }
+            }
+        }
+        // The API server, ingress controllers and gateways, by Service.
+        for call in &self.calls {
+            let Some(&i) = self.by_name.get(&(call.namespace.clone(), call.name.clone())) else { continue };
+            to_service(&call.from, &self.services[i], call.port.as_ref(), &call.reason, &mut flows);
+        }
+        // Clients outside the cluster.
+        for service in self.services.iter().filter(|s| s.exposed) {
+            let reason = "a LoadBalancer or NodePort Service exposes it";
+            to_service(&Source::Outside, service, None, reason, &mut flows);
+        }
+        for facts in workloads {
+            let host_ports: Vec<(PortRef, String)> = facts
+                .ports
+                .iter()
+                .filter(|p| p.host_port.is_some())
+                .filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone())))
+                .collect();
+            if !host_ports.is_empty() {
+                flows.push(Flow {
+                    from: Source::Outside,
+                    to: facts.id.clone(),
+                    namespace: facts.namespace.clone(),
+                    ports: host_ports,
+                    reason: "it binds host ports".into(),
+                });
+            }
+            // Metrics scraping announced on the pods.
+            if let Some(port) = facts.scrape {
+                let ports = match port {
+                    Some(p) => vec![(PortRef::Number(p), "TCP".to_string())],
+                    None => {
+                        facts.ports.iter().filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone()))).collect()
+                    }
+                };
+                flows.push(Flow {
+                    from: Source::Monitoring,
+                    to: facts.id.clone(),
+                    namespace: facts.namespace.clone(),
+                    ports,
+                    reason: "its pods are annotated prometheus.io/scrape".into(),
+                });
+            }
+        }
+        self.monitor_flows(workloads, index, servers, &mut flows);
+        flows
+    }
+
+    /// Scraping by ServiceMonitors (through the Services they select) and PodMonitors.
+    fn monitor_flows(&self, workloads: &[WorkloadFacts], index: &Index, servers: &Servers, flows: &mut Vec<Flow>) {
+        let in_scope =
+            |monitor_ns: &Option<String>, namespaces: &Option<Vec<String>>, ns: &Option<String>| match namespaces {
+                None => true,
+                Some(names) if names.is_empty() => index.may_share(monitor_ns, ns),
+                Some(names) => names.iter().any(|n| index.may_share(&Some(n.clone()), ns)),
+            };
+        for Monitor { namespace: monitor_ns, selector, namespaces, ports } in &self.service_monitors {
+            for service in self.services.iter().filter(|s| in_scope(monitor_ns, namespaces, &s.namespace)) {
+                if !selector.matches(&service.labels) {
+                    continue;
+                }
+                for w in servers.selected_by(&service.namespace, &service.selector, index) {
+                    let facts = &workloads[w];
+                    let targets = if ports.is_empty() {
+                        service.targets(None)
+                    } else {
+                        ports.iter().flat_map(|p| service.targets(Some(p))).collect()
+                    };
+                    flows.push(Flow {
+                        from: Source::Monitoring,
+                        to: facts.id.clone(),
+                        namespace: facts.namespace.clone(),
+                        ports: targets,
+                        reason: format!("a ServiceMonitor scrapes it (Service {})", service.name),
+                    });
+                }
+            }
+        }
+        for Monitor { namespace: monitor_ns, selector, namespaces, ports } in &self.pod_monitors {
+            for facts in workloads.iter().filter(|w| in_scope(monitor_ns, namespaces, &w.namespace)) {
+                if selector.matches(&facts.workload.pod_labels) {
+                    flows.push(Flow {
+                        from: Source::Monitoring,
+                        to: facts.id.clone(),
+                        namespace: facts.namespace.clone(),
+                        ports: ports.iter().map(|p| (p.clone(), "TCP".to_string())).collect(),
+                        reason: "a PodMonitor scrapes it".into(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// The Services a host name may name, seen from a pod in `client_ns`: `svc` and `svc.ns`,
+    /// with or without `.svc` and `.svc.cluster.local`. While the release namespace is unknown,
+    /// a Service in it may be the one a pod in a named namespace means, and the other way round.
+    fn services_named(&self, host: &str, client_ns: &Option<String>, index: &Index) -> Vec<&Service> {
+        let host = host.strip_suffix(".cluster.local").unwrap_or(host);
+        let host = host.strip_suffix(".svc").unwrap_or(host);
+        let (name, ns) = match host.split_once('.') {
+            Some((name, ns)) if !ns.contains('.') => (name, Some(ns.to_string())),
+            Some(_) => return Vec::new(),
+            None => (host, client_ns.clone()),
+        };
+        let same_name = self.by_bare_name.get(name).map(Vec::as_slice).unwrap_or_default();
+        same_name.iter().map(|&i| &self.services[i]).filter(|s| index.may_share(&s.namespace, &ns)).collect()
+    }
+}
+
+/// Workloads filed by their pods' label pairs, so that a Service finds the pods it selects
+/// without walking every workload.
+struct Servers {
+    by_pair: HashMap<(String, String), Vec<usize>>,
+    all: Vec<(Option<String>, Map<String, Value>)>,
+}
+
+impl Servers {
+    fn new(workloads: &[WorkloadFacts]) -> Servers {
+        let mut by_pair: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, w) in workloads.iter().enumerate() {
+            for (k, v) in &w.workload.pod_labels {
+                if let Some(v) = v.as_str() {
+                    by_pair.entry((k.clone(), v.to_string())).or_default().push(i);
+                }
+            }
+        }
+        let all = workloads.iter().map(|w| (w.namespace.clone(), w.workload.pod_labels.clone())).collect();
+        Servers { by_pair, all }
+    }
+
+    /// The workloads whose pods a Service in `ns` with `selector` sends traffic to. A Service
+    /// without a selector sends it nowhere temper can see (its endpoints are managed by hand).
+    fn selected_by(&self, ns: &Option<String>, selector: &Map<String, Value>, index: &Index) -> Vec<usize> {
+        let Some((k, v)) = selector.iter().next() else { return Vec::new() };
+        let Some(v) = v.as_str() else { return Vec::new() };
+        let candidates = self.by_pair.get(&(k.clone(), v.to_string())).map(Vec::as_slice).unwrap_or_default();
+        candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let (pod_ns, labels) = &self.all[i];
+                index.may_share(ns, pod_ns) && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+            })
+            .collect()
+    }
+}

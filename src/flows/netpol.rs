@@ -1,0 +1,433 @@
+//! What NetworkPolicies allow, read as Kubernetes reads them: a pod is isolated for ingress
+//! (egress) once a policy of that type selects it, and then accepts only what some selecting
+//! policy's rules allow; peers by pod selector, namespace selector (both with expressions) or
+//! IP block; ports by number, range or name.
+
+use serde_json::{Map, Value};
+
+use crate::index::Index;
+use crate::object;
+use crate::record::PortRef;
+use crate::select::Selector;
+use crate::workload::ContainerPort;
+
+/// The NetworkPolicies of a stream, parsed.
+#[derive(Clone, Debug, Default)]
+pub struct Policies {
+    policies: Vec<Policy>,
+    /// The labels of the Namespace objects in the stream, by name.
+    namespace_labels: std::collections::HashMap<String, Map<String, Value>>,
+}
+
+#[derive(Clone, Debug)]
+struct Policy {
+    namespace: Option<String>,
+    name: String,
+    pods: Selector,
+    /// `None` when the policy is not of that type.
+    ingress: Option<Vec<Rule>>,
+    egress: Option<Vec<Rule>>,
+}
+
+#[derive(Clone, Debug)]
+struct Rule {
+    /// `None`: every peer.
+    peers: Option<Vec<Peer>>,
+    /// `None`: every port.
+    ports: Option<Vec<PortSpec>>,
+}
+
+#[derive(Clone, Debug)]
+enum Peer {
+    /// Pods: in the namespaces a selector picks (`None`: the policy's own), matching a pod
+    /// selector (`None`: all of them).
+    Pods { namespaces: Option<Selector>, pods: Option<Selector> },
+    /// An IP block: whether it is `0.0.0.0/0` or `::/0` with no exceptions, i.e. everything
+    /// outside the pod network for sure. Narrower blocks may or may not hold a given address.
+    Block { everything: bool },
+}
+
+#[derive(Clone, Debug)]
+struct PortSpec {
+    protocol: String,
+    port: Option<PortRef>,
+    end_port: Option<i64>,
+}
+
+/// Who opens a connection.
+#[derive(Clone, Copy, Debug)]
+pub enum Client<'a> {
+    /// A pod in `namespace` (`None`: the release namespace) with `labels`.
+    Pod { namespace: &'a Option<String>, labels: &'a Map<String, Value> },
+    /// Something that is not a pod: the API server, a client outside the cluster.
+    External,
+}
+
+/// The pods that accept a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Server<'a> {
+    pub namespace: &'a Option<String>,
+    pub labels: &'a Map<String, Value>,
+    /// Their declared ports, to read named ports by.
+    pub ports: &'a [ContainerPort],
+}
+
+impl Policies {
+    /// The NetworkPolicies and Namespace objects among `objects`, placed as `index` places them.
+    pub fn of<'v>(objects: impl IntoIterator<Item = &'v Value>, index: &Index) -> Policies {
+        let mut out = Policies::default();
+        for obj in objects {
+            let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+            match (group, object::kind(obj)) {
+                ("networking.k8s.io", "NetworkPolicy") => {
+                    if let Some(policy) = Policy::parse(obj, index) {
+                        out.policies.push(policy);
+                    }
+                }
+                ("", "Namespace") => {
+                    out.namespace_labels.insert(object::name(obj).to_string(), object::labels(obj).clone());
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Adds more policies (what temper generated, say).
+    pub fn extend(&mut self, more: Policies) {
+        self.policies.extend(more.policies);
+        self.namespace_labels.extend(more.namespace_labels);
+    }
+
+    /// Whether `client` may connect to `server` on `port`/`protocol` when the release namespace
+    /// is `release` (unknown: `None`, whose labels are then unknown too). `Some` with the names
+    /// of the policies that allow it (empty when no policy isolates either side), `None` when
+    /// it is denied.
+    pub fn allows(
+        &self,
+        client: Client<'_>,
+        server: Server<'_>,
+        port: &PortRef,
+        protocol: &str,
+        release: Option<&str>,
+    ) -> Option<Vec<String>> {
+        let resolve = |ns: &Option<String>| ns.clone().or_else(|| release.map(str::to_string));
+        let server_ns = resolve(server.namespace);
+        let (number, name) = resolve_port(port, server.ports, protocol);
+        let mut names = Vec::new();
+        // Ingress, at the server.
+        let selecting: Vec<&Policy> = self
+            .policies
+            .iter()
+            .filter(|p| p.ingress.is_some() && resolve(&p.namespace) == server_ns && p.pods.matches(server.labels))
+            .collect();
+        if !selecting.is_empty() {
+            let allowing: Vec<&Policy> = selecting
+                .into_iter()
+                .filter(|p| {
+                    p.ingress.iter().flatten().any(|rule| {
+                        self.rule_peers_match(rule, &resolve(&p.namespace), client, &resolve)
+                            && rule_ports_match(rule, number, name.as_deref(), protocol)
+                    })
+                })
+                .collect();
+            if allowing.is_empty() {
+                return None;
+            }
+            names.extend(allowing.iter().map(|p| p.name.clone()));
+        }
+        // Egress, at the client.
+        if let Client::Pod { namespace, labels } = client {
+            let client_ns = resolve(namespace);
+            let selecting: Vec<&Policy> = self
+                .policies
+                .iter()
+                .filter(|p| p.egress.is_some() && resolve(&p.namespace) == client_ns && p.pods.matches(labels))
+                .collect();
+            if !selecting.is_empty() {
+                let target = Client::Pod { namespace: server.namespace, labels: server.labels };
+                let allowing: Vec<&Policy> = selecting
+                    .into_iter()
+                    .filter(|p| {
+                        p.egress.iter().flatten().any(|rule| {
+                            self.rule_peers_match(rule, &resolve(&p.namespace), target, &resolve)
+                                && rule_ports_match(rule, number, name.as_deref(), protocol)
+                        })
+                    })
+                    .collect();
+                if allowing.is_empty() {
+                    return None;
+                }
+                names.extend(allowing.iter().map(|p| p.name.clone()));
+            }
+        }
+        names.sort();
+        names.dedup();
+        Some(names)
+    }
+
+    /// Whether a rule of a policy in `policy_ns` lets `peer` through.
+    fn rule_peers_match(
+        &self,
+        rule: &Rule,
+        policy_ns: &Option<String>,
+        peer: Client<'_>,
+        resolve: &dyn Fn(&Option<String>) -> Option<String>,
+    ) -> bool {
+        let Some(peers) = &rule.peers else { return true };
+        peers.iter().any(|p| match (p, peer) {
+            (Peer::Block { everything }, Client::External) => *everything,
+            // A pod's address may or may not be in a block: not counted as allowed.
+            (Peer::Block { .. }, Client::Pod { .. }) | (Peer::Pods { .. }, Client::External) => false,
+            (Peer::Pods { namespaces, pods }, Client::Pod { namespace, labels }) => {
+                let peer_ns = resolve(namespace);
+                let ns_ok = match namespaces {
+                    // Both in the release namespace, while unknown, is one namespace.
+                    None => peer_ns == *policy_ns,
+                    // The unknown release namespace's labels are unknown: only `{}` matches it.
+                    Some(selector) => selector.matches(&peer_ns.map(|ns| self.labels_of(&ns)).unwrap_or_default()),
+                };
+                ns_ok && pods.as_ref().is_none_or(|s| s.matches(labels))
+            }
+        })
+    }
+
+    /// A namespace's labels: its Namespace object's, plus the name label Kubernetes sets.
+    fn labels_of(&self, ns: &str) -> Map<String, Value> {
+        let mut labels = self.namespace_labels.get(ns).cloned().unwrap_or_default();
+        labels.insert("kubernetes.io/metadata.name".into(), Value::from(ns));
+        labels
+    }
+}
+
+impl Policy {
+    fn parse(obj: &Value, index: &Index) -> Option<Policy> {
+        let spec = obj.get("spec")?;
+        let pods = Selector::from_label_selector(spec.get("podSelector").unwrap_or(&Value::Null))?;
+        let has = |key: &str| spec.get(key).is_some_and(|v| !v.is_null());
+        let types: Vec<&str> = match spec.get("policyTypes").and_then(Value::as_array) {
+            Some(t) => t.iter().filter_map(Value::as_str).collect(),
+            None if has("egress") => vec!["Ingress", "Egress"],
+            None => vec!["Ingress"],
+        };
+        let rules = |key: &str, peer_key: &str| -> Option<Vec<Rule>> {
+            types.contains(&if key == "ingress" { "Ingress" } else { "Egress" }).then(|| {
+                spec.get(key)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|r| Rule { peers: peers(r.get(peer_key)), ports: ports(r.get("ports")) })
+                    .collect()
+            })
+        };
+        Some(Policy {
+            namespace: index.namespace_of(obj),
+            name: object::name(obj).to_string(),
+            pods,
+            ingress: rules("ingress", "from"),
+            egress: rules("egress", "to"),
+        })
+    }
+}
+
+/// A rule's peers: `None` (every peer) when the list is absent or empty.
+fn peers(list: Option<&Value>) -> Option<Vec<Peer>> {
+    let list = list?.as_array().filter(|l| !l.is_empty())?;
+    Some(
+        list.iter()
+            .map(|p| match p.get("ipBlock") {
+                Some(block) => {
+                    let cidr = object::str_at(block, &["cidr"]).unwrap_or_default();
+                    let except = block.get("except").and_then(Value::as_array).is_some_and(|e| !e.is_empty());
+                    Peer::Block { everything: matches!(cidr, "0.0.0.0/0" | "::/0") && !except }
+                }
+                None => Peer::Pods {
+                    namespaces: p.get("namespaceSelector").filter(|v| !v.is_null()).map(|s| {
+                        // An unreadable selector selects nothing.
+                        Selector::from_label_selector(s).unwrap_or_else(nothing)
+                    }),
+                    pods: p
+                        .get("podSelector")
+                        .filter(|v| !v.is_null())
+                        .map(|s| Selector::from_label_selector(s).unwrap_or_else(nothing)),
+                },
+            })
+            .collect(),
+    )
+}
+
+/// A selector no set of labels satisfies.
+fn nothing() -> Selector {
+    Selector::parse("temper.dev/never,!temper.dev/never").unwrap_or_default()
+}
+
+/// A rule's ports: `None` (every port) when the list is absent or empty.
+fn ports(list: Option<&Value>) -> Option<Vec<PortSpec>> {
+    let list = list?.as_array().filter(|l| !l.is_empty())?;
+    Some(
+        list.iter()
+            .map(|p| PortSpec {
+                protocol: object::str_at(p, &["protocol"]).unwrap_or("TCP").to_string(),
+                port: p.get("port").and_then(|v| match v {
+                    Value::Number(n) => n.as_i64().map(PortRef::Number),
+                    Value::String(s) => Some(PortRef::Name(s.clone())),
+                    _ => None,
+                }),
+                end_port: p.get("endPort").and_then(Value::as_i64),
+            })
+            .collect(),
+    )
+}
+
+/// A port the server's pods accept, as a number and a name where either is known.
+fn resolve_port(port: &PortRef, declared: &[ContainerPort], protocol: &str) -> (Option<i64>, Option<String>) {
+    let same_protocol = |p: &&ContainerPort| p.protocol == protocol;
+    match port {
+        PortRef::Number(n) => {
+            let name = declared
+                .iter()
+                .filter(same_protocol)
+                .find(|p| p.port.as_i64() == Some(*n))
+                .and_then(|p| p.name.clone());
+            (Some(*n), name)
+        }
+        PortRef::Name(name) => {
+            let number = declared
+                .iter()
+                .filter(same_protocol)
+                .find(|p| p.name.as_deref() == Some(name))
+                .and_then(|p| p.port.as_i64());
+            (number, Some(name.clone()))
+        }
+    }
+}
+
+fn rule_ports_match(rule: &Rule, number: Option<i64>, name: Option<&str>, protocol: &str) -> bool {
+    let Some(ports) = &rule.ports else { return true };
+    ports.iter().any(|p| {
+        p.protocol == protocol
+            && match &p.port {
+                None => true,
+                Some(PortRef::Number(from)) => {
+                    let to = p.end_port.unwrap_or(*from);
+                    number.is_some_and(|n| (*from..=to).contains(&n))
+                }
+                Some(PortRef::Name(n)) => name == Some(n.as_str()),
+            }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::read::{self, Input};
+
+    /// `policies` (a YAML stream) allow a pod labelled `client` in `client_ns` (or an external
+    /// client, for `None`) to reach pods labelled `app: db` in `shop` declaring port 5432 named
+    /// `pg`, on `port`: `expect`.
+    #[track_caller]
+    fn check(policies: &str, client: Option<(&str, Value)>, port: PortRef, expect: bool) {
+        let docs = read::parse(&[Input::new("p", policies)]).unwrap();
+        let index = Index::default();
+        let objects: Vec<Value> = docs.iter().filter_map(|d| d.value.clone()).collect();
+        let parsed = Policies::of(&objects, &index);
+        let server_labels = json!({"app": "db"}).as_object().cloned().unwrap();
+        let declared =
+            [ContainerPort { name: Some("pg".into()), port: json!(5432), protocol: "TCP".into(), host_port: None }];
+        let shop = Some("shop".to_string());
+        let server = Server { namespace: &shop, labels: &server_labels, ports: &declared };
+        let (client_ns, client_labels);
+        let client = match client {
+            Some((ns, labels)) => {
+                client_ns = Some(ns.to_string());
+                client_labels = labels.as_object().cloned().unwrap();
+                Client::Pod { namespace: &client_ns, labels: &client_labels }
+            }
+            None => Client::External,
+        };
+        assert_eq!(parsed.allows(client, server, &port, "TCP", None).is_some(), expect);
+    }
+
+    const DENY: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {podSelector: {}}\n";
+
+    fn allow(spec: &str) -> String {
+        format!(
+            "{DENY}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: allow, namespace: shop}}\nspec: {spec}\n"
+        )
+    }
+
+    #[test]
+    fn no_policy_allows_everything_and_a_default_deny_nothing() {
+        check("", Some(("shop", json!({"app": "web"}))), PortRef::Number(5432), true);
+        check("", None, PortRef::Number(5432), true);
+        check(DENY, Some(("shop", json!({"app": "web"}))), PortRef::Number(5432), false);
+        check(DENY, None, PortRef::Number(5432), false);
+    }
+
+    #[test]
+    fn peers_by_pod_and_namespace_selector_with_expressions() {
+        let by_pod = allow(
+            "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchExpressions: [{key: app, operator: In, values: [web, api]}]}}]}]}",
+        );
+        check(&by_pod, Some(("shop", json!({"app": "web"}))), PortRef::Number(5432), true);
+        check(&by_pod, Some(("shop", json!({"app": "batch"}))), PortRef::Number(5432), false);
+        check(&by_pod, Some(("other", json!({"app": "web"}))), PortRef::Number(5432), false);
+        check(&by_pod, None, PortRef::Number(5432), false);
+        let by_ns = allow(
+            "{podSelector: {}, ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}}]}]}",
+        );
+        check(&by_ns, Some(("monitoring", json!({}))), PortRef::Number(5432), true);
+        check(&by_ns, Some(("shop", json!({}))), PortRef::Number(5432), false);
+        let both = allow(
+            "{podSelector: {}, ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: web}}}]}]}",
+        );
+        check(&both, Some(("other", json!({"app": "web"}))), PortRef::Number(5432), true);
+        check(&both, Some(("other", json!({"app": "api"}))), PortRef::Number(5432), false);
+    }
+
+    #[test]
+    fn ports_by_number_range_and_name_and_an_open_rule() {
+        let web = || Some(("shop", json!({"app": "web"})));
+        check(&allow("{podSelector: {}, ingress: [{ports: [{port: 5432}]}]}"), web(), PortRef::Number(5432), true);
+        check(&allow("{podSelector: {}, ingress: [{ports: [{port: 5433}]}]}"), web(), PortRef::Number(5432), false);
+        check(
+            &allow("{podSelector: {}, ingress: [{ports: [{port: 5000, endPort: 6000}]}]}"),
+            web(),
+            PortRef::Name("pg".into()),
+            true,
+        );
+        check(&allow("{podSelector: {}, ingress: [{ports: [{port: pg}]}]}"), web(), PortRef::Number(5432), true);
+        check(
+            &allow("{podSelector: {}, ingress: [{ports: [{port: pg, protocol: UDP}]}]}"),
+            web(),
+            PortRef::Number(5432),
+            false,
+        );
+        check(&allow("{podSelector: {}, ingress: [{}]}"), None, PortRef::Number(5432), true);
+        check(
+            &allow("{podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 0.0.0.0/0}}]}]}"),
+            None,
+            PortRef::Number(5432),
+            true,
+        );
+        check(
+            &allow("{podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}}]}]}"),
+            None,
+            PortRef::Number(5432),
+            false,
+        );
+    }
+
+    #[test]
+    fn policy_types_and_egress_at_the_client() {
+        // An egress-only policy does not isolate the server for ingress.
+        let egress_only = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: e, namespace: shop}\nspec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Egress]}\n";
+        check(egress_only, Some(("shop", json!({"app": "web"}))), PortRef::Number(5432), true);
+        // The client's namespace denies its egress.
+        let client_egress = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: e, namespace: shop}\nspec: {podSelector: {matchLabels: {app: web}}, egress: [{to: [{podSelector: {matchLabels: {app: cache}}}]}]}\n";
+        check(client_egress, Some(("shop", json!({"app": "web"}))), PortRef::Number(5432), false);
+        check(client_egress, Some(("shop", json!({"app": "other"}))), PortRef::Number(5432), true);
+    }
+}
