@@ -15,6 +15,7 @@ use crate::util::{TempDir, check_faithful, policy, render, run_with_stdin, tempe
 
 const QUICKSTART: &str = "examples/quickstart/chart";
 const HOOKS_AND_CRDS: &str = "tests/fixtures/charts/hooks-and-crds";
+const PLATFORM: &str = "tests/fixtures/charts/platform";
 const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
 
 fn repo(path: &str) -> PathBuf {
@@ -178,6 +179,9 @@ fn helm_3_post_renders_the_quickstart_in_every_environment() {
             _ => {
                 assert_eq!(security, Some(&json!(true)));
                 assert_eq!(web.at("/spec/replicas"), Some(&json!(2)));
+                // The cache is one Redis: two copies behind one Service would be two caches.
+                assert_eq!(find(&docs, "Deployment", "quickstart-redis").at("/spec/replicas"), Some(&json!(1)));
+                assert!(!generated.iter().any(|d| d.name() == "quickstart-redis-temper"), "the cache got a budget");
                 let pdb = find(&docs, "PodDisruptionBudget", "quickstart-web-temper");
                 assert_eq!(pdb.at("/spec/selector/matchLabels/app.kubernetes.io~1component"), Some(&json!("app")));
                 assert_eq!(
@@ -185,6 +189,77 @@ fn helm_3_post_renders_the_quickstart_in_every_environment() {
                     Some(&json!("platform"))
                 );
             }
+        }
+    }
+}
+
+#[test]
+fn the_committed_platform_render_is_what_helm_renders() {
+    let rendered = success(&helm_template("platform", PLATFORM, &[]));
+    let committed = std::fs::read_to_string(repo("tests/fixtures/release/platform.yaml")).unwrap();
+    assert!(
+        rendered == committed,
+        "tests/fixtures/release/platform.yaml is out of date; regenerate it with\n  tools/helm/helm template platform {PLATFORM} --namespace platform > tests/fixtures/release/platform.yaml"
+    );
+}
+
+/// The platform chart, post-rendered in prod the way `helm install -n platform` runs it: no two
+/// objects with one identity once Helm puts the namespace-less ones in `platform`, with the
+/// release namespace passed and without; the database and the cache stay at one replica with
+/// no budget, and say why; the webhook and the load balancer stay reachable.
+#[test]
+fn helm_3_installs_the_platform_chart_without_breaking_it() {
+    let dir = TempDir::new("platform");
+    let log = dir.path("temper.log");
+    let log_arg = format!("--log-file={}", log.display());
+    for args in [vec!["--env=prod", "--no-enforce", "--namespace=platform"], vec!["--env=prod", "--no-enforce"]] {
+        let _ = std::fs::remove_file(&log);
+        let args: Vec<&str> = args.into_iter().chain([log_arg.as_str()]).collect();
+        let out = helm()
+            .args(["template", "platform", PLATFORM, "--namespace", "platform"])
+            .args(post_renderer(&args))
+            .output()
+            .unwrap();
+        let text = success(&out);
+        let docs = documents(&text);
+        // Identities as Helm's install meets them: a namespaced object without a namespace is
+        // created in the release namespace.
+        let cluster_scoped = ["IngressClass", "ValidatingWebhookConfiguration"];
+        let mut seen = std::collections::HashSet::new();
+        for doc in &docs {
+            let ns = match doc.at("/metadata/namespace").and_then(Value::as_str) {
+                _ if cluster_scoped.contains(&doc.kind()) => "",
+                Some(ns) => ns,
+                None => "platform",
+            };
+            let api = doc.at("/apiVersion").and_then(Value::as_str).unwrap_or_default();
+            let id = format!("{api} {} {ns}/{}", doc.kind(), doc.name());
+            assert!(seen.insert(id.clone()), "{args:?}: Helm would create {id} twice");
+        }
+        for store in ["platform-postgresql", "platform-keydb"] {
+            let deployment = find(&docs, "Deployment", store);
+            assert_eq!(deployment.at("/spec/replicas"), Some(&json!(1)), "{args:?}: {store} was scaled");
+            assert!(
+                !docs.iter().any(|d| d.kind() == "PodDisruptionBudget" && d.name() == format!("{store}-temper")),
+                "{args:?}: {store} got a budget"
+            );
+        }
+        // Helm keeps the post-renderer's stderr to itself: the summary is in the log file.
+        let summary = std::fs::read_to_string(&log).unwrap();
+        assert!(summary.contains("refused[minimum-replicas] Deployment/platform/platform-postgresql"), "{summary}");
+        assert!(summary.contains("ReadWriteOnce claim `platform-postgresql-data`"), "{summary}");
+        // The admission webhook (8443) and the load balancer (80, 443) are open to every source.
+        let controller = find(&docs, "NetworkPolicy", "platform-ingress-nginx-controller-temper-ingress");
+        let open: Vec<i64> = controller
+            .at("/spec/ingress")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .filter(|rule| rule.get("from").is_none())
+            .flat_map(|rule| rule["ports"].as_array().unwrap().iter().map(|p| p["port"].as_i64().unwrap()))
+            .collect();
+        for port in [8443, 80, 443] {
+            assert!(open.contains(&port), "{args:?}: port {port} of the controller is not open to all: {open:?}");
         }
     }
 }
