@@ -23,6 +23,16 @@ use crate::yaml;
 pub fn write(inputs: &[Input], docs: &[Document], changes: &[Change], generated: &[Generated]) -> Result<String> {
     let changed_numbers: HashSet<usize> = changes.iter().map(|c| c.resource.document).collect();
     let changed: Vec<bool> = docs.iter().map(|d| d.number > 0 && changed_numbers.contains(&d.number)).collect();
+    write_documents(inputs, docs, &changed, generated)
+}
+
+/// Assembles the output with `docs[i]` re-emitted where `changed[i]` is set, copied otherwise.
+pub fn write_documents(
+    inputs: &[Input],
+    docs: &[Document],
+    changed: &[bool],
+    generated: &[Generated],
+) -> Result<String> {
     let pieces: Vec<Result<Piece>> =
         docs.par_iter().zip(changed.par_iter()).map(|(doc, &changed)| piece(inputs, doc, changed)).collect();
     let mut pieces = pieces.into_iter().collect::<Result<Vec<Piece>>>()?;

@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
     // Untouched, every document goes out as it came (a JSON document may be rewritten as YAML,
     // which may fail); re-emitted, it must mean what it meant, or emitting must refuse.
     for changed in [false, true] {
-        match temper::write::write(&inputs, &docs, &vec![changed; docs.len()], &[]) {
+        match temper::write::write_documents(&inputs, &docs, &vec![changed; docs.len()], &[]) {
             Ok(out) => same_documents(&docs, &out),
             Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json), "untouched YAML failed to write: {e}"),
         }
