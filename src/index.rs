@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use crate::knowledge::{ClusterScoped, Knowledge};
@@ -39,6 +40,9 @@ struct NetPol {
     default_deny_ingress: bool,
     default_deny_egress: bool,
 }
+
+/// A workload by (namespace, kind, name).
+type SingletonKey = (Option<String>, String, String);
 
 /// Where an object lives once applied.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -104,8 +108,8 @@ pub struct Index {
     hooks: BTreeMap<Option<String>, Vec<String>>,
     /// The names of the Namespace objects in the stream.
     namespaces: HashSet<String>,
-    /// Scalable workloads that cannot run more than once, by (namespace, kind, name).
-    singletons: HashMap<(Option<String>, String, String), Singleton>,
+    /// Scalable workloads that cannot run more than once.
+    singletons: HashMap<SingletonKey, Singleton>,
 }
 
 impl Index {
@@ -118,12 +122,19 @@ impl Index {
                 index.add((position, item), doc.number, obj);
             }
         }
-        // Claims are all known now: which workloads cannot run twice.
-        for doc in docs {
-            for (item, obj) in doc.resources() {
-                index.add_singleton(doc.number, item, obj, knowledge);
-            }
-        }
+        // Claims are all known now: which workloads cannot run twice, in parallel (every
+        // workload is looked at).
+        let singletons: Vec<Vec<(SingletonKey, Singleton)>> = docs
+            .par_iter()
+            .map(|doc| {
+                let found = doc
+                    .resources()
+                    .into_iter()
+                    .filter_map(|(item, obj)| index.singleton_of(doc.number, item, obj, knowledge));
+                found.collect()
+            })
+            .collect();
+        index.singletons.extend(singletons.into_iter().flatten());
         index
     }
 
@@ -143,14 +154,19 @@ impl Index {
         index
     }
 
-    fn add_singleton(&mut self, number: usize, item: Option<usize>, obj: &Value, knowledge: &Knowledge) {
+    fn singleton_of(
+        &self,
+        number: usize,
+        item: Option<usize>,
+        obj: &Value,
+        knowledge: &Knowledge,
+    ) -> Option<(SingletonKey, Singleton)> {
         let id = ResourceId::of(number, item, obj);
-        let Some(workload) = Workload::of(obj, &id, knowledge).filter(|w| w.replicas.is_some()) else { return };
+        let workload = Workload::of(obj, &id, knowledge).filter(|w| w.replicas.is_some())?;
         let ns = self.namespace_of(obj);
         let claim_modes = |claim: &str| self.claims.get(&(ns.clone(), claim.to_string())).cloned();
-        if let Some(singleton) = workload.singleton(obj, &id, knowledge, claim_modes) {
-            self.singletons.insert((ns, id.kind, id.name), singleton);
-        }
+        let singleton = workload.singleton(obj, &id, knowledge, claim_modes)?;
+        Some(((ns, id.kind, id.name), singleton))
     }
 
     /// A CustomResourceDefinition's kind and scope. `apiextensions.k8s.io/v1beta1` defaulted

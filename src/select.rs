@@ -174,6 +174,12 @@ impl<T> Buckets<T> {
         }
     }
 
+    /// The payloads of the selectors that select `labels`, each once.
+    fn selecting<'a>(&'a self, labels: &'a Map<String, Value>) -> impl Iterator<Item = &'a T> + 'a {
+        let paired = labels.iter().filter_map(|(k, v)| self.by_pair.get(k)?.get(v.as_str()?));
+        self.rest.iter().chain(paired.flatten()).filter(|(s, _)| s.matches(labels)).map(|(_, t)| t)
+    }
+
     fn any_selects(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
         let hit = |list: &Vec<(Selector, T)>| list.iter().any(|(s, t)| accept(t) && s.matches(labels));
         hit(&self.rest)
@@ -198,6 +204,16 @@ impl<T> SelectorSet<T> {
     /// Whether a selector in any namespace whose payload passes `accept` selects `labels`.
     pub fn any_selects_anywhere(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
         self.everywhere.any_selects(labels, accept)
+    }
+
+    /// The payloads of the selectors in `namespace` that select `labels`, each once (a selector
+    /// is filed under one label pair only).
+    pub fn selecting<'a>(
+        &'a self,
+        namespace: &Option<String>,
+        labels: &'a Map<String, Value>,
+    ) -> impl Iterator<Item = &'a T> + 'a {
+        self.namespaces.get(namespace).into_iter().flat_map(move |b| b.selecting(labels))
     }
 
     /// The payloads of every selector in `namespace`, in no particular order.

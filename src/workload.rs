@@ -387,7 +387,11 @@ impl WorkloadFacts {
             host_network,
             references,
             scrape,
-            images: pod_view(obj, &workload.spec).images,
+            images: slots
+                .iter()
+                .filter_map(|slot| object::str_at(slot.get(obj)?, &["image"]))
+                .map(|image| ImageRef::parse(image).without_registry())
+                .collect(),
             waivers,
             workload,
             id,

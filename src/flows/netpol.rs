@@ -8,13 +8,16 @@ use serde_json::{Map, Value};
 use crate::index::Index;
 use crate::object;
 use crate::record::PortRef;
-use crate::select::Selector;
+use crate::select::{Selector, SelectorSet};
 use crate::workload::ContainerPort;
 
-/// The NetworkPolicies of a stream, parsed.
+/// The NetworkPolicies of a stream, parsed, and filed by the pods they select so that a
+/// question about one pair of pods does not walk every policy.
 #[derive(Clone, Debug, Default)]
 pub struct Policies {
     policies: Vec<Policy>,
+    /// Indexes into `policies`, by namespace and the pods selected.
+    by_pods: SelectorSet<usize>,
     /// The labels of the Namespace objects in the stream, by name.
     namespace_labels: std::collections::HashMap<String, Map<String, Value>>,
 }
@@ -81,7 +84,7 @@ impl Policies {
             match (group, object::kind(obj)) {
                 ("networking.k8s.io", "NetworkPolicy") => {
                     if let Some(policy) = Policy::parse(obj, index) {
-                        out.policies.push(policy);
+                        out.push(policy);
                     }
                 }
                 ("", "Namespace") => {
@@ -93,10 +96,28 @@ impl Policies {
         out
     }
 
+    fn push(&mut self, policy: Policy) {
+        self.by_pods.insert(policy.namespace.clone(), policy.pods.clone(), self.policies.len());
+        self.policies.push(policy);
+    }
+
     /// Adds more policies (what temper generated, say).
     pub fn extend(&mut self, more: Policies) {
-        self.policies.extend(more.policies);
+        for policy in more.policies {
+            self.push(policy);
+        }
         self.namespace_labels.extend(more.namespace_labels);
+    }
+
+    /// The policies that select pods labelled `labels` in `ns` (as resolved), in stream order.
+    fn selecting(&self, ns: &Option<String>, labels: &Map<String, Value>, release: Option<&str>) -> Vec<&Policy> {
+        let mut found: Vec<usize> = self.by_pods.selecting(ns, labels).copied().collect();
+        // Policies without a namespace are in the release namespace, which may be `ns`.
+        if ns.is_some() && ns.as_deref() == release {
+            found.extend(self.by_pods.selecting(&None, labels).copied());
+        }
+        found.sort_unstable();
+        found.into_iter().map(|i| &self.policies[i]).collect()
     }
 
     /// Whether `client` may connect to `server` on `port`/`protocol` when the release namespace
@@ -117,9 +138,9 @@ impl Policies {
         let mut names = Vec::new();
         // Ingress, at the server.
         let selecting: Vec<&Policy> = self
-            .policies
-            .iter()
-            .filter(|p| p.ingress.is_some() && resolve(&p.namespace) == server_ns && p.pods.matches(server.labels))
+            .selecting(server.namespace, server.labels, release)
+            .into_iter()
+            .filter(|p| p.ingress.is_some() && resolve(&p.namespace) == server_ns)
             .collect();
         if !selecting.is_empty() {
             let allowing: Vec<&Policy> = selecting
@@ -140,9 +161,9 @@ impl Policies {
         if let Client::Pod { namespace, labels } = client {
             let client_ns = resolve(namespace);
             let selecting: Vec<&Policy> = self
-                .policies
-                .iter()
-                .filter(|p| p.egress.is_some() && resolve(&p.namespace) == client_ns && p.pods.matches(labels))
+                .selecting(namespace, labels, release)
+                .into_iter()
+                .filter(|p| p.egress.is_some() && resolve(&p.namespace) == client_ns)
                 .collect();
             if !selecting.is_empty() {
                 let target = Client::Pod { namespace: server.namespace, labels: server.labels };
