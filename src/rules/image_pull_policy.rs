@@ -42,6 +42,9 @@ spec:
     imagePullPolicy: IfNotPresent
 ```
 
+## Refuses
+Nothing: `IfNotPresent` on a pinned image pulls what `Always` would have pulled.
+
 ## Parameters
 - `policy` (default `IfNotPresent`).
 "#;

@@ -44,6 +44,9 @@ spec:
   - name: registry-credentials
 ```
 
+## Refuses
+Nothing: an extra pull secret is only tried; a pod whose images need none still starts when the secret is missing.
+
 ## Parameters
 - `secretName` (default `null`: the rule does nothing).
 - `registries` (default `[]`: all pods).

@@ -40,6 +40,10 @@ metadata:
     pod-security.kubernetes.io/audit: restricted
 ```
 
+## Refuses
+- A namespace the stream's workloads run in without a Namespace object in the stream is not labelled (temper cannot add a Namespace object Helm does not own: the install would fail if it exists); it is reported once, with the command that labels it.
+- An explicit weaker level is reported, never lowered or raised.
+
 ## Parameters
 - `enforce` (default `baseline`; set by the environment's `podSecurityLevel`), `warn` and `audit` (default `restricted`): `privileged`, `baseline` or `restricted`.
 - `enforceVersion` (default `latest`).

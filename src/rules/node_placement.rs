@@ -48,6 +48,9 @@ spec:
         pool: spot
 ```
 
+## Refuses
+Nothing beyond what you configure: it fills only absent `nodeSelector` and `tolerations`, so a pod the author placed stays where it was placed.
+
 ## Parameters
 - `classes`: per class, an optional `nodeSelector` (map) and `tolerations` (list). Default: none.
 "#;

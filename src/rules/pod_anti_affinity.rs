@@ -64,6 +64,9 @@ spec:
                   app: web
 ```
 
+## Refuses
+Nothing: it adds only *preferred* terms (and `ScheduleAnyway` spreads), which the scheduler may ignore, so a pod is never left unschedulable on a small or single-zone cluster.
+
 ## Parameters
 - `weight` (default `100`), `topologyKey` (default `kubernetes.io/hostname`).
 - `zoneSpread` (default `false`), `zoneTopologyKey` (default `topology.kubernetes.io/zone`).

@@ -79,6 +79,9 @@ spec:
             memory: 64Mi
 ```
 
+## Refuses
+Nothing: it fills only requests and limits a container does not state, never lowering or raising one the author set. Where the author set one of a pair, the other is filled so that the request never exceeds the limit, which the API server would reject: a missing request takes the limit (as Kubernetes itself defaults it), a missing limit is at least the request.
+
 ## Parameters
 - `sizes`: per class, `requests` and `limits` with `cpu` and `memory`. A `null` value leaves that field unset (for example no CPU limits).
 - `defaultClass` (default `app`): the size used for a class missing from `sizes`.

@@ -40,6 +40,9 @@ spec:
   automountServiceAccountToken: false
 ```
 
+## Refuses
+It never touches a pod with its own service account or an explicit `automountServiceAccountToken`: a workload that calls the API with its own account keeps its token. Turn it on only where no workload calls the API with the default account.
+
 ## Parameters
 None.
 "#;

@@ -51,6 +51,10 @@ fn every_rule_doc_has_the_template_sections() {
                 assert!(doc.contains(section), "{rule}: missing `{section}`");
             }
         }
+        // What a fix refuses to do because it would break a workload, or why it never has to.
+        if rule.configurable() && rule.fixes() {
+            assert!(doc.contains("## Refuses"), "{rule}: a rule with a fix says what it refuses (`## Refuses`)");
+        }
         assert!(!rule.summary().is_empty(), "{rule}: no summary line");
     }
 }
