@@ -12,7 +12,7 @@ use crate::compliance::Compliance;
 use crate::flows::Review;
 use crate::object::ResourceId;
 use crate::read::{Document, Input};
-use crate::record::{Change, ExemptionUse, Findings, Generated, RuleId, Severity, Tool, Violation};
+use crate::record::{Change, ExemptionUse, Findings, Generated, Prerequisite, RuleId, Severity, Tool, Violation};
 
 pub use format::{Format, render};
 
@@ -39,6 +39,10 @@ pub struct Report {
     /// what the output's allow.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flows: Vec<Review>,
+    /// What the operator must provide for the output to work (the secret manager entries an
+    /// ExternalSecret reads, ...): names only, never a value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prerequisites: Vec<Prerequisite>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -123,6 +127,7 @@ impl Report {
             exemptions: findings.exemptions,
             compliance,
             flows: Vec::new(),
+            prerequisites: findings.prerequisites,
         }
     }
 
@@ -141,7 +146,8 @@ impl Report {
         self.violations.iter().filter(|v| v.blocks()).cloned().collect()
     }
 
-    /// The human summary: one line of counts, then one line per violation and refused exemption.
+    /// The human summary: one line of counts, then one line per violation and refused
+    /// exemption, then one line per prerequisite (`todo`).
     pub fn summary(&self) -> String {
         let c = &self.counts;
         let mut out = format!(
@@ -181,6 +187,16 @@ impl Report {
                 out,
                 "warning[exemption] {}: exemption from {rule} not honoured: {why}",
                 self.describe(&e.resource, &templates)
+            );
+        }
+        for p in &self.prerequisites {
+            let _ = writeln!(
+                out,
+                "todo[{}] {}: create in {}: {}",
+                p.rule,
+                self.describe(&p.resource, &templates),
+                p.place,
+                p.items.join("; ")
             );
         }
         out
