@@ -1,4 +1,4 @@
-//! The pipeline: read → patch → index → rules → generate → check generated → write → report,
+//! The pipeline: read → patch → index → rules → flows → generate → check generated → write → report,
 //! one stage function each, over the state of one run.
 //!
 //! Documents are parsed, patched, checked and written in parallel; the index and the
@@ -10,6 +10,7 @@
 use crate::check;
 use crate::compliance::{self, SecretValues, set_digest};
 use crate::config::Policy;
+use crate::exempt;
 use crate::error::Result;
 use crate::flows::{self, Network, Policies};
 use crate::generate::generate;
@@ -80,10 +81,13 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     if settings.fix {
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
-    let mut index = Index::build(&docs, namespace, &policy.knowledge);
+    let waive = |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
+    let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive);
+    // The network is read before the rules run: a rule may turn a Secret into an
+    // ExternalSecret, and the Service names its values held are still what its readers use.
+    let network = Network::gather(&docs, &index);
     let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings);
     index.refresh_autoscalers(&docs);
-    let network = Network::gather(&docs, &index);
     let inferred = network.infer(&facts, &index);
     let stream = Stream {
         workloads: &facts,

@@ -337,6 +337,8 @@ pub struct WorkloadFacts {
     pub references: References,
     /// `prometheus.io/scrape: "true"` on its pods: `Some`, with the `prometheus.io/port` if given.
     pub scrape: Option<Option<i64>>,
+    /// `prometheus.io/path` on its pods.
+    pub scrape_path: Option<String>,
     /// Its containers' images, without their registry host.
     pub images: Vec<String>,
     pub waivers: Waivers,
@@ -379,7 +381,9 @@ impl WorkloadFacts {
         let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
         let scrape = (annotation("prometheus.io/scrape") == Some("true"))
             .then(|| annotation("prometheus.io/port").and_then(|p| p.trim().parse().ok()));
+        let scrape_path = annotation("prometheus.io/path").map(str::to_string);
         WorkloadFacts {
+            scrape_path,
             explicit_namespace: object::namespace(obj).is_some(),
             namespace,
             replicas: workload.replicas(obj),
@@ -412,4 +416,98 @@ impl WorkloadFacts {
             None => None,
         }
     }
+}
+
+/// How a pod refers to a Secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecretUse {
+    /// `env[].valueFrom.secretKeyRef`.
+    Env,
+    /// `envFrom[].secretRef`.
+    EnvFrom,
+    /// A `secret` volume, or a `secret` source of a projected volume.
+    Volume,
+    /// `imagePullSecrets`.
+    PullSecret,
+}
+
+/// What a pod needs to exist before it can start: its ServiceAccount, the Secrets and
+/// ConfigMaps it reads, the claims it mounts. Optional references count too: the order of a
+/// sync should not depend on whether a reference is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub service_account: Option<String>,
+    /// Each Secret once per way it is used, in the order found.
+    pub secrets: Vec<(String, SecretUse)>,
+    pub config_maps: Vec<String>,
+    pub claims: Vec<String>,
+}
+
+impl Needs {
+    /// What the pod spec at `workload.spec` in `obj` needs.
+    pub fn of(obj: &Value, workload: &Workload) -> Needs {
+        let mut needs = Needs::default();
+        let Some(spec) = obj.pointer(workload.spec.as_str()) else { return needs };
+        needs.service_account = object::str_at(spec, &["serviceAccountName"])
+            .or_else(|| object::str_at(spec, &["serviceAccount"]))
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        let mut secret = |name: Option<&str>, how: SecretUse| {
+            if let Some(name) = name.filter(|n| !n.is_empty())
+                && !needs.secrets.iter().any(|(n, h)| n == name && *h == how)
+            {
+                needs.secrets.push((name.to_string(), how));
+            }
+        };
+        let mut config_maps = Vec::new();
+        for slot in containers(obj, &workload.spec, true) {
+            let Some(c) = slot.get(obj) else { continue };
+            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                secret(object::str_at(e, &["valueFrom", "secretKeyRef", "name"]), SecretUse::Env);
+                config_maps.extend(object::str_at(e, &["valueFrom", "configMapKeyRef", "name"]));
+            }
+            for e in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
+                secret(object::str_at(e, &["secretRef", "name"]), SecretUse::EnvFrom);
+                config_maps.extend(object::str_at(e, &["configMapRef", "name"]));
+            }
+        }
+        for volume in spec.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+            let mut sources = vec![volume];
+            sources
+                .extend(object::get(volume, &["projected", "sources"]).and_then(Value::as_array).into_iter().flatten());
+            for source in sources {
+                let name = object::str_at(source, &["secret", "secretName"])
+                    .or_else(|| object::str_at(source, &["secret", "name"]));
+                secret(name, SecretUse::Volume);
+                config_maps.extend(object::str_at(source, &["configMap", "name"]));
+            }
+            needs.claims.extend(object::str_at(volume, &["persistentVolumeClaim", "claimName"]).map(str::to_string));
+        }
+        for pull in spec.get("imagePullSecrets").and_then(Value::as_array).into_iter().flatten() {
+            secret(object::str_at(pull, &["name"]), SecretUse::PullSecret);
+        }
+        for name in config_maps {
+            if !name.is_empty() && !needs.config_maps.iter().any(|n| n == name) {
+                needs.config_maps.push(name.to_string());
+            }
+        }
+        needs
+    }
+}
+
+/// The component class of an object that is not a workload (a Service, Secret, ConfigMap or
+/// claim), read as a workload's is: the `app.kubernetes.io/component` label, then the
+/// `component` label, then name patterns; `None` when nothing tells.
+pub fn class_of(classes: &Classes, labels: &Map<String, Value>, name: &str) -> Option<String> {
+    let label = |key: &str| labels.get(key).and_then(Value::as_str).and_then(|v| classes.by_value(v));
+    label("app.kubernetes.io/component")
+        .or_else(|| label("component"))
+        .or_else(|| {
+            classes
+                .0
+                .iter()
+                .find(|(_, patterns)| patterns.iter().any(|p| p.is_match(&name.to_ascii_lowercase())))
+                .map(|(c, _)| c.as_str())
+        })
+        .map(str::to_string)
 }
