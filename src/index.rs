@@ -67,6 +67,17 @@ pub struct Dependent {
     pub needs_wave: Option<i64>,
 }
 
+/// A workload as the index files it: its class, what it needs, whether it is a hook, its own
+/// wave, and its exemptions when it reads a Secret of the stream.
+struct Found {
+    id: ResourceId,
+    class: String,
+    needs: Needs,
+    hook: bool,
+    wave: Option<i64>,
+    waivers: Option<Waivers>,
+}
+
 /// A sync wave as ArgoCD reads it: an integer in a string; anything else counts as 0.
 pub fn wave_of(obj: &Value) -> Option<i64> {
     object::annotations(obj).get(SYNC_WAVE).map(|v| v.as_str().and_then(|s| s.trim().parse().ok()).unwrap_or(0))
@@ -186,7 +197,12 @@ impl Index {
     /// The index of `docs`. `knowledge` says which kinds are cluster-scoped (the stream's
     /// CustomResourceDefinitions add their own kinds) and which workloads are single writers.
     /// `waive` gives the exemptions of a Secret with values and of the workloads that read one.
-    pub fn build(docs: &[Document], release_namespace: Option<&str>, knowledge: &Knowledge, waive: &Waive<'_>) -> Index {
+    pub fn build(
+        docs: &[Document],
+        release_namespace: Option<&str>,
+        knowledge: &Knowledge,
+        waive: &Waive<'_>,
+    ) -> Index {
         let mut index = Index::scopes(docs, release_namespace, &knowledge.cluster_scoped);
         for (position, doc) in docs.iter().enumerate() {
             for (item, obj) in doc.resources() {
@@ -196,7 +212,7 @@ impl Index {
         }
         // What every workload needs, in parallel (every workload is looked at), then filed
         // in stream order.
-        let needs: Vec<Vec<(ResourceId, Workload, Needs, bool, Option<i64>, Option<Waivers>)>> = docs
+        let needs: Vec<Vec<Found>> = docs
             .par_iter()
             .map(|doc| {
                 let found = doc.resources().into_iter().filter_map(|(item, obj)| {
@@ -207,13 +223,13 @@ impl Index {
                     let reads_stream_secret =
                         needs.secrets.iter().any(|(s, _)| index.secrets.contains_key(&(ns.clone(), s.clone())));
                     let waivers = reads_stream_secret.then(|| waive(obj, &id, Some(&workload), ns.as_deref()));
-                    Some((id, workload, needs, is_hook(obj), wave_of(obj), waivers))
+                    Some(Found { id, class: workload.class, needs, hook: is_hook(obj), wave: wave_of(obj), waivers })
                 });
                 found.collect()
             })
             .collect();
-        for (id, workload, needs, hook, wave, waivers) in needs.into_iter().flatten() {
-            index.add_dependent(id, &workload, needs, hook, wave, waivers);
+        for found in needs.into_iter().flatten() {
+            index.add_dependent(found);
         }
 
         // Claims are all known now: which workloads cannot run twice, in parallel (every
@@ -273,15 +289,8 @@ impl Index {
     }
 
     /// Files a workload: what it needs, and, when it reads Secrets of the stream, as their reader.
-    fn add_dependent(
-        &mut self,
-        id: ResourceId,
-        workload: &Workload,
-        needs: Needs,
-        hook: bool,
-        wave: Option<i64>,
-        waivers: Option<Waivers>,
-    ) {
+    fn add_dependent(&mut self, found: Found) {
+        let Found { id, class, needs, hook, wave, waivers } = found;
         let ns = if self.is_cluster_scoped(id.group(), &id.kind) {
             return;
         } else {
@@ -312,7 +321,7 @@ impl Index {
         let needs_wave = needed.iter().filter_map(|n| self.waves.get(n).copied()).max();
         let at = self.dependents.len();
         self.dependent_at.insert(id.clone(), at);
-        self.dependents.push(Dependent { id, class: workload.class.clone(), wave, needs_wave });
+        self.dependents.push(Dependent { id, class, wave, needs_wave });
         for n in needed {
             let users = self.needed_by.entry(n).or_default();
             if users.last() != Some(&at) {

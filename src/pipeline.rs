@@ -10,8 +10,8 @@
 use crate::check;
 use crate::compliance::{self, SecretValues, set_digest};
 use crate::config::Policy;
-use crate::exempt;
 use crate::error::Result;
+use crate::exempt;
 use crate::flows::{self, Network, Policies};
 use crate::generate::generate;
 use crate::index::Index;
@@ -81,7 +81,8 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     if settings.fix {
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
-    let waive = |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
+    let waive =
+        |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
     let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive);
     // The network is read before the rules run: a rule may turn a Secret into an
     // ExternalSecret, and the Service names its values held are still what its readers use.

@@ -54,7 +54,15 @@ impl Change {
     /// A field removed. `before` is recorded as [`redacted`]: key names and byte lengths,
     /// never the value, because removals are how Secret data leaves a document.
     pub fn removed(rule: RuleId, resource: ResourceId, pointer: Pointer, before: &Value) -> Change {
-        Change { rule, resource, pointer, op: Op::Remove, before: Some(redacted(before)), value: Value::Null, overlay: None }
+        Change {
+            rule,
+            resource,
+            pointer,
+            op: Op::Remove,
+            before: Some(redacted(before)),
+            value: Value::Null,
+            overlay: None,
+        }
     }
 
     /// Applies the change to its resource, as the report describes it: parents missing along
