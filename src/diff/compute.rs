@@ -18,6 +18,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
     let from_changes = by_key(&from.changes);
     let to_changes = by_key(&to.changes);
     let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
+    let replaced = replaced_in_place(&to.changes);
     let mut resources = Vec::new();
     let mut counts = Counts::default();
     for pair in pairs {
@@ -93,7 +94,11 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
             ChangeType::Changed if !changes.is_empty() => counts.changed += 1,
             ChangeType::Changed => {}
         }
-        let rule = (change_type == ChangeType::Added).then(|| generated.get(&key).map(|r| r.to_string())).flatten();
+        let rule = match change_type {
+            ChangeType::Added => generated.get(&key).map(|r| r.to_string()).or_else(|| replaced.get(&key).map(|(_, r)| r.to_string())),
+            ChangeType::Removed => replaced.values().find(|(old, _)| *old == key).map(|(_, r)| r.to_string()),
+            _ => None,
+        };
         if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
             c.rule = Some(rule.clone());
         }
@@ -272,6 +277,30 @@ fn suppressed(ptr: &Pointer, options: &Options) -> bool {
         [.., field, key] if field == "annotations" => key.starts_with("checksum/"),
         _ => false,
     }
+}
+
+/// Resources a rule turned into another kind in place (`external-secrets`: a Secret into an
+/// ExternalSecret): by their new key, their old key and the rule. A diff shows the old one
+/// removed and the new one added, both attributed to that rule.
+fn replaced_in_place(changes: &[Change]) -> HashMap<Key, (Key, RuleId)> {
+    let mut out = HashMap::new();
+    for c in changes.iter().filter(|c| c.pointer.as_str() == "/kind" && c.op == crate::record::Op::Replace) {
+        let same = |p: &str| changes.iter().find(|o| o.resource == c.resource && o.pointer.as_str() == p).map(|o| &o.value);
+        let api_version = same("/apiVersion").and_then(Value::as_str).unwrap_or(&c.resource.api_version);
+        let old = Key {
+            group: c.resource.group().to_string(),
+            kind: c.resource.kind.clone(),
+            namespace: c.resource.namespace.clone().unwrap_or_default(),
+            name: c.resource.name.clone(),
+        };
+        let new = Key {
+            group: crate::object::group_of(api_version).to_string(),
+            kind: c.value.as_str().unwrap_or_default().to_string(),
+            ..old.clone()
+        };
+        out.insert(new, (old, c.rule));
+    }
+    out
 }
 
 fn by_key(changes: &[Change]) -> HashMap<Key, Vec<&Change>> {

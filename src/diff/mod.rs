@@ -195,7 +195,8 @@ pub struct ResourceDiff {
     pub change_type: ChangeType,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<Key>,
-    /// For added resources, the rule that generated them.
+    /// For added resources, the rule that generated them; for a resource a rule turned into
+    /// another kind in place, that rule, on the removed old one and on the added new one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     pub changes: Vec<FieldChange>,

@@ -310,7 +310,20 @@ fn no_planted_secret_value_reaches_any_output() {
         }
     }
     let diff_json = texts.iter().find(|(w, _)| w.starts_with("diff json with")).map(|(_, t)| t.clone()).unwrap();
-    assert!(diff_json.contains("external-secrets"), "the diff does not attribute the replacement: {diff_json}");
+    let diff: Value = serde_json::from_str(&diff_json).unwrap();
+    let attributed: Vec<(&str, &str)> = diff["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "external-secrets")
+        .map(|r| {
+            let id = r["id"].as_str().unwrap();
+            (id.split(['.', '/']).next().unwrap_or_default(), r["changeType"].as_str().unwrap())
+        })
+        .collect();
+    for side in [("Secret", "removed"), ("ExternalSecret", "added")] {
+        assert!(attributed.contains(&side), "the diff does not attribute {side:?} to external-secrets: {attributed:?}");
+    }
     for (what, text) in &texts {
         for value in &values {
             assert!(!text.contains(value.as_str()), "{what} shows the planted value {value}");
@@ -606,4 +619,47 @@ fn waves_of_input(input: &str) -> BTreeSet<String> {
         .filter(|o| object::annotations(o).contains_key("argocd.argoproj.io/sync-wave"))
         .map(|o| object::name(o).to_string())
         .collect()
+}
+
+/// `temper init` writes the operations overlay with its settings commented out; uncommented,
+/// they turn every operations rule on, and prod renders the platform chart.
+#[test]
+fn init_writes_a_commented_example_that_works_once_uncommented() {
+    let dir = TempDir::new("operations-init");
+    let out = temper().arg("init").arg(dir.root()).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let path = dir.path("overlays/operations.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut uncommented = Vec::new();
+    let mut settings = false;
+    for line in text.lines() {
+        settings |= line.starts_with("    # Where things live");
+        let line = if let Some(rest) = line.strip_prefix("      # ").filter(|r| r.starts_with("waves:") || r.starts_with("labels:")) {
+            format!("      {rest}")
+        } else if let Some(rest) = line.strip_prefix("    #   ").filter(|_| settings) {
+            format!("      {rest}")
+        } else if let Some(rest) = line.strip_prefix("    # ").filter(|r| settings && r.ends_with(':') && !r.contains(' ')) {
+            format!("    {rest}")
+        } else {
+            line.to_string()
+        };
+        uncommented.push(line);
+    }
+    let uncommented = uncommented.join("\n") + "\n";
+    for setting in ["waves:", "labels:", "external-secrets:", "provider: external-secrets-operator", "backup-schedule:", "storageLocation: default"] {
+        assert!(text.contains(&format!("# {setting}")), "the overlay has no commented `{setting}`");
+        assert!(uncommented.lines().any(|l| l.trim_start().starts_with(setting)), "`{setting}` stayed commented");
+    }
+    std::fs::write(&path, uncommented).unwrap();
+    let platform = root().join("tests/fixtures/release/platform.yaml");
+    let out = run_with_stdin(
+        temper().args(["render", "--env", "prod", "-n", "platform", "--config"]).arg(dir.root()).arg("-f").arg(&platform),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let output = String::from_utf8(out.stdout).unwrap();
+    for kind in ["ExternalSecret", "PodMonitor", "PrometheusRule", "Schedule"] {
+        assert!(objects(&output).iter().any(|o| object::kind(o) == kind), "no {kind} once uncommented");
+    }
+    assert!(output.contains("argocd.argoproj.io/sync-wave"), "no sync waves once uncommented");
 }
