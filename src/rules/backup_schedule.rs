@@ -1,5 +1,7 @@
 //! `backup-schedule`: a daily Velero backup of every namespace that holds volumes.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -220,6 +222,11 @@ impl Rule for Params {
 
     fn generate(&self, gx: &mut Gx<'_>) {
         let Some(location) = &self.storage_location else { return };
+        // The images each namespace runs, for the names of pre-sync Backups.
+        let mut images: BTreeMap<Option<String>, Vec<&str>> = BTreeMap::new();
+        for w in gx.workloads {
+            images.entry(w.namespace.clone()).or_default().extend(w.images.iter().map(String::as_str));
+        }
         for Target { namespace: ns, .. } in gx.target_namespaces(&self.exclude_namespaces, "a backup Schedule") {
             if gx.index.storage(&ns) != Holds::Yes {
                 continue;
@@ -265,7 +272,7 @@ impl Rule for Params {
                     "apiVersion": "velero.io/v1",
                     "kind": "Backup",
                     "metadata": {
-                        "name": format!("{schedule_name}-pre-sync-{}", images_digest(gx, &ns)),
+                        "name": format!("{schedule_name}-pre-sync-{}", images_digest(images.get(&ns).cloned().unwrap_or_default())),
                         "namespace": self.velero_namespace,
                         "annotations": {"argocd.argoproj.io/hook": "PreSync"},
                     },
@@ -281,9 +288,7 @@ impl Rule for Params {
 
 /// Eight hex digits of the images the namespace's workloads run, sorted: what changes when a
 /// release is upgraded, and stays the same when its output is rendered again.
-fn images_digest(gx: &Gx<'_>, ns: &Option<String>) -> String {
-    let mut images: Vec<&str> =
-        gx.workloads.iter().filter(|w| w.namespace == *ns).flat_map(|w| w.images.iter().map(String::as_str)).collect();
+fn images_digest(mut images: Vec<&str>) -> String {
     images.sort_unstable();
     images.dedup();
     let digest = Sha256::digest(images.join("\n").as_bytes());
