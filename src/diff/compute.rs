@@ -95,7 +95,9 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
             ChangeType::Changed => {}
         }
         let rule = match change_type {
-            ChangeType::Added => generated.get(&key).map(|r| r.to_string()).or_else(|| replaced.get(&key).map(|(_, r)| r.to_string())),
+            ChangeType::Added => {
+                generated.get(&key).map(|r| r.to_string()).or_else(|| replaced.get(&key).map(|(_, r)| r.to_string()))
+            }
             ChangeType::Removed => replaced.values().find(|(old, _)| *old == key).map(|(_, r)| r.to_string()),
             _ => None,
         };
@@ -285,7 +287,8 @@ fn suppressed(ptr: &Pointer, options: &Options) -> bool {
 fn replaced_in_place(changes: &[Change]) -> HashMap<Key, (Key, RuleId)> {
     let mut out = HashMap::new();
     for c in changes.iter().filter(|c| c.pointer.as_str() == "/kind" && c.op == crate::record::Op::Replace) {
-        let same = |p: &str| changes.iter().find(|o| o.resource == c.resource && o.pointer.as_str() == p).map(|o| &o.value);
+        let same =
+            |p: &str| changes.iter().find(|o| o.resource == c.resource && o.pointer.as_str() == p).map(|o| &o.value);
         let api_version = same("/apiVersion").and_then(Value::as_str).unwrap_or(&c.resource.api_version);
         let old = Key {
             group: c.resource.group().to_string(),

@@ -634,11 +634,15 @@ fn init_writes_a_commented_example_that_works_once_uncommented() {
     let mut settings = false;
     for line in text.lines() {
         settings |= line.starts_with("    # Where things live");
-        let line = if let Some(rest) = line.strip_prefix("      # ").filter(|r| r.starts_with("waves:") || r.starts_with("labels:")) {
+        let line = if let Some(rest) =
+            line.strip_prefix("      # ").filter(|r| r.starts_with("waves:") || r.starts_with("labels:"))
+        {
             format!("      {rest}")
         } else if let Some(rest) = line.strip_prefix("    #   ").filter(|_| settings) {
             format!("      {rest}")
-        } else if let Some(rest) = line.strip_prefix("    # ").filter(|r| settings && r.ends_with(':') && !r.contains(' ')) {
+        } else if let Some(rest) =
+            line.strip_prefix("    # ").filter(|r| settings && r.ends_with(':') && !r.contains(' '))
+        {
             format!("    {rest}")
         } else {
             line.to_string()
@@ -646,14 +650,27 @@ fn init_writes_a_commented_example_that_works_once_uncommented() {
         uncommented.push(line);
     }
     let uncommented = uncommented.join("\n") + "\n";
-    for setting in ["waves:", "labels:", "external-secrets:", "provider: external-secrets-operator", "backup-schedule:", "storageLocation: default"] {
-        assert!(text.contains(&format!("# {setting}")), "the overlay has no commented `{setting}`");
+    for setting in [
+        "waves:",
+        "labels:",
+        "external-secrets:",
+        "provider: external-secrets-operator",
+        "backup-schedule:",
+        "storageLocation: default",
+    ] {
+        let commented =
+            text.lines().any(|l| l.trim_start().strip_prefix('#').is_some_and(|r| r.trim_start().starts_with(setting)));
+        assert!(commented, "the overlay has no commented `{setting}`");
         assert!(uncommented.lines().any(|l| l.trim_start().starts_with(setting)), "`{setting}` stayed commented");
     }
     std::fs::write(&path, uncommented).unwrap();
     let platform = root().join("tests/fixtures/release/platform.yaml");
     let out = run_with_stdin(
-        temper().args(["render", "--env", "prod", "-n", "platform", "--config"]).arg(dir.root()).arg("-f").arg(&platform),
+        temper()
+            .args(["render", "--env", "prod", "-n", "platform", "--config"])
+            .arg(dir.root())
+            .arg("-f")
+            .arg(&platform),
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
