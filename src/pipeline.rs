@@ -80,6 +80,7 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     if settings.fix {
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
+    check::types(inputs, &docs, &policy.knowledge)?;
     let mut index = Index::build(&docs, namespace, &policy.knowledge);
     let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings);
     index.refresh_autoscalers(&docs);
