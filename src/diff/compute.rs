@@ -8,20 +8,45 @@ use crate::canon::same_meaning;
 use crate::pointer::Pointer;
 use crate::record::{Change, RuleId};
 
-use super::redact::{Redactor, placeholder};
+use std::borrow::Cow;
+
+use super::redact::{Place, Redactor};
 use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Side};
+
+/// Whether the value at `ptr` of a resource (`resource`, a core Secret if `secret_kind`) is a
+/// secret as a whole: a Secret's data value, an env value under a credential name, the
+/// argument after a credential flag.
+fn whole_secret(redactor: &Redactor, ptr: &Pointer, secret_kind: bool, resource: Option<&Value>) -> bool {
+    let tokens: Vec<String> = ptr.tokens().collect();
+    let at = |p: &Pointer| resource.and_then(|r| r.pointer(p.as_str()));
+    match tokens.as_slice() {
+        [field, _] if secret_kind && (field == "data" || field == "stringData") => true,
+        [.., env, _, value] if env == "env" && value == "value" => ptr
+            .parent()
+            .and_then(|entry| at(&entry.key("name")).and_then(Value::as_str).map(|n| redactor.credential_name(n)))
+            .unwrap_or(false),
+        [.., list, index] if list == "args" || list == "command" => {
+            let (Some(list_ptr), Ok(i)) = (ptr.parent(), index.parse::<usize>()) else { return false };
+            i.checked_sub(1)
+                .and_then(|prev| at(&list_ptr.index(prev)))
+                .and_then(Value::as_str)
+                .is_some_and(crate::credential::is_credential_flag)
+        }
+        _ => false,
+    }
+}
 
 /// Diffs `to` against `from`.
 pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
     let pairs = match_resources(&from.resources, &to.resources);
-    let redactor = Redactor::new();
-    let from_changes = by_key(&from.changes);
-    let to_changes = by_key(&to.changes);
+    let redactor = Redactor::new(from.resources.iter().chain(&to.resources).map(|r| &**r), &options.redaction_key);
+    let from_changes = by_key(from.changes);
+    let to_changes = by_key(to.changes);
     let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
     let mut resources = Vec::new();
     let mut counts = Counts::default();
     for pair in pairs {
-        let (before, after) = (pair.before.map(|i| &from.resources[i]), pair.after.map(|i| &to.resources[i]));
+        let (before, after) = (pair.before.map(|i| &*from.resources[i]), pair.after.map(|i| &*to.resources[i]));
         let key = Key::of(after.or(before).unwrap_or(&Value::Null));
         let secret_kind = key.group.is_empty() && key.kind == "Secret";
         let change_type = match (before, after, &pair.renamed_from) {
@@ -45,41 +70,36 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
         for c in &mut changes {
             c.rule = attribute(c, &key, before_key.as_ref(), &to_changes, &from_changes);
         }
-        let mut shown_before = before.cloned();
-        let mut shown_after = after.cloned();
+        // Only a resource that is shown needs its text, and its secrets hidden in it.
+        let shown = change_type != ChangeType::Changed || !changes.is_empty();
+        let mut shown_before = before.filter(|_| shown).cloned();
+        let mut shown_after = after.filter(|_| shown).cloned();
         if !options.show_secrets {
             for c in &mut changes {
-                let env_name = |p: &Pointer| {
-                    let name_at = p.key("name");
-                    after
-                        .or(before)
-                        .and_then(|v| v.pointer(name_at.as_str()))
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                };
-                if redactor.is_secret(&c.pointer, secret_kind, env_name) {
+                if whole_secret(&redactor, &c.pointer, secret_kind, after.or(before)) {
                     let changed = c.before.is_some() && c.before != c.after;
-                    c.before = c.before.as_ref().map(|v| placeholder(v, false));
-                    c.after = c.after.as_ref().map(|v| placeholder(v, changed));
+                    c.before = c.before.as_ref().map(|v| redactor.placeholder(v, false));
+                    c.after = c.after.as_ref().map(|v| redactor.placeholder(v, changed));
                     c.redacted = true;
                     continue;
                 }
+                let place = Place::at(&c.pointer, secret_kind);
                 let (b, a) = (c.before.clone(), c.after.clone());
                 let mut n = 0;
                 if let Some(v) = &mut c.before {
-                    n += redactor.redact(v, a.as_ref(), &c.pointer, secret_kind, false);
+                    n += redactor.redact(v, a.as_ref(), place, false);
                 }
                 if let Some(v) = &mut c.after {
-                    n += redactor.redact(v, b.as_ref(), &c.pointer, secret_kind, true);
+                    n += redactor.redact(v, b.as_ref(), place, true);
                 }
                 c.redacted = n > 0;
             }
-            let (b, a) = (shown_before.clone(), shown_after.clone());
+            let place = Place::at(&Pointer::root(), secret_kind);
             if let Some(v) = &mut shown_before {
-                redactor.redact(v, a.as_ref(), &Pointer::root(), secret_kind, false);
+                redactor.redact(v, None, place, false);
             }
             if let Some(v) = &mut shown_after {
-                redactor.redact(v, b.as_ref(), &Pointer::root(), secret_kind, true);
+                redactor.redact(v, before, place, true);
             }
         }
         counts.secrets_changed += changes.iter().filter(|c| c.redacted).count();
@@ -132,7 +152,7 @@ struct Pair {
 /// Pairs resources by key (the n-th occurrence of a key with the n-th), then pairs removed and
 /// added ConfigMaps and Secrets whose names differ only by a generated hash suffix. Pairs
 /// come in `to` order, then what only `from` has.
-fn match_resources(from: &[Value], to: &[Value]) -> Vec<Pair> {
+fn match_resources(from: &[Cow<'_, Value>], to: &[Cow<'_, Value>]) -> Vec<Pair> {
     let mut by_key: HashMap<Key, Vec<usize>> = HashMap::new();
     for (i, v) in from.iter().enumerate() {
         by_key.entry(Key::of(v)).or_default().push(i);
@@ -327,8 +347,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn side(label: &str, resources: Vec<Value>) -> Side {
-        Side { label: label.into(), resources, ..Side::default() }
+    fn side(label: &str, resources: Vec<Value>) -> Side<'static> {
+        Side {
+            label: label.into(),
+            resources: resources.into_iter().map(std::borrow::Cow::Owned).collect(),
+            ..Side::default()
+        }
     }
 
     fn pod(containers: Value) -> Value {

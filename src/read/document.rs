@@ -64,6 +64,18 @@ impl Document {
         }
     }
 
+    /// The resources the document holds, taken out of it.
+    pub fn into_resources(self) -> Vec<Value> {
+        match self.value {
+            None => Vec::new(),
+            Some(mut v) if object::is_list(&v) => match v.get_mut("items").map(Value::take) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            Some(v) => vec![v],
+        }
+    }
+
     /// The resource at `item` of a List, or the document's object for `None`.
     pub fn resource(&self, item: Option<usize>) -> Option<&Value> {
         let value = self.value.as_ref()?;
