@@ -38,7 +38,7 @@ Workloads on the host network are skipped: NetworkPolicies do not apply to them.
 System namespaces (`excludeNamespaces`) are skipped.
 
 ## Refuses
-- No default-deny policy is added to a namespace where a workload that accepts connections gets no policy of its own (exempted from this rule, or no policy name was free): the default-deny would cut it off.
+- No default-deny policy is added to a namespace where a workload that accepts connections gets no policy of its own (exempted from this rule, no policy name was free, or its pods have no labels a policy could select): the default-deny would cut it off.
 - While the release namespace is unknown, no default-deny is added for it when it may turn out to be a namespace that has one, or gets one from temper.
 - Traffic through Ingresses and routes is allowed from `ingressNamespace` when no ingress controller is in the stream, and the report says that it assumed where the controller runs.
 
@@ -229,9 +229,11 @@ impl Rule for Params {
                 continue;
             }
             let labels = &facts.workload.pod_labels;
-            let Some(selector) = facts.selector() else { continue };
-            let same_pods = (facts.namespace.clone(), canonical(&selector));
-            if added.contains(&same_pods) || gx.index.network_policy_selects(&facts.namespace, labels) {
+            let selector = facts.selector();
+            let same_pods = selector.as_ref().map(|s| (facts.namespace.clone(), canonical(s)));
+            if same_pods.as_ref().is_some_and(|p| added.contains(p))
+                || gx.index.network_policy_selects(&facts.namespace, labels)
+            {
                 continue;
             }
             // The ports its own release may use: what it declares, and what Services send it.
@@ -247,6 +249,13 @@ impl Rule for Params {
             if ports.is_empty() && into.is_empty() {
                 continue;
             }
+            // Pods without labels cannot be selected: no policy can let anything reach them.
+            let (Some(selector), Some(same_pods)) = (selector, same_pods) else {
+                if gx.fixes() {
+                    open.entry(facts.namespace.clone()).or_default().push(facts.id.to_string());
+                }
+                continue;
+            };
             let mut ingress = Ingress::default();
             let release = facts.workload.pod_labels.get(RELEASE_LABEL);
             let own = match release {
@@ -308,7 +317,7 @@ impl Rule for Params {
             let meta_ns = if explicit { ns.as_ref() } else { None };
             if let Some(workloads) = open.get(&ns) {
                 let message = format!(
-                    "no default-deny ingress policy added: it would cut off {}, which get no policy of their own (exempted from network-policy, or no policy name was free); give them one, or lift the exemption",
+                    "no default-deny ingress policy added: it would cut off {}, which get no policy of their own (exempted from network-policy, no policy name was free, or their pods have no labels to select); give them one (and labels), or lift the exemption",
                     workloads.join(", ")
                 );
                 gx.refuse(&ResourceId::namespace(&ns), None, Pointer::root(), message);
