@@ -269,8 +269,9 @@ fn diff_lists(before: &[Value], after: &[Value], at: &Pointer, parent: Option<&s
             Some(Value::from(common_after.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
         ));
     }
+    let position: HashMap<&String, usize> = bk.iter().enumerate().map(|(j, k)| (k, j)).collect();
     for (i, k) in ak.iter().enumerate() {
-        match bk.iter().position(|b| b == k) {
+        match position.get(k).copied() {
             Some(j) => diff_values(&before[j], &after[i], &at.index(i), None, out),
             None => out.push(change(at.index(i), Op::Add, None, Some(after[i].clone()))),
         }
@@ -294,8 +295,8 @@ fn suppressed(ptr: &Pointer, options: &Options) -> bool {
     }
 }
 
-fn by_key(changes: &[Change]) -> HashMap<Key, Vec<&Change>> {
-    let mut map: HashMap<Key, Vec<&Change>> = HashMap::new();
+fn by_key(changes: &[Change]) -> HashMap<Key, Recorded<'_>> {
+    let mut map: HashMap<Key, Recorded<'_>> = HashMap::new();
     for c in changes {
         let key = Key {
             group: c.resource.group().to_string(),
@@ -303,9 +304,40 @@ fn by_key(changes: &[Change]) -> HashMap<Key, Vec<&Change>> {
             namespace: c.resource.namespace.clone().unwrap_or_default(),
             name: c.resource.name.clone(),
         };
-        map.entry(key).or_default().push(c);
+        map.entry(key).or_default().0.push(c);
+    }
+    for recorded in map.values_mut() {
+        recorded.0.sort_by(|a, b| a.pointer.as_str().cmp(b.pointer.as_str()));
     }
     map
+}
+
+/// The changes a render recorded on one resource, sorted by pointer, so that those at, above
+/// or below a field are found by search rather than by a pass over all of them (a resource
+/// with thousands of fixed fields would otherwise cost their square).
+#[derive(Default)]
+struct Recorded<'a>(Vec<&'a Change>);
+
+impl<'a> Recorded<'a> {
+    /// The changes at `at`, below it, or above it.
+    fn touching(&self, at: &Pointer) -> Vec<&'a Change> {
+        let sorted = &self.0;
+        let from = |p: &str| sorted.partition_point(|c| c.pointer.as_str() < p);
+        // At or below: a contiguous run of pointers that start with `at`'s text.
+        let mut out: Vec<&'a Change> = sorted[from(at.as_str())..]
+            .iter()
+            .take_while(|c| c.pointer.as_str().starts_with(at.as_str()))
+            .filter(|c| c.pointer.starts_with(at))
+            .copied()
+            .collect();
+        // Above: each ancestor's own run.
+        let mut up = at.parent();
+        while let Some(p) = up {
+            out.extend(sorted[from(p.as_str())..].iter().take_while(|c| c.pointer == p).copied());
+            up = p.parent();
+        }
+        out
+    }
 }
 
 /// The rules that recorded a change at, above or below this field: on the new side for
@@ -314,18 +346,14 @@ fn attribute(
     c: &FieldChange,
     key: &Key,
     before_key: Option<&Key>,
-    to: &HashMap<Key, Vec<&Change>>,
-    from: &HashMap<Key, Vec<&Change>>,
+    to: &HashMap<Key, Recorded<'_>>,
+    from: &HashMap<Key, Recorded<'_>>,
 ) -> Option<String> {
-    let related = |records: Option<&Vec<&Change>>| -> Vec<String> {
+    let related = |records: Option<&Recorded<'_>>| -> Vec<String> {
         let mut rules: Vec<String> = records
+            .map(|r| r.touching(&c.pointer))
+            .unwrap_or_default()
             .into_iter()
-            .flatten()
-            .filter(|r| {
-                r.pointer.starts_with(&c.pointer)
-                    || c.pointer.starts_with(&r.pointer)
-                    || c.op == Op::Reorder && r.pointer.starts_with(&c.pointer)
-            })
             .map(|r| match (&r.rule, &r.overlay) {
                 (RuleId::OverlayPatch, Some(o)) => format!("overlay-patch ({o})"),
                 (rule, _) => rule.to_string(),

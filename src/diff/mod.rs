@@ -15,7 +15,7 @@ mod format;
 mod redact;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -150,10 +150,18 @@ impl FlowChange {
 /// and ports.
 pub fn compare_flows(from: &Side, to: &Side) -> Vec<FlowChange> {
     let mut out: Vec<FlowChange> = from.flows.iter().map(|r| FlowChange::new(r, Some(r.after.clone()), None)).collect();
+    // The old side's flows still waiting for their new verdict, by what they connect.
+    let mut waiting: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+    for (i, c) in out.iter().enumerate().rev() {
+        let (from, to, ports) = c.key();
+        waiting.entry((from.to_string(), to.to_string(), ports.to_string())).or_default().push(i);
+    }
     for review in to.flows {
         let change = FlowChange::new(review, None, Some(review.after.clone()));
-        match out.iter_mut().find(|c| c.key() == change.key() && c.after.is_none()) {
-            Some(existing) => existing.after = change.after,
+        let (from, to, ports) = change.key();
+        let key = (from.to_string(), to.to_string(), ports.to_string());
+        match waiting.get_mut(&key).and_then(Vec::pop) {
+            Some(i) => out[i].after = change.after,
             None => out.push(change),
         }
     }
