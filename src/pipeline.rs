@@ -74,8 +74,13 @@ pub struct Outcome {
 
 /// Runs the whole pipeline over `inputs`.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
+    run_parsed(inputs, read::parse(inputs)?, policy, settings)
+}
+
+/// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`: a
+/// promotion renders one input in two environments and reads it once.
+pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, settings: &Settings) -> Result<Outcome> {
     let namespace = settings.release_namespace.as_deref();
-    let mut docs = read::parse(inputs)?;
     let input_entries = settings.compliance.as_ref().map(|secrets| compliance::document_entries(&docs, secrets));
     let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
     let mut findings = Findings::default();

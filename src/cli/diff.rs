@@ -152,9 +152,15 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let (from, to) = (config.resolve(&args.from)?, config.resolve(&args.to)?);
     let inputs = args.input.read()?;
     let options = options.keyed(&inputs);
-    let a = args.hash.render(&inputs, &from, args.input.namespace())?;
+    // Both renders start from the same documents: read once, copied for the first.
+    let docs = read::parse(&inputs)?;
+    let copy = {
+        use rayon::prelude::*;
+        docs.par_iter().cloned().collect()
+    };
+    let a = args.hash.render_parsed(&inputs, copy, &from, args.input.namespace())?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
-    let b = args.hash.render(&inputs, &to, args.input.namespace())?;
+    let b = args.hash.render_parsed(&inputs, docs, &to, args.input.namespace())?;
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();

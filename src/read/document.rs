@@ -9,7 +9,7 @@ use super::Input;
 use super::split::Chunk;
 
 /// One document, empty or not, in stream order.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Document {
     /// Which input it came from.
     pub input: usize,
