@@ -7,6 +7,8 @@
 //! statement (and, with `--stamp`, the stamps) is taken between checking and writing, when the
 //! caller's settings ask for it.
 
+use std::collections::HashSet;
+
 use crate::check;
 use crate::compliance::{self, SecretValues, set_digest};
 use crate::config::Policy;
@@ -73,14 +75,20 @@ pub struct Outcome {
 
 /// Runs the whole pipeline over `inputs`.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
+    run_parsed(inputs, read::parse(inputs)?, policy, settings)
+}
+
+/// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`: a
+/// promotion renders one input in two environments and reads it once.
+pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, settings: &Settings) -> Result<Outcome> {
     let namespace = settings.release_namespace.as_deref();
-    let mut docs = read::parse(inputs)?;
-    let input_digest =
-        settings.compliance.as_ref().map(|secrets| set_digest(&compliance::entries(&docs, &[], secrets)));
+    let input_entries = settings.compliance.as_ref().map(|secrets| compliance::document_entries(&docs, secrets));
+    let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
     let mut findings = Findings::default();
     if settings.fix {
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
+    check::types(inputs, &docs, &policy.knowledge)?;
     let waive =
         |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
     let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive);
@@ -105,9 +113,10 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     let mut after = before.clone();
     after.extend(Policies::of(generated.iter().map(|g| &g.object), &index));
     let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);
-    let compliance = match (&settings.compliance, input_digest) {
-        (Some(secrets), Some(input_digest)) => {
-            let outputs = compliance::entries(&docs, &generated, secrets);
+    let compliance = match (&settings.compliance, input_digest, input_entries) {
+        (Some(secrets), Some(input_digest), Some(input_entries)) => {
+            let changed: HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
+            let outputs = compliance::entries(&docs, &generated, secrets, input_entries, &changed);
             let (violations, exemptions) = (&findings.violations, &findings.exemptions);
             let statement = compliance::statement(policy, &input_digest, &set_digest(&outputs), violations, exemptions);
             if settings.stamp {

@@ -511,3 +511,157 @@ pub fn class_of(classes: &Classes, labels: &Map<String, Value>, name: &str) -> O
         })
         .map(str::to_string)
 }
+
+/// The JSON type Kubernetes requires of a field rules read.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Object(&'static [(&'static str, Shape)]),
+    /// A mapping of string values (labels, node selectors).
+    StringMap,
+    ArrayOf(&'static Shape),
+    String,
+    Integer,
+    Bool,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Object(_) | Shape::StringMap => "a mapping",
+            Shape::ArrayOf(_) => "a sequence",
+            Shape::String => "a string",
+            Shape::Integer => "an integer",
+            Shape::Bool => "a boolean",
+        }
+    }
+}
+
+const SECURITY_CONTEXT: Shape = Shape::Object(&[
+    ("runAsNonRoot", Shape::Bool),
+    ("runAsUser", Shape::Integer),
+    ("runAsGroup", Shape::Integer),
+    ("privileged", Shape::Bool),
+    ("allowPrivilegeEscalation", Shape::Bool),
+    ("readOnlyRootFilesystem", Shape::Bool),
+    (
+        "capabilities",
+        Shape::Object(&[("add", Shape::ArrayOf(&Shape::String)), ("drop", Shape::ArrayOf(&Shape::String))]),
+    ),
+    ("seccompProfile", Shape::Object(&[("type", Shape::String)])),
+    ("appArmorProfile", Shape::Object(&[("type", Shape::String)])),
+]);
+
+const RESOURCES: Shape = Shape::Object(&[("requests", Shape::Object(&[])), ("limits", Shape::Object(&[]))]);
+
+const CONTAINER: Shape = Shape::Object(&[
+    ("name", Shape::String),
+    ("image", Shape::String),
+    ("imagePullPolicy", Shape::String),
+    ("command", Shape::ArrayOf(&Shape::String)),
+    ("args", Shape::ArrayOf(&Shape::String)),
+    (
+        "ports",
+        Shape::ArrayOf(&Shape::Object(&[
+            ("name", Shape::String),
+            ("containerPort", Shape::Integer),
+            ("hostPort", Shape::Integer),
+            ("protocol", Shape::String),
+        ])),
+    ),
+    (
+        "env",
+        Shape::ArrayOf(&Shape::Object(&[
+            ("name", Shape::String),
+            ("value", Shape::String),
+            ("valueFrom", Shape::Object(&[])),
+        ])),
+    ),
+    ("envFrom", Shape::ArrayOf(&Shape::Object(&[]))),
+    ("resources", RESOURCES),
+    ("securityContext", SECURITY_CONTEXT),
+    ("volumeMounts", Shape::ArrayOf(&Shape::Object(&[("name", Shape::String), ("mountPath", Shape::String)]))),
+    ("livenessProbe", Shape::Object(&[])),
+    ("readinessProbe", Shape::Object(&[])),
+    ("startupProbe", Shape::Object(&[])),
+]);
+
+/// The fields of a pod spec that rules read.
+const POD_SPEC: Shape = Shape::Object(&[
+    ("containers", Shape::ArrayOf(&CONTAINER)),
+    ("initContainers", Shape::ArrayOf(&CONTAINER)),
+    ("ephemeralContainers", Shape::ArrayOf(&CONTAINER)),
+    ("volumes", Shape::ArrayOf(&Shape::Object(&[("name", Shape::String)]))),
+    ("securityContext", SECURITY_CONTEXT),
+    ("hostNetwork", Shape::Bool),
+    ("hostPID", Shape::Bool),
+    ("hostIPC", Shape::Bool),
+    ("serviceAccountName", Shape::String),
+    ("automountServiceAccountToken", Shape::Bool),
+    ("nodeSelector", Shape::StringMap),
+    ("tolerations", Shape::ArrayOf(&Shape::Object(&[]))),
+    ("affinity", Shape::Object(&[])),
+    ("imagePullSecrets", Shape::ArrayOf(&Shape::Object(&[("name", Shape::String)]))),
+    ("topologySpreadConstraints", Shape::ArrayOf(&Shape::Object(&[]))),
+    ("restartPolicy", Shape::String),
+]);
+
+/// A pod template: its metadata and its pod spec.
+const TEMPLATE: Shape = Shape::Object(&[
+    ("metadata", Shape::Object(&[("labels", Shape::StringMap), ("annotations", Shape::StringMap)])),
+    ("spec", POD_SPEC),
+]);
+
+/// Checks that the fields rules read in a workload have the types Kubernetes requires: a
+/// stream cut off at the wrong place can still parse, with a string where the pod spec
+/// should be, and rules would then pass it silently. `Err` holds the path and the problem.
+pub fn check_types(obj: &Value, id: &ResourceId, knowledge: &Knowledge) -> Result<(), (Pointer, String)> {
+    let Some(kind) = knowledge.kinds.find(id.group(), &id.kind) else { return Ok(()) };
+    if let Some(replicas) = &kind.replicas {
+        check_shape(obj.pointer(replicas.as_str()), Shape::Integer, replicas)?;
+    }
+    if kind.template.is_root() {
+        // A Pod: its own metadata was checked on reading; its spec is the pod spec.
+        let spec = Pointer::root().key("spec");
+        return check_shape(obj.pointer(spec.as_str()), POD_SPEC, &spec);
+    }
+    // The path to the template must lead through mappings, and the template must be one.
+    let mut at = Pointer::root();
+    for token in kind.template.tokens() {
+        at = at.key(&token);
+        check_shape(obj.pointer(at.as_str()), Shape::Object(&[]), &at)?;
+    }
+    check_shape(obj.pointer(kind.template.as_str()), TEMPLATE, &kind.template)
+}
+
+fn check_shape(value: Option<&Value>, shape: Shape, at: &Pointer) -> Result<(), (Pointer, String)> {
+    // Kubernetes reads null as absent.
+    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(()) };
+    let wrong = || Err((at.clone(), format!("must be {}, not {}", shape.name(), object::type_name(value))));
+    match (shape, value) {
+        (Shape::Object(fields), Value::Object(map)) => {
+            for (key, field) in fields {
+                check_shape(map.get(*key), *field, &at.key(key))?;
+            }
+            Ok(())
+        }
+        (Shape::StringMap, Value::Object(map)) => {
+            for (key, v) in map {
+                check_shape(Some(v), Shape::String, &at.key(key))?;
+            }
+            Ok(())
+        }
+        (Shape::ArrayOf(item), Value::Array(items)) => {
+            for (i, v) in items.iter().enumerate() {
+                // A null item is not absent: the API server rejects it too.
+                if v.is_null() {
+                    return Err((at.index(i), format!("must be {}, not null", item.name())));
+                }
+                check_shape(Some(v), *item, &at.index(i))?;
+            }
+            Ok(())
+        }
+        (Shape::String, Value::String(_)) | (Shape::Bool, Value::Bool(_)) => Ok(()),
+        (Shape::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
+        _ => wrong(),
+    }
+}

@@ -37,6 +37,17 @@ impl HashArgs {
         Ok(temper::run(inputs, policy, &self.settings(namespace, true)?)?)
     }
 
+    /// [`HashArgs::render`] of documents already read from `inputs`.
+    pub fn render_parsed(
+        &self,
+        inputs: &[Input],
+        docs: Vec<temper::read::Document>,
+        policy: &Policy,
+        namespace: Option<String>,
+    ) -> anyhow::Result<Outcome> {
+        Ok(temper::run_parsed(inputs, docs, policy, &self.settings(namespace, true)?)?)
+    }
+
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {
         match self.hash_secrets {
             HashSecrets::Length => Ok(SecretValues::Length),

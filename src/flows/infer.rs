@@ -513,9 +513,16 @@ impl Servers {
     /// The workloads whose pods a Service in `ns` with `selector` sends traffic to. A Service
     /// without a selector sends it nowhere temper can see (its endpoints are managed by hand).
     fn selected_by(&self, ns: &Option<String>, selector: &Map<String, Value>, index: &Index) -> Vec<usize> {
-        let Some((k, v)) = selector.iter().next() else { return Vec::new() };
-        let Some(v) = v.as_str() else { return Vec::new() };
-        let candidates = self.by_pair.get(&(k.clone(), v.to_string())).map(Vec::as_slice).unwrap_or_default();
+        // The rarest of the selector's labels: labels every pod shares (part-of, instance)
+        // would make each lookup meet every workload.
+        let mut candidates: &[usize] = &[];
+        for (i, (k, v)) in selector.iter().enumerate() {
+            let Some(v) = v.as_str() else { return Vec::new() };
+            let bucket = self.by_pair.get(&(k.clone(), v.to_string())).map(Vec::as_slice).unwrap_or_default();
+            if i == 0 || bucket.len() < candidates.len() {
+                candidates = bucket;
+            }
+        }
         candidates
             .iter()
             .copied()

@@ -114,6 +114,20 @@ impl Report {
             exempted,
         };
         let generated = generated.iter().map(|g| GeneratedInfo { rule: g.rule, resource: g.id() }).collect();
+        let Findings { mut changes, mut violations, exemptions, .. } = findings;
+        // Reports are read by people and pasted into reviews: what a change replaced and
+        // what a message quotes never shows a credential. (What a change sets is temper's
+        // own value or the operator's overlay, kept exact so the report can be replayed.)
+        for change in &mut changes {
+            if let Some(before) = &mut change.before {
+                crate::credential::redact_value(before);
+            }
+        }
+        for violation in &mut violations {
+            if let std::borrow::Cow::Owned(hidden) = crate::credential::redact_text(&violation.message) {
+                violation.message = hidden;
+            }
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool::this(),
@@ -121,10 +135,10 @@ impl Report {
             command,
             counts,
             documents,
-            changes: findings.changes,
+            changes,
             generated,
-            violations: findings.violations,
-            exemptions: findings.exemptions,
+            violations,
+            exemptions,
             compliance,
             flows: Vec::new(),
             prerequisites: findings.prerequisites,

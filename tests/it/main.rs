@@ -33,6 +33,8 @@ mod props;
 mod pss;
 // Never breaks a release: identities, singletons, drains, flows, writable paths, quotas.
 mod release;
+// No credential of any shape reaches any output.
+mod secrets;
 // One fixture per rule situation, snapshotted.
 mod rules;
 // Reading and writing streams: every edge case of the input contract, with our own fixtures.
