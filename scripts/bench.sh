@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Measures temper and prints a markdown table: the corpus in prod, the same input with every
+# Measures temper and prints markdown tables: the corpus in prod, the same input with every
 # rule off (the pass-through floor), kustomize on the same stream, synthetic streams of about
-# 1, 10 and 100 MB, and 1 thread against 2.
+# 1, 10 and 100 MB, 1 thread against 2, the review commands (diff, promote, check in every
+# format) against the render they review, and how every command grows with each dimension of
+# the input (scripts/growth.py).
 #
 #   scripts/bench.sh [RUNS]      RUNS per figure, default 5
 #
@@ -205,6 +207,28 @@ elif $have_corpus; then
     "one resource, pod securityContext patch on Deployments and StatefulSets" "${kustomize[@]}" "$work/kz"
 fi
 
+# (f) the review commands against the render they review, on the corpus and a synthetic
+# stream. Targets: diff and promote within 2x a render, check in every format within 1.5x.
+review_inputs=()
+$have_corpus && review_inputs+=("corpus:$work/corpus.yaml")
+scripts/gen-manifests.py 10M >"$work/review-10.yaml"
+review_inputs+=("synthetic 10 MB:$work/review-10.yaml")
+review_rows=()
+for entry in "${review_inputs[@]}"; do
+  label=${entry%%:*}
+  input=${entry#*:}
+  run "$label, render" "$input" "review baseline" "${render[@]}" --env prod -f "$input"
+  run "$label, diff" "$input" "" "$bin" diff --no-enforce -q --env prod -f "$input"
+  run "$label, promote staging to prod" "$input" "" "$bin" promote -q --from staging --to prod -f "$input"
+  for format in text json sarif; do
+    run "$label, check $format" "$input" "" "$bin" check -q --env prod --format "$format" -f "$input"
+  done
+  base=${secs[$label, render]}
+  for cmd in diff "promote staging to prod" "check text" "check json" "check sarif"; do
+    review_rows+=("| $label | $cmd | ${secs[$label, $cmd]} | $(awk -v a="${secs[$label, $cmd]}" -v b="$base" 'BEGIN { printf "%.2f", a / b }')× | ${rss[$label, $cmd]} |")
+  done
+done
+
 # (d) synthetic streams, and (e) threads on the largest realistic one.
 for mb in 1 10 100; do
   scripts/gen-manifests.py "${mb}M" >"$work/synthetic-$mb.yaml"
@@ -253,3 +277,14 @@ for name in "${!rss[@]}"; do
   worst=$(awk -v w="$worst" -v r="${rss[$name]}" -v s="${size[$name]}" 'BEGIN { x = r / s; print (x > w ? x : w) }')
 done
 echo "| peak memory < 10× input | at most $(awk -v w="$worst" 'BEGIN { printf "%.1f", w }')× (temper rows) |"
+echo
+echo "| input | command | median s | time / render | peak RSS MB |"
+echo "|---|---|---:|---:|---:|"
+printf '%s\n' "${review_rows[@]}"
+
+# (g) growth: each dimension of scripts/gen-dimension.py doubled, every command (slow: about
+# 15 minutes with 3 runs; BENCH_GROWTH=0 leaves it out).
+if [ "${BENCH_GROWTH:-1}" != 0 ]; then
+  echo
+  scripts/growth.py "$bin" "$runs"
+fi
