@@ -36,6 +36,7 @@ pub mod report;
 pub mod rules;
 pub mod select;
 pub mod source;
+pub mod suggest;
 pub mod target;
 pub mod workload;
 pub mod write;

@@ -144,7 +144,7 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
     let config = args.config.load()?;
-    let (from, to) = (config.resolve(&args.from)?, config.resolve(&args.to)?);
+    let (from, to) = (config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?);
     let inputs = args.input.read()?;
     let a = args.hash.render(&inputs, &from, args.input.namespace())?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
@@ -185,7 +185,7 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     let (a_label, b_label) = (args.a.display().to_string(), args.b.display().to_string());
     let (d, fails) = match &args.env {
         Some(env) => {
-            let policy = args.config.load()?.resolve(env)?;
+            let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
             let a = args.hash.render(&a_inputs, &policy, namespace.clone())?;
             let b = args.hash.render(&b_inputs, &policy, namespace.clone())?;

@@ -42,7 +42,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<u8> {
             );
         }
         Some(name) => {
-            let id: RuleId = name.parse().map_err(anyhow::Error::msg)?;
+            let id = RuleId::parse_from(name, "the RULE argument").map_err(anyhow::Error::msg)?;
             let _ = writeln!(out, "# {}\n", id.as_str());
             out.push_str(id.doc());
             if RuleId::ALL.contains(&id) {

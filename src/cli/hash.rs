@@ -148,7 +148,8 @@ fn stamped_verdict(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resu
         Ok(stamped) => stamped,
         Err(why) => return Ok(Err(why)),
     };
-    let policy = args.config.load()?.resolve(&stamped.environment)?;
+    let from = format!("the `temper.dev/environment` stamp of {}", file.display());
+    let policy = args.config.load()?.resolve_from(&stamped.environment, &from)?;
     if let Some(why) = stamped.policy_changed(&policy) {
         return Ok(Err(why));
     }

@@ -100,19 +100,21 @@ impl ConfigArgs {
         self.dir.load()
     }
 
-    /// The environment's name: the flag, then the environment variables, then the default.
-    pub fn environment(&self, config: &Config) -> anyhow::Result<String> {
-        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        match self.env.clone().or_else(|| from_env("TEMPER_ENV")).or_else(|| from_env("ARGOCD_ENV_TEMPER_ENV")) {
+    /// The environment's name: the flag, then the environment variables, then the default;
+    /// with where it came from, for errors.
+    pub fn environment(&self, config: &Config) -> anyhow::Result<(String, &'static str)> {
+        let from_env = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(|v| (v, name));
+        let given = self.env.clone().map(|e| (e, "--env"));
+        match given.or_else(|| from_env("TEMPER_ENV")).or_else(|| from_env("ARGOCD_ENV_TEMPER_ENV")) {
             Some(env) => Ok(env),
-            None => Ok(config.default_environment()?),
+            None => Ok((config.default_environment()?, "the configuration's default")),
         }
     }
 
     pub fn policy(&self) -> anyhow::Result<Policy> {
         let config = self.load()?;
-        let env = self.environment(&config)?;
-        Ok(config.resolve(&env)?)
+        let (env, from) = self.environment(&config)?;
+        Ok(config.resolve_from(&env, from)?)
     }
 }
 

@@ -109,8 +109,7 @@ impl Config {
             let mut seen = BTreeMap::new();
             for file in crate::read::manifest_files(&path)? {
                 let name = file.display().to_string();
-                let text =
-                    std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
+                let text = std::fs::read_to_string(&file).map_err(|cause| Error::Read { path: file.clone(), cause })?;
                 let key = config.add(&name, env, &text)?;
                 if let Some(other) = seen.insert(key.clone(), name.clone()) {
                     return Err(Error::config(name, format!("`{key}` is also defined in {other}")));
@@ -187,6 +186,30 @@ impl Config {
         }
     }
 
+    /// Whether an environment of this name exists.
+    pub fn has_environment(&self, name: &str) -> bool {
+        self.environments.contains_key(name)
+    }
+
+    /// Resolves `name`, which the user gave through `from` (`--env`, `TEMPER_ENV`, ...), into
+    /// a policy: an unknown name is an error that says where it came from.
+    pub fn resolve_from(&self, name: &str, from: &str) -> Result<Policy> {
+        if !self.has_environment(name) {
+            return Err(self.unknown_environment("environments", name, &format!(" (from {from})")));
+        }
+        self.resolve(name)
+    }
+
+    /// The error for an environment that does not exist, with the closest known name.
+    fn unknown_environment(&self, file: &str, name: &str, from: &str) -> Error {
+        let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+        let close = crate::suggest::did_you_mean(name, known.iter().copied());
+        Error::config(
+            file,
+            format!("unknown environment `{name}`{from};{close} known environments: {}", known.join(", ")),
+        )
+    }
+
     /// Resolves `name` into a policy.
     pub fn resolve(&self, name: &str) -> Result<Policy> {
         let chain = self.chain(name)?;
@@ -202,7 +225,11 @@ impl Config {
             for overlay in &env.spec.overlays {
                 let (o_origin, o) = self.overlays.get(overlay).ok_or_else(|| {
                     let known: Vec<&str> = self.overlays.keys().map(String::as_str).collect();
-                    Error::config(file, format!("unknown overlay `{overlay}`; known overlays: {}", known.join(", ")))
+                    let close = crate::suggest::did_you_mean(overlay, known.iter().copied());
+                    Error::config(
+                        file,
+                        format!("unknown overlay `{overlay}`;{close} known overlays: {}", known.join(", ")),
+                    )
                 })?;
                 if overlays.contains(overlay) {
                     continue;
@@ -353,13 +380,13 @@ impl Config {
                 chain.push(current);
                 return Err(Error::config("environments", format!("`extends` loops: {}", chain.join(" -> "))));
             }
-            let (_, env) = self.environments.get(&current).ok_or_else(|| {
-                let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
-                let referrer = chain.last().map(|c| format!(" (extended by `{c}`)")).unwrap_or_default();
-                Error::config(
-                    "environments",
-                    format!("unknown environment `{current}`{referrer}; known environments: {}", known.join(", ")),
-                )
+            let (_, env) = self.environments.get(&current).ok_or_else(|| match chain.last() {
+                // Named by a configuration file's `spec.extends`.
+                Some(child) => {
+                    let file = self.environments.get(child).map_or("environments", |(origin, _)| origin.0.as_str());
+                    self.unknown_environment(file, &current, &format!(" (spec.extends of `{child}`)"))
+                }
+                None => self.unknown_environment("environments", &current, ""),
             })?;
             next = env.spec.extends.clone();
             chain.push(current);

@@ -262,7 +262,7 @@ fn broken_config_directories_name_the_file() {
         (
             "unknown parent",
             vec![("environments/prod.yaml", env("metadata: {name: prod}\nspec: {extends: nowhere}\n").into_bytes())],
-            &["unknown environment `nowhere` (extended by `prod`)"],
+            &["environments/prod.yaml: unknown environment `nowhere` (spec.extends of `prod`)"],
         ),
         (
             "unknown overlay",

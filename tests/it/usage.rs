@@ -1,0 +1,188 @@
+//! Daily use through the binary: errors that say what to do next (charts given unrendered,
+//! OS errors, mistyped names), duplicate mapping keys, format aliases and exit codes, SARIF
+//! locations, the promote truncation hint, progress and the violation limit.
+
+use std::process::Output;
+
+use crate::util::{TempDir, run_with_stdin, temper, transcript};
+
+const CONFIG_MAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {a: b}\n";
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Exit 2, nothing on stdout, and `needle` in the one-line error.
+#[track_caller]
+fn fails_with(out: &Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(out));
+    assert!(out.stdout.is_empty(), "{}", transcript(out));
+    let err = stderr(out);
+    assert!(err.starts_with("temper: error: ") && err.lines().count() == 1, "{err}");
+    assert!(err.contains(needle), "expected `{needle}` in:\n{err}");
+}
+
+/// A chart directory given as `-f` is refused with the command that renders it, instead of
+/// reading its templates as manifests.
+#[test]
+fn a_chart_directory_is_refused_with_what_to_run() {
+    let dir = TempDir::new("usage-chart");
+    dir.write("shop/Chart.yaml", "apiVersion: v2\nname: shop\nversion: 0.1.0\n");
+    dir.write("shop/values.yaml", "image: web\n");
+    dir.write("shop/templates/cm.yaml", CONFIG_MAP);
+    for cmd in ["render", "check"] {
+        let out = temper().current_dir(dir.root()).args([cmd, "-f", "shop"]).output().unwrap();
+        fails_with(
+            &out,
+            "shop: this is a Helm chart directory; render it first (helm template NAME shop | temper render ...)",
+        );
+    }
+    // A directory of rendered manifests is read as before.
+    let out = temper().current_dir(dir.root()).args(["render", "-q", "--env", "dev", "-f", "shop/templates"]).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+}
+
+/// A chart's template given instead of its output: exit 2 with the file and line of the
+/// markup, whether the document parses or not.
+#[test]
+fn unrendered_templates_are_refused_at_their_line() {
+    let dir = TempDir::new("usage-unrendered");
+    let cases = [
+        // Does not parse: `{{- include` on its own line.
+        (
+            "deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    {{- include \"shop.labels\" . | nindent 4 }}\nspec: {}\n",
+            6,
+        ),
+        // Parses: the markup is quoted.
+        ("quoted.yaml", "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: \"{{ .Release.Name }}-cm\"\n", 5),
+        // Parses, under `data`.
+        ("list.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\ndata:\n  b: '{{ .Values.b }}'\n", 5),
+        // Starts with `{{`, which looks like JSON.
+        ("if.yaml", "{{- if .Values.enabled }}\napiVersion: v1\nkind: ConfigMap\n{{- end }}\n", 1),
+        // `{{ template` in a document that does not parse.
+        ("template.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ template \"shop.fullname\" . }}\n", 4),
+    ];
+    for (name, text, line) in cases {
+        let file = dir.write(name, text);
+        let out = temper().args(["check", "-f"]).arg(&file).output().unwrap();
+        fails_with(
+            &out,
+            &format!(
+                "unrendered Helm template at {}:{line}: render the chart first (helm template ...)",
+                file.display()
+            ),
+        );
+    }
+    let out = run_with_stdin(
+        temper().arg("render"),
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n",
+    );
+    fails_with(&out, "unrendered Helm template at <stdin>:4: ");
+}
+
+/// Rendered manifests hold `{{` in their values for other template engines: Prometheus rules,
+/// Grafana dashboards, Alertmanager and ArgoCD notification templates. None is refused.
+#[test]
+fn rendered_values_with_go_templates_pass() {
+    let rendered = r#"apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: rules}
+spec:
+  groups:
+  - name: pods
+    rules:
+    - alert: PodDown
+      annotations:
+        summary: "{{ $labels.pod }} is down"
+        description: >-
+          {{ $labels.namespace }}/{{ $labels.pod }} has been down for {{ $value }} minutes
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: dashboards}
+data:
+  dash.json: '{"legendFormat": "{{instance}}"}'
+  notify: |
+    {{ template "slack.default.text" . }}
+    {{- if .Values.global.meshID }}x{{ end }}
+---
+apiVersion: monitoring.coreos.com/v1alpha1
+kind: AlertmanagerConfig
+metadata: {name: slack}
+spec:
+  receivers:
+  - name: slack
+    slackConfigs:
+    - text: '{{ template "slack.default.text" . }}'
+      title: "{{ if eq .Status \"firing\" }}FIRING{{ end }}"
+"#;
+    let out = run_with_stdin(temper().args(["render", "-q", "--env", "dev"]), rendered.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(rendered), "{}", transcript(&out));
+}
+
+/// An OS error is said once, however the error travels.
+#[test]
+fn os_errors_are_not_doubled() {
+    let dir = TempDir::new("usage-os");
+    let missing = dir.path("missing.yaml");
+    let out = temper().args(["render", "-f"]).arg(&missing).output().unwrap();
+    fails_with(&out, &format!("cannot read {}: No such file or directory", missing.display()));
+    assert_eq!(stderr(&out).matches("No such file or directory").count(), 1, "{}", stderr(&out));
+    let out = temper().args(["verify", "--stamped"]).arg(&missing).output().unwrap();
+    assert_eq!(stderr(&out).matches("No such file or directory").count(), 1, "{}", stderr(&out));
+    // A report under a path whose parent is a file.
+    let file = dir.write("file", "x");
+    let out = run_with_stdin(
+        temper().args(["render", "-q", "--env", "dev", "--report"]).arg(file.join("report.json")),
+        CONFIG_MAP.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert_eq!(stderr(&out).matches("(os error").count(), 1, "{}", stderr(&out));
+}
+
+/// A mistyped environment or rule name gets the closest known one, and the error says where
+/// the name came from.
+#[test]
+fn unknown_names_suggest_the_closest_and_say_where_they_came_from() {
+    let render = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut cmd = temper();
+        cmd.args(["render", "-q"]).args(args);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        run_with_stdin(&mut cmd, CONFIG_MAP.as_bytes())
+    };
+    fails_with(
+        &render(&["--env", "prdo"], &[]),
+        "unknown environment `prdo` (from --env); did you mean `prod`? known environments: dev, prod, staging",
+    );
+    fails_with(&render(&[], &[("TEMPER_ENV", "stagin")]), "`stagin` (from TEMPER_ENV); did you mean `staging`?");
+    fails_with(
+        &render(&[], &[("ARGOCD_ENV_TEMPER_ENV", "dve")]),
+        "`dve` (from ARGOCD_ENV_TEMPER_ENV); did you mean `dev`?",
+    );
+    fails_with(&render(&["-e", "qa"], &[]), "unknown environment `qa` (from --env); known environments:");
+    let out = run_with_stdin(temper().args(["promote", "--from", "dev", "--to", "production"]), CONFIG_MAP.as_bytes());
+    fails_with(&out, "unknown environment `production` (from --to); did you mean `prod`?");
+    let out = temper().args(["env", "stagign"]).output().unwrap();
+    fails_with(&out, "`stagign` (from the ENV argument); did you mean `staging`?");
+    let out = temper().args(["explain", "probe"]).output().unwrap();
+    fails_with(&out, "unknown rule `probe` (from the RULE argument); did you mean `probes`? known rules:");
+    // A configuration file's field.
+    let dir = TempDir::new("usage-names");
+    let env = dir.write(
+        "environments/eu.yaml",
+        "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {name: eu}\nspec:\n  extends: prdo\n  rules: {prbes: audit}\n",
+    );
+    let out = render(&["--env", "eu", "--config", &dir.root().display().to_string()], &[]);
+    fails_with(
+        &out,
+        &format!("{}: unknown environment `prdo` (spec.extends of `eu`); did you mean `prod`?", env.display()),
+    );
+    std::fs::write(&env, "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {name: eu}\nspec:\n  extends: prod\n  rules: {prbes: audit}\n").unwrap();
+    let out = render(&["--env", "eu", "--config", &dir.root().display().to_string()], &[]);
+    fails_with(&out, &format!("{}: spec.rules: unknown rule `prbes`; did you mean `probes`?", env.display()));
+}
