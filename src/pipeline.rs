@@ -34,17 +34,20 @@ pub struct Settings {
     pub compliance: Option<SecretValues>,
     /// Stamp every output resource with the compliance annotations (needs `compliance`).
     pub stamp: bool,
+    /// Refuse input with a mapping key set twice, as Kubernetes' strict field validation
+    /// does; otherwise the report warns about it.
+    pub strict: bool,
 }
 
 impl Settings {
     /// Harden and write the manifests.
     pub fn render(release_namespace: Option<String>) -> Settings {
-        Settings { command: "render", release_namespace, fix: true, compliance: None, stamp: false }
+        Settings { command: "render", release_namespace, fix: true, compliance: None, stamp: false, strict: false }
     }
 
     /// Evaluate the manifests as they are; write nothing.
     pub fn check(release_namespace: Option<String>) -> Settings {
-        Settings { command: "check", release_namespace, fix: false, compliance: None, stamp: false }
+        Settings { command: "check", release_namespace, fix: false, compliance: None, stamp: false, strict: false }
     }
 
     /// Also compute the compliance statement, Secret values entering it as `secrets` says.
@@ -55,6 +58,11 @@ impl Settings {
     /// Also stamp every output resource (`stamp` true), which needs the compliance statement.
     pub fn with_stamps(self, stamp: bool) -> Settings {
         Settings { stamp, ..self }
+    }
+
+    /// Refuse duplicate mapping keys (`strict` true) instead of warning about them.
+    pub fn with_strict(self, strict: bool) -> Settings {
+        Settings { strict, ..self }
     }
 }
 
@@ -74,6 +82,9 @@ pub struct Outcome {
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
     let namespace = settings.release_namespace.as_deref();
     let mut docs = read::parse(inputs)?;
+    if settings.strict {
+        read::refuse_duplicates(inputs, &docs)?;
+    }
     let input_digest =
         settings.compliance.as_ref().map(|secrets| set_digest(&compliance::entries(&docs, &[], secrets)));
     let mut findings = Findings::default();

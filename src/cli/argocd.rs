@@ -61,6 +61,8 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub no_enforce: bool,
     #[command(flatten)]
+    pub strict: super::StrictArg,
+    #[command(flatten)]
     pub process: ProcessArgs,
 }
 
@@ -113,7 +115,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         notes.push_str(&format!("temper: skipped {}: not a Kubernetes manifest\n", file.display()));
     }
 
-    let outcome = temper::run(&inputs, &policy, &Settings::render(namespace))?;
+    let outcome = temper::run(&inputs, &policy, &Settings::render(namespace).with_strict(args.strict.strict))?;
     let report = &outcome.report;
     if report.counts.resources == 0 {
         // ArgoCD reads empty output as an application without resources; with auto-prune it

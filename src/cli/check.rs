@@ -14,7 +14,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format
-    #[arg(long, default_value = "text", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
+    #[arg(short = 'o', long, default_value = "text", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
     pub format: Format,
     #[command(flatten)]
     pub process: ProcessArgs,
@@ -24,9 +24,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = temper::run(&inputs, &policy, &Settings::check(args.input.namespace()))?;
+    let settings = Settings::check(args.input.namespace()).with_strict(args.input.strict.strict);
+    let outcome = temper::run(&inputs, &policy, &settings)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
+    if args.format != Format::Text {
+        super::warn(report, &args.process);
+    }
     write_stdout(report::render(report, args.format, &inputs, &outcome.documents).as_bytes())?;
     super::log(&report.summary());
     Ok(if report.fails() { EXIT_VIOLATION } else { EXIT_OK })

@@ -10,7 +10,11 @@ use temper::pointer::Pointer;
 use temper::read;
 
 use super::hash::HashArgs;
-use super::{ConfigDir, EXIT_OK, EXIT_VIOLATION, InputArgs, NamespaceArg, ProcessArgs, choice, write_stdout};
+use temper::report::Warning;
+
+use super::{
+    ConfigDir, EXIT_OK, EXIT_VIOLATION, InputArgs, NamespaceArg, ProcessArgs, StrictArg, choice, write_stdout,
+};
 
 pub const EXIT_DIFFERENCES: u8 = 1;
 
@@ -25,7 +29,7 @@ pub enum Color {
 #[derive(Debug, Clone, Args)]
 pub struct ShowArgs {
     /// Output format
-    #[arg(long, default_value = "unified", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
+    #[arg(short = 'o', long, default_value = "unified", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
     pub format: Format,
     /// Colour the unified format
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
@@ -113,8 +117,9 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     let options = args.show.options()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
+    super::warn(&outcome.report, &args.process);
     let d = diff::hardening(&inputs, &outcome, &options)?;
     let fails = !d.blockers.is_empty() && !args.no_enforce;
     args.show.finish(&d, fails, "`temper diff --format unified`")
@@ -146,9 +151,10 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let (from, to) = (config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?);
     let inputs = args.input.read()?;
-    let a = args.hash.render(&inputs, &from, args.input.namespace())?;
+    let a = args.hash.render(&inputs, &from, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
-    let b = args.hash.render(&inputs, &to, args.input.namespace())?;
+    super::warn(&a.report, &args.process);
+    let b = args.hash.render(&inputs, &to, args.input.namespace(), args.input.strict.strict)?;
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
@@ -170,6 +176,8 @@ pub struct CompareCommand {
     #[command(flatten)]
     pub release: NamespaceArg,
     #[command(flatten)]
+    pub strict: StrictArg,
+    #[command(flatten)]
     pub show: ShowArgs,
     #[command(flatten)]
     pub hash: HashArgs,
@@ -183,19 +191,31 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     let a_inputs = read::read_inputs(std::slice::from_ref(&args.a))?;
     let b_inputs = read::read_inputs(std::slice::from_ref(&args.b))?;
     let (a_label, b_label) = (args.a.display().to_string(), args.b.display().to_string());
+    let strict = args.strict.strict;
     let (d, fails) = match &args.env {
         Some(env) => {
             let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
-            let a = args.hash.render(&a_inputs, &policy, namespace.clone())?;
-            let b = args.hash.render(&b_inputs, &policy, namespace.clone())?;
+            let a = args.hash.render(&a_inputs, &policy, namespace.clone(), strict)?;
+            let b = args.hash.render(&b_inputs, &policy, namespace.clone(), strict)?;
+            super::warn(&a.report, &args.process);
+            super::warn(&b.report, &args.process);
             let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)
                 .blocked_by(&b.report.blockers());
             let fails = !d.blockers.is_empty();
             (d, fails)
         }
         None => {
-            let (a, b) = (Side::input(&a_label, &a_inputs)?, Side::input(&b_label, &b_inputs)?);
+            let (a_docs, b_docs) = (read::parse(&a_inputs)?, read::parse(&b_inputs)?);
+            for (inputs, docs) in [(&a_inputs, &a_docs), (&b_inputs, &b_docs)] {
+                if strict {
+                    read::refuse_duplicates(inputs, docs)?;
+                }
+                for w in Warning::duplicates(inputs, docs) {
+                    args.process.inform(&format!("temper: {w}\n"));
+                }
+            }
+            let (a, b) = (Side::of_documents(&a_label, &a_docs), Side::of_documents(&b_label, &b_docs));
             (diff::diff(&a, &b, &options), false)
         }
     };

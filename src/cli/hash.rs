@@ -32,9 +32,15 @@ impl HashArgs {
         Ok(if hash { render.with_compliance(self.secrets()?) } else { render })
     }
 
-    /// Renders `inputs` with the compliance statement computed.
-    pub fn render(&self, inputs: &[Input], policy: &Policy, namespace: Option<String>) -> anyhow::Result<Outcome> {
-        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?)?)
+    /// Renders `inputs` with the compliance statement computed; `strict` refuses keys set twice.
+    pub fn render(
+        &self,
+        inputs: &[Input],
+        policy: &Policy,
+        namespace: Option<String>,
+        strict: bool,
+    ) -> anyhow::Result<Outcome> {
+        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
     }
 
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {
@@ -68,8 +74,9 @@ pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
+    super::warn(&outcome.report, &args.process);
     let c = outcome.report.compliance.as_ref().ok_or_else(|| anyhow::anyhow!("no compliance statement"))?;
     if let Some(path) = &args.attestation {
         let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
@@ -109,8 +116,9 @@ pub fn verify(args: &VerifyCommand) -> anyhow::Result<u8> {
 fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace())?;
+    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
+    super::warn(&outcome.report, &args.process);
     let got = outcome.report.compliance.map(|c| c.compliance_hash).unwrap_or_default();
     if got == expected {
         write_stdout(format!("verified: {got} (environment {})\n", policy.environment).as_bytes())?;
@@ -153,7 +161,9 @@ fn stamped_verdict(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resu
     if let Some(why) = stamped.policy_changed(&policy) {
         return Ok(Err(why));
     }
-    let check = temper::run(&inputs, &policy, &Settings::check(args.input.namespace()))?;
+    let settings = Settings::check(args.input.namespace()).with_strict(args.input.strict.strict);
+    let check = temper::run(&inputs, &policy, &settings)?;
     let report = &check.report;
+    super::warn(report, &args.process);
     Ok(stamped.verify(&policy, &report.violations, &report.exemptions).map(|()| stamped))
 }

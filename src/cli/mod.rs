@@ -139,6 +139,25 @@ pub struct InputArgs {
     /// Exit 2 when the input holds no Kubernetes object at all, instead of warning
     #[arg(long, env = "TEMPER_FAIL_ON_EMPTY", value_parser = clap::builder::BoolishValueParser::new())]
     pub fail_on_empty: bool,
+    #[command(flatten)]
+    pub strict: StrictArg,
+}
+
+/// How strictly the input is read.
+#[derive(Debug, Clone, Args)]
+pub struct StrictArg {
+    /// Exit 2 on a mapping key set twice, which Kubernetes' strict field validation rejects,
+    /// instead of warning
+    #[arg(long, env = "TEMPER_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict: bool,
+}
+
+/// Prints the report's warnings about the input (keys set twice) on stderr, unless quiet, and
+/// in the log file: for commands whose output is not the summary, which lists them already.
+pub fn warn(report: &temper::report::Report, process: &ProcessArgs) {
+    for w in &report.warnings {
+        process.inform(&format!("temper: {w}\n"));
+    }
 }
 
 impl InputArgs {

@@ -45,7 +45,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let wants_hash = args.report.is_some() || args.stamp || args.attestation.is_some() || args.diff.is_some();
-    let settings = args.hash.settings(args.input.namespace(), wants_hash)?.with_stamps(args.stamp);
+    let settings = args
+        .hash
+        .settings(args.input.namespace(), wants_hash)?
+        .with_stamps(args.stamp)
+        .with_strict(args.input.strict.strict);
     let outcome = temper::run(&inputs, &policy, &settings)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;

@@ -22,7 +22,7 @@ use crate::flows::{Review, Verdict};
 use crate::object::Key;
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
-use crate::read::{self, Input};
+use crate::read::{self, Document, Input};
 use crate::record::{Change, Violation};
 
 pub use compute::diff;
@@ -49,9 +49,13 @@ pub struct Side {
 impl Side {
     /// A stream as it is.
     pub fn input(label: &str, inputs: &[Input]) -> Result<Side> {
-        let docs = read::parse(inputs)?;
+        Ok(Side::of_documents(label, &read::parse(inputs)?))
+    }
+
+    /// A stream as it is, already read.
+    pub fn of_documents(label: &str, docs: &[Document]) -> Side {
         let resources = docs.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone())).collect();
-        Ok(Side { label: label.to_string(), resources, ..Side::default() })
+        Side { label: label.to_string(), resources, ..Side::default() }
     }
 
     /// The stream a render produced, with what it recorded.

@@ -116,8 +116,8 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
         object: guess_object(body),
         template: document::template_of(&text[chunk.header.clone()], None),
     };
-    let (value, frozen) = if number == 0 {
-        (None, None)
+    let (value, frozen, mut duplicates) = if number == 0 {
+        (None, None, Vec::new())
     } else if chunk.json {
         let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
             unrendered_in_text(body, chunk.line, &place).unwrap_or_else(|| Error::Document {
@@ -125,15 +125,20 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
                 message: format!("invalid JSON: {e}"),
             })
         })?;
-        (Some(value), None)
+        (Some(value), None, Vec::new())
     } else {
         let loaded = yaml::load(body).map_err(|e| Error::Document {
             place: place(chunk.line + e.line - 1, Some(e.column)).into(),
             message: e.message,
         });
         let loaded = loaded.map_err(|e| unrendered_in_text(body, chunk.line, &place).unwrap_or(e))?;
-        (loaded.value, loaded.frozen)
+        (loaded.value, loaded.frozen, loaded.duplicates)
     };
+    for d in &mut duplicates {
+        d.line += chunk.line - 1;
+        d.first_line += chunk.line - 1;
+    }
+    duplicates.sort_by_key(|d| d.line);
     if let Some(value) = &value
         && body.contains("{{")
         && let Some((at, text)) = template::in_value(value)
@@ -142,7 +147,7 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
         return Err(Error::Unrendered { place: place(line, None).into(), text });
     }
     let template = document::template_of(&text[chunk.header.clone()], value.as_ref());
-    let doc = Document { input: idx, chunk, number, value, frozen, template };
+    let doc = Document { input: idx, chunk, number, value, frozen, template, duplicates };
     if let Some(value) = &doc.value {
         let invalid = |message: String| Error::Document { place: doc.place(inputs).into(), message };
         object::validate(value).map_err(invalid)?;
@@ -153,6 +158,22 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
         }
     }
     Ok(doc)
+}
+
+/// Refuses the first mapping key set twice, in stream order: Kubernetes' strict field
+/// validation rejects such an object, and a run that asks to be strict stops on it.
+pub fn refuse_duplicates(inputs: &[Input], docs: &[Document]) -> Result<()> {
+    let Some((doc, d)) = docs.iter().find_map(|doc| doc.duplicates.first().map(|d| (doc, d))) else {
+        return Ok(());
+    };
+    let place = DocPlace { line: d.line, ..doc.place(inputs) };
+    Err(Error::Document {
+        place: place.into(),
+        message: format!(
+            "duplicate key `{}` (first set at line {}); Kubernetes' strict field validation rejects it",
+            d.path, d.first_line
+        ),
+    })
 }
 
 /// The error for a document that does not parse because it is an unrendered Helm template.

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::compliance::Compliance;
 use crate::flows::Review;
 use crate::object::ResourceId;
+use crate::pointer::Pointer;
 use crate::read::{Document, Input};
 use crate::record::{Change, ExemptionUse, Findings, Generated, RuleId, Severity, Tool, Violation};
 
@@ -32,6 +33,9 @@ pub struct Report {
     pub generated: Vec<GeneratedInfo>,
     pub violations: Vec<Violation>,
     pub exemptions: Vec<ExemptionUse>,
+    /// What is wrong with the input without being a rule's finding: mapping keys set twice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     /// The compliance statement and hash, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compliance: Option<Compliance>,
@@ -65,6 +69,48 @@ pub struct DocumentInfo {
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+}
+
+/// Something wrong with the input that is neither a change nor a rule's violation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Warning {
+    /// What is wrong: `duplicate-key`.
+    pub kind: &'static str,
+    pub document: usize,
+    pub origin: String,
+    /// 1-based line in the input.
+    pub line: usize,
+    /// Where in the document, as a JSON pointer.
+    pub path: Pointer,
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning for every mapping key set twice in `docs`, in stream order.
+    pub fn duplicates(inputs: &[Input], docs: &[Document]) -> Vec<Warning> {
+        docs.iter()
+            .flat_map(|doc| {
+                doc.duplicates.iter().map(|d| Warning {
+                    kind: "duplicate-key",
+                    document: doc.number,
+                    origin: inputs[doc.input].origin.clone(),
+                    line: d.line,
+                    path: d.path.clone(),
+                    message: format!(
+                        "key `{}` is set twice (first at line {}): the last value wins, and Kubernetes' strict field validation rejects the object",
+                        d.path, d.first_line
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "warning[{}] {}:{}: document {}: {}", self.kind, self.origin, self.line, self.document, self.message)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +167,7 @@ impl Report {
             generated,
             violations: findings.violations,
             exemptions: findings.exemptions,
+            warnings: Warning::duplicates(inputs, docs),
             compliance,
             flows: Vec::new(),
         }
@@ -182,6 +229,9 @@ impl Report {
                 "warning[exemption] {}: exemption from {rule} not honoured: {why}",
                 self.describe(&e.resource, &templates)
             );
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "{w}");
         }
         out
     }

@@ -186,3 +186,68 @@ fn unknown_names_suggest_the_closest_and_say_where_they_came_from() {
     let out = render(&["--env", "eu", "--config", &dir.root().display().to_string()], &[]);
     fails_with(&out, &format!("{}: spec.rules: unknown rule `prbes`; did you mean `probes`?", env.display()));
 }
+
+/// A ConfigMap whose `metadata.name` (line 5) and a data key (line 9) are set twice.
+const DUPLICATES: &str = "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels: {app: x}\n  name: b\ndata:\n  k: '1'\n  k: '2'\n";
+
+/// Keys set twice keep the last value, as go-yaml v2 does, with a warning naming the document,
+/// line and key on stderr and in the report; `--strict` (or `TEMPER_STRICT=1`) makes the first
+/// one an error.
+#[test]
+fn duplicate_keys_warn_and_fail_with_strict() {
+    let dir = TempDir::new("usage-duplicates");
+    let report = dir.path("report.json");
+    let out = run_with_stdin(temper().args(["render", "--env", "dev", "--report"]).arg(&report), DUPLICATES.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let err = stderr(&out);
+    let first = "warning[duplicate-key] <stdin>:7: document 1: key `/metadata/name` is set twice (first at line 5): the last value wins, and Kubernetes' strict field validation rejects the object";
+    assert!(err.contains(first), "{err}");
+    assert!(
+        err.contains("warning[duplicate-key] <stdin>:10: document 1: key `/data/k` is set twice (first at line 9)"),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with(DUPLICATES), "written back as it came");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let warnings = json["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert_eq!(warnings[0]["kind"], "duplicate-key");
+    assert_eq!((warnings[0]["document"].as_u64(), warnings[0]["line"].as_u64()), (Some(1), Some(7)));
+    assert_eq!(warnings[0]["path"], "/metadata/name");
+    assert_eq!(warnings[1]["path"], "/data/k");
+    // Quiet is quiet; a stream without duplicates has no `warnings` in its report.
+    let out = run_with_stdin(temper().args(["render", "-q", "--env", "dev"]), DUPLICATES.as_bytes());
+    assert!(out.stderr.is_empty(), "{}", transcript(&out));
+    let out = run_with_stdin(temper().args(["check", "--env", "dev", "-o", "json"]), CONFIG_MAP.as_bytes());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json.get("warnings").is_none(), "{json}");
+    // Commands whose output is not the summary warn on stderr.
+    for args in
+        [&["check", "--env", "dev", "--format", "json"][..], &["diff", "--env", "dev"], &["hash", "--env", "dev"]]
+    {
+        let out = run_with_stdin(temper().args(args), DUPLICATES.as_bytes());
+        assert_eq!(out.status.code(), Some(0), "{args:?}\n{}", transcript(&out));
+        assert!(stderr(&out).contains(&format!("temper: {first}")), "{args:?}\n{}", transcript(&out));
+    }
+    // Strict: the first duplicate is an error naming the document, line and key.
+    let error = "<stdin>:7: document 1 (ConfigMap/b): duplicate key `/metadata/name` (first set at line 5); Kubernetes' strict field validation rejects it";
+    for args in [
+        &["render", "--strict"][..],
+        &["check", "--strict"],
+        &["diff", "--strict"],
+        &["promote", "--from", "dev", "--to", "prod", "--strict"],
+        &["hash", "--strict"],
+    ] {
+        fails_with(&run_with_stdin(temper().args(args), DUPLICATES.as_bytes()), error);
+    }
+    fails_with(&run_with_stdin(temper().arg("render").env("TEMPER_STRICT", "1"), DUPLICATES.as_bytes()), error);
+    let file = dir.write("dup.yaml", DUPLICATES);
+    let clean = dir.write("clean.yaml", CONFIG_MAP);
+    let out = temper().args(["compare", "--strict"]).arg(&clean).arg(&file).output().unwrap();
+    fails_with(&out, &format!("{}:7: document 1 (ConfigMap/b): duplicate key `/metadata/name`", file.display()));
+    let out = temper().args(["compare"]).arg(&clean).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    assert!(stderr(&out).contains("warning[duplicate-key]"), "{}", transcript(&out));
+    // Without duplicates, --strict changes nothing.
+    let out = run_with_stdin(temper().args(["render", "-q", "--strict", "--env", "dev"]), CONFIG_MAP.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+}
