@@ -8,7 +8,7 @@ use temper::compliance::{self, SecretValues, Stamped};
 use temper::read;
 use temper::{Input, Outcome, Policy, Settings};
 
-use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_file, write_stdout};
+use super::{ConfigArgs, EXIT_OK, EXIT_VERIFY_FAILED, InputArgs, ProcessArgs, write_file, write_stdout};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HashSecrets {
@@ -128,7 +128,7 @@ fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
             "temper: verification failed: the input renders to {got} in environment `{}`, not {expected}",
             policy.environment
         );
-        Ok(EXIT_VIOLATION)
+        Ok(EXIT_VERIFY_FAILED)
     }
 }
 
@@ -142,7 +142,7 @@ fn verify_stamped(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resul
         }
         Err(why) => {
             eprintln!("temper: verification failed: {why}");
-            Ok(EXIT_VIOLATION)
+            Ok(EXIT_VERIFY_FAILED)
         }
     }
 }

@@ -24,6 +24,8 @@ use temper::{Config, Policy};
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 2;
 pub const EXIT_VIOLATION: u8 = 3;
+/// `temper verify`: the input or the stamped stream does not match the hash or its stamps.
+pub const EXIT_VERIFY_FAILED: u8 = 4;
 
 /// A hardening post-renderer for Kubernetes manifests.
 ///

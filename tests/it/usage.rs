@@ -251,3 +251,108 @@ fn duplicate_keys_warn_and_fail_with_strict() {
     let out = run_with_stdin(temper().args(["render", "-q", "--strict", "--env", "dev"]), CONFIG_MAP.as_bytes());
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
 }
+
+/// `-o` chooses the format wherever `--format` does; render's `--diff-format` stays long.
+#[test]
+fn dash_o_is_short_for_format() {
+    let dir = TempDir::new("usage-o");
+    let file = dir.write("cm.yaml", CONFIG_MAP);
+    let json = |out: &Output| -> serde_json::Value {
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{}", transcript(out));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{}", transcript(out)))
+    };
+    let f = file.display().to_string();
+    assert_eq!(json(&temper().args(["check", "-o", "json", "-f", &f]).output().unwrap())["command"], "check");
+    assert_eq!(json(&temper().args(["check", "-o", "sarif", "-f", &f]).output().unwrap())["version"], "2.1.0");
+    for args in [
+        vec!["diff", "-e", "dev", "-o", "json", "-f", &f],
+        vec!["promote", "--from", "dev", "--to", "staging", "-o", "json", "-f", &f],
+        vec!["compare", &f, &f, "-o", "json"],
+    ] {
+        assert_eq!(json(&temper().args(&args).output().unwrap())["schemaVersion"], "temper.dev/diff/v1", "{args:?}");
+    }
+    let out = temper().args(["render", "-o", "json", "-f", &f]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", transcript(&out));
+    assert!(stderr(&out).contains("unexpected argument '-o'"), "{}", transcript(&out));
+}
+
+/// A user's environments, as `--config` adds them.
+fn user_config(dir: &TempDir) {
+    dir.write(
+        "conf/environments/eu.yaml",
+        "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {name: prod-eu}\nspec:\n  extends: prod\n  rules: {probes: enforce}\n",
+    );
+    dir.write(
+        "conf/overlays/availability.yaml",
+        "apiVersion: temper.dev/v1alpha1\nkind: Overlay\nmetadata: {name: availability}\nspec: {}\n",
+    );
+}
+
+/// `explain` and `init` take `--config`: the catalog lists the user's environments with
+/// their modes, and `init` writes the user's files along with the built-in ones.
+#[test]
+fn explain_and_init_see_the_users_environments() {
+    let dir = TempDir::new("usage-config");
+    user_config(&dir);
+    let conf = dir.path("conf");
+    let out = temper().arg("explain").arg("--config").arg(&conf).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header = text.lines().next().unwrap();
+    assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["rule", "dev", "staging", "prod", "prod-eu", "summary"]);
+    let probes = text.lines().find(|l| l.starts_with("probes ")).unwrap();
+    assert_eq!(probes.split_whitespace().take(5).collect::<Vec<_>>(), ["probes", "audit", "audit", "audit", "enforce"]);
+    let out = temper().args(["explain", "probes", "-c"]).arg(&conf).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("## Modes in the environments\ndev: audit, staging: audit, prod: audit, prod-eu: enforce\n"),
+        "{text}"
+    );
+    // Without --config, the built-in environments as before.
+    let out = temper().args(["explain", "probes"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("## Modes in the built-in environments\ndev: audit, staging: audit, prod: audit\n")
+    );
+
+    let out = temper().arg("init").arg(dir.path("new")).arg("--config").arg(&conf).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let read = |p: &str| std::fs::read_to_string(dir.path(p)).unwrap();
+    assert_eq!(read("new/environments/eu.yaml"), read("conf/environments/eu.yaml"));
+    assert_eq!(
+        read("new/overlays/availability.yaml"),
+        read("conf/overlays/availability.yaml"),
+        "the user's replaces the built-in"
+    );
+    assert!(read("new/environments/prod.yaml").contains("name: prod"));
+    let out = run_with_stdin(
+        temper().args(["render", "-q", "--no-enforce", "--env", "prod-eu", "--config"]).arg(dir.path("new")),
+        CONFIG_MAP.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+}
+
+/// `verify` exits 4 when the input does not render to the hash or a stamped stream was
+/// edited: not 3, which an enforced violation uses.
+#[test]
+fn verify_failures_exit_4() {
+    let dir = TempDir::new("usage-verify");
+    let file = dir.write("cm.yaml", CONFIG_MAP);
+    let out = temper().args(["hash", "--env", "dev", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let verify = |h: &str| temper().args(["verify", "--env", "dev", "--hash", h, "-f"]).arg(&file).output().unwrap();
+    assert_eq!(verify(&hash).status.code(), Some(0));
+    let out = verify("sha256:0000");
+    assert_eq!(out.status.code(), Some(4), "{}", transcript(&out));
+    assert!(stderr(&out).contains("verification failed"), "{}", transcript(&out));
+
+    let out = temper().args(["render", "-q", "--env", "dev", "--stamp", "-f"]).arg(&file).output().unwrap();
+    let stamped = String::from_utf8(out.stdout).unwrap();
+    let good = dir.write("stamped.yaml", &stamped);
+    let out = temper().args(["verify", "--stamped"]).arg(&good).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let edited = dir.write("edited.yaml", stamped.replace("a: b", "a: c"));
+    let out = temper().args(["verify", "--stamped"]).arg(&edited).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", transcript(&out));
+}
