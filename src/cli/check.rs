@@ -1,5 +1,7 @@
 //! `temper check`: evaluate an environment's rules on manifests as they are.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use temper::Settings;
@@ -16,6 +18,10 @@ pub struct CheckArgs {
     /// Output format
     #[arg(short = 'o', long, default_value = "text", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
     pub format: Format,
+    /// Look chart templates named by `# Source:` up under DIR (then the working directory), so
+    /// SARIF results point at the template line where the document lines up with it
+    #[arg(long, value_name = "DIR")]
+    pub source_root: Option<PathBuf>,
     #[command(flatten)]
     pub process: ProcessArgs,
 }
@@ -31,7 +37,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     if args.format != Format::Text {
         super::warn(report, &args.process);
     }
-    write_stdout(report::render(report, args.format, &inputs, &outcome.documents).as_bytes())?;
+    let mut sources = report::Sources::default();
+    if let Some(dir) = &args.source_root {
+        sources.roots.insert(0, dir.clone());
+    }
+    write_stdout(report::render_with(report, args.format, &inputs, &outcome.documents, &sources).as_bytes())?;
     super::log(&report.summary());
     Ok(if report.fails() { EXIT_VIOLATION } else { EXIT_OK })
 }

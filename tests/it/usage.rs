@@ -356,3 +356,110 @@ fn verify_failures_exit_4() {
     let out = temper().args(["verify", "--stamped"]).arg(&edited).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", transcript(&out));
 }
+
+/// A chart template that is a plain file: line for line what it renders, but for the name.
+const TEMPLATE: &str = "# The web server.\napiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  containers:\n  - name: web\n    image: \"example/web:{{ .Values.tag }}\"\n    securityContext:\n      privileged: true\n";
+/// What it renders to, as `helm template shop` prints it: `privileged: true` is line 11 of the
+/// template and line 12 of the stream.
+const RENDERED: &str = "---\n# Source: shop/templates/web.yaml\n# The web server.\napiVersion: v1\nkind: Pod\nmetadata:\n  name: shop-web\nspec:\n  containers:\n  - name: web\n    image: \"example/web:1.0\"\n    securityContext:\n      privileged: true\n";
+
+/// The file and line of every `host-isolation` result.
+fn host_isolation(out: &Output) -> Vec<(String, u64)> {
+    assert_eq!(out.status.code(), Some(3), "{}", transcript(out));
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "host-isolation")
+        .map(|r| {
+            let location = &r["locations"][0]["physicalLocation"];
+            (
+                location["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                location["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// SARIF results point into the chart template when the rendered document lines up with it
+/// (the template file is found under the working directory or `--source-root`); otherwise at
+/// the rendered input, as before.
+#[test]
+fn sarif_points_into_chart_templates_that_line_up() {
+    let dir = TempDir::new("usage-sarif");
+    dir.write("rendered.yaml", RENDERED);
+    let check = |extra: &[&str]| {
+        temper()
+            .current_dir(dir.root())
+            .args(["check", "--env", "prod", "-o", "sarif", "-f", "rendered.yaml"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // No template file: the input.
+    assert_eq!(host_isolation(&check(&[])), [("rendered.yaml".to_string(), 13)]);
+    // The template in the working directory.
+    dir.write("shop/templates/web.yaml", TEMPLATE);
+    assert_eq!(host_isolation(&check(&[])), [("shop/templates/web.yaml".to_string(), 11)]);
+    // A template with control lines does not line up: the input again.
+    dir.write("shop/templates/web.yaml", format!("{{{{- if .Values.web }}}}\n{TEMPLATE}{{{{- end }}}}\n"));
+    assert_eq!(host_isolation(&check(&[])), [("rendered.yaml".to_string(), 13)]);
+    // Nor does a template whose text differs.
+    dir.write("shop/templates/web.yaml", TEMPLATE.replace("privileged: true", "privileged: false"));
+    assert_eq!(host_isolation(&check(&[])), [("rendered.yaml".to_string(), 13)]);
+    // Under --source-root, in a template file that holds two documents.
+    std::fs::remove_dir_all(dir.path("shop")).unwrap();
+    dir.write(
+        "charts/shop/templates/web.yaml",
+        format!("apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: web}}\n---\n{TEMPLATE}"),
+    );
+    assert_eq!(host_isolation(&check(&[])), [("rendered.yaml".to_string(), 13)]);
+    assert_eq!(
+        host_isolation(&check(&["--source-root", "charts"])),
+        [("charts/shop/templates/web.yaml".to_string(), 15)]
+    );
+    // A template name that leaves the source root is never read.
+    dir.write("secret/templates/web.yaml", TEMPLATE);
+    dir.write("escape.yaml", RENDERED.replace("shop/templates", "../secret/templates"));
+    let out = temper()
+        .current_dir(dir.path("charts"))
+        .args(["check", "--env", "prod", "-o", "sarif", "-f", "../escape.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(host_isolation(&out), [("../escape.yaml".to_string(), 13)]);
+}
+
+/// Through the library: one document with many findings, each SARIF result at the line of its
+/// own container's `privileged: true`, and the document read once for all of them.
+#[test]
+fn sarif_locates_every_finding_of_one_document() {
+    let mut text = String::from("apiVersion: v1\nkind: Pod\nmetadata: {name: many}\nspec:\n  containers:\n");
+    let mut expected = Vec::new();
+    for i in 0..40 {
+        text.push_str(&format!("  - name: c{i}\n    image: example/c:{i}\n"));
+        if i % 3 == 0 {
+            text.push_str("    ports: [{containerPort: 80}]\n");
+        }
+        text.push_str("    securityContext:\n      privileged: true\n");
+        expected.push(text.lines().count());
+    }
+    let inputs = [temper::Input::new("many.yaml", text.as_str())];
+    let outcome = temper::run(&inputs, &crate::util::policy("prod"), &temper::Settings::check(None)).unwrap();
+    let sarif = temper::report::render(&outcome.report, temper::report::Format::Sarif, &inputs, &outcome.documents);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let mut lines: Vec<(String, u64)> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "host-isolation")
+        .map(|r| {
+            let message = r["message"]["text"].as_str().unwrap();
+            let container = message.split("/containers/").nth(1).unwrap().split('/').next().unwrap().to_string();
+            (container, r["locations"][0]["physicalLocation"]["region"]["startLine"].as_u64().unwrap())
+        })
+        .collect();
+    lines.sort_by_key(|(c, _)| c.parse::<usize>().unwrap());
+    let expected: Vec<(String, u64)> = expected.iter().enumerate().map(|(i, l)| (i.to_string(), *l as u64)).collect();
+    assert_eq!(lines, expected);
+}
