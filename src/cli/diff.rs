@@ -9,7 +9,7 @@ use temper::diff::{self, Format, Options, Side, Style};
 use temper::pointer::Pointer;
 use temper::read;
 
-use super::hash::HashArgs;
+use super::hash::{HashArgs, HashSecrets};
 use temper::report::Warning;
 
 use super::{
@@ -122,7 +122,9 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     super::warn(&outcome.report, &args.process);
     let d = diff::hardening(&inputs, &outcome, &options)?;
     let fails = !d.blockers.is_empty() && !args.no_enforce;
-    args.show.finish(&d, fails, "`temper diff --format unified`")
+    let mut command = Command::new(&["diff", "--env", &policy.environment]);
+    command.config(&args.config.dir).namespace(args.input.namespace().as_deref()).inputs(&args.input.files);
+    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -158,8 +160,9 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
-    let command = format!("`temper promote --from {} --to {} --format unified`", args.from, args.to);
-    args.show.finish(&d, fails, &command)
+    let mut command = Command::new(&["promote", "--from", &args.from, "--to", &args.to]);
+    command.config(&args.config).namespace(args.input.namespace().as_deref()).inputs(&args.input.files);
+    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -219,5 +222,89 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
             (diff::diff(&a, &b, &options), false)
         }
     };
-    args.show.finish(&d, fails, "`temper compare --format unified`")
+    let mut command = Command::new(&["compare"]);
+    command.path(&args.a).path(&args.b);
+    if let Some(env) = &args.env {
+        command.args(&["--env", env]);
+    }
+    command.config(&args.config).namespace(args.release.namespace.as_deref());
+    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
+}
+
+/// The command that shows a truncated markdown diff in full, as it can be copied and run: the
+/// same inputs, environments, configuration, namespace and ignores, in the unified format.
+/// Input from stdin cannot be named; the hint says to pipe it again.
+struct Command {
+    words: Vec<String>,
+    stdin: bool,
+}
+
+impl Command {
+    fn new(words: &[&str]) -> Command {
+        let mut command = Command { words: vec!["temper".into()], stdin: false };
+        command.args(words);
+        command
+    }
+
+    fn args(&mut self, words: &[&str]) -> &mut Command {
+        self.words.extend(words.iter().map(|w| shell_word(w)));
+        self
+    }
+
+    /// A path argument; `-` is stdin.
+    fn path(&mut self, path: &std::path::Path) -> &mut Command {
+        self.stdin |= path.as_os_str() == "-";
+        self.args(&[&path.display().to_string()])
+    }
+
+    /// `-f` arguments; none is stdin.
+    fn inputs(&mut self, files: &[PathBuf]) -> &mut Command {
+        self.stdin |= files.is_empty();
+        for file in files {
+            self.args(&["-f"]).path(file);
+        }
+        self
+    }
+
+    fn config(&mut self, dir: &ConfigDir) -> &mut Command {
+        if let Some(dir) = &dir.config {
+            self.args(&["--config"]).path(dir);
+        }
+        self
+    }
+
+    fn namespace(&mut self, namespace: Option<&str>) -> &mut Command {
+        if let Some(namespace) = namespace {
+            self.args(&["-n", namespace]);
+        }
+        self
+    }
+
+    /// The command with the options that change what the diff shows, in markdown's words.
+    fn finish(&mut self, show: &ShowArgs, hash: &HashArgs) -> String {
+        if show.no_default_ignores {
+            self.args(&["--no-default-ignores"]);
+        }
+        for pointer in &show.ignore {
+            self.args(&["--ignore", pointer]);
+        }
+        if show.show_secrets {
+            self.args(&["--show-secrets"]);
+        }
+        if hash.hash_secrets == HashSecrets::Hmac {
+            self.args(&["--hash-secrets", "hmac"]);
+        }
+        self.args(&["--format", "unified"]);
+        let pipe = if self.stdin { " (pipe the same input)" } else { "" };
+        format!("`{}`{pipe}", self.words.join(" "))
+    }
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds nothing special, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,~".contains(c))
+        && !word.starts_with('~');
+    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }

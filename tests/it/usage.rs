@@ -463,3 +463,89 @@ fn sarif_locates_every_finding_of_one_document() {
     let expected: Vec<(String, u64)> = expected.iter().enumerate().map(|(i, l)| (i.to_string(), *l as u64)).collect();
     assert_eq!(lines, expected);
 }
+
+/// The command a truncated markdown diff suggests, as the markdown says it.
+fn suggested(markdown: &str) -> String {
+    let hint = markdown.split("**Truncated**").nth(1).unwrap_or_else(|| panic!("not truncated:\n{markdown}"));
+    hint.split(" Run `").nth(1).unwrap().split('`').next().unwrap().to_string()
+}
+
+/// Runs `command` through a shell in `dir`, with this build's `temper` first on PATH.
+fn shell(dir: &std::path::Path, command: &str, stdin: &[u8]) -> Output {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_temper")).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut sh = std::process::Command::new("sh");
+    crate::util::clean_env(&mut sh);
+    run_with_stdin(sh.current_dir(dir).env("PATH", path).args(["-c", command]), stdin)
+}
+
+/// A truncated promote comment suggests the command for the full diff with the same inputs,
+/// configuration and namespace, and that command works as copied; stdin input says to pipe it.
+#[test]
+fn the_truncation_hint_is_a_command_that_works() {
+    let dir = TempDir::new("usage-hint");
+    let mut stream = String::new();
+    for i in 0..30 {
+        stream.push_str(&format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web-{i:02}}}\nspec:\n  selector: {{matchLabels: {{app: web-{i:02}}}}}\n  template:\n    metadata: {{labels: {{app: web-{i:02}}}}}\n    spec:\n      containers:\n      - name: web\n        image: example/web:1.0\n"
+        ));
+    }
+    dir.write("my dir/rendered.yaml", &stream);
+    user_config(&dir);
+    let args = [
+        "promote",
+        "--from",
+        "dev",
+        "--to",
+        "prod",
+        "-c",
+        "conf",
+        "-n",
+        "shop",
+        "-o",
+        "markdown",
+        "--markdown-budget",
+        "4000",
+    ];
+    let out = temper().current_dir(dir.root()).args(args).args(["-f", "my dir/rendered.yaml"]).output().unwrap();
+    let code = out.status.code();
+    assert!(matches!(code, Some(0 | 3)), "{}", transcript(&out));
+    let command = suggested(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        command,
+        "temper promote --from dev --to prod --config conf -n shop -f 'my dir/rendered.yaml' --format unified"
+    );
+    let full = shell(dir.root(), &command, b"");
+    assert_eq!(full.status.code(), code, "{}", transcript(&full));
+    let text = String::from_utf8_lossy(&full.stdout);
+    assert!(!text.contains("Truncated") && (0..30).all(|i| text.contains(&format!("web-{i:02}"))), "{text}");
+
+    // From stdin: the hint says to pipe it again, and piped again it works.
+    let out = run_with_stdin(temper().current_dir(dir.root()).args(args), stream.as_bytes());
+    let markdown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(markdown.contains("--format unified` (pipe the same input) for the full diff."), "{markdown}");
+    let full = shell(dir.root(), &suggested(&markdown), stream.as_bytes());
+    assert_eq!(full.status.code(), code, "{}", transcript(&full));
+
+    // diff and compare name their inputs too.
+    let out = temper()
+        .current_dir(dir.root())
+        .args(["diff", "-e", "prod", "-o", "markdown", "--markdown-budget", "4000", "--ignore", "/spec/replicas", "-f"])
+        .arg("my dir/rendered.yaml")
+        .output()
+        .unwrap();
+    assert_eq!(
+        suggested(&String::from_utf8_lossy(&out.stdout)),
+        "temper diff --env prod -f 'my dir/rendered.yaml' --ignore /spec/replicas --format unified"
+    );
+    dir.write("other.yaml", stream.replace("example/web:1.0", "example/web:2.0"));
+    let out = temper()
+        .current_dir(dir.root())
+        .args(["compare", "my dir/rendered.yaml", "other.yaml", "-o", "markdown", "--markdown-budget", "4000"])
+        .output()
+        .unwrap();
+    let command = suggested(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(command, "temper compare 'my dir/rendered.yaml' other.yaml --format unified");
+    let full = shell(dir.root(), &command, b"");
+    assert_eq!(full.status.code(), Some(0), "{}", transcript(&full));
+}
