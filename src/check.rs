@@ -15,22 +15,33 @@ use crate::config::Policy;
 use crate::exempt;
 use crate::index::Index;
 use crate::object::ResourceId;
+use crate::progress::Progress;
 use crate::read::Document;
 use crate::record::{ExemptionUse, Findings, Generated};
 use crate::rules::{Cx, Subject};
 use crate::workload::{Workload, WorkloadFacts};
 
-/// Runs the rules over every resource of `docs`, fixing when `fix` is set. Returns the facts
-/// about every workload, as the rules left it.
+/// Runs the rules over every resource of `docs`, fixing when `fix` is set, advancing
+/// `progress` document by document. Returns the facts about every workload, as the rules
+/// left it.
 pub fn documents(
     docs: &mut [Document],
     policy: &Policy,
     index: &Index,
     fix: bool,
     findings: &mut Findings,
+    progress: &Progress,
 ) -> Vec<WorkloadFacts> {
-    let checked: Vec<(Findings, Vec<WorkloadFacts>)> =
-        docs.par_iter_mut().map(|doc| document(doc, policy, index, fix)).collect();
+    let checked: Vec<(Findings, Vec<WorkloadFacts>)> = docs
+        .par_iter_mut()
+        .map(|doc| {
+            let checked = document(doc, policy, index, fix);
+            if doc.number > 0 {
+                progress.checked_one();
+            }
+            checked
+        })
+        .collect();
     let mut facts = Vec::new();
     for (found, workloads) in checked {
         findings.extend(found);

@@ -29,6 +29,7 @@ pub mod object;
 pub mod patch;
 pub mod pipeline;
 pub mod pointer;
+pub mod progress;
 pub mod quantity;
 pub mod read;
 pub mod record;

@@ -7,6 +7,8 @@
 //! statement (and, with `--stamp`, the stamps) is taken between checking and writing, when the
 //! caller's settings ask for it.
 
+use std::sync::Arc;
+
 use crate::check;
 use crate::compliance::{self, SecretValues, set_digest};
 use crate::config::Policy;
@@ -15,6 +17,7 @@ use crate::flows::{self, Network, Policies};
 use crate::generate::generate;
 use crate::index::Index;
 use crate::patch;
+use crate::progress::Progress;
 use crate::read::{self, Document, Input};
 use crate::record::{Findings, Generated};
 use crate::report::Report;
@@ -37,17 +40,35 @@ pub struct Settings {
     /// Refuse input with a mapping key set twice, as Kubernetes' strict field validation
     /// does; otherwise the report warns about it.
     pub strict: bool,
+    /// Counters the run advances document by document, for a caller reporting progress.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Settings {
     /// Harden and write the manifests.
     pub fn render(release_namespace: Option<String>) -> Settings {
-        Settings { command: "render", release_namespace, fix: true, compliance: None, stamp: false, strict: false }
+        Settings {
+            command: "render",
+            release_namespace,
+            fix: true,
+            compliance: None,
+            stamp: false,
+            strict: false,
+            progress: None,
+        }
     }
 
     /// Evaluate the manifests as they are; write nothing.
     pub fn check(release_namespace: Option<String>) -> Settings {
-        Settings { command: "check", release_namespace, fix: false, compliance: None, stamp: false, strict: false }
+        Settings {
+            command: "check",
+            release_namespace,
+            fix: false,
+            compliance: None,
+            stamp: false,
+            strict: false,
+            progress: None,
+        }
     }
 
     /// Also compute the compliance statement, Secret values entering it as `secrets` says.
@@ -63,6 +84,11 @@ impl Settings {
     /// Refuse duplicate mapping keys (`strict` true) instead of warning about them.
     pub fn with_strict(self, strict: bool) -> Settings {
         Settings { strict, ..self }
+    }
+
+    /// Advance `progress` as the run goes.
+    pub fn with_progress(self, progress: Option<Arc<Progress>>) -> Settings {
+        Settings { progress, ..self }
     }
 }
 
@@ -81,7 +107,9 @@ pub struct Outcome {
 /// Runs the whole pipeline over `inputs`.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
     let namespace = settings.release_namespace.as_deref();
-    let mut docs = read::parse(inputs)?;
+    let unobserved = Progress::default();
+    let progress = settings.progress.as_deref().unwrap_or(&unobserved);
+    let mut docs = read::parse_counted(inputs, progress)?;
     if settings.strict {
         read::refuse_duplicates(inputs, &docs)?;
     }
@@ -92,7 +120,7 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
     let mut index = Index::build(&docs, namespace, &policy.knowledge);
-    let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings);
+    let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings, progress);
     index.refresh_autoscalers(&docs);
     let network = Network::gather(&docs, &index);
     let inferred = network.infer(&facts, &index);
@@ -125,7 +153,8 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
         _ => None,
     };
     findings.changes.sort_by_key(|c| c.resource.document);
-    let output = if settings.fix { write(inputs, &docs, &findings.changes, &generated)? } else { String::new() };
+    let output =
+        if settings.fix { write(inputs, &docs, &findings.changes, &generated, progress)? } else { String::new() };
     let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance)
         .with_flows(reviews);
     Ok(Outcome { output, report, documents: docs, generated })

@@ -63,6 +63,8 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pub strict: super::StrictArg,
     #[command(flatten)]
+    pub limit: super::LimitArgs,
+    #[command(flatten)]
     pub process: ProcessArgs,
 }
 
@@ -132,9 +134,9 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         );
     }
     if report.fails() && !args.no_enforce {
-        return Ok(super::refuse(&notes, report, &policy.environment));
+        return Ok(super::refuse(&notes, report, &policy.environment, &args.limit));
     }
-    args.process.inform(&format!("{notes}{}", report.summary()));
+    args.process.inform(&format!("{notes}{}", report.summary_with(args.limit.max_violations)));
     write_stdout(outcome.output.as_bytes())?;
     Ok(EXIT_OK)
 }

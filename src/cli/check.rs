@@ -7,7 +7,8 @@ use clap::Args;
 use temper::Settings;
 use temper::report::{self, Format};
 
-use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, choice, write_stdout};
+use super::progress::Ticker;
+use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, LimitArgs, ProcessArgs, choice, write_stdout};
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
@@ -23,6 +24,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DIR")]
     pub source_root: Option<PathBuf>,
     #[command(flatten)]
+    pub limit: LimitArgs,
+    #[command(flatten)]
     pub process: ProcessArgs,
 }
 
@@ -30,8 +33,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let settings = Settings::check(args.input.namespace()).with_strict(args.input.strict.strict);
+    let ticker = Ticker::start(&inputs, args.process.quiet, false);
+    let settings = Settings::check(args.input.namespace())
+        .with_strict(args.input.strict.strict)
+        .with_progress(ticker.as_ref().map(Ticker::progress));
     let outcome = temper::run(&inputs, &policy, &settings)?;
+    if let Some(ticker) = ticker {
+        ticker.finish();
+    }
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
     if args.format != Format::Text {
@@ -41,7 +50,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     if let Some(dir) = &args.source_root {
         sources.roots.insert(0, dir.clone());
     }
-    write_stdout(report::render_with(report, args.format, &inputs, &outcome.documents, &sources).as_bytes())?;
-    super::log(&report.summary());
+    let text = match args.format {
+        Format::Text => report.summary_with(args.limit.max_violations),
+        format => report::render_with(report, format, &inputs, &outcome.documents, &sources),
+    };
+    write_stdout(text.as_bytes())?;
+    super::log(&report.summary_with(args.limit.max_violations));
     Ok(if report.fails() { EXIT_VIOLATION } else { EXIT_OK })
 }

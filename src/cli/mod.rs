@@ -10,6 +10,7 @@ mod env;
 mod explain;
 mod hash;
 mod init;
+mod progress;
 mod render;
 
 use std::io::Write as _;
@@ -204,6 +205,15 @@ where
     clap::builder::PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }
 
+/// How many violations the human summary lists.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// List at most N violations in the summary, then how many more there are of each rule
+    /// (the JSON report lists them all)
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_violations: usize,
+}
+
 /// How the process runs.
 #[derive(Debug, Clone, Args)]
 pub struct ProcessArgs {
@@ -243,10 +253,10 @@ impl ProcessArgs {
 
 /// Explains a run that enforced rules refuse (on stderr even with `--quiet`, and in the log
 /// file) and returns the exit code for it. `notes` come before the summary.
-pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str) -> u8 {
+pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str, limit: &LimitArgs) -> u8 {
     let text = format!(
         "{notes}{}temper: {} violation(s) of enforced rules in environment `{environment}`; nothing was written\n",
-        report.summary(),
+        report.summary_with(limit.max_violations),
         report.counts.errors,
     );
     eprint!("{text}");

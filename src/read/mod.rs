@@ -15,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::error::{DocPlace, Error, Result};
 use crate::object;
+use crate::progress::Progress;
 use crate::yaml;
 
 pub use decode::decode;
@@ -91,6 +92,11 @@ fn read_stdin() -> Result<Input> {
 
 /// Splits and parses every input into documents.
 pub fn parse(inputs: &[Input]) -> Result<Vec<Document>> {
+    parse_counted(inputs, &Progress::default())
+}
+
+/// [`parse`], advancing `progress` as documents are split and read.
+pub fn parse_counted(inputs: &[Input], progress: &Progress) -> Result<Vec<Document>> {
     let mut chunks = Vec::new();
     let mut number = 0;
     for (idx, input) in inputs.iter().enumerate() {
@@ -100,8 +106,17 @@ pub fn parse(inputs: &[Input]) -> Result<Vec<Document>> {
             chunks.push((idx, chunk, if has_content { number } else { 0 }));
         }
     }
-    let parsed: Vec<Result<Document>> =
-        chunks.into_par_iter().map(|(idx, chunk, number)| parse_one(inputs, idx, chunk, number)).collect();
+    progress.split(number);
+    let parsed: Vec<Result<Document>> = chunks
+        .into_par_iter()
+        .map(|(idx, chunk, number)| {
+            let doc = parse_one(inputs, idx, chunk, number);
+            if number > 0 {
+                progress.read_one();
+            }
+            doc
+        })
+        .collect();
     parsed.into_iter().collect()
 }
 

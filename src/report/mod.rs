@@ -188,8 +188,15 @@ impl Report {
         self.violations.iter().filter(|v| v.blocks()).cloned().collect()
     }
 
-    /// The human summary: one line of counts, then one line per violation and refused exemption.
+    /// The human summary: one line of counts, then one line per violation and refused
+    /// exemption, then the warnings about the input.
     pub fn summary(&self) -> String {
+        self.summary_with(usize::MAX)
+    }
+
+    /// The summary listing at most `max_violations` violations, then, for the rest, one line
+    /// per rule with how many more it has (in the order the rules first appear among them).
+    pub fn summary_with(&self, max_violations: usize) -> String {
         let c = &self.counts;
         let mut out = format!(
             "temper: {}: {} documents, {} changed, {} generated, {} changes; {} violations ({} errors, {} warnings, {} exempted)\n",
@@ -204,7 +211,7 @@ impl Report {
             c.exempted
         );
         let templates: HashMap<usize, &DocumentInfo> = self.documents.iter().map(|d| (d.number, d)).collect();
-        for v in &self.violations {
+        for v in self.violations.iter().take(max_violations) {
             let level = match (v.severity, &v.exempted) {
                 (_, Some(_)) => "exempt",
                 (Severity::Error, None) => "error",
@@ -220,6 +227,24 @@ impl Report {
                 v.path,
                 v.message
             );
+        }
+        let rest = self.violations.get(max_violations..).unwrap_or_default();
+        if !rest.is_empty() {
+            let mut by_rule: Vec<(RuleId, usize)> = Vec::new();
+            for v in rest {
+                match by_rule.iter_mut().find(|(rule, _)| *rule == v.rule) {
+                    Some((_, n)) => *n += 1,
+                    None => by_rule.push((v.rule, 1)),
+                }
+            }
+            let _ = writeln!(
+                out,
+                "temper: {} more violations not listed (--max-violations {max_violations}); the JSON report has them all:",
+                rest.len()
+            );
+            for (rule, n) in by_rule {
+                let _ = writeln!(out, "more[{rule}] {n} more");
+            }
         }
         for e in self.exemptions.iter().filter(|e| e.refused.is_some()) {
             let rule = e.rule.map_or("?".to_string(), |r| r.to_string());

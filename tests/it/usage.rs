@@ -549,3 +549,92 @@ fn the_truncation_hint_is_a_command_that_works() {
     let full = shell(dir.root(), &command, b"");
     assert_eq!(full.status.code(), Some(0), "{}", transcript(&full));
 }
+
+/// Input over 4 MiB: 100 ConfigMaps of 45,000 characters each.
+fn large_input() -> String {
+    let value = "x".repeat(45_000);
+    (0..100)
+        .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}}}\ndata: {{v: {value}}}\n"))
+        .collect()
+}
+
+fn progress_lines(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| l.contains(" documents read, ")).collect()
+}
+
+/// A long run (over 4 MiB of input, or stderr on a terminal) says how far it got on stderr, at
+/// most twice a second and once at the end; never on stdout, never with `-q`.
+#[test]
+fn long_runs_report_progress_on_stderr() {
+    let input = large_input();
+    assert!(input.len() > 4 << 20);
+    let started = std::time::Instant::now();
+    let out = run_with_stdin(temper().args(["render", "--env", "dev"]), input.as_bytes());
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines = progress_lines(&err);
+    assert_eq!(lines.last(), Some(&"temper: 100/100 documents read, 100 checked, 100 written"), "{err}");
+    assert!(lines.len() as f64 <= 2.0 * seconds + 2.0, "{} progress lines in {seconds:.1} s:\n{err}", lines.len());
+    let summary = err.lines().position(|l| l.starts_with("temper: dev: ")).unwrap();
+    assert!(err.lines().skip(summary).all(|l| !l.contains(" documents read, ")), "progress ends before the summary");
+    let quiet = run_with_stdin(temper().args(["render", "--env", "dev", "-q"]), input.as_bytes());
+    assert!(quiet.stderr.is_empty(), "{}", stderr(&quiet));
+    assert!(out.stdout == quiet.stdout, "progress never reaches stdout");
+
+    let out = run_with_stdin(temper().args(["check", "--env", "dev"]), input.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(progress_lines(&stderr(&out)).last(), Some(&"temper: 100/100 documents read, 100 checked"));
+    assert!(progress_lines(&String::from_utf8_lossy(&out.stdout)).is_empty());
+    // A small input, stderr not a terminal: no progress.
+    let out = run_with_stdin(temper().args(["render", "--env", "dev"]), CONFIG_MAP.as_bytes());
+    assert!(progress_lines(&stderr(&out)).is_empty(), "{}", stderr(&out));
+}
+
+/// Past `--max-violations` (50 by default), the summary counts the rest per rule; the JSON
+/// report keeps every violation.
+#[test]
+fn violations_past_the_limit_are_counted_per_rule() {
+    let pods: String = (0..30)
+        .map(|i| format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\nspec:\n  containers:\n  - name: c\n    image: example/c:1.0\n    securityContext: {{privileged: true}}\n"))
+        .collect();
+    let dir = TempDir::new("usage-limit");
+    let report = dir.path("report.json");
+    let out = run_with_stdin(
+        temper().args(["render", "--env", "prod", "--no-enforce", "--max-violations", "7", "--report"]).arg(&report),
+        pods.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let total = json["violations"].as_array().unwrap().len();
+    assert_eq!(json["counts"]["violations"].as_u64(), Some(total as u64));
+    assert!(total > 60, "{total} violations");
+    let err = stderr(&out);
+    let listed = err
+        .lines()
+        .filter(|l| l.starts_with("error[") || l.starts_with("warning[") || l.starts_with("refused["))
+        .count();
+    assert_eq!(listed, 7, "{err}");
+    let more =
+        format!("temper: {} more violations not listed (--max-violations 7); the JSON report has them all:", total - 7);
+    assert!(err.contains(&more), "{err}");
+    let counted: usize = err
+        .lines()
+        .filter_map(|l| l.strip_prefix("more[")?.split_once("] ")?.1.strip_suffix(" more")?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(counted, total - 7, "{err}");
+    let rules: Vec<&str> = err.lines().filter_map(|l| l.strip_prefix("more[")?.split(']').next()).collect();
+    let mut unique = rules.clone();
+    unique.dedup();
+    assert_eq!(rules.len(), unique.len(), "one line per rule: {err}");
+    assert!(rules.contains(&"host-isolation"), "{err}");
+    // The default is 50, for check's text output as for render's summary.
+    let out = run_with_stdin(temper().args(["check", "--env", "prod"]), pods.as_bytes());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().filter(|l| l.starts_with("error[") || l.starts_with("warning[")).count(), 50, "{text}");
+    let checked: usize = text.split(" violations (").next().unwrap().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(
+        text.contains(&format!("temper: {} more violations not listed (--max-violations 50)", checked - 50)),
+        "{text}"
+    );
+}
