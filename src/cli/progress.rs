@@ -1,8 +1,10 @@
 //! Progress on stderr for runs that may be long: documents read, checked and written, at most
-//! twice a second, then once more where the run ended. Never on stdout, never with `-q`.
+//! twice a second, then once more where the run ended (when the input was large or a line was
+//! printed already, so a short run on a terminal stays quiet). Never on stdout, never with `-q`.
 
 use std::io::IsTerminal as _;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -19,6 +21,9 @@ const EVERY: Duration = Duration::from_millis(500);
 pub struct Ticker {
     progress: Arc<Progress>,
     written: bool,
+    /// Whether the input was large, or a line was printed: then the last line is printed too.
+    large: bool,
+    printed: Arc<AtomicBool>,
     stop: Option<Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -28,13 +33,14 @@ impl Ticker {
     /// or someone watching stderr on a terminal) and not `quiet`. `written`: whether the run
     /// writes documents (`render`) or only checks them.
     pub fn start(inputs: &[Input], quiet: bool, written: bool) -> Option<Ticker> {
-        let size: usize = inputs.iter().map(|i| i.text.len()).sum();
-        if quiet || !(size > LARGE_INPUT || std::io::stderr().is_terminal()) {
+        let large = inputs.iter().map(|i| i.text.len()).sum::<usize>() > LARGE_INPUT;
+        if quiet || !(large || std::io::stderr().is_terminal()) {
             return None;
         }
         let progress = Arc::new(Progress::default());
+        let printed = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = mpsc::channel::<()>();
-        let counters = Arc::clone(&progress);
+        let (counters, said) = (Arc::clone(&progress), Arc::clone(&printed));
         let thread = std::thread::Builder::new()
             .name("progress".into())
             .spawn(move || {
@@ -43,12 +49,13 @@ impl Ticker {
                     let now = counters.counts();
                     if now != last {
                         eprint!("{}", line(now, written));
+                        said.store(true, Ordering::Relaxed);
                         last = now;
                     }
                 }
             })
             .ok();
-        Some(Ticker { progress, written, stop: Some(stop), thread })
+        Some(Ticker { progress, written, large, printed, stop: Some(stop), thread })
     }
 
     /// The counters the run advances.
@@ -56,10 +63,13 @@ impl Ticker {
         Arc::clone(&self.progress)
     }
 
-    /// Stops reporting and prints where the run ended.
+    /// Stops reporting and prints where the run ended, unless the run was short and said
+    /// nothing so far.
     pub fn finish(mut self) {
         self.halt();
-        eprint!("{}", line(self.progress.counts(), self.written));
+        if self.large || self.printed.load(Ordering::Relaxed) {
+            eprint!("{}", line(self.progress.counts(), self.written));
+        }
     }
 
     fn halt(&mut self) {
