@@ -136,7 +136,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     if report.fails() && !args.no_enforce {
         return Ok(super::refuse(&notes, report, &policy.environment, &args.limit));
     }
-    args.process.inform(&format!("{notes}{}", report.summary_with(args.limit.max_violations)));
+    args.process.summary(&notes, report, &args.limit);
     write_stdout(outcome.output.as_bytes())?;
     Ok(EXIT_OK)
 }

@@ -205,11 +205,11 @@ where
     clap::builder::PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }
 
-/// How many violations the human summary lists.
+/// How many violations the human summary on stderr lists (the log file gets them all).
 #[derive(Debug, Clone, Args)]
 pub struct LimitArgs {
-    /// List at most N violations in the summary, then how many more there are of each rule
-    /// (the JSON report lists them all)
+    /// List at most N violations in the summary on stderr, then how many more there are of
+    /// each rule (the JSON report and the log file list them all)
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub max_violations: usize,
 }
@@ -249,18 +249,26 @@ impl ProcessArgs {
         }
         log(text);
     }
+
+    /// Prints `notes` and the report's summary on stderr (unless quiet), listing at most
+    /// `limit` violations; the log file gets every one, as a file has room for them.
+    pub fn summary(&self, notes: &str, report: &temper::report::Report, limit: &LimitArgs) {
+        if !self.quiet {
+            eprint!("{notes}{}", report.summary_with(limit.max_violations));
+        }
+        log(&format!("{notes}{}", report.summary()));
+    }
 }
 
 /// Explains a run that enforced rules refuse (on stderr even with `--quiet`, and in the log
 /// file) and returns the exit code for it. `notes` come before the summary.
 pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str, limit: &LimitArgs) -> u8 {
-    let text = format!(
-        "{notes}{}temper: {} violation(s) of enforced rules in environment `{environment}`; nothing was written\n",
-        report.summary_with(limit.max_violations),
-        report.counts.errors,
+    let last = format!(
+        "temper: {} violation(s) of enforced rules in environment `{environment}`; nothing was written\n",
+        report.counts.errors
     );
-    eprint!("{text}");
-    log(&text);
+    eprint!("{notes}{}{last}", report.summary_with(limit.max_violations));
+    log(&format!("{notes}{}{last}", report.summary()));
     EXIT_VIOLATION
 }
 

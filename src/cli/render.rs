@@ -77,7 +77,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     }
     super::debug_panic("render");
     super::debug_panic("worker");
-    args.process.inform(&report.summary_with(args.limit.max_violations));
+    args.process.summary("", report, &args.limit);
     write_stdout(outcome.output.as_bytes())?;
     // The process exits next and the OS takes the memory back at once; freeing every value of
     // a large stream one by one first took a tenth of a single-threaded run.

@@ -600,8 +600,13 @@ fn violations_past_the_limit_are_counted_per_rule() {
         .collect();
     let dir = TempDir::new("usage-limit");
     let report = dir.path("report.json");
+    let log = dir.path("temper.log");
     let out = run_with_stdin(
-        temper().args(["render", "--env", "prod", "--no-enforce", "--max-violations", "7", "--report"]).arg(&report),
+        temper()
+            .args(["render", "--env", "prod", "--no-enforce", "--max-violations", "7", "--report"])
+            .arg(&report)
+            .arg("--log-file")
+            .arg(&log),
         pods.as_bytes(),
     );
     assert_eq!(out.status.code(), Some(0), "{}", transcript(&out));
@@ -628,6 +633,12 @@ fn violations_past_the_limit_are_counted_per_rule() {
     unique.dedup();
     assert_eq!(rules.len(), unique.len(), "one line per rule: {err}");
     assert!(rules.contains(&"host-isolation"), "{err}");
+    // The log file has room for them all.
+    let logged = std::fs::read_to_string(&log).unwrap();
+    let levels = ["error[", "warning[", "refused[", "exempt["];
+    let listed = logged.lines().filter(|l| levels.iter().any(|level| l.starts_with(level))).count();
+    assert_eq!(listed, total, "{logged}");
+    assert!(!logged.contains("more violations not listed"), "{logged}");
     // The default is 50, for check's text output as for render's summary.
     let out = run_with_stdin(temper().args(["check", "--env", "prod"]), pods.as_bytes());
     let text = String::from_utf8_lossy(&out.stdout);
