@@ -12,14 +12,31 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::config::Policy;
+use crate::error::{Error, Result};
 use crate::exempt;
 use crate::index::Index;
+use crate::knowledge::Knowledge;
 use crate::object::ResourceId;
 use crate::progress::Progress;
 use crate::read::Document;
+use crate::read::Input;
 use crate::record::{ExemptionUse, Findings, Generated};
 use crate::rules::{Cx, Subject};
-use crate::workload::{Workload, WorkloadFacts};
+use crate::workload::{self, Workload, WorkloadFacts};
+
+/// Checks that every workload's fields that rules read have the types Kubernetes requires, so
+/// that none passes silently; stops at the earliest document that does not, naming the path.
+pub fn types(inputs: &[Input], docs: &[Document], knowledge: &Knowledge) -> Result<()> {
+    let first = docs.par_iter().find_map_first(|doc| {
+        doc.resources().into_iter().find_map(|(item, obj)| {
+            let id = ResourceId::of(doc.number, item, obj);
+            let (path, problem) = workload::check_types(obj, &id, knowledge).err()?;
+            let within = item.map(|i| format!("items[{i}]: ")).unwrap_or_default();
+            Some(Error::Document { place: doc.place(inputs).into(), message: format!("{within}`{path}` {problem}") })
+        })
+    });
+    first.map_or(Ok(()), Err)
+}
 
 /// Runs the rules over every resource of `docs`, fixing when `fix` is set, advancing
 /// `progress` document by document. Returns the facts about every workload, as the rules

@@ -7,7 +7,7 @@
 //! statement and, with `--stamp`, to stamp every output resource; `verify` re-runs a check and
 //! hands its findings here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use hmac::{Hmac, KeyInit, Mac};
 use rayon::prelude::*;
@@ -136,11 +136,34 @@ pub fn policy_digest(policy: &Policy) -> String {
     sha256(canonical(&policy.resolved).as_bytes())
 }
 
+/// The digest entries of every resource of each of `docs`, document by document.
+pub fn document_entries(docs: &[Document], secrets: &SecretValues) -> Vec<Vec<Entry>> {
+    docs.par_iter().map(|d| d.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect()).collect()
+}
+
 /// The digest entries of every resource of `docs`, then of `generated`, in stream order.
-pub fn entries(docs: &[Document], generated: &[Generated], secrets: &SecretValues) -> Vec<Entry> {
+/// `before` holds each document's entries before the run changed any of them; those of a
+/// document not in `changed` are taken from it rather than computed again.
+///
+/// Invariant: every change the run makes to a document is recorded, so a document with no
+/// recorded change digests as it did.
+pub fn entries(
+    docs: &[Document],
+    generated: &[Generated],
+    secrets: &SecretValues,
+    before: Vec<Vec<Entry>>,
+    changed: &HashSet<usize>,
+) -> Vec<Entry> {
     let mut out: Vec<Entry> = docs
         .par_iter()
-        .flat_map_iter(|d| d.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect::<Vec<_>>())
+        .zip(before)
+        .flat_map_iter(|(d, before)| {
+            if changed.contains(&d.number) {
+                d.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect()
+            } else {
+                before
+            }
+        })
         .collect();
     out.extend(generated.iter().map(|g| Entry::of(&g.object, secrets)));
     out

@@ -35,6 +35,12 @@ pub fn generate(stream: Stream<'_>, policy: &Policy, docs: &[Document], findings
     for g in &mut generated {
         stamp(&mut g.object, g.rule.as_str());
     }
+    // What fixing rules fill on every resource, they fill on generated objects too.
+    for rule in policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()) {
+        for g in &mut generated {
+            rule.rule.decorate(&mut g.object, stream.knowledge);
+        }
+    }
     // Each key is read once: a sort compares n log n times, and finding kind, namespace and
     // name in every comparison once cost more than generating the objects.
     generated.sort_by_cached_key(order);

@@ -1,7 +1,9 @@
 //! Stage 3, index: the cross-document facts rules need, gathered in one pass before any rule
 //! runs: which kinds are cluster-scoped (configuration, then the stream's CRDs), which
 //! PodDisruptionBudgets, NetworkPolicies, HorizontalPodAutoscalers, Services, ResourceQuotas,
-//! LimitRanges and PersistentVolumeClaims the stream already has, and where.
+//! LimitRanges and PersistentVolumeClaims the stream already has, and where; the Secrets with
+//! values and who reads them; what every workload needs before its pods start, for the order
+//! of a sync; which namespaces hold volumes and which a backup schedule covers.
 //!
 //! Namespaces are compared as Kubernetes will see them once applied: a namespaced object
 //! without `metadata.namespace` lands in the release namespace (`--namespace`), which may be
@@ -17,8 +19,75 @@ use serde_json::{Map, Value};
 use crate::knowledge::{ClusterScoped, Knowledge};
 use crate::object::{self, ResourceId};
 use crate::read::Document;
+use crate::record::Waivers;
 use crate::select::{Selector, SelectorSet};
-use crate::workload::{Singleton, Workload};
+use crate::workload::{Needs, SecretUse, Singleton, Workload};
+
+/// The annotation that orders an ArgoCD sync.
+pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+
+/// The exemptions of one resource: (object, id, its pod view, its namespace).
+pub type Waive<'a> = dyn Fn(&Value, &ResourceId, Option<&Workload>, Option<&str>) -> Waivers + Sync + 'a;
+
+/// A v1 Secret of the stream that carries values, and the workloads that read it.
+#[derive(Clone, Debug)]
+pub struct StreamSecret {
+    pub id: ResourceId,
+    /// `type`, `Opaque` when absent.
+    pub secret_type: String,
+    /// Its keys (`data`, then `stringData`), each once. Never the values.
+    pub keys: Vec<String>,
+    pub waivers: Waivers,
+    /// The workloads of the same namespace that read it, in stream order.
+    pub readers: Vec<Reader>,
+}
+
+/// A workload that reads a Secret of the stream.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    pub id: ResourceId,
+    pub uses: Vec<SecretUse>,
+    /// A Helm or ArgoCD hook: Helm 3 never post-renders it.
+    pub hook: bool,
+    pub waivers: Waivers,
+}
+
+/// An object a workload needs before its pods start: (namespace, kind, name), the kind being
+/// `ServiceAccount`, `Secret`, `ConfigMap` or `PersistentVolumeClaim`.
+pub type Needed = (Option<String>, &'static str, String);
+
+/// A workload (not a hook) as the order of a sync sees it.
+#[derive(Clone, Debug)]
+pub struct Dependent {
+    pub id: ResourceId,
+    pub class: String,
+    /// Its own `argocd.argoproj.io/sync-wave`, if set.
+    pub wave: Option<i64>,
+    /// The latest wave set explicitly on anything it needs.
+    pub needs_wave: Option<i64>,
+}
+
+/// A workload as the index files it: its class, what it needs, whether it is a hook, its own
+/// wave, and its exemptions when it reads a Secret of the stream.
+struct Found {
+    id: ResourceId,
+    class: String,
+    needs: Needs,
+    hook: bool,
+    wave: Option<i64>,
+    waivers: Option<Waivers>,
+}
+
+/// A sync wave as ArgoCD reads it: an integer in a string; anything else counts as 0.
+pub fn wave_of(obj: &Value) -> Option<i64> {
+    object::annotations(obj).get(SYNC_WAVE).map(|v| v.as_str().and_then(|s| s.trim().parse().ok()).unwrap_or(0))
+}
+
+/// Whether `obj` is a Helm or ArgoCD hook.
+pub fn is_hook(obj: &Value) -> bool {
+    let annotations = object::annotations(obj);
+    annotations.contains_key("helm.sh/hook") || annotations.contains_key("argocd.argoproj.io/hook")
+}
 
 /// A HorizontalPodAutoscaler in the stream.
 #[derive(Clone, Debug)]
@@ -110,18 +179,59 @@ pub struct Index {
     namespaces: HashSet<String>,
     /// Scalable workloads that cannot run more than once.
     singletons: HashMap<SingletonKey, Singleton>,
+    /// v1 Secrets with values, by (namespace, name).
+    secrets: HashMap<(Option<String>, String), StreamSecret>,
+    /// Workloads, for the order of a sync, and which of them need each object.
+    dependents: Vec<Dependent>,
+    dependent_at: HashMap<ResourceId, usize>,
+    needed_by: HashMap<Needed, Vec<usize>>,
+    /// Explicit sync waves of the objects workloads may need.
+    waves: HashMap<Needed, i64>,
+    /// Namespaces holding PersistentVolumeClaims or StatefulSets with claim templates.
+    storage: Presence,
+    /// Namespaces a Velero Schedule of the stream backs up (`*`: all of them).
+    backed_up: HashSet<String>,
 }
 
 impl Index {
     /// The index of `docs`. `knowledge` says which kinds are cluster-scoped (the stream's
     /// CustomResourceDefinitions add their own kinds) and which workloads are single writers.
-    pub fn build(docs: &[Document], release_namespace: Option<&str>, knowledge: &Knowledge) -> Index {
+    /// `waive` gives the exemptions of a Secret with values and of the workloads that read one.
+    pub fn build(
+        docs: &[Document],
+        release_namespace: Option<&str>,
+        knowledge: &Knowledge,
+        waive: &Waive<'_>,
+    ) -> Index {
         let mut index = Index::scopes(docs, release_namespace, &knowledge.cluster_scoped);
         for (position, doc) in docs.iter().enumerate() {
             for (item, obj) in doc.resources() {
                 index.add((position, item), doc.number, obj);
+                index.add_secret(doc.number, item, obj, waive);
             }
         }
+        // What every workload needs, in parallel (every workload is looked at), then filed
+        // in stream order.
+        let needs: Vec<Vec<Found>> = docs
+            .par_iter()
+            .map(|doc| {
+                let found = doc.resources().into_iter().filter_map(|(item, obj)| {
+                    let id = ResourceId::of(doc.number, item, obj);
+                    let workload = Workload::of(obj, &id, knowledge)?;
+                    let needs = Needs::of(obj, &workload);
+                    let ns = index.namespace_of(obj);
+                    let reads_stream_secret =
+                        needs.secrets.iter().any(|(s, _)| index.secrets.contains_key(&(ns.clone(), s.clone())));
+                    let waivers = reads_stream_secret.then(|| waive(obj, &id, Some(&workload), ns.as_deref()));
+                    Some(Found { id, class: workload.class, needs, hook: is_hook(obj), wave: wave_of(obj), waivers })
+                });
+                found.collect()
+            })
+            .collect();
+        for found in needs.into_iter().flatten() {
+            index.add_dependent(found);
+        }
+
         // Claims are all known now: which workloads cannot run twice, in parallel (every
         // workload is looked at).
         let singletons: Vec<Vec<(SingletonKey, Singleton)>> = docs
@@ -152,6 +262,72 @@ impl Index {
             }
         }
         index
+    }
+
+    /// Files a v1 Secret that carries values.
+    fn add_secret(&mut self, number: usize, item: Option<usize>, obj: &Value, waive: &Waive<'_>) {
+        if object::kind(obj) != "Secret" || object::str_at(obj, &["apiVersion"]) != Some("v1") {
+            return;
+        }
+        let mut keys: Vec<String> = Vec::new();
+        for field in ["data", "stringData"] {
+            for key in obj.get(field).and_then(Value::as_object).into_iter().flat_map(|m| m.keys()) {
+                if !keys.contains(key) {
+                    keys.push(key.clone());
+                }
+            }
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let ns = self.namespace_of(obj);
+        let id = ResourceId::of(number, item, obj);
+        let waivers = waive(obj, &id, None, ns.as_deref());
+        let secret_type = object::str_at(obj, &["type"]).unwrap_or("Opaque").to_string();
+        let name = object::name(obj).to_string();
+        self.secrets.entry((ns, name)).or_insert(StreamSecret { id, secret_type, keys, waivers, readers: Vec::new() });
+    }
+
+    /// Files a workload: what it needs, and, when it reads Secrets of the stream, as their reader.
+    fn add_dependent(&mut self, found: Found) {
+        let Found { id, class, needs, hook, wave, waivers } = found;
+        let ns = if self.is_cluster_scoped(id.group(), &id.kind) {
+            return;
+        } else {
+            id.namespace.clone().or_else(|| self.release_namespace.clone())
+        };
+        let mut secrets: Vec<(&String, Vec<SecretUse>)> = Vec::new();
+        for (name, how) in &needs.secrets {
+            match secrets.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, uses)) => uses.push(*how),
+                None => secrets.push((name, vec![*how])),
+            }
+        }
+        for (name, uses) in secrets {
+            if let Some(secret) = self.secrets.get_mut(&(ns.clone(), name.clone())) {
+                let waivers = waivers.clone().unwrap_or_default();
+                secret.readers.push(Reader { id: id.clone(), uses, hook, waivers });
+            }
+        }
+        if hook {
+            return;
+        }
+        let mut needed: Vec<Needed> = Vec::new();
+        needed.extend(needs.service_account.iter().map(|n| (ns.clone(), "ServiceAccount", n.clone())));
+        needed.extend(needs.secrets.iter().map(|(n, _)| (ns.clone(), "Secret", n.clone())));
+        needed.extend(needs.config_maps.iter().map(|n| (ns.clone(), "ConfigMap", n.clone())));
+        needed.extend(needs.claims.iter().map(|n| (ns.clone(), "PersistentVolumeClaim", n.clone())));
+        needed.dedup();
+        let needs_wave = needed.iter().filter_map(|n| self.waves.get(n).copied()).max();
+        let at = self.dependents.len();
+        self.dependent_at.insert(id.clone(), at);
+        self.dependents.push(Dependent { id, class, wave, needs_wave });
+        for n in needed {
+            let users = self.needed_by.entry(n).or_default();
+            if users.last() != Some(&at) {
+                users.push(at);
+            }
+        }
     }
 
     fn singleton_of(
@@ -235,7 +411,25 @@ impl Index {
             self.hooks.entry(ns.clone()).or_default().push(hook);
         }
         let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+        if group.is_empty()
+            && let Some(wave) = wave_of(obj)
+            && let Some(kind) = ["ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim"]
+                .into_iter()
+                .find(|k| *k == object::kind(obj))
+        {
+            self.waves.insert((ns.clone(), kind, object::name(obj).to_string()), wave);
+        }
         match (group, object::kind(obj)) {
+            ("apps", "StatefulSet") => {
+                let templates = object::get(obj, &["spec", "volumeClaimTemplates"]).and_then(Value::as_array);
+                if templates.is_some_and(|t| !t.is_empty()) {
+                    self.storage.0.insert(ns);
+                }
+            }
+            ("velero.io", "Schedule") => {
+                let included = object::get(obj, &["spec", "template", "includedNamespaces"]).and_then(Value::as_array);
+                self.backed_up.extend(included.into_iter().flatten().filter_map(Value::as_str).map(str::to_string));
+            }
             ("policy", "PodDisruptionBudget") => {
                 // A null selector selects no pods; `{}` selects all.
                 if let Some(sel) = object::get(obj, &["spec", "selector"]).and_then(Selector::from_label_selector) {
@@ -312,6 +506,7 @@ impl Index {
                     .and_then(Value::as_array)
                     .map(|m| m.iter().filter_map(Value::as_str).map(str::to_string).collect())
                     .unwrap_or_default();
+                self.storage.0.insert(ns.clone());
                 self.claims.insert((ns, object::name(obj).to_string()), modes);
             }
             _ => {}
@@ -381,6 +576,33 @@ impl Index {
     /// only when it is known).
     pub fn has_namespace(&self, ns: &Option<String>) -> bool {
         ns.as_ref().or(self.release_namespace.as_ref()).is_some_and(|n| self.namespaces.contains(n))
+    }
+
+    /// The v1 Secret `name` with values in `ns`, if the stream has one.
+    pub fn stream_secret(&self, ns: &Option<String>, name: &str) -> Option<&StreamSecret> {
+        self.secrets.get(&(ns.clone(), name.to_string()))
+    }
+
+    /// The workloads (not hooks) of the stream that need `kind/name` in `ns` before they start.
+    pub fn needed_by(&self, ns: &Option<String>, kind: &str, name: &str) -> impl Iterator<Item = &Dependent> {
+        let kind = ["ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim"].into_iter().find(|k| *k == kind);
+        let users = kind.and_then(|kind| self.needed_by.get(&(ns.clone(), kind, name.to_string())));
+        users.into_iter().flatten().filter_map(|&i| self.dependents.get(i))
+    }
+
+    /// The workload `id` as the order of a sync sees it, if it is one and not a hook.
+    pub fn dependent(&self, id: &ResourceId) -> Option<&Dependent> {
+        self.dependent_at.get(id).and_then(|&i| self.dependents.get(i))
+    }
+
+    /// Whether `ns` holds PersistentVolumeClaims or StatefulSets with claim templates.
+    pub fn storage(&self, ns: &Option<String>) -> Holds {
+        self.storage.holds(ns, self.release_known())
+    }
+
+    /// Whether a Velero Schedule of the stream backs up the namespace `ns`.
+    pub fn backed_up(&self, ns: &str) -> bool {
+        self.backed_up.contains(ns) || self.backed_up.contains("*")
     }
 
     /// Why the scalable workload `kind/name` in `ns` cannot run more than once, if it cannot.

@@ -45,5 +45,5 @@ pub mod yaml;
 
 pub use config::{Config, Policy};
 pub use error::{Error, Result};
-pub use pipeline::{Outcome, Settings, run};
+pub use pipeline::{Outcome, Settings, run, run_parsed};
 pub use read::Input;

@@ -1,4 +1,4 @@
-//! The pipeline: read → patch → index → rules → generate → check generated → write → report,
+//! The pipeline: read → patch → index → rules → flows → generate → check generated → write → report,
 //! one stage function each, over the state of one run.
 //!
 //! Documents are parsed, patched, checked and written in parallel; the index and the
@@ -7,12 +7,14 @@
 //! statement (and, with `--stamp`, the stamps) is taken between checking and writing, when the
 //! caller's settings ask for it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::check;
 use crate::compliance::{self, SecretValues, set_digest};
 use crate::config::Policy;
 use crate::error::Result;
+use crate::exempt;
 use crate::flows::{self, Network, Policies};
 use crate::generate::generate;
 use crate::index::Index;
@@ -106,23 +108,37 @@ pub struct Outcome {
 
 /// Runs the whole pipeline over `inputs`.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
+    let docs = match settings.progress.as_deref() {
+        Some(progress) => read::parse_counted(inputs, progress)?,
+        None => read::parse(inputs)?,
+    };
+    run_parsed(inputs, docs, policy, settings)
+}
+
+/// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`: a
+/// promotion renders one input in two environments and reads it once.
+pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, settings: &Settings) -> Result<Outcome> {
     let namespace = settings.release_namespace.as_deref();
     let unobserved = Progress::default();
     let progress = settings.progress.as_deref().unwrap_or(&unobserved);
-    let mut docs = read::parse_counted(inputs, progress)?;
     if settings.strict {
         read::refuse_duplicates(inputs, &docs)?;
     }
-    let input_digest =
-        settings.compliance.as_ref().map(|secrets| set_digest(&compliance::entries(&docs, &[], secrets)));
+    let input_entries = settings.compliance.as_ref().map(|secrets| compliance::document_entries(&docs, secrets));
+    let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
     let mut findings = Findings::default();
     if settings.fix {
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
-    let mut index = Index::build(&docs, namespace, &policy.knowledge);
+    check::types(inputs, &docs, &policy.knowledge)?;
+    let waive =
+        |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
+    let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive);
+    // The network is read before the rules run: a rule may turn a Secret into an
+    // ExternalSecret, and the Service names its values held are still what its readers use.
+    let network = Network::gather(&docs, &index);
     let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings, progress);
     index.refresh_autoscalers(&docs);
-    let network = Network::gather(&docs, &index);
     let inferred = network.infer(&facts, &index);
     let stream = Stream {
         workloads: &facts,
@@ -139,9 +155,10 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     let mut after = before.clone();
     after.extend(Policies::of(generated.iter().map(|g| &g.object), &index));
     let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);
-    let compliance = match (&settings.compliance, input_digest) {
-        (Some(secrets), Some(input_digest)) => {
-            let outputs = compliance::entries(&docs, &generated, secrets);
+    let compliance = match (&settings.compliance, input_digest, input_entries) {
+        (Some(secrets), Some(input_digest), Some(input_entries)) => {
+            let changed: HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
+            let outputs = compliance::entries(&docs, &generated, secrets, input_entries, &changed);
             let (violations, exemptions) = (&findings.violations, &findings.exemptions);
             let statement = compliance::statement(policy, &input_digest, &set_digest(&outputs), violations, exemptions);
             if settings.stamp {

@@ -337,6 +337,8 @@ pub struct WorkloadFacts {
     pub references: References,
     /// `prometheus.io/scrape: "true"` on its pods: `Some`, with the `prometheus.io/port` if given.
     pub scrape: Option<Option<i64>>,
+    /// `prometheus.io/path` on its pods.
+    pub scrape_path: Option<String>,
     /// Its containers' images, without their registry host.
     pub images: Vec<String>,
     pub waivers: Waivers,
@@ -379,7 +381,9 @@ impl WorkloadFacts {
         let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
         let scrape = (annotation("prometheus.io/scrape") == Some("true"))
             .then(|| annotation("prometheus.io/port").and_then(|p| p.trim().parse().ok()));
+        let scrape_path = annotation("prometheus.io/path").map(str::to_string);
         WorkloadFacts {
+            scrape_path,
             explicit_namespace: object::namespace(obj).is_some(),
             namespace,
             replicas: workload.replicas(obj),
@@ -411,5 +415,253 @@ impl WorkloadFacts {
             }
             None => None,
         }
+    }
+}
+
+/// How a pod refers to a Secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecretUse {
+    /// `env[].valueFrom.secretKeyRef`.
+    Env,
+    /// `envFrom[].secretRef`.
+    EnvFrom,
+    /// A `secret` volume, or a `secret` source of a projected volume.
+    Volume,
+    /// `imagePullSecrets`.
+    PullSecret,
+}
+
+/// What a pod needs to exist before it can start: its ServiceAccount, the Secrets and
+/// ConfigMaps it reads, the claims it mounts. Optional references count too: the order of a
+/// sync should not depend on whether a reference is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    pub service_account: Option<String>,
+    /// Each Secret once per way it is used, in the order found.
+    pub secrets: Vec<(String, SecretUse)>,
+    pub config_maps: Vec<String>,
+    pub claims: Vec<String>,
+}
+
+impl Needs {
+    /// What the pod spec at `workload.spec` in `obj` needs.
+    pub fn of(obj: &Value, workload: &Workload) -> Needs {
+        let mut needs = Needs::default();
+        let Some(spec) = obj.pointer(workload.spec.as_str()) else { return needs };
+        needs.service_account = object::str_at(spec, &["serviceAccountName"])
+            .or_else(|| object::str_at(spec, &["serviceAccount"]))
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        let mut secret = |name: Option<&str>, how: SecretUse| {
+            if let Some(name) = name.filter(|n| !n.is_empty())
+                && !needs.secrets.iter().any(|(n, h)| n == name && *h == how)
+            {
+                needs.secrets.push((name.to_string(), how));
+            }
+        };
+        let mut config_maps = Vec::new();
+        for slot in containers(obj, &workload.spec, true) {
+            let Some(c) = slot.get(obj) else { continue };
+            for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
+                secret(object::str_at(e, &["valueFrom", "secretKeyRef", "name"]), SecretUse::Env);
+                config_maps.extend(object::str_at(e, &["valueFrom", "configMapKeyRef", "name"]));
+            }
+            for e in c.get("envFrom").and_then(Value::as_array).into_iter().flatten() {
+                secret(object::str_at(e, &["secretRef", "name"]), SecretUse::EnvFrom);
+                config_maps.extend(object::str_at(e, &["configMapRef", "name"]));
+            }
+        }
+        for volume in spec.get("volumes").and_then(Value::as_array).into_iter().flatten() {
+            let mut sources = vec![volume];
+            sources
+                .extend(object::get(volume, &["projected", "sources"]).and_then(Value::as_array).into_iter().flatten());
+            for source in sources {
+                let name = object::str_at(source, &["secret", "secretName"])
+                    .or_else(|| object::str_at(source, &["secret", "name"]));
+                secret(name, SecretUse::Volume);
+                config_maps.extend(object::str_at(source, &["configMap", "name"]));
+            }
+            needs.claims.extend(object::str_at(volume, &["persistentVolumeClaim", "claimName"]).map(str::to_string));
+        }
+        for pull in spec.get("imagePullSecrets").and_then(Value::as_array).into_iter().flatten() {
+            secret(object::str_at(pull, &["name"]), SecretUse::PullSecret);
+        }
+        for name in config_maps {
+            if !name.is_empty() && !needs.config_maps.iter().any(|n| n == name) {
+                needs.config_maps.push(name.to_string());
+            }
+        }
+        needs
+    }
+}
+
+/// The component class of an object that is not a workload (a Service, Secret, ConfigMap or
+/// claim), read as a workload's is: the `app.kubernetes.io/component` label, then the
+/// `component` label, then name patterns; `None` when nothing tells.
+pub fn class_of(classes: &Classes, labels: &Map<String, Value>, name: &str) -> Option<String> {
+    let label = |key: &str| labels.get(key).and_then(Value::as_str).and_then(|v| classes.by_value(v));
+    label("app.kubernetes.io/component")
+        .or_else(|| label("component"))
+        .or_else(|| {
+            classes
+                .0
+                .iter()
+                .find(|(_, patterns)| patterns.iter().any(|p| p.is_match(&name.to_ascii_lowercase())))
+                .map(|(c, _)| c.as_str())
+        })
+        .map(str::to_string)
+}
+
+/// The JSON type Kubernetes requires of a field rules read.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Object(&'static [(&'static str, Shape)]),
+    /// A mapping of string values (labels, node selectors).
+    StringMap,
+    ArrayOf(&'static Shape),
+    String,
+    Integer,
+    Bool,
+}
+
+impl Shape {
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Object(_) | Shape::StringMap => "a mapping",
+            Shape::ArrayOf(_) => "a sequence",
+            Shape::String => "a string",
+            Shape::Integer => "an integer",
+            Shape::Bool => "a boolean",
+        }
+    }
+}
+
+const SECURITY_CONTEXT: Shape = Shape::Object(&[
+    ("runAsNonRoot", Shape::Bool),
+    ("runAsUser", Shape::Integer),
+    ("runAsGroup", Shape::Integer),
+    ("privileged", Shape::Bool),
+    ("allowPrivilegeEscalation", Shape::Bool),
+    ("readOnlyRootFilesystem", Shape::Bool),
+    (
+        "capabilities",
+        Shape::Object(&[("add", Shape::ArrayOf(&Shape::String)), ("drop", Shape::ArrayOf(&Shape::String))]),
+    ),
+    ("seccompProfile", Shape::Object(&[("type", Shape::String)])),
+    ("appArmorProfile", Shape::Object(&[("type", Shape::String)])),
+]);
+
+const RESOURCES: Shape = Shape::Object(&[("requests", Shape::Object(&[])), ("limits", Shape::Object(&[]))]);
+
+const CONTAINER: Shape = Shape::Object(&[
+    ("name", Shape::String),
+    ("image", Shape::String),
+    ("imagePullPolicy", Shape::String),
+    ("command", Shape::ArrayOf(&Shape::String)),
+    ("args", Shape::ArrayOf(&Shape::String)),
+    (
+        "ports",
+        Shape::ArrayOf(&Shape::Object(&[
+            ("name", Shape::String),
+            ("containerPort", Shape::Integer),
+            ("hostPort", Shape::Integer),
+            ("protocol", Shape::String),
+        ])),
+    ),
+    (
+        "env",
+        Shape::ArrayOf(&Shape::Object(&[
+            ("name", Shape::String),
+            ("value", Shape::String),
+            ("valueFrom", Shape::Object(&[])),
+        ])),
+    ),
+    ("envFrom", Shape::ArrayOf(&Shape::Object(&[]))),
+    ("resources", RESOURCES),
+    ("securityContext", SECURITY_CONTEXT),
+    ("volumeMounts", Shape::ArrayOf(&Shape::Object(&[("name", Shape::String), ("mountPath", Shape::String)]))),
+    ("livenessProbe", Shape::Object(&[])),
+    ("readinessProbe", Shape::Object(&[])),
+    ("startupProbe", Shape::Object(&[])),
+]);
+
+/// The fields of a pod spec that rules read.
+const POD_SPEC: Shape = Shape::Object(&[
+    ("containers", Shape::ArrayOf(&CONTAINER)),
+    ("initContainers", Shape::ArrayOf(&CONTAINER)),
+    ("ephemeralContainers", Shape::ArrayOf(&CONTAINER)),
+    ("volumes", Shape::ArrayOf(&Shape::Object(&[("name", Shape::String)]))),
+    ("securityContext", SECURITY_CONTEXT),
+    ("hostNetwork", Shape::Bool),
+    ("hostPID", Shape::Bool),
+    ("hostIPC", Shape::Bool),
+    ("serviceAccountName", Shape::String),
+    ("automountServiceAccountToken", Shape::Bool),
+    ("nodeSelector", Shape::StringMap),
+    ("tolerations", Shape::ArrayOf(&Shape::Object(&[]))),
+    ("affinity", Shape::Object(&[])),
+    ("imagePullSecrets", Shape::ArrayOf(&Shape::Object(&[("name", Shape::String)]))),
+    ("topologySpreadConstraints", Shape::ArrayOf(&Shape::Object(&[]))),
+    ("restartPolicy", Shape::String),
+]);
+
+/// A pod template: its metadata and its pod spec.
+const TEMPLATE: Shape = Shape::Object(&[
+    ("metadata", Shape::Object(&[("labels", Shape::StringMap), ("annotations", Shape::StringMap)])),
+    ("spec", POD_SPEC),
+]);
+
+/// Checks that the fields rules read in a workload have the types Kubernetes requires: a
+/// stream cut off at the wrong place can still parse, with a string where the pod spec
+/// should be, and rules would then pass it silently. `Err` holds the path and the problem.
+pub fn check_types(obj: &Value, id: &ResourceId, knowledge: &Knowledge) -> Result<(), (Pointer, String)> {
+    let Some(kind) = knowledge.kinds.find(id.group(), &id.kind) else { return Ok(()) };
+    if let Some(replicas) = &kind.replicas {
+        check_shape(obj.pointer(replicas.as_str()), Shape::Integer, replicas)?;
+    }
+    if kind.template.is_root() {
+        // A Pod: its own metadata was checked on reading; its spec is the pod spec.
+        let spec = Pointer::root().key("spec");
+        return check_shape(obj.pointer(spec.as_str()), POD_SPEC, &spec);
+    }
+    // The path to the template must lead through mappings, and the template must be one.
+    let mut at = Pointer::root();
+    for token in kind.template.tokens() {
+        at = at.key(&token);
+        check_shape(obj.pointer(at.as_str()), Shape::Object(&[]), &at)?;
+    }
+    check_shape(obj.pointer(kind.template.as_str()), TEMPLATE, &kind.template)
+}
+
+fn check_shape(value: Option<&Value>, shape: Shape, at: &Pointer) -> Result<(), (Pointer, String)> {
+    // Kubernetes reads null as absent.
+    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(()) };
+    let wrong = || Err((at.clone(), format!("must be {}, not {}", shape.name(), object::type_name(value))));
+    match (shape, value) {
+        (Shape::Object(fields), Value::Object(map)) => {
+            for (key, field) in fields {
+                check_shape(map.get(*key), *field, &at.key(key))?;
+            }
+            Ok(())
+        }
+        (Shape::StringMap, Value::Object(map)) => {
+            for (key, v) in map {
+                check_shape(Some(v), Shape::String, &at.key(key))?;
+            }
+            Ok(())
+        }
+        (Shape::ArrayOf(item), Value::Array(items)) => {
+            for (i, v) in items.iter().enumerate() {
+                // A null item is not absent: the API server rejects it too.
+                if v.is_null() {
+                    return Err((at.index(i), format!("must be {}, not null", item.name())));
+                }
+                check_shape(Some(v), *item, &at.index(i))?;
+            }
+            Ok(())
+        }
+        (Shape::String, Value::String(_)) | (Shape::Bool, Value::Bool(_)) => Ok(()),
+        (Shape::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(()),
+        _ => wrong(),
     }
 }

@@ -69,7 +69,12 @@ impl ShowArgs {
                     .ok_or_else(|| anyhow::anyhow!("--ignore {p}: not a JSON pointer (it must start with /)"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Options { show_secrets: self.show_secrets, default_ignores: !self.no_default_ignores, ignore })
+        Ok(Options {
+            show_secrets: self.show_secrets,
+            default_ignores: !self.no_default_ignores,
+            ignore,
+            ..Options::default()
+        })
     }
 
     fn style(&self, full_command: &str) -> Style {
@@ -153,10 +158,18 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let (from, to) = (config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?);
     let inputs = args.input.read()?;
-    let a = args.hash.render(&inputs, &from, args.input.namespace(), args.input.strict.strict)?;
+    let options = options.keyed(&inputs);
+    let strict = args.input.strict.strict;
+    // Both renders start from the same documents: read once, copied for the first.
+    let docs = read::parse(&inputs)?;
+    let copy = {
+        use rayon::prelude::*;
+        docs.par_iter().cloned().collect()
+    };
+    let a = args.hash.render_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);
-    let b = args.hash.render(&inputs, &to, args.input.namespace(), args.input.strict.strict)?;
+    let b = args.hash.render_parsed(&inputs, docs, &to, args.input.namespace(), strict)?;
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
@@ -193,6 +206,7 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     let options = args.show.options()?;
     let a_inputs = read::read_inputs(std::slice::from_ref(&args.a))?;
     let b_inputs = read::read_inputs(std::slice::from_ref(&args.b))?;
+    let options = options.keyed(a_inputs.iter().chain(&b_inputs));
     let (a_label, b_label) = (args.a.display().to_string(), args.b.display().to_string());
     let strict = args.strict.strict;
     let (d, fails) = match &args.env {
@@ -218,7 +232,7 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
                     args.process.inform(&format!("temper: {w}\n"));
                 }
             }
-            let (a, b) = (Side::of_documents(&a_label, &a_docs), Side::of_documents(&b_label, &b_docs));
+            let (a, b) = (Side::of_documents(&a_label, a_docs), Side::of_documents(&b_label, b_docs));
             (diff::diff(&a, &b, &options), false)
         }
     };

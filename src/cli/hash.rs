@@ -43,6 +43,18 @@ impl HashArgs {
         Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
     }
 
+    /// [`HashArgs::render`] of documents already read from `inputs`.
+    pub fn render_parsed(
+        &self,
+        inputs: &[Input],
+        docs: Vec<temper::read::Document>,
+        policy: &Policy,
+        namespace: Option<String>,
+        strict: bool,
+    ) -> anyhow::Result<Outcome> {
+        Ok(temper::run_parsed(inputs, docs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
+    }
+
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {
         match self.hash_secrets {
             HashSecrets::Length => Ok(SecretValues::Length),

@@ -244,6 +244,7 @@ impl ProcessArgs {
 
     /// Prints `text` on stderr (unless quiet) and appends it to the log file.
     pub fn inform(&self, text: &str) {
+        let text = &*temper::credential::redact_text(text);
         if !self.quiet {
             eprint!("{text}");
         }
@@ -274,6 +275,7 @@ pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str, l
 
 /// Appends `text` to the log file, if one is set. Logging never fails a run.
 fn log(text: &str) {
+    let text = temper::credential::redact_text(text);
     if let Some(path) = LOG_FILE.get()
         && let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path)
     {
@@ -342,6 +344,7 @@ pub fn main() -> u8 {
         Ok(code) => code,
         Err(err) => {
             let text = format!("temper: error: {err:#}\n");
+            let text = temper::credential::redact_text(&text);
             eprint!("{text}");
             log(&text);
             EXIT_ERROR

@@ -6,6 +6,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("overlays/kubernetes-api.yaml", include_str!("../../overlays/kubernetes-api.yaml")),
     ("overlays/namespace-guardrails.yaml", include_str!("../../overlays/namespace-guardrails.yaml")),
     ("overlays/network-isolation.yaml", include_str!("../../overlays/network-isolation.yaml")),
+    ("overlays/operations.yaml", include_str!("../../overlays/operations.yaml")),
     ("overlays/pod-security.yaml", include_str!("../../overlays/pod-security.yaml")),
     ("overlays/resource-sizing.yaml", include_str!("../../overlays/resource-sizing.yaml")),
     ("overlays/single-writers.yaml", include_str!("../../overlays/single-writers.yaml")),

@@ -8,20 +8,46 @@ use crate::canon::same_meaning;
 use crate::pointer::Pointer;
 use crate::record::{Change, RuleId};
 
-use super::redact::{Redactor, placeholder};
+use std::borrow::Cow;
+
+use super::redact::{Place, Redactor};
 use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Side};
+
+/// Whether the value at `ptr` of a resource (`resource`, a core Secret if `secret_kind`) is a
+/// secret as a whole: a Secret's data value, an env value under a credential name, the
+/// argument after a credential flag.
+fn whole_secret(redactor: &Redactor, ptr: &Pointer, secret_kind: bool, resource: Option<&Value>) -> bool {
+    let tokens: Vec<String> = ptr.tokens().collect();
+    let at = |p: &Pointer| resource.and_then(|r| r.pointer(p.as_str()));
+    match tokens.as_slice() {
+        [field, _] if secret_kind && (field == "data" || field == "stringData") => true,
+        [.., env, _, value] if env == "env" && value == "value" => ptr
+            .parent()
+            .and_then(|entry| at(&entry.key("name")).and_then(Value::as_str).map(|n| redactor.credential_name(n)))
+            .unwrap_or(false),
+        [.., list, index] if list == "args" || list == "command" => {
+            let (Some(list_ptr), Ok(i)) = (ptr.parent(), index.parse::<usize>()) else { return false };
+            i.checked_sub(1)
+                .and_then(|prev| at(&list_ptr.index(prev)))
+                .and_then(Value::as_str)
+                .is_some_and(crate::credential::is_credential_flag)
+        }
+        _ => false,
+    }
+}
 
 /// Diffs `to` against `from`.
 pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
     let pairs = match_resources(&from.resources, &to.resources);
-    let redactor = Redactor::new();
-    let from_changes = by_key(&from.changes);
-    let to_changes = by_key(&to.changes);
+    let redactor = Redactor::new(from.resources.iter().chain(&to.resources).map(|r| &**r), &options.redaction_key);
+    let from_changes = by_key(from.changes);
+    let to_changes = by_key(to.changes);
     let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
+    let (replaced, replaced_from) = replaced_in_place(to.changes);
     let mut resources = Vec::new();
     let mut counts = Counts::default();
     for pair in pairs {
-        let (before, after) = (pair.before.map(|i| &from.resources[i]), pair.after.map(|i| &to.resources[i]));
+        let (before, after) = (pair.before.map(|i| &*from.resources[i]), pair.after.map(|i| &*to.resources[i]));
         let key = Key::of(after.or(before).unwrap_or(&Value::Null));
         let secret_kind = key.group.is_empty() && key.kind == "Secret";
         let change_type = match (before, after, &pair.renamed_from) {
@@ -45,41 +71,36 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
         for c in &mut changes {
             c.rule = attribute(c, &key, before_key.as_ref(), &to_changes, &from_changes);
         }
-        let mut shown_before = before.cloned();
-        let mut shown_after = after.cloned();
+        // Only a resource that is shown needs its text, and its secrets hidden in it.
+        let shown = change_type != ChangeType::Changed || !changes.is_empty();
+        let mut shown_before = before.filter(|_| shown).cloned();
+        let mut shown_after = after.filter(|_| shown).cloned();
         if !options.show_secrets {
             for c in &mut changes {
-                let env_name = |p: &Pointer| {
-                    let name_at = p.key("name");
-                    after
-                        .or(before)
-                        .and_then(|v| v.pointer(name_at.as_str()))
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                };
-                if redactor.is_secret(&c.pointer, secret_kind, env_name) {
+                if whole_secret(&redactor, &c.pointer, secret_kind, after.or(before)) {
                     let changed = c.before.is_some() && c.before != c.after;
-                    c.before = c.before.as_ref().map(|v| placeholder(v, false));
-                    c.after = c.after.as_ref().map(|v| placeholder(v, changed));
+                    c.before = c.before.as_ref().map(|v| redactor.placeholder(v, false));
+                    c.after = c.after.as_ref().map(|v| redactor.placeholder(v, changed));
                     c.redacted = true;
                     continue;
                 }
+                let place = Place::at(&c.pointer, secret_kind);
                 let (b, a) = (c.before.clone(), c.after.clone());
                 let mut n = 0;
                 if let Some(v) = &mut c.before {
-                    n += redactor.redact(v, a.as_ref(), &c.pointer, secret_kind, false);
+                    n += redactor.redact(v, a.as_ref(), place, false);
                 }
                 if let Some(v) = &mut c.after {
-                    n += redactor.redact(v, b.as_ref(), &c.pointer, secret_kind, true);
+                    n += redactor.redact(v, b.as_ref(), place, true);
                 }
                 c.redacted = n > 0;
             }
-            let (b, a) = (shown_before.clone(), shown_after.clone());
+            let place = Place::at(&Pointer::root(), secret_kind);
             if let Some(v) = &mut shown_before {
-                redactor.redact(v, a.as_ref(), &Pointer::root(), secret_kind, false);
+                redactor.redact(v, None, place, false);
             }
             if let Some(v) = &mut shown_after {
-                redactor.redact(v, b.as_ref(), &Pointer::root(), secret_kind, true);
+                redactor.redact(v, before, place, true);
             }
         }
         counts.secrets_changed += changes.iter().filter(|c| c.redacted).count();
@@ -93,7 +114,13 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
             ChangeType::Changed if !changes.is_empty() => counts.changed += 1,
             ChangeType::Changed => {}
         }
-        let rule = (change_type == ChangeType::Added).then(|| generated.get(&key).map(|r| r.to_string())).flatten();
+        let rule = match change_type {
+            ChangeType::Added => {
+                generated.get(&key).map(|r| r.to_string()).or_else(|| replaced.get(&key).map(|r| r.to_string()))
+            }
+            ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
+            _ => None,
+        };
         if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
             c.rule = Some(rule.clone());
         }
@@ -132,7 +159,7 @@ struct Pair {
 /// Pairs resources by key (the n-th occurrence of a key with the n-th), then pairs removed and
 /// added ConfigMaps and Secrets whose names differ only by a generated hash suffix. Pairs
 /// come in `to` order, then what only `from` has.
-fn match_resources(from: &[Value], to: &[Value]) -> Vec<Pair> {
+fn match_resources(from: &[Cow<'_, Value>], to: &[Cow<'_, Value>]) -> Vec<Pair> {
     let mut by_key: HashMap<Key, Vec<usize>> = HashMap::new();
     for (i, v) in from.iter().enumerate() {
         by_key.entry(Key::of(v)).or_default().push(i);
@@ -249,8 +276,9 @@ fn diff_lists(before: &[Value], after: &[Value], at: &Pointer, parent: Option<&s
             Some(Value::from(common_after.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
         ));
     }
+    let position: HashMap<&String, usize> = bk.iter().enumerate().map(|(j, k)| (k, j)).collect();
     for (i, k) in ak.iter().enumerate() {
-        match bk.iter().position(|b| b == k) {
+        match position.get(k).copied() {
             Some(j) => diff_values(&before[j], &after[i], &at.index(i), None, out),
             None => out.push(change(at.index(i), Op::Add, None, Some(after[i].clone()))),
         }
@@ -274,8 +302,34 @@ fn suppressed(ptr: &Pointer, options: &Options) -> bool {
     }
 }
 
-fn by_key(changes: &[Change]) -> HashMap<Key, Vec<&Change>> {
-    let mut map: HashMap<Key, Vec<&Change>> = HashMap::new();
+/// Resources a rule turned into another kind in place (`external-secrets`: a Secret into an
+/// ExternalSecret): the rule by their new key and by their old key. A diff shows the old one
+/// removed and the new one added, both attributed to that rule.
+fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, RuleId>) {
+    let (mut by_new, mut by_old) = (HashMap::new(), HashMap::new());
+    let api_versions: HashMap<_, _> =
+        changes.iter().filter(|c| c.pointer.as_str() == "/apiVersion").map(|c| (&c.resource, &c.value)).collect();
+    for c in changes.iter().filter(|c| c.pointer.as_str() == "/kind" && c.op == crate::record::Op::Replace) {
+        let api_version = api_versions.get(&c.resource).and_then(|v| v.as_str()).unwrap_or(&c.resource.api_version);
+        let old = Key {
+            group: c.resource.group().to_string(),
+            kind: c.resource.kind.clone(),
+            namespace: c.resource.namespace.clone().unwrap_or_default(),
+            name: c.resource.name.clone(),
+        };
+        let new = Key {
+            group: crate::object::group_of(api_version).to_string(),
+            kind: c.value.as_str().unwrap_or_default().to_string(),
+            ..old.clone()
+        };
+        by_new.insert(new, c.rule);
+        by_old.insert(old, c.rule);
+    }
+    (by_new, by_old)
+}
+
+fn by_key(changes: &[Change]) -> HashMap<Key, Recorded<'_>> {
+    let mut map: HashMap<Key, Recorded<'_>> = HashMap::new();
     for c in changes {
         let key = Key {
             group: c.resource.group().to_string(),
@@ -283,9 +337,40 @@ fn by_key(changes: &[Change]) -> HashMap<Key, Vec<&Change>> {
             namespace: c.resource.namespace.clone().unwrap_or_default(),
             name: c.resource.name.clone(),
         };
-        map.entry(key).or_default().push(c);
+        map.entry(key).or_default().0.push(c);
+    }
+    for recorded in map.values_mut() {
+        recorded.0.sort_by(|a, b| a.pointer.as_str().cmp(b.pointer.as_str()));
     }
     map
+}
+
+/// The changes a render recorded on one resource, sorted by pointer, so that those at, above
+/// or below a field are found by search rather than by a pass over all of them (a resource
+/// with thousands of fixed fields would otherwise cost their square).
+#[derive(Default)]
+struct Recorded<'a>(Vec<&'a Change>);
+
+impl<'a> Recorded<'a> {
+    /// The changes at `at`, below it, or above it.
+    fn touching(&self, at: &Pointer) -> Vec<&'a Change> {
+        let sorted = &self.0;
+        let from = |p: &str| sorted.partition_point(|c| c.pointer.as_str() < p);
+        // At or below: a contiguous run of pointers that start with `at`'s text.
+        let mut out: Vec<&'a Change> = sorted[from(at.as_str())..]
+            .iter()
+            .take_while(|c| c.pointer.as_str().starts_with(at.as_str()))
+            .filter(|c| c.pointer.starts_with(at))
+            .copied()
+            .collect();
+        // Above: each ancestor's own run.
+        let mut up = at.parent();
+        while let Some(p) = up {
+            out.extend(sorted[from(p.as_str())..].iter().take_while(|c| c.pointer == p).copied());
+            up = p.parent();
+        }
+        out
+    }
 }
 
 /// The rules that recorded a change at, above or below this field: on the new side for
@@ -294,18 +379,14 @@ fn attribute(
     c: &FieldChange,
     key: &Key,
     before_key: Option<&Key>,
-    to: &HashMap<Key, Vec<&Change>>,
-    from: &HashMap<Key, Vec<&Change>>,
+    to: &HashMap<Key, Recorded<'_>>,
+    from: &HashMap<Key, Recorded<'_>>,
 ) -> Option<String> {
-    let related = |records: Option<&Vec<&Change>>| -> Vec<String> {
+    let related = |records: Option<&Recorded<'_>>| -> Vec<String> {
         let mut rules: Vec<String> = records
+            .map(|r| r.touching(&c.pointer))
+            .unwrap_or_default()
             .into_iter()
-            .flatten()
-            .filter(|r| {
-                r.pointer.starts_with(&c.pointer)
-                    || c.pointer.starts_with(&r.pointer)
-                    || c.op == Op::Reorder && r.pointer.starts_with(&c.pointer)
-            })
             .map(|r| match (&r.rule, &r.overlay) {
                 (RuleId::OverlayPatch, Some(o)) => format!("overlay-patch ({o})"),
                 (rule, _) => rule.to_string(),
@@ -327,8 +408,12 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn side(label: &str, resources: Vec<Value>) -> Side {
-        Side { label: label.into(), resources, ..Side::default() }
+    fn side(label: &str, resources: Vec<Value>) -> Side<'static> {
+        Side {
+            label: label.into(),
+            resources: resources.into_iter().map(std::borrow::Cow::Owned).collect(),
+            ..Side::default()
+        }
     }
 
     fn pod(containers: Value) -> Value {

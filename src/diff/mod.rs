@@ -14,6 +14,10 @@ mod compute;
 mod format;
 mod redact;
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -30,55 +34,77 @@ pub use format::{Format, Style, render};
 
 pub const SCHEMA: &str = "temper.dev/diff/v1";
 
-/// One side of a diff: a labelled stream of resources, with what its render recorded.
+/// One side of a diff: a labelled stream of resources, with what its render recorded. It
+/// borrows what a render already holds, and owns only what it had to read.
 #[derive(Debug, Clone, Default)]
-pub struct Side {
+pub struct Side<'a> {
     /// `input`, an environment name, or a file name.
     pub label: String,
-    pub resources: Vec<Value>,
+    pub resources: Vec<Cow<'a, Value>>,
     /// The changes the render that produced this side recorded (empty for raw input).
-    pub changes: Vec<Change>,
+    pub changes: &'a [Change],
     /// Rules that generated resources on this side, by resource key.
     pub generated: Vec<(Key, String)>,
     pub compliance_hash: Option<String>,
     /// The connections its render inferred, with what the policies of its input and of its
     /// output allow.
-    pub flows: Vec<Review>,
+    pub flows: &'a [Review],
 }
 
-impl Side {
+impl<'a> Side<'a> {
     /// A stream as it is.
-    pub fn input(label: &str, inputs: &[Input]) -> Result<Side> {
-        Ok(Side::of_documents(label, &read::parse(inputs)?))
+    pub fn input(label: &str, inputs: &[Input]) -> Result<Side<'a>> {
+        Ok(Side::of_documents(label, read::parse(inputs)?))
     }
 
     /// A stream as it is, already read.
-    pub fn of_documents(label: &str, docs: &[Document]) -> Side {
-        let resources = docs.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone())).collect();
+    pub fn of_documents(label: &str, docs: Vec<Document>) -> Side<'a> {
+        let resources = docs.into_iter().flat_map(Document::into_resources).map(Cow::Owned).collect();
         Side { label: label.to_string(), resources, ..Side::default() }
     }
 
     /// The stream a render produced, with what it recorded.
-    pub fn rendered(label: &str, outcome: &Outcome) -> Side {
-        let mut resources: Vec<Value> =
-            outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| v.clone())).collect();
-        resources.extend(outcome.generated.iter().map(|g| g.object.clone()));
+    pub fn rendered(label: &str, outcome: &'a Outcome) -> Side<'a> {
+        let documents = outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| Cow::Borrowed(v)));
+        let generated = outcome.generated.iter().map(|g| Cow::Borrowed(&g.object));
         Side {
             label: label.to_string(),
-            resources,
-            changes: outcome.report.changes.clone(),
+            resources: documents.chain(generated).collect(),
+            changes: &outcome.report.changes,
             generated: outcome.generated.iter().map(|g| (Key::of(&g.object), g.rule.to_string())).collect(),
             compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
-            flows: outcome.report.flows.clone(),
+            flows: &outcome.report.flows,
         }
+    }
+
+    /// The input of the render `outcome`, as it was before the render changed it: documents the
+    /// render left alone are borrowed from it, and only those it changed are read again.
+    ///
+    /// Invariant: a render records every change it makes to a document, so a document without
+    /// a recorded change is its input, byte for byte in meaning.
+    pub fn before_render(label: &str, inputs: &[Input], outcome: &'a Outcome) -> Result<Side<'a>> {
+        let changed: HashSet<usize> = outcome.report.changes.iter().map(|c| c.resource.document).collect();
+        let docs: Vec<Vec<Cow<'a, Value>>> = outcome
+            .documents
+            .par_iter()
+            .map(|doc| -> Result<Vec<Cow<'a, Value>>> {
+                if changed.contains(&doc.number) {
+                    Ok(read::parse_again(inputs, doc)?.into_resources().into_iter().map(Cow::Owned).collect())
+                } else {
+                    Ok(doc.resources().into_iter().map(|(_, v)| Cow::Borrowed(v)).collect())
+                }
+            })
+            .collect::<Result<_>>()?;
+        Ok(Side { label: label.to_string(), resources: docs.into_iter().flatten().collect(), ..Side::default() })
     }
 }
 
 /// What hardening did: `inputs` against the render `outcome` made of them, with the
 /// violations that fail the render, and who may talk to whom before and after.
 pub fn hardening(inputs: &[Input], outcome: &Outcome, options: &Options) -> Result<Diff> {
-    let before = Side::input("input", inputs)?;
+    let before = Side::before_render("input", inputs, outcome)?;
     let after = Side::rendered(&outcome.report.environment, outcome);
+    let options = &options.clone().keyed(inputs);
     let flows = outcome.report.flows.iter().map(FlowChange::of_render).collect();
     Ok(Diff { flows, ..diff(&before, &after, options).blocked_by(&outcome.report.blockers()) })
 }
@@ -128,10 +154,18 @@ impl FlowChange {
 /// and ports.
 pub fn compare_flows(from: &Side, to: &Side) -> Vec<FlowChange> {
     let mut out: Vec<FlowChange> = from.flows.iter().map(|r| FlowChange::new(r, Some(r.after.clone()), None)).collect();
-    for review in &to.flows {
+    // The old side's flows still waiting for their new verdict, by what they connect.
+    let mut waiting: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+    for (i, c) in out.iter().enumerate().rev() {
+        let (from, to, ports) = c.key();
+        waiting.entry((from.to_string(), to.to_string(), ports.to_string())).or_default().push(i);
+    }
+    for review in to.flows {
         let change = FlowChange::new(review, None, Some(review.after.clone()));
-        match out.iter_mut().find(|c| c.key() == change.key() && c.after.is_none()) {
-            Some(existing) => existing.after = change.after,
+        let (from, to, ports) = change.key();
+        let key = (from.to_string(), to.to_string(), ports.to_string());
+        match waiting.get_mut(&key).and_then(Vec::pop) {
+            Some(i) => out[i].after = change.after,
             None => out.push(change),
         }
     }
@@ -142,6 +176,10 @@ pub fn compare_flows(from: &Side, to: &Side) -> Vec<FlowChange> {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub show_secrets: bool,
+    /// The key of the digests that stand for hidden values; `Options::keyed` derives it from
+    /// the inputs, so that the same values give the same digests in every run, and only someone
+    /// who has the inputs (and so the values) can check a guess against a digest.
+    pub redaction_key: Vec<u8>,
     /// Suppress the default noise (chart and version labels, `checksum/*` annotations).
     pub default_ignores: bool,
     /// More pointers to suppress (resource-relative; a change at or below one is suppressed).
@@ -150,7 +188,19 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { show_secrets: false, default_ignores: true, ignore: Vec::new() }
+        Options { show_secrets: false, redaction_key: Vec::new(), default_ignores: true, ignore: Vec::new() }
+    }
+}
+
+impl Options {
+    /// These options with the digest key derived from `inputs`.
+    pub fn keyed<'a>(self, inputs: impl IntoIterator<Item = &'a Input>) -> Options {
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        for input in inputs {
+            hasher.update(input.text.as_bytes());
+        }
+        Options { redaction_key: hasher.finalize().to_vec(), ..self }
     }
 }
 
@@ -199,7 +249,8 @@ pub struct ResourceDiff {
     pub change_type: ChangeType,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub renamed_from: Option<Key>,
-    /// For added resources, the rule that generated them.
+    /// For added resources, the rule that generated them; for a resource a rule turned into
+    /// another kind in place, that rule, on the removed old one and on the added new one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     pub changes: Vec<FieldChange>,

@@ -3,7 +3,7 @@
 //! conversions the API server calls; Services reached from outside; Ingress and route
 //! backends; metrics scraping.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
@@ -88,12 +88,28 @@ pub struct Network {
     pub prometheus_namespaces: Vec<Option<String>>,
 }
 
-/// What inference found: the flows, and every port a Service sends to each workload (which
-/// its own release may use without temper seeing who).
+/// Container port names that mean "metrics are served here": the convention of the
+/// Prometheus Operator's examples and kube-prometheus (`metrics`, `http-metrics`).
+pub const METRICS_PORT_NAMES: &[&str] = &["metrics", "http-metrics"];
+
+/// What inference found: the flows, every port a Service sends to each workload (which its
+/// own release may use without temper seeing who), the Services that select each workload,
+/// and the workloads a ServiceMonitor or PodMonitor of the stream already scrapes.
 #[derive(Debug, Default)]
 pub struct Inferred {
     pub flows: Vec<Flow>,
     pub service_ports: HashMap<ResourceId, Vec<(PortRef, String)>>,
+    pub services: HashMap<ResourceId, Vec<ServiceView>>,
+    pub monitored: HashSet<ResourceId>,
+}
+
+/// A Service that selects a workload, as a monitor sees it.
+#[derive(Clone, Debug)]
+pub struct ServiceView {
+    pub name: String,
+    pub labels: Map<String, Value>,
+    /// (name, port, target port).
+    pub ports: Vec<(Option<String>, i64, PortRef)>,
 }
 
 impl Network {
@@ -271,6 +287,7 @@ impl Network {
     pub fn infer(&self, workloads: &[WorkloadFacts], index: &Index) -> Inferred {
         let servers = Servers::new(workloads);
         let mut service_ports: HashMap<ResourceId, Vec<(PortRef, String)>> = HashMap::new();
+        let mut services: HashMap<ResourceId, Vec<ServiceView>> = HashMap::new();
         for service in &self.services {
             for w in servers.selected_by(&service.namespace, &service.selector, index) {
                 let ports = service_ports.entry(workloads[w].id.clone()).or_default();
@@ -279,12 +296,25 @@ impl Network {
                         ports.push(target);
                     }
                 }
+                services.entry(workloads[w].id.clone()).or_default().push(ServiceView {
+                    name: service.name.clone(),
+                    labels: service.labels.clone(),
+                    ports: service.ports.iter().map(|(n, p, t, _)| (n.clone(), *p, t.clone())).collect(),
+                });
             }
         }
-        Inferred { flows: self.flows(workloads, index, &servers), service_ports }
+        let mut monitored = HashSet::new();
+        let flows = self.flows(workloads, index, &servers, &mut monitored);
+        Inferred { flows, service_ports, services, monitored }
     }
 
-    fn flows(&self, workloads: &[WorkloadFacts], index: &Index, servers: &Servers) -> Vec<Flow> {
+    fn flows(
+        &self,
+        workloads: &[WorkloadFacts],
+        index: &Index,
+        servers: &Servers,
+        monitored: &mut HashSet<ResourceId>,
+    ) -> Vec<Flow> {
         let mut flows = Vec::new();
         let to_service =
             |from: &Source, service: &Service, port: Option<&PortRef>, reason: &str, flows: &mut Vec<Flow>| {
@@ -367,8 +397,34 @@ impl Network {
                     reason: "its pods are annotated prometheus.io/scrape".into(),
                 });
             }
+            // Metrics ports by name, which monitors (temper's `monitoring` among them) scrape.
+            let scraped: Vec<(PortRef, String)> = match facts.scrape {
+                Some(Some(p)) => vec![(PortRef::Number(p), "TCP".to_string())],
+                Some(None) => {
+                    facts.ports.iter().filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone()))).collect()
+                }
+                None => Vec::new(),
+            };
+            let metrics: Vec<(PortRef, String)> = facts
+                .ports
+                .iter()
+                .filter(|p| p.name.as_deref().is_some_and(|n| METRICS_PORT_NAMES.contains(&n)))
+                .filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone())))
+                .filter(|port| !scraped.contains(port))
+                .collect();
+            if !metrics.is_empty() {
+                flows.push(Flow {
+                    from: Source::Monitoring,
+                    to: facts.id.clone(),
+                    namespace: facts.namespace.clone(),
+                    ports: metrics,
+                    reason: format!("it serves metrics on a port named {}", METRICS_PORT_NAMES.join(" or ")),
+                });
+            }
         }
+        let before = flows.len();
         self.monitor_flows(workloads, index, servers, &mut flows);
+        monitored.extend(flows[before..].iter().map(|f| f.to.clone()));
         flows
     }
 
@@ -457,9 +513,16 @@ impl Servers {
     /// The workloads whose pods a Service in `ns` with `selector` sends traffic to. A Service
     /// without a selector sends it nowhere temper can see (its endpoints are managed by hand).
     fn selected_by(&self, ns: &Option<String>, selector: &Map<String, Value>, index: &Index) -> Vec<usize> {
-        let Some((k, v)) = selector.iter().next() else { return Vec::new() };
-        let Some(v) = v.as_str() else { return Vec::new() };
-        let candidates = self.by_pair.get(&(k.clone(), v.to_string())).map(Vec::as_slice).unwrap_or_default();
+        // The rarest of the selector's labels: labels every pod shares (part-of, instance)
+        // would make each lookup meet every workload.
+        let mut candidates: &[usize] = &[];
+        for (i, (k, v)) in selector.iter().enumerate() {
+            let Some(v) = v.as_str() else { return Vec::new() };
+            let bucket = self.by_pair.get(&(k.clone(), v.to_string())).map(Vec::as_slice).unwrap_or_default();
+            if i == 0 || bucket.len() < candidates.len() {
+                candidates = bucket;
+            }
+        }
         candidates
             .iter()
             .copied()

@@ -19,7 +19,7 @@ use crate::object::ResourceId;
 use crate::record::{Flow, Source};
 use crate::workload::WorkloadFacts;
 
-pub use infer::{Inferred, Network};
+pub use infer::{Inferred, METRICS_PORT_NAMES, Network, ServiceView};
 pub use netpol::{Client, Policies, Server};
 
 /// What a set of NetworkPolicies does to a flow.

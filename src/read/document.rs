@@ -10,7 +10,7 @@ use super::Input;
 use super::split::Chunk;
 
 /// One document, empty or not, in stream order.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Document {
     /// Which input it came from.
     pub input: usize,
@@ -64,6 +64,18 @@ impl Document {
                 .map(|items| items.iter().enumerate().map(|(i, item)| (Some(i), item)).collect())
                 .unwrap_or_default(),
             Some(v) => vec![(None, v)],
+        }
+    }
+
+    /// The resources the document holds, taken out of it.
+    pub fn into_resources(self) -> Vec<Value> {
+        match self.value {
+            None => Vec::new(),
+            Some(mut v) if object::is_list(&v) => match v.get_mut("items").map(Value::take) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            Some(v) => vec![v],
         }
     }
 

@@ -120,6 +120,11 @@ pub fn parse_counted(inputs: &[Input], progress: &Progress) -> Result<Vec<Docume
     parsed.into_iter().collect()
 }
 
+/// `doc` read again from its text, as [`parse`] first read it.
+pub fn parse_again(inputs: &[Input], doc: &Document) -> Result<Document> {
+    parse_one(inputs, doc.input, doc.chunk.clone(), doc.number)
+}
+
 fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Result<Document> {
     let text = &inputs[idx].text;
     let body = &text[chunk.text.clone()];

@@ -51,6 +51,20 @@ impl Change {
         Change { rule, resource, pointer, op, before, value, overlay: None }
     }
 
+    /// A field removed. `before` is recorded as [`redacted`]: key names and byte lengths,
+    /// never the value, because removals are how Secret data leaves a document.
+    pub fn removed(rule: RuleId, resource: ResourceId, pointer: Pointer, before: &Value) -> Change {
+        Change {
+            rule,
+            resource,
+            pointer,
+            op: Op::Remove,
+            before: Some(redacted(before)),
+            value: Value::Null,
+            overlay: None,
+        }
+    }
+
     /// Applies the change to its resource, as the report describes it: parents missing along
     /// the pointer are created as mappings. Returns false if the pointer cannot be reached.
     pub fn apply(&self, resource: &mut Value) -> bool {
@@ -72,6 +86,34 @@ impl Change {
             }
         }
     }
+}
+
+/// What a value looks like without showing it: a mapping keeps its keys, each value becomes
+/// `(redacted: N bytes)`; anything else becomes that placeholder itself.
+pub fn redacted(value: &Value) -> Value {
+    let placeholder = |v: &Value| {
+        let bytes = v.as_str().map_or_else(|| v.to_string().len(), str::len);
+        Value::String(format!("(redacted: {bytes} bytes)"))
+    };
+    match value {
+        Value::Object(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), placeholder(v))).collect()),
+        v => placeholder(v),
+    }
+}
+
+/// Something the output relies on that only the operator can provide, such as the entries in
+/// a secret manager that an ExternalSecret reads: the report lists these as a checklist.
+/// Names only, never a value.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Prerequisite {
+    pub rule: RuleId,
+    /// The resource that relies on it.
+    pub resource: ResourceId,
+    /// Where to create it, e.g. `ClusterSecretStore vault`.
+    pub place: String,
+    /// What to create there, one line each.
+    pub items: Vec<String>,
 }
 
 /// A requirement a resource does not meet after the run.
@@ -186,6 +228,8 @@ pub struct Findings {
     pub exemptions: Vec<ExemptionUse>,
     /// The connections the release needs, as the rule that allows them records them.
     pub flows: Vec<Flow>,
+    /// What the operator must provide for the output to work.
+    pub prerequisites: Vec<Prerequisite>,
 }
 
 impl Findings {
@@ -194,6 +238,7 @@ impl Findings {
         self.violations.extend(other.violations);
         self.exemptions.extend(other.exemptions);
         self.flows.extend(other.flows);
+        self.prerequisites.extend(other.prerequisites);
     }
 }
 

@@ -28,6 +28,7 @@ macro_rules! catalog {
             ImagePullPolicy => "image-pull-policy", image_pull_policy, true;
             ImageTag => "image-tag", image_tag, false;
             ImagePullSecrets => "image-pull-secrets", image_pull_secrets, true;
+            ExternalSecrets => "external-secrets", external_secrets, true;
             PlaintextSecrets => "plaintext-secrets", plaintext_secrets, false;
             EnvSecretLiterals => "env-secret-literals", env_secret_literals, false;
             ServiceAccountToken => "service-account-token", service_account_token, true;
@@ -37,6 +38,10 @@ macro_rules! catalog {
             IngressTls => "ingress-tls", ingress_tls, false;
             NamespacePlacement => "namespace-placement", namespace_placement, false;
             HelmHooks => "helm-hooks", helm_hooks, false;
+            NamespaceLayout => "namespace-layout", namespace_layout, false;
+            Monitoring => "monitoring", monitoring, true;
+            BackupSchedule => "backup-schedule", backup_schedule, true;
+            SyncOrder => "sync-order", sync_order, true;
         }
     };
 }

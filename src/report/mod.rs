@@ -13,7 +13,7 @@ use crate::flows::Review;
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
 use crate::read::{Document, Input};
-use crate::record::{Change, ExemptionUse, Findings, Generated, RuleId, Severity, Tool, Violation};
+use crate::record::{Change, ExemptionUse, Findings, Generated, Prerequisite, RuleId, Severity, Tool, Violation};
 
 pub use format::{Format, Sources, render, render_with};
 
@@ -43,6 +43,10 @@ pub struct Report {
     /// what the output's allow.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub flows: Vec<Review>,
+    /// What the operator must provide for the output to work (the secret manager entries an
+    /// ExternalSecret reads, ...): names only, never a value.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub prerequisites: Vec<Prerequisite>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -156,6 +160,20 @@ impl Report {
             exempted,
         };
         let generated = generated.iter().map(|g| GeneratedInfo { rule: g.rule, resource: g.id() }).collect();
+        let Findings { mut changes, mut violations, exemptions, .. } = findings;
+        // Reports are read by people and pasted into reviews: what a change replaced and
+        // what a message quotes never shows a credential. (What a change sets is temper's
+        // own value or the operator's overlay, kept exact so the report can be replayed.)
+        for change in &mut changes {
+            if let Some(before) = &mut change.before {
+                crate::credential::redact_value(before);
+            }
+        }
+        for violation in &mut violations {
+            if let std::borrow::Cow::Owned(hidden) = crate::credential::redact_text(&violation.message) {
+                violation.message = hidden;
+            }
+        }
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool::this(),
@@ -163,13 +181,14 @@ impl Report {
             command,
             counts,
             documents,
-            changes: findings.changes,
+            changes,
             generated,
-            violations: findings.violations,
-            exemptions: findings.exemptions,
+            violations,
+            exemptions,
             warnings: Warning::duplicates(inputs, docs),
             compliance,
             flows: Vec::new(),
+            prerequisites: findings.prerequisites,
         }
     }
 
@@ -189,7 +208,7 @@ impl Report {
     }
 
     /// The human summary: one line of counts, then one line per violation and refused
-    /// exemption, then the warnings about the input.
+    /// exemption, then one line per prerequisite (`todo`), then the warnings about the input.
     pub fn summary(&self) -> String {
         self.summary_with(usize::MAX)
     }
@@ -253,6 +272,16 @@ impl Report {
                 out,
                 "warning[exemption] {}: exemption from {rule} not honoured: {why}",
                 self.describe(&e.resource, &templates)
+            );
+        }
+        for p in &self.prerequisites {
+            let _ = writeln!(
+                out,
+                "todo[{}] {}: create in {}: {}",
+                p.rule,
+                self.describe(&p.resource, &templates),
+                p.place,
+                p.items.join("; ")
             );
         }
         for w in &self.warnings {

@@ -11,7 +11,7 @@ use crate::index::Index;
 use crate::knowledge::Knowledge;
 use crate::object::ResourceId;
 use crate::pointer::{Pointer, insert};
-use crate::record::{Change, Findings, Mode, RuleId, Severity, Violation, Waiver};
+use crate::record::{Change, Findings, Mode, Prerequisite, RuleId, Severity, Violation, Waiver};
 use crate::workload::Workload;
 
 /// One resource as every rule sees it.
@@ -178,6 +178,31 @@ impl<'a> Cx<'a> {
             }
             None => matches!(self.fill(obj, ptr, value), Fill::Filled),
         }
+    }
+
+    /// Removes the field at `ptr` (a key of a mapping) when it is there. When fixes are off,
+    /// reports `message` instead. The change records the removed value redacted (key names
+    /// and byte lengths), never the value itself. Returns whether the field was removed.
+    pub fn remove(&mut self, obj: &mut Value, ptr: &Pointer, message: &str) -> bool {
+        let (Some(parent), Some(key)) = (ptr.parent(), ptr.last()) else { return false };
+        if obj.pointer(ptr.as_str()).is_none() {
+            return false;
+        }
+        if !self.fixes {
+            self.violation(ptr.clone(), message);
+            return false;
+        }
+        let Some(Value::Object(map)) = obj.pointer_mut(parent.as_str()) else { return false };
+        let Some(before) = map.shift_remove(&key) else { return false };
+        self.findings.changes.push(Change::removed(self.rule, self.id.clone(), ptr.clone(), &before));
+        true
+    }
+
+    /// Records something the output relies on that only the operator can provide: `items`
+    /// to create in `place`. Names only, never a value.
+    pub fn require(&mut self, place: impl Into<String>, items: Vec<String>) {
+        let place = place.into();
+        self.findings.prerequisites.push(Prerequisite { rule: self.rule, resource: self.id.clone(), place, items });
     }
 
     fn record(&mut self, pointer: Pointer, value: Value, before: Option<Value>) {

@@ -21,6 +21,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::knowledge::Knowledge;
 use crate::record::{RuleId, catalog};
 
 pub use cx::{Cx, Fill, Subject};
@@ -36,6 +37,20 @@ pub trait Rule: Send + Sync + fmt::Debug {
     /// Adds the objects the stream lacks. Runs once, after every resource was checked.
     fn generate(&self, gx: &mut Gx<'_>) {
         let _ = gx;
+    }
+
+    /// Completes an object a generating rule added, before it is checked, when this rule
+    /// fixes: what the rule would fill on a resource of the stream (`sync-order`: the wave of
+    /// the object's layer), so that a check of the output finds it filled, and rendering the
+    /// output again adds nothing.
+    fn decorate(&self, obj: &mut Value, knowledge: &Knowledge) {
+        let _ = (obj, knowledge);
+    }
+
+    /// Checks what serde cannot: parameters that depend on each other. The message names the
+    /// parameter; configuration reports it as an error.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -80,6 +95,7 @@ where
         let path = e.path().to_string();
         if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) }
     })?;
+    typed.validate()?;
     let resolved = serde_json::to_value(&typed).map_err(|e| e.to_string())?;
     Ok((Box::new(typed), resolved))
 }

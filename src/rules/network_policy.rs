@@ -38,7 +38,7 @@ Workloads on the host network are skipped: NetworkPolicies do not apply to them.
 System namespaces (`excludeNamespaces`) are skipped.
 
 ## Refuses
-- No default-deny policy is added to a namespace where a workload that accepts connections gets no policy of its own (exempted from this rule, or no policy name was free): the default-deny would cut it off.
+- No default-deny policy is added to a namespace where a workload that accepts connections gets no policy of its own (exempted from this rule, no policy name was free, or its pods have no labels to select them by): the default-deny would cut it off.
 - While the release namespace is unknown, no default-deny is added for it when it may turn out to be a namespace that has one, or gets one from temper.
 - Traffic through Ingresses and routes is allowed from `ingressNamespace` when no ingress controller is in the stream, and the report says that it assumed where the controller runs.
 
@@ -229,7 +229,14 @@ impl Rule for Params {
                 continue;
             }
             let labels = &facts.workload.pod_labels;
-            let Some(selector) = facts.selector() else { continue };
+            let Some(selector) = facts.selector() else {
+                // Pods without labels cannot be selected: a default-deny would cut them off.
+                let accepts = !facts.ports.is_empty() || inbound.contains_key(&facts.id);
+                if accepts && gx.fixes() {
+                    open.entry(facts.namespace.clone()).or_default().push(facts.id.to_string());
+                }
+                continue;
+            };
             let same_pods = (facts.namespace.clone(), canonical(&selector));
             if added.contains(&same_pods) || gx.index.network_policy_selects(&facts.namespace, labels) {
                 continue;
@@ -308,7 +315,7 @@ impl Rule for Params {
             let meta_ns = if explicit { ns.as_ref() } else { None };
             if let Some(workloads) = open.get(&ns) {
                 let message = format!(
-                    "no default-deny ingress policy added: it would cut off {}, which get no policy of their own (exempted from network-policy, or no policy name was free); give them one, or lift the exemption",
+                    "no default-deny ingress policy added: it would cut off {}, which get no policy of their own (exempted from network-policy, no policy name was free, or no labels to select their pods by); give them one (or labels), or lift the exemption",
                     workloads.join(", ")
                 );
                 gx.refuse(&ResourceId::namespace(&ns), None, Pointer::root(), message);

@@ -16,6 +16,7 @@ Secret types listed in `ignoreTypes` are skipped.
 ## Why
 A value rendered into a manifest lives on in the chart's values, the Helm release object, Git history and CI logs.
 Credentials belong in a secret manager, synced into the cluster by the Secrets Store CSI driver or an external secrets operator, so the manifests only reference them.
+`external-secrets`, which runs before this rule, replaces such Secrets in place once its parameters say where the secret manager is; those it replaces pass here.
 
 ## Example
 ```yaml

@@ -422,3 +422,44 @@ fn man_dir_writes_a_page_per_subcommand() {
     }
     assert!(dir.path("man1/temper-argocd-generate.1").is_file(), "nested subcommands get pages too");
 }
+
+/// A stream cut off at the wrong place can still parse, with a string where a pod spec should
+/// be: every environment stops with the document and the path, and nothing passes silently.
+#[test]
+fn fields_rules_read_must_have_their_kubernetes_types() {
+    let cases = [
+        ("spec:\n  template:\n    spec: \"containers:\"\n", "`/spec/template/spec` must be a mapping, not a string"),
+        ("spec:\n  template: [a]\n", "`/spec/template` must be a mapping, not a sequence"),
+        (
+            "spec:\n  replicas: \"2\"\n  template: {spec: {containers: []}}\n",
+            "`/spec/replicas` must be an integer, not a string",
+        ),
+        (
+            "spec:\n  template: {spec: {containers: [{name: a, image: b, ports: [{containerPort: \"80\"}]}]}}\n",
+            "`/spec/template/spec/containers/0/ports/0/containerPort` must be an integer, not a string",
+        ),
+        (
+            "spec:\n  template: {spec: {containers: [a]}}\n",
+            "`/spec/template/spec/containers/0` must be a mapping, not a string",
+        ),
+        (
+            "spec:\n  template: {metadata: {labels: {tier: 1}}, spec: {containers: []}}\n",
+            "`/spec/template/metadata/labels/tier` must be a string, not a number",
+        ),
+    ];
+    for (spec, message) in cases {
+        let input = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\n{spec}");
+        for env in ["dev", "staging", "prod"] {
+            for command in ["render", "check"] {
+                let out = run_with_stdin(temper().args([command, "--env", env]), input.as_bytes());
+                assert_eq!(out.status.code(), Some(2), "{env} {command}: {}", transcript(&out));
+                assert!(out.stdout.is_empty(), "{env} {command}: {}", transcript(&out));
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    stderr.contains("document 1 (Deployment/web)") && stderr.contains(message),
+                    "{env} {command}: {stderr}"
+                );
+            }
+        }
+    }
+}

@@ -155,3 +155,89 @@ fn broken_config_directories_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("environments/prod.yaml: spec.rules.probes: `often` is not a mode"), "{stderr}");
 }
+
+/// The operations rules are off until their parameters say where things live, and every
+/// parameter that cannot work is an error naming the rule and the field.
+#[test]
+fn operations_rules_say_what_is_misconfigured() {
+    let rule = |rule: &str, params: &str| env_error(&format!("  rules: {{{rule}: {{mode: fix, params: {params}}}}}\n"));
+    let errors = [
+        ("external-secrets: no store", rule("external-secrets", "{provider: external-secrets-operator}")),
+        (
+            "external-secrets: a store of an unknown kind",
+            rule("external-secrets", "{provider: external-secrets-operator, secretStoreRef: {kind: Vault, name: v}}"),
+        ),
+        ("external-secrets: unknown provider", rule("external-secrets", "{provider: sops}")),
+        ("external-secrets: csi without its provider", rule("external-secrets", "{provider: csi}")),
+        (
+            "external-secrets: unknown csi provider",
+            rule("external-secrets", "{provider: csi, csi: {provider: keepass}}"),
+        ),
+        (
+            "external-secrets: a placeholder that does not exist",
+            rule(
+                "external-secrets",
+                "{provider: external-secrets-operator, secretStoreRef: {name: v}, remoteKey: '{nmespace}/{secret}'}",
+            ),
+        ),
+        (
+            "external-secrets: gcp needs resource names",
+            rule("external-secrets", "{provider: csi, csi: {provider: gcp}}"),
+        ),
+        (
+            "external-secrets: temper writes objects",
+            rule("external-secrets", "{provider: csi, csi: {provider: azure, parameters: {objects: x}}}"),
+        ),
+        (
+            "external-secrets: properties are for ESO and vault",
+            rule("external-secrets", "{provider: csi, csi: {provider: aws}, remoteProperty: '{key}'}"),
+        ),
+        ("sync-order: waves out of order", rule("sync-order", "{waves: {data: 5, application: 0}}")),
+        ("sync-order: an unknown layer", rule("sync-order", "{waves: {platform: 1}}")),
+        ("sync-order: a kind that is not one", rule("sync-order", "{layers: {infrastructure: {kinds: [apps/]}}}")),
+        ("monitoring: an interval that is not one", rule("monitoring", "{labels: {}, interval: soon}")),
+        (
+            "monitoring: an alert without a duration",
+            rule("monitoring", "{alerts: [{alert: A, expr: up == 0, for: a while, severity: warning}]}"),
+        ),
+        (
+            "backup-schedule: not a cron expression",
+            rule("backup-schedule", "{storageLocation: default, schedule: daily}"),
+        ),
+        ("backup-schedule: a ttl in days", rule("backup-schedule", "{storageLocation: default, ttl: 30d}")),
+        ("backup-schedule: one name for every namespace", rule("backup-schedule", "{name: daily}")),
+        ("backup-schedule: an unknown method", rule("backup-schedule", "{volumeBackup: restic}")),
+        ("namespace-layout: an unknown parameter", rule("namespace-layout", "{classes: [database]}")),
+    ];
+    let text: String = errors.iter().map(|(what, err)| format!("{what}:\n  {err}\n")).collect();
+    insta::assert_snapshot!(text);
+}
+
+/// With the built-in configuration the operations rules change nothing and report nothing,
+/// in every environment: they wait for their parameters.
+#[test]
+fn operations_rules_wait_for_their_parameters() {
+    let input =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/release/platform.yaml")).unwrap();
+    for env in ["dev", "staging", "prod"] {
+        let policy = Config::builtin().unwrap().resolve(env).unwrap();
+        let outcome = temper::run(
+            &[temper::read::Input::new("platform", input.as_str())],
+            &policy,
+            &temper::Settings::render(Some("platform".into())),
+        )
+        .unwrap();
+        let ops = ["external-secrets", "sync-order", "monitoring", "backup-schedule"];
+        let touched: Vec<String> = outcome
+            .report
+            .changes
+            .iter()
+            .map(|c| c.rule.to_string())
+            .chain(outcome.report.violations.iter().map(|v| v.rule.to_string()))
+            .chain(outcome.report.generated.iter().map(|g| g.rule.to_string()))
+            .filter(|r| ops.contains(&r.as_str()))
+            .collect();
+        assert!(touched.is_empty(), "{env}: {touched:?}");
+        assert!(outcome.report.prerequisites.is_empty(), "{env}");
+    }
+}

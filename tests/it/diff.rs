@@ -186,10 +186,10 @@ fn json_patches_apply() {
     for case in std::fs::read_dir(fixture_dir()).unwrap() {
         let case = case.unwrap().path();
         let (a, b) = (resources(&case.join("a.yaml")), resources(&case.join("b.yaml")));
-        let options = Options { show_secrets: true, default_ignores: false, ignore: Vec::new() };
+        let options = Options { show_secrets: true, default_ignores: false, ignore: Vec::new(), ..Options::default() };
         let d = diff::diff(
-            &Side { resources: a.clone(), ..Side::default() },
-            &Side { resources: b.clone(), ..Side::default() },
+            &Side { resources: a.iter().map(std::borrow::Cow::Borrowed).collect(), ..Side::default() },
+            &Side { resources: b.iter().map(std::borrow::Cow::Borrowed).collect(), ..Side::default() },
             &options,
         );
         let patches = diff::render(&d, diff::Format::JsonPatch, &diff::Style::default());

@@ -1,7 +1,7 @@
 //! The documentation is a test: every rule's `yaml before` / `yaml after` example is run with
-//! that rule alone in fix mode (default parameters, built-in overlays, or the parameters the
-//! doc states just before the example as "With `params`:") and must produce the `after`
-//! text's meaning exactly.
+//! that rule alone in fix mode (default parameters, the built-in overlays `resource-sizing`,
+//! `workload-kinds` and `operations`, or the parameters the doc states just before the
+//! example as "With `params`:") and must produce the `after` text's meaning exactly.
 
 use serde_json::Value;
 use temper::canon::same_meaning;
@@ -52,7 +52,7 @@ fn every_rule_example_holds() {
         }
         for (b, a) in before.iter().zip(&after) {
             let env = format!(
-                "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {{name: doc-{rule}}}\nspec:\n  overlays: [resource-sizing, workload-kinds]\n  rules:\n    {rule}: {{mode: fix, params: {}}}\n",
+                "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {{name: doc-{rule}}}\nspec:\n  overlays: [resource-sizing, workload-kinds, operations]\n  rules:\n    {rule}: {{mode: fix, params: {}}}\n",
                 example_params(doc, b)
             );
             let outcome = render(&policy_from(&env), b).unwrap_or_else(|e| panic!("{rule}: {e}"));

@@ -24,12 +24,17 @@ mod docs;
 mod helm;
 // What is shipped: release archives, the Helm 4 plugin archive, the sidecar Dockerfile.
 mod packaging;
+// The operations rules end to end: secrets from a secret manager, sync waves, monitors,
+// backups, against the published CRD schemas, with no secret value in any output.
+mod operations;
 // Property-based tests: generated manifests and formatting.
 mod props;
 // Pod Security Standards against the Kyverno library's good and bad pods.
 mod pss;
 // Never breaks a release: identities, singletons, drains, flows, writable paths, quotas.
 mod release;
+// No credential of any shape reaches any output.
+mod secrets;
 // One fixture per rule situation, snapshotted.
 mod rules;
 // Reading and writing streams: every edge case of the input contract, with our own fixtures.

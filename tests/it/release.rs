@@ -1,6 +1,6 @@
 //! Never breaks a release: properties of what hardening changes on purpose, checked on every
 //! corpus file, every rule fixture, the release fixtures and the quickstart, in every built-in
-//! environment, with the release namespace unknown and known.
+//! environment and in `examples/operations`' prod, with the release namespace unknown and known.
 //!
 //! Each property reads the outputs the way the cluster will: objects without a namespace land
 //! in the release namespace, which is tried as each namespace the stream names, `default` and
@@ -21,6 +21,8 @@ use temper::{Policy, Settings};
 use crate::util::{policy, read_file, valid_corpus};
 
 const ENVIRONMENTS: [&str; 3] = ["dev", "staging", "prod"];
+/// The example's prod, with the operations rules on.
+const OPERATIONS: &str = "prod (examples/operations)";
 const FRESH: &str = "temper-fresh-namespace";
 
 /// One input, rendered in one environment with one release namespace (or none).
@@ -82,7 +84,10 @@ fn named_namespaces(docs: &[Document]) -> BTreeSet<String> {
 fn runs() -> &'static [Run] {
     static RUNS: OnceLock<Vec<Run>> = OnceLock::new();
     RUNS.get_or_init(|| {
-        let policies: Vec<(&'static str, Policy)> = ENVIRONMENTS.iter().map(|e| (*e, policy(e))).collect();
+        let mut policies: Vec<(&'static str, Policy)> = ENVIRONMENTS.iter().map(|e| (*e, policy(e))).collect();
+        // And prod with the operations rules on, as examples/operations configures them.
+        let operations = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/operations");
+        policies.push((OPERATIONS, temper::Config::load(Some(&operations)).unwrap().resolve("prod").unwrap()));
         let mut jobs = Vec::new();
         for (case, text) in cases() {
             let text = std::sync::Arc::new(text);

@@ -4,8 +4,8 @@
 //!
 //! A fixture runs in an environment where only its folder's rule is on, in fix mode, with
 //! the overlays of what temper knows about the world (`kubernetes-api`, `workload-kinds`,
-//! `single-writers`, `writable-paths`) and `resource-sizing`; or, when it starts with its own
-//! `Environment` (and `Overlay`) documents, in that environment.
+//! `single-writers`, `writable-paths`, `operations`) and `resource-sizing`; or, when it starts
+//! with its own `Environment` (and `Overlay`) documents, in that environment.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -61,7 +61,7 @@ fn snapshot(folder: &str, path: &Path) -> String {
     }
     let env = env.unwrap_or_else(|| {
         let doc = format!(
-            "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {{name: only-{folder}}}\nspec:\n  overlays: [kubernetes-api, workload-kinds, single-writers, writable-paths, resource-sizing]\n  rules: {{{folder}: fix}}\n"
+            "apiVersion: temper.dev/v1alpha1\nkind: Environment\nmetadata: {{name: only-{folder}}}\nspec:\n  overlays: [kubernetes-api, workload-kinds, single-writers, writable-paths, resource-sizing, operations]\n  rules: {{{folder}: fix}}\n"
         );
         config.add_environment("fixture-environment.yaml", &doc).unwrap()
     });

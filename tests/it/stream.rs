@@ -55,10 +55,12 @@ fn scalars_keep_their_kubernetes_meaning() {
     }
     assert_eq!(out["metadata"]["annotations"]["equals"], json!("="));
     assert_eq!(out["metadata"]["annotations"]["date"], json!("2001-12-14"));
-    let env: Vec<_> =
-        out["spec"]["containers"][0]["env"].as_array().unwrap().iter().map(|e| e["value"].clone()).collect();
+    let docs = read::parse(&[Input::new("t", outcome.output.as_str())]).unwrap();
+    let rollout = docs.iter().filter_map(|d| d.value.as_ref()).find(|v| v["kind"] == "Rollout").unwrap();
+    assert!(outcome.report.changes.iter().any(|c| c.resource.kind == "Rollout"), "the Rollout must be re-emitted");
+    let scalars = rollout["spec"]["scalars"].as_array().unwrap().clone();
     assert_eq!(
-        env,
+        scalars,
         [
             json!(true),
             json!(false),
