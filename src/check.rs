@@ -17,6 +17,7 @@ use crate::exempt;
 use crate::index::Index;
 use crate::knowledge::Knowledge;
 use crate::object::ResourceId;
+use crate::progress::Progress;
 use crate::read::Document;
 use crate::read::Input;
 use crate::record::{ExemptionUse, Findings, Generated};
@@ -37,17 +38,27 @@ pub fn types(inputs: &[Input], docs: &[Document], knowledge: &Knowledge) -> Resu
     first.map_or(Ok(()), Err)
 }
 
-/// Runs the rules over every resource of `docs`, fixing when `fix` is set. Returns the facts
-/// about every workload, as the rules left it.
+/// Runs the rules over every resource of `docs`, fixing when `fix` is set, advancing
+/// `progress` document by document. Returns the facts about every workload, as the rules
+/// left it.
 pub fn documents(
     docs: &mut [Document],
     policy: &Policy,
     index: &Index,
     fix: bool,
     findings: &mut Findings,
+    progress: &Progress,
 ) -> Vec<WorkloadFacts> {
-    let checked: Vec<(Findings, Vec<WorkloadFacts>)> =
-        docs.par_iter_mut().map(|doc| document(doc, policy, index, fix)).collect();
+    let checked: Vec<(Findings, Vec<WorkloadFacts>)> = docs
+        .par_iter_mut()
+        .map(|doc| {
+            let checked = document(doc, policy, index, fix);
+            if doc.number > 0 {
+                progress.checked_one();
+            }
+            checked
+        })
+        .collect();
     let mut facts = Vec::new();
     for (found, workloads) in checked {
         findings.extend(found);

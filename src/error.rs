@@ -39,13 +39,20 @@ impl fmt::Display for DocPlace {
 /// Everything that stops a run with exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An input could not be read.
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// An input could not be read. The OS error is part of the message and not also the
+    /// error's `source()`: a chain printer (anyhow's `{:#}`) would print it twice.
+    #[error("cannot read {}: {cause}", path.display())]
+    Read { path: PathBuf, cause: std::io::Error },
+    /// A `-f` directory is a Helm chart: its templates are not manifests until rendered.
+    #[error(
+        "{}: this is a Helm chart directory; render it first (helm template NAME {} | temper render ...)",
+        path.display(),
+        path.display()
+    )]
+    ChartDirectory { path: PathBuf },
+    /// A document holds Helm template markup: a chart's template rather than its rendered output.
+    #[error("unrendered Helm template at {}:{}: render the chart first (helm template ...); document {} reads `{text}`", place.origin, place.line, place.number)]
+    Unrendered { place: Box<DocPlace>, text: String },
     /// Input bytes are not text in a supported encoding.
     #[error("{origin}: {message} at byte offset {offset}")]
     Encoding { origin: String, offset: usize, message: String },
@@ -61,13 +68,9 @@ pub enum Error {
     /// An input source (a chart, a kustomization, a directory) could not be rendered or read.
     #[error("{0}")]
     Source(String),
-    /// Writing output failed.
-    #[error("cannot write {what}: {source}")]
-    Write {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Writing output failed (the OS error is in the message, as for `Read`).
+    #[error("cannot write {what}: {cause}")]
+    Write { what: String, cause: std::io::Error },
 }
 
 impl Error {

@@ -45,7 +45,7 @@ pub fn waivers(
                 violations: 0,
                 refused: Some(problem),
             };
-            match name.parse::<RuleId>() {
+            match RuleId::parse_from(name, &format!("the {EXEMPT} annotation")) {
                 Err(e) => refused.push(refuse(e)),
                 Ok(_) if reason.is_empty() => refused.push(refuse(format!("no {EXEMPT_REASON} annotation"))),
                 Ok(_) if !policy.annotation_exemptions => refused.push(refuse(format!(

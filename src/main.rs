@@ -1,5 +1,6 @@
 //! The `temper` binary: parses arguments, runs a command, and maps the result to an exit code:
-//! 0 success, 2 error (bad input, bad configuration, usage), 3 policy violation.
+//! 0 success, 1 differences (diffs with `--exit-code`), 2 error (bad input, bad configuration,
+//! usage), 3 policy violation, 4 verification failed (`temper verify`).
 //!
 //! **Invariant:** stdout carries only the command's output (manifests for `render`), written
 //! once at the end of a successful run; messages go to stderr and the log file.

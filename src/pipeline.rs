@@ -8,6 +8,7 @@
 //! caller's settings ask for it.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::check;
 use crate::compliance::{self, SecretValues, set_digest};
@@ -18,6 +19,7 @@ use crate::flows::{self, Network, Policies};
 use crate::generate::generate;
 use crate::index::Index;
 use crate::patch;
+use crate::progress::Progress;
 use crate::read::{self, Document, Input};
 use crate::record::{Findings, Generated};
 use crate::report::Report;
@@ -37,17 +39,38 @@ pub struct Settings {
     pub compliance: Option<SecretValues>,
     /// Stamp every output resource with the compliance annotations (needs `compliance`).
     pub stamp: bool,
+    /// Refuse input with a mapping key set twice, as Kubernetes' strict field validation
+    /// does; otherwise the report warns about it.
+    pub strict: bool,
+    /// Counters the run advances document by document, for a caller reporting progress.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Settings {
     /// Harden and write the manifests.
     pub fn render(release_namespace: Option<String>) -> Settings {
-        Settings { command: "render", release_namespace, fix: true, compliance: None, stamp: false }
+        Settings {
+            command: "render",
+            release_namespace,
+            fix: true,
+            compliance: None,
+            stamp: false,
+            strict: false,
+            progress: None,
+        }
     }
 
     /// Evaluate the manifests as they are; write nothing.
     pub fn check(release_namespace: Option<String>) -> Settings {
-        Settings { command: "check", release_namespace, fix: false, compliance: None, stamp: false }
+        Settings {
+            command: "check",
+            release_namespace,
+            fix: false,
+            compliance: None,
+            stamp: false,
+            strict: false,
+            progress: None,
+        }
     }
 
     /// Also compute the compliance statement, Secret values entering it as `secrets` says.
@@ -58,6 +81,16 @@ impl Settings {
     /// Also stamp every output resource (`stamp` true), which needs the compliance statement.
     pub fn with_stamps(self, stamp: bool) -> Settings {
         Settings { stamp, ..self }
+    }
+
+    /// Refuse duplicate mapping keys (`strict` true) instead of warning about them.
+    pub fn with_strict(self, strict: bool) -> Settings {
+        Settings { strict, ..self }
+    }
+
+    /// Advance `progress` as the run goes.
+    pub fn with_progress(self, progress: Option<Arc<Progress>>) -> Settings {
+        Settings { progress, ..self }
     }
 }
 
@@ -75,13 +108,22 @@ pub struct Outcome {
 
 /// Runs the whole pipeline over `inputs`.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
-    run_parsed(inputs, read::parse(inputs)?, policy, settings)
+    let docs = match settings.progress.as_deref() {
+        Some(progress) => read::parse_counted(inputs, progress)?,
+        None => read::parse(inputs)?,
+    };
+    run_parsed(inputs, docs, policy, settings)
 }
 
 /// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`: a
 /// promotion renders one input in two environments and reads it once.
 pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, settings: &Settings) -> Result<Outcome> {
     let namespace = settings.release_namespace.as_deref();
+    let unobserved = Progress::default();
+    let progress = settings.progress.as_deref().unwrap_or(&unobserved);
+    if settings.strict {
+        read::refuse_duplicates(inputs, &docs)?;
+    }
     let input_entries = settings.compliance.as_ref().map(|secrets| compliance::document_entries(&docs, secrets));
     let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
     let mut findings = Findings::default();
@@ -95,7 +137,7 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
     // The network is read before the rules run: a rule may turn a Secret into an
     // ExternalSecret, and the Service names its values held are still what its readers use.
     let network = Network::gather(&docs, &index);
-    let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings);
+    let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings, progress);
     index.refresh_autoscalers(&docs);
     let inferred = network.infer(&facts, &index);
     let stream = Stream {
@@ -128,7 +170,8 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
         _ => None,
     };
     findings.changes.sort_by_key(|c| c.resource.document);
-    let output = if settings.fix { write(inputs, &docs, &findings.changes, &generated)? } else { String::new() };
+    let output =
+        if settings.fix { write(inputs, &docs, &findings.changes, &generated, progress)? } else { String::new() };
     let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance)
         .with_flows(reviews);
     Ok(Outcome { output, report, documents: docs, generated })

@@ -14,16 +14,23 @@ use serde_json::Value;
 
 use crate::canon::same_meaning;
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 use crate::read::{Document, Input};
 use crate::record::{Change, Generated};
 use crate::yaml;
 
 /// Assembles the output: every document `changes` touched is re-emitted, the others are
-/// copied, and the generated objects follow.
-pub fn write(inputs: &[Input], docs: &[Document], changes: &[Change], generated: &[Generated]) -> Result<String> {
+/// copied, and the generated objects follow. `progress` counts the documents written.
+pub fn write(
+    inputs: &[Input],
+    docs: &[Document],
+    changes: &[Change],
+    generated: &[Generated],
+    progress: &Progress,
+) -> Result<String> {
     let changed_numbers: HashSet<usize> = changes.iter().map(|c| c.resource.document).collect();
     let changed: Vec<bool> = docs.iter().map(|d| d.number > 0 && changed_numbers.contains(&d.number)).collect();
-    write_documents(inputs, docs, &changed, generated)
+    write_counted(inputs, docs, &changed, generated, progress)
 }
 
 /// Assembles the output with `docs[i]` re-emitted where `changed[i]` is set, copied otherwise.
@@ -33,8 +40,27 @@ pub fn write_documents(
     changed: &[bool],
     generated: &[Generated],
 ) -> Result<String> {
-    let pieces: Vec<Result<Piece>> =
-        docs.par_iter().zip(changed.par_iter()).map(|(doc, &changed)| piece(inputs, doc, changed)).collect();
+    write_counted(inputs, docs, changed, generated, &Progress::default())
+}
+
+fn write_counted(
+    inputs: &[Input],
+    docs: &[Document],
+    changed: &[bool],
+    generated: &[Generated],
+    progress: &Progress,
+) -> Result<String> {
+    let pieces: Vec<Result<Piece>> = docs
+        .par_iter()
+        .zip(changed.par_iter())
+        .map(|(doc, &changed)| {
+            let piece = piece(inputs, doc, changed);
+            if doc.number > 0 {
+                progress.written_one();
+            }
+            piece
+        })
+        .collect();
     let mut pieces = pieces.into_iter().collect::<Result<Vec<Piece>>>()?;
     // Generated objects are emitted (and verified) in parallel too: a large stream gets
     // thousands of them, and emitting them in turn was the largest sequential step of a run.

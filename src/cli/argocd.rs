@@ -61,6 +61,10 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub no_enforce: bool,
     #[command(flatten)]
+    pub strict: super::StrictArg,
+    #[command(flatten)]
+    pub limit: super::LimitArgs,
+    #[command(flatten)]
     pub process: ProcessArgs,
 }
 
@@ -87,8 +91,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     let vars = Vars::from_process();
     let params = Parameters::from_vars(&vars)?;
     let config = args.config.load()?;
-    let env = choose_environment(args.env.as_deref(), &params, &vars, &config)?;
-    let policy = config.resolve(&env)?;
+    let (env, from) = choose_environment(args.env.as_deref(), &params, &vars, &config)?;
+    let policy = config.resolve_from(&env, from)?;
     let namespace = args.namespace.clone().or_else(|| vars.get("ARGOCD_APP_NAMESPACE").map(str::to_string));
     let app_dir = std::env::current_dir().context("cannot read the current directory")?;
 
@@ -113,7 +117,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         notes.push_str(&format!("temper: skipped {}: not a Kubernetes manifest\n", file.display()));
     }
 
-    let outcome = temper::run(&inputs, &policy, &Settings::render(namespace))?;
+    let outcome = temper::run(&inputs, &policy, &Settings::render(namespace).with_strict(args.strict.strict))?;
     let report = &outcome.report;
     if report.counts.resources == 0 {
         // ArgoCD reads empty output as an application without resources; with auto-prune it
@@ -130,9 +134,9 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         );
     }
     if report.fails() && !args.no_enforce {
-        return Ok(super::refuse(&notes, report, &policy.environment));
+        return Ok(super::refuse(&notes, report, &policy.environment, &args.limit));
     }
-    args.process.inform(&format!("{notes}{}", report.summary()));
+    args.process.summary(&notes, report, &args.limit);
     write_stdout(outcome.output.as_bytes())?;
     Ok(EXIT_OK)
 }
@@ -265,8 +269,13 @@ impl Parameters {
 }
 
 /// The pinned environment (`--env`), else what the Application asks for, else the sidecar's
-/// `TEMPER_ENV`, else the configuration's default.
-fn choose_environment(pin: Option<&str>, params: &Parameters, vars: &Vars, config: &Config) -> anyhow::Result<String> {
+/// `TEMPER_ENV`, else the configuration's default; with where it came from, for errors.
+fn choose_environment(
+    pin: Option<&str>,
+    params: &Parameters,
+    vars: &Vars,
+    config: &Config,
+) -> anyhow::Result<(String, &'static str)> {
     let asked = match (&params.env, vars.get("ARGOCD_ENV_TEMPER_ENV")) {
         (Some(env), _) => Some((env.as_str(), "the `env` parameter")),
         (None, Some(env)) => Some((env, "ARGOCD_ENV_TEMPER_ENV")),
@@ -276,11 +285,11 @@ fn choose_environment(pin: Option<&str>, params: &Parameters, vars: &Vars, confi
         (Some(pin), Some((env, from))) if env != pin => {
             bail!("the Application asks for environment `{env}` ({from}), but this plugin is pinned to `{pin}` (--env)")
         }
-        (Some(pin), _) => Ok(pin.to_string()),
-        (None, Some((env, _))) => Ok(env.to_string()),
+        (Some(pin), _) => Ok((pin.to_string(), "--env")),
+        (None, Some((env, from))) => Ok((env.to_string(), from)),
         (None, None) => match vars.get("TEMPER_ENV") {
-            Some(env) => Ok(env.to_string()),
-            None => Ok(config.default_environment()?),
+            Some(env) => Ok((env.to_string(), "TEMPER_ENV")),
+            None => Ok((config.default_environment()?, "the configuration's default")),
         },
     }
 }
@@ -462,15 +471,22 @@ mod tests {
         let asked = Parameters { env: Some("dev".into()), ..Parameters::default() };
         let none = Parameters::default();
         let choose = |pin, params: &Parameters, v: &[(&str, &str)]| choose_environment(pin, params, &vars(v), &config);
-        assert_eq!(choose(None, &asked, &[("ARGOCD_ENV_TEMPER_ENV", "staging")]).unwrap(), "dev");
+        let chosen = |name: &str, from: &'static str| (name.to_string(), from);
+        assert_eq!(
+            choose(None, &asked, &[("ARGOCD_ENV_TEMPER_ENV", "staging")]).unwrap(),
+            chosen("dev", "the `env` parameter")
+        );
         assert_eq!(
             choose(None, &none, &[("ARGOCD_ENV_TEMPER_ENV", "staging"), ("TEMPER_ENV", "dev")]).unwrap(),
-            "staging"
+            chosen("staging", "ARGOCD_ENV_TEMPER_ENV")
         );
-        assert_eq!(choose(None, &none, &[("ARGOCD_ENV_TEMPER_ENV", ""), ("TEMPER_ENV", "dev")]).unwrap(), "dev");
-        assert_eq!(choose(None, &none, &[]).unwrap(), "prod");
-        assert_eq!(choose(Some("prod"), &none, &[("TEMPER_ENV", "dev")]).unwrap(), "prod");
-        assert_eq!(choose(Some("dev"), &asked, &[]).unwrap(), "dev");
+        assert_eq!(
+            choose(None, &none, &[("ARGOCD_ENV_TEMPER_ENV", ""), ("TEMPER_ENV", "dev")]).unwrap(),
+            chosen("dev", "TEMPER_ENV")
+        );
+        assert_eq!(choose(None, &none, &[]).unwrap(), chosen("prod", "the configuration's default"));
+        assert_eq!(choose(Some("prod"), &none, &[("TEMPER_ENV", "dev")]).unwrap(), chosen("prod", "--env"));
+        assert_eq!(choose(Some("dev"), &asked, &[]).unwrap(), chosen("dev", "--env"));
         let err = choose(Some("prod"), &asked, &[]).unwrap_err().to_string();
         assert!(err.contains("asks for environment `dev` (the `env` parameter), but this plugin is pinned to `prod`"));
     }

@@ -1,11 +1,14 @@
 //! `temper check`: evaluate an environment's rules on manifests as they are.
 
+use std::path::PathBuf;
+
 use clap::Args;
 
 use temper::Settings;
 use temper::report::{self, Format};
 
-use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, choice, write_stdout};
+use super::progress::Ticker;
+use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, LimitArgs, ProcessArgs, choice, write_stdout};
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
@@ -14,8 +17,14 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub input: InputArgs,
     /// Output format
-    #[arg(long, default_value = "text", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
+    #[arg(short = 'o', long, default_value = "text", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
     pub format: Format,
+    /// Look chart templates named by `# Source:` up under DIR (then the working directory), so
+    /// SARIF results point at the template line where the document lines up with it
+    #[arg(long, value_name = "DIR")]
+    pub source_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub limit: LimitArgs,
     #[command(flatten)]
     pub process: ProcessArgs,
 }
@@ -24,10 +33,28 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = temper::run(&inputs, &policy, &Settings::check(args.input.namespace()))?;
+    let ticker = Ticker::start(&inputs, args.process.quiet, false);
+    let settings = Settings::check(args.input.namespace())
+        .with_strict(args.input.strict.strict)
+        .with_progress(ticker.as_ref().map(Ticker::progress));
+    let outcome = temper::run(&inputs, &policy, &settings)?;
+    if let Some(ticker) = ticker {
+        ticker.finish();
+    }
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
-    write_stdout(report::render(report, args.format, &inputs, &outcome.documents).as_bytes())?;
+    if args.format != Format::Text {
+        super::warn(report, &args.process);
+    }
+    let mut sources = report::Sources::default();
+    if let Some(dir) = &args.source_root {
+        sources.roots.insert(0, dir.clone());
+    }
+    let text = match args.format {
+        Format::Text => report.summary_with(args.limit.max_violations),
+        format => report::render_with(report, format, &inputs, &outcome.documents, &sources),
+    };
+    write_stdout(text.as_bytes())?;
     super::log(&report.summary());
     Ok(if report.fails() { EXIT_VIOLATION } else { EXIT_OK })
 }

@@ -9,8 +9,12 @@ use temper::diff::{self, Format, Options, Side, Style};
 use temper::pointer::Pointer;
 use temper::read;
 
-use super::hash::HashArgs;
-use super::{ConfigDir, EXIT_OK, EXIT_VIOLATION, InputArgs, NamespaceArg, ProcessArgs, choice, write_stdout};
+use super::hash::{HashArgs, HashSecrets};
+use temper::report::Warning;
+
+use super::{
+    ConfigDir, EXIT_OK, EXIT_VIOLATION, InputArgs, NamespaceArg, ProcessArgs, StrictArg, choice, write_stdout,
+};
 
 pub const EXIT_DIFFERENCES: u8 = 1;
 
@@ -25,7 +29,7 @@ pub enum Color {
 #[derive(Debug, Clone, Args)]
 pub struct ShowArgs {
     /// Output format
-    #[arg(long, default_value = "unified", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
+    #[arg(short = 'o', long, default_value = "unified", value_parser = choice::<Format>(Format::ALL.map(Format::as_str)))]
     pub format: Format,
     /// Colour the unified format
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
@@ -118,11 +122,14 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     let options = args.show.options()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
+    super::warn(&outcome.report, &args.process);
     let d = diff::hardening(&inputs, &outcome, &options)?;
     let fails = !d.blockers.is_empty() && !args.no_enforce;
-    args.show.finish(&d, fails, "`temper diff --format unified`")
+    let mut command = Command::new(&["diff", "--env", &policy.environment]);
+    command.config(&args.config.dir).namespace(args.input.namespace().as_deref()).inputs(&args.input.files);
+    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -149,23 +156,26 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
     let config = args.config.load()?;
-    let (from, to) = (config.resolve(&args.from)?, config.resolve(&args.to)?);
+    let (from, to) = (config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?);
     let inputs = args.input.read()?;
     let options = options.keyed(&inputs);
+    let strict = args.input.strict.strict;
     // Both renders start from the same documents: read once, copied for the first.
     let docs = read::parse(&inputs)?;
     let copy = {
         use rayon::prelude::*;
         docs.par_iter().cloned().collect()
     };
-    let a = args.hash.render_parsed(&inputs, copy, &from, args.input.namespace())?;
+    let a = args.hash.render_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
-    let b = args.hash.render_parsed(&inputs, docs, &to, args.input.namespace())?;
+    super::warn(&a.report, &args.process);
+    let b = args.hash.render_parsed(&inputs, docs, &to, args.input.namespace(), strict)?;
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
-    let command = format!("`temper promote --from {} --to {} --format unified`", args.from, args.to);
-    args.show.finish(&d, fails, &command)
+    let mut command = Command::new(&["promote", "--from", &args.from, "--to", &args.to]);
+    command.config(&args.config).namespace(args.input.namespace().as_deref()).inputs(&args.input.files);
+    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
 }
 
 #[derive(Debug, Clone, Args)]
@@ -182,6 +192,8 @@ pub struct CompareCommand {
     #[command(flatten)]
     pub release: NamespaceArg,
     #[command(flatten)]
+    pub strict: StrictArg,
+    #[command(flatten)]
     pub show: ShowArgs,
     #[command(flatten)]
     pub hash: HashArgs,
@@ -196,21 +208,117 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     let b_inputs = read::read_inputs(std::slice::from_ref(&args.b))?;
     let options = options.keyed(a_inputs.iter().chain(&b_inputs));
     let (a_label, b_label) = (args.a.display().to_string(), args.b.display().to_string());
+    let strict = args.strict.strict;
     let (d, fails) = match &args.env {
         Some(env) => {
-            let policy = args.config.load()?.resolve(env)?;
+            let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
-            let a = args.hash.render(&a_inputs, &policy, namespace.clone())?;
-            let b = args.hash.render(&b_inputs, &policy, namespace.clone())?;
+            let a = args.hash.render(&a_inputs, &policy, namespace.clone(), strict)?;
+            let b = args.hash.render(&b_inputs, &policy, namespace.clone(), strict)?;
+            super::warn(&a.report, &args.process);
+            super::warn(&b.report, &args.process);
             let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)
                 .blocked_by(&b.report.blockers());
             let fails = !d.blockers.is_empty();
             (d, fails)
         }
         None => {
-            let (a, b) = (Side::input(&a_label, &a_inputs)?, Side::input(&b_label, &b_inputs)?);
+            let (a_docs, b_docs) = (read::parse(&a_inputs)?, read::parse(&b_inputs)?);
+            for (inputs, docs) in [(&a_inputs, &a_docs), (&b_inputs, &b_docs)] {
+                if strict {
+                    read::refuse_duplicates(inputs, docs)?;
+                }
+                for w in Warning::duplicates(inputs, docs) {
+                    args.process.inform(&format!("temper: {w}\n"));
+                }
+            }
+            let (a, b) = (Side::of_documents(&a_label, a_docs), Side::of_documents(&b_label, b_docs));
             (diff::diff(&a, &b, &options), false)
         }
     };
-    args.show.finish(&d, fails, "`temper compare --format unified`")
+    let mut command = Command::new(&["compare"]);
+    command.path(&args.a).path(&args.b);
+    if let Some(env) = &args.env {
+        command.args(&["--env", env]);
+    }
+    command.config(&args.config).namespace(args.release.namespace.as_deref());
+    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
+}
+
+/// The command that shows a truncated markdown diff in full, as it can be copied and run: the
+/// same inputs, environments, configuration, namespace and ignores, in the unified format.
+/// Input from stdin cannot be named; the hint says to pipe it again.
+struct Command {
+    words: Vec<String>,
+    stdin: bool,
+}
+
+impl Command {
+    fn new(words: &[&str]) -> Command {
+        let mut command = Command { words: vec!["temper".into()], stdin: false };
+        command.args(words);
+        command
+    }
+
+    fn args(&mut self, words: &[&str]) -> &mut Command {
+        self.words.extend(words.iter().map(|w| shell_word(w)));
+        self
+    }
+
+    /// A path argument; `-` is stdin.
+    fn path(&mut self, path: &std::path::Path) -> &mut Command {
+        self.stdin |= path.as_os_str() == "-";
+        self.args(&[&path.display().to_string()])
+    }
+
+    /// `-f` arguments; none is stdin.
+    fn inputs(&mut self, files: &[PathBuf]) -> &mut Command {
+        self.stdin |= files.is_empty();
+        for file in files {
+            self.args(&["-f"]).path(file);
+        }
+        self
+    }
+
+    fn config(&mut self, dir: &ConfigDir) -> &mut Command {
+        if let Some(dir) = &dir.config {
+            self.args(&["--config"]).path(dir);
+        }
+        self
+    }
+
+    fn namespace(&mut self, namespace: Option<&str>) -> &mut Command {
+        if let Some(namespace) = namespace {
+            self.args(&["-n", namespace]);
+        }
+        self
+    }
+
+    /// The command with the options that change what the diff shows, in markdown's words.
+    fn finish(&mut self, show: &ShowArgs, hash: &HashArgs) -> String {
+        if show.no_default_ignores {
+            self.args(&["--no-default-ignores"]);
+        }
+        for pointer in &show.ignore {
+            self.args(&["--ignore", pointer]);
+        }
+        if show.show_secrets {
+            self.args(&["--show-secrets"]);
+        }
+        if hash.hash_secrets == HashSecrets::Hmac {
+            self.args(&["--hash-secrets", "hmac"]);
+        }
+        self.args(&["--format", "unified"]);
+        let pipe = if self.stdin { " (pipe the same input)" } else { "" };
+        format!("`{}`{pipe}", self.words.join(" "))
+    }
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds nothing special, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,~".contains(c))
+        && !word.starts_with('~');
+    if plain { word.to_string() } else { format!("'{}'", word.replace('\'', "'\\''")) }
 }

@@ -17,9 +17,10 @@ pub struct EnvArgs {
 pub fn run(args: &EnvArgs) -> anyhow::Result<u8> {
     let config = args.config.load()?;
     let mut out = String::new();
-    match args.name.as_ref().or(args.config.env.as_ref()) {
-        Some(name) => {
-            let policy = config.resolve(name)?;
+    let named = args.name.as_ref().map(|n| (n, "the ENV argument")).or(args.config.env.as_ref().map(|n| (n, "--env")));
+    match named {
+        Some((name, from)) => {
+            let policy = config.resolve_from(name, from)?;
             out = temper::yaml::emit(&policy.resolved).map_err(anyhow::Error::msg)?;
         }
         None => {

@@ -8,7 +8,7 @@ use temper::compliance::{self, SecretValues, Stamped};
 use temper::read;
 use temper::{Input, Outcome, Policy, Settings};
 
-use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, ProcessArgs, write_file, write_stdout};
+use super::{ConfigArgs, EXIT_OK, EXIT_VERIFY_FAILED, InputArgs, ProcessArgs, write_file, write_stdout};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HashSecrets {
@@ -32,9 +32,15 @@ impl HashArgs {
         Ok(if hash { render.with_compliance(self.secrets()?) } else { render })
     }
 
-    /// Renders `inputs` with the compliance statement computed.
-    pub fn render(&self, inputs: &[Input], policy: &Policy, namespace: Option<String>) -> anyhow::Result<Outcome> {
-        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?)?)
+    /// Renders `inputs` with the compliance statement computed; `strict` refuses keys set twice.
+    pub fn render(
+        &self,
+        inputs: &[Input],
+        policy: &Policy,
+        namespace: Option<String>,
+        strict: bool,
+    ) -> anyhow::Result<Outcome> {
+        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
     }
 
     /// [`HashArgs::render`] of documents already read from `inputs`.
@@ -44,8 +50,9 @@ impl HashArgs {
         docs: Vec<temper::read::Document>,
         policy: &Policy,
         namespace: Option<String>,
+        strict: bool,
     ) -> anyhow::Result<Outcome> {
-        Ok(temper::run_parsed(inputs, docs, policy, &self.settings(namespace, true)?)?)
+        Ok(temper::run_parsed(inputs, docs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
     }
 
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {
@@ -79,8 +86,9 @@ pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.hash.render(&inputs, &policy, args.input.namespace())?;
+    let outcome = args.hash.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
+    super::warn(&outcome.report, &args.process);
     let c = outcome.report.compliance.as_ref().ok_or_else(|| anyhow::anyhow!("no compliance statement"))?;
     if let Some(path) = &args.attestation {
         let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
@@ -120,8 +128,9 @@ pub fn verify(args: &VerifyCommand) -> anyhow::Result<u8> {
 fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace())?;
+    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
+    super::warn(&outcome.report, &args.process);
     let got = outcome.report.compliance.map(|c| c.compliance_hash).unwrap_or_default();
     if got == expected {
         write_stdout(format!("verified: {got} (environment {})\n", policy.environment).as_bytes())?;
@@ -131,7 +140,7 @@ fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
             "temper: verification failed: the input renders to {got} in environment `{}`, not {expected}",
             policy.environment
         );
-        Ok(EXIT_VIOLATION)
+        Ok(EXIT_VERIFY_FAILED)
     }
 }
 
@@ -145,7 +154,7 @@ fn verify_stamped(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resul
         }
         Err(why) => {
             eprintln!("temper: verification failed: {why}");
-            Ok(EXIT_VIOLATION)
+            Ok(EXIT_VERIFY_FAILED)
         }
     }
 }
@@ -159,11 +168,14 @@ fn stamped_verdict(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resu
         Ok(stamped) => stamped,
         Err(why) => return Ok(Err(why)),
     };
-    let policy = args.config.load()?.resolve(&stamped.environment)?;
+    let from = format!("the `temper.dev/environment` stamp of {}", file.display());
+    let policy = args.config.load()?.resolve_from(&stamped.environment, &from)?;
     if let Some(why) = stamped.policy_changed(&policy) {
         return Ok(Err(why));
     }
-    let check = temper::run(&inputs, &policy, &Settings::check(args.input.namespace()))?;
+    let settings = Settings::check(args.input.namespace()).with_strict(args.input.strict.strict);
+    let check = temper::run(&inputs, &policy, &settings)?;
     let report = &check.report;
+    super::warn(report, &args.process);
     Ok(stamped.verify(&policy, &report.violations, &report.exemptions).map(|()| stamped))
 }

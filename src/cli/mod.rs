@@ -10,6 +10,7 @@ mod env;
 mod explain;
 mod hash;
 mod init;
+mod progress;
 mod render;
 
 use std::io::Write as _;
@@ -24,6 +25,8 @@ use temper::{Config, Policy};
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_ERROR: u8 = 2;
 pub const EXIT_VIOLATION: u8 = 3;
+/// `temper verify`: the input or the stamped stream does not match the hash or its stamps.
+pub const EXIT_VERIFY_FAILED: u8 = 4;
 
 /// A hardening post-renderer for Kubernetes manifests.
 ///
@@ -100,19 +103,21 @@ impl ConfigArgs {
         self.dir.load()
     }
 
-    /// The environment's name: the flag, then the environment variables, then the default.
-    pub fn environment(&self, config: &Config) -> anyhow::Result<String> {
-        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        match self.env.clone().or_else(|| from_env("TEMPER_ENV")).or_else(|| from_env("ARGOCD_ENV_TEMPER_ENV")) {
+    /// The environment's name: the flag, then the environment variables, then the default;
+    /// with where it came from, for errors.
+    pub fn environment(&self, config: &Config) -> anyhow::Result<(String, &'static str)> {
+        let from_env = |name: &'static str| std::env::var(name).ok().filter(|v| !v.is_empty()).map(|v| (v, name));
+        let given = self.env.clone().map(|e| (e, "--env"));
+        match given.or_else(|| from_env("TEMPER_ENV")).or_else(|| from_env("ARGOCD_ENV_TEMPER_ENV")) {
             Some(env) => Ok(env),
-            None => Ok(config.default_environment()?),
+            None => Ok((config.default_environment()?, "the configuration's default")),
         }
     }
 
     pub fn policy(&self) -> anyhow::Result<Policy> {
         let config = self.load()?;
-        let env = self.environment(&config)?;
-        Ok(config.resolve(&env)?)
+        let (env, from) = self.environment(&config)?;
+        Ok(config.resolve_from(&env, from)?)
     }
 }
 
@@ -137,6 +142,25 @@ pub struct InputArgs {
     /// Exit 2 when the input holds no Kubernetes object at all, instead of warning
     #[arg(long, env = "TEMPER_FAIL_ON_EMPTY", value_parser = clap::builder::BoolishValueParser::new())]
     pub fail_on_empty: bool,
+    #[command(flatten)]
+    pub strict: StrictArg,
+}
+
+/// How strictly the input is read.
+#[derive(Debug, Clone, Args)]
+pub struct StrictArg {
+    /// Exit 2 on a mapping key set twice, which Kubernetes' strict field validation rejects,
+    /// instead of warning
+    #[arg(long, env = "TEMPER_STRICT", value_parser = clap::builder::BoolishValueParser::new())]
+    pub strict: bool,
+}
+
+/// Prints the report's warnings about the input (keys set twice) on stderr, unless quiet, and
+/// in the log file: for commands whose output is not the summary, which lists them already.
+pub fn warn(report: &temper::report::Report, process: &ProcessArgs) {
+    for w in &report.warnings {
+        process.inform(&format!("temper: {w}\n"));
+    }
 }
 
 impl InputArgs {
@@ -181,6 +205,15 @@ where
     clap::builder::PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }
 
+/// How many violations the human summary on stderr lists (the log file gets them all).
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// List at most N violations in the summary on stderr, then how many more there are of
+    /// each rule (the JSON report and the log file list them all)
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub max_violations: usize,
+}
+
 /// How the process runs.
 #[derive(Debug, Clone, Args)]
 pub struct ProcessArgs {
@@ -217,18 +250,26 @@ impl ProcessArgs {
         }
         log(text);
     }
+
+    /// Prints `notes` and the report's summary on stderr (unless quiet), listing at most
+    /// `limit` violations; the log file gets every one, as a file has room for them.
+    pub fn summary(&self, notes: &str, report: &temper::report::Report, limit: &LimitArgs) {
+        if !self.quiet {
+            eprint!("{notes}{}", report.summary_with(limit.max_violations));
+        }
+        log(&format!("{notes}{}", report.summary()));
+    }
 }
 
 /// Explains a run that enforced rules refuse (on stderr even with `--quiet`, and in the log
 /// file) and returns the exit code for it. `notes` come before the summary.
-pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str) -> u8 {
-    let text = format!(
-        "{notes}{}temper: {} violation(s) of enforced rules in environment `{environment}`; nothing was written\n",
-        report.summary(),
-        report.counts.errors,
+pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str, limit: &LimitArgs) -> u8 {
+    let last = format!(
+        "temper: {} violation(s) of enforced rules in environment `{environment}`; nothing was written\n",
+        report.counts.errors
     );
-    eprint!("{text}");
-    log(&text);
+    eprint!("{notes}{}{last}", report.summary_with(limit.max_violations));
+    log(&format!("{notes}{}{last}", report.summary()));
     EXIT_VIOLATION
 }
 

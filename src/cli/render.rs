@@ -8,7 +8,8 @@ use temper::compliance;
 use temper::diff::{self, Format, Options, Style};
 
 use super::hash::HashArgs;
-use super::{ConfigArgs, EXIT_OK, InputArgs, ProcessArgs, choice, write_file, write_stdout};
+use super::progress::Ticker;
+use super::{ConfigArgs, EXIT_OK, InputArgs, LimitArgs, ProcessArgs, choice, write_file, write_stdout};
 
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
@@ -37,6 +38,8 @@ pub struct RenderArgs {
     #[command(flatten)]
     pub hash: HashArgs,
     #[command(flatten)]
+    pub limit: LimitArgs,
+    #[command(flatten)]
     pub process: ProcessArgs,
 }
 
@@ -45,8 +48,17 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
     let wants_hash = args.report.is_some() || args.stamp || args.attestation.is_some() || args.diff.is_some();
-    let settings = args.hash.settings(args.input.namespace(), wants_hash)?.with_stamps(args.stamp);
+    let ticker = Ticker::start(&inputs, args.process.quiet, true);
+    let settings = args
+        .hash
+        .settings(args.input.namespace(), wants_hash)?
+        .with_stamps(args.stamp)
+        .with_strict(args.input.strict.strict)
+        .with_progress(ticker.as_ref().map(Ticker::progress));
     let outcome = temper::run(&inputs, &policy, &settings)?;
+    if let Some(ticker) = ticker {
+        ticker.finish();
+    }
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
     if let Some(path) = &args.report {
@@ -57,7 +69,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         write_file(path, &diff::render(&hardening, args.diff_format, &Style::default()))?;
     }
     if report.fails() && !args.no_enforce {
-        return Ok(super::refuse("", report, &policy.environment));
+        return Ok(super::refuse("", report, &policy.environment, &args.limit));
     }
     if let (Some(path), Some(c)) = (&args.attestation, &report.compliance) {
         let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
@@ -65,7 +77,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     }
     super::debug_panic("render");
     super::debug_panic("worker");
-    args.process.inform(&report.summary());
+    args.process.summary("", report, &args.limit);
     write_stdout(outcome.output.as_bytes())?;
     // The process exits next and the OS takes the memory back at once; freeing every value of
     // a large stream one by one first took a tenth of a single-threaded run.

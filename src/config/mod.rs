@@ -30,9 +30,21 @@ use crate::target::Target;
 pub use schema::API_VERSION;
 use schema::{AllowDeny, EnvironmentFile, OverlayFile, Refusals, RuleSetting, SignalsSpec, SingleWritersSpec};
 
-/// Where a configuration file came from.
+/// Where a configuration file came from, and what it says.
 #[derive(Debug, Clone)]
-struct Origin(String);
+struct Origin {
+    /// How messages name it: `builtin:overlays/x.yaml`, or the path it was read from.
+    file: String,
+    /// Its place in a configuration directory: `overlays/x.yaml`, `environments/y.yaml`.
+    path: String,
+    text: String,
+}
+
+impl Origin {
+    fn builtin(&self) -> bool {
+        self.file.starts_with("builtin:")
+    }
+}
 
 /// Every overlay and environment known: built-in, then the user's.
 #[derive(Debug, Clone)]
@@ -87,7 +99,7 @@ impl Config {
     pub fn builtin() -> Result<Config> {
         let mut config = Config { overlays: BTreeMap::new(), environments: BTreeMap::new() };
         for (path, text) in builtin::FILES {
-            config.add(&format!("builtin:{path}"), path.starts_with("environments/"), text)?;
+            config.add(&format!("builtin:{path}"), path, path.starts_with("environments/"), text)?;
         }
         Ok(config)
     }
@@ -109,9 +121,9 @@ impl Config {
             let mut seen = BTreeMap::new();
             for file in crate::read::manifest_files(&path)? {
                 let name = file.display().to_string();
-                let text =
-                    std::fs::read_to_string(&file).map_err(|source| Error::Read { path: file.clone(), source })?;
-                let key = config.add(&name, env, &text)?;
+                let text = std::fs::read_to_string(&file).map_err(|cause| Error::Read { path: file.clone(), cause })?;
+                let path = format!("{sub}/{}", file.file_name().unwrap_or_default().to_string_lossy());
+                let key = config.add(&name, &path, env, &text)?;
                 if let Some(other) = seen.insert(key.clone(), name.clone()) {
                     return Err(Error::config(name, format!("`{key}` is also defined in {other}")));
                 }
@@ -128,16 +140,36 @@ impl Config {
 
     /// Adds an environment given as text (as if it were a file named `file`).
     pub fn add_environment(&mut self, file: &str, text: &str) -> Result<String> {
-        self.add(file, true, text)
+        self.add(file, &format!("environments/{}", base_name(file)), true, text)
     }
 
     /// Adds an overlay given as text (as if it were a file named `file`).
     pub fn add_overlay(&mut self, file: &str, text: &str) -> Result<String> {
-        self.add(file, false, text)
+        self.add(file, &format!("overlays/{}", base_name(file)), false, text)
+    }
+
+    /// The files of the configuration, as `temper init` writes them: each overlay and
+    /// environment by its path in a configuration directory (`overlays/x.yaml`), with its
+    /// text, sorted by path. A user's file replaces the built-in one it overrides (same kind
+    /// and name), and a built-in file whose path a user's file takes is left out: it stays
+    /// built in, and the user's file does not override it.
+    pub fn files(&self) -> Vec<(String, String)> {
+        let origins: Vec<&Origin> =
+            self.overlays.values().map(|(o, _)| o).chain(self.environments.values().map(|(o, _)| o)).collect();
+        let user: std::collections::HashSet<&str> =
+            origins.iter().filter(|o| !o.builtin()).map(|o| o.path.as_str()).collect();
+        let mut files: Vec<(String, String)> = origins
+            .into_iter()
+            .filter(|o| !o.builtin() || !user.contains(o.path.as_str()))
+            .map(|o| (o.path.clone(), o.text.clone()))
+            .collect();
+        files.sort();
+        files
     }
 
     /// Adds one file, replacing a built-in one of the same name. Returns its name.
-    fn add(&mut self, file: &str, environment: bool, text: &str) -> Result<String> {
+    fn add(&mut self, file: &str, path: &str, environment: bool, text: &str) -> Result<String> {
+        let origin = Origin { file: file.to_string(), path: path.to_string(), text: text.to_string() };
         let bad = |message: String| Error::config(file, message);
         let options = serde_saphyr::options! { legacy_octal_numbers: true };
         let check = |api_version: &str, kind: &str, want: &str| -> Result<()> {
@@ -154,13 +186,13 @@ impl Config {
             let parsed: EnvironmentFile = serde_saphyr::from_str_with_options(text, options).map_err(describe)?;
             check(&parsed.api_version, &parsed.kind, "Environment")?;
             let name = parsed.metadata.name.clone();
-            self.environments.insert(name.clone(), (Origin(file.to_string()), parsed));
+            self.environments.insert(name.clone(), (origin, parsed));
             Ok(name)
         } else {
             let parsed: OverlayFile = serde_saphyr::from_str_with_options(text, options).map_err(describe)?;
             check(&parsed.api_version, &parsed.kind, "Overlay")?;
             let name = parsed.metadata.name.clone();
-            self.overlays.insert(name.clone(), (Origin(file.to_string()), parsed));
+            self.overlays.insert(name.clone(), (origin, parsed));
             Ok(name)
         }
     }
@@ -177,7 +209,7 @@ impl Config {
     pub fn default_environment(&self) -> Result<String> {
         let defaults: Vec<(&String, &Origin)> =
             self.environments.iter().filter(|(_, (_, f))| f.spec.default).map(|(n, (o, _))| (n, o)).collect();
-        let user: Vec<_> = defaults.iter().filter(|(_, o)| !o.0.starts_with("builtin:")).collect();
+        let user: Vec<_> = defaults.iter().filter(|(_, o)| !o.builtin()).collect();
         match (user.as_slice(), defaults.as_slice()) {
             ([(name, _)], _) => Ok(name.to_string()),
             ([], [(name, _)]) => Ok(name.to_string()),
@@ -185,6 +217,30 @@ impl Config {
             ([], []) => Err(Error::config("environments", "no environment is marked `default: true`; pass --env")),
             _ => Err(Error::config("environments", "more than one environment is marked `default: true`")),
         }
+    }
+
+    /// Whether an environment of this name exists.
+    pub fn has_environment(&self, name: &str) -> bool {
+        self.environments.contains_key(name)
+    }
+
+    /// Resolves `name`, which the user gave through `from` (`--env`, `TEMPER_ENV`, ...), into
+    /// a policy: an unknown name is an error that says where it came from.
+    pub fn resolve_from(&self, name: &str, from: &str) -> Result<Policy> {
+        if !self.has_environment(name) {
+            return Err(self.unknown_environment("environments", name, &format!(" (from {from})")));
+        }
+        self.resolve(name)
+    }
+
+    /// The error for an environment that does not exist, with the closest known name.
+    fn unknown_environment(&self, file: &str, name: &str, from: &str) -> Error {
+        let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+        let close = crate::suggest::did_you_mean(name, known.iter().copied());
+        Error::config(
+            file,
+            format!("unknown environment `{name}`{from};{close} known environments: {}", known.join(", ")),
+        )
     }
 
     /// Resolves `name` into a policy.
@@ -198,18 +254,23 @@ impl Config {
         let mut exemptions = Vec::new();
         for env_name in &chain {
             let (origin, env) = &self.environments[env_name];
-            let file = &origin.0;
+            let file = &origin.file;
             for overlay in &env.spec.overlays {
                 let (o_origin, o) = self.overlays.get(overlay).ok_or_else(|| {
                     let known: Vec<&str> = self.overlays.keys().map(String::as_str).collect();
-                    Error::config(file, format!("unknown overlay `{overlay}`; known overlays: {}", known.join(", ")))
+                    let close = crate::suggest::did_you_mean(overlay, known.iter().copied());
+                    Error::config(
+                        file,
+                        format!("unknown overlay `{overlay}`;{close} known overlays: {}", known.join(", ")),
+                    )
                 })?;
                 if overlays.contains(overlay) {
                     continue;
                 }
                 overlays.push(overlay.clone());
                 for (id, value) in &o.spec.rules {
-                    let rule = parse_rule_id(id).map_err(|m| Error::config(&o_origin.0, format!("spec.rules: {m}")))?;
+                    let rule =
+                        parse_rule_id(id).map_err(|m| Error::config(&o_origin.file, format!("spec.rules: {m}")))?;
                     merge(params.entry(rule).or_insert_with(|| json!({})), value);
                 }
             }
@@ -278,7 +339,7 @@ impl Config {
         // Later overlays come first in the tables where the first match wins.
         for overlay in &overlays {
             let (origin, o) = &self.overlays[overlay];
-            let bad = |field: &str, m: String| Error::config(&origin.0, format!("spec.{field}: {m}"));
+            let bad = |field: &str, m: String| Error::config(&origin.file, format!("spec.{field}: {m}"));
             for scope in &o.spec.cluster_scoped {
                 cluster_scoped.extend(scope.kinds.iter().map(|k| (scope.group.clone(), k.clone())));
             }
@@ -297,7 +358,7 @@ impl Config {
             }
             for (i, spec) in o.spec.patches.iter().enumerate() {
                 let patch = Patch::compile(overlay, i + 1, spec.clone())
-                    .map_err(|m| Error::config(&origin.0, format!("spec.patches[{i}]: {m}")))?;
+                    .map_err(|m| Error::config(&origin.file, format!("spec.patches[{i}]: {m}")))?;
                 patches.push(patch);
             }
             if let Some(c) = &o.spec.classes {
@@ -306,7 +367,7 @@ impl Config {
             for (i, w) in o.spec.workloads.iter().enumerate() {
                 kinds.push(
                     workload_kind(w.group.clone(), &w.kind, &w.pod_template, w.replicas.as_deref())
-                        .map_err(|m| Error::config(&origin.0, format!("spec.workloads[{i}]: {m}")))?,
+                        .map_err(|m| Error::config(&origin.file, format!("spec.workloads[{i}]: {m}")))?,
                 );
             }
             resolved_overlays.push(json!({"name": overlay, "spec": o.spec}));
@@ -353,13 +414,13 @@ impl Config {
                 chain.push(current);
                 return Err(Error::config("environments", format!("`extends` loops: {}", chain.join(" -> "))));
             }
-            let (_, env) = self.environments.get(&current).ok_or_else(|| {
-                let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
-                let referrer = chain.last().map(|c| format!(" (extended by `{c}`)")).unwrap_or_default();
-                Error::config(
-                    "environments",
-                    format!("unknown environment `{current}`{referrer}; known environments: {}", known.join(", ")),
-                )
+            let (_, env) = self.environments.get(&current).ok_or_else(|| match chain.last() {
+                // Named by a configuration file's `spec.extends`.
+                Some(child) => {
+                    let file = self.environments.get(child).map_or("environments", |(origin, _)| origin.file.as_str());
+                    self.unknown_environment(file, &current, &format!(" (spec.extends of `{child}`)"))
+                }
+                None => self.unknown_environment("environments", &current, ""),
             })?;
             next = env.spec.extends.clone();
             chain.push(current);
@@ -379,6 +440,11 @@ impl Policy {
     pub fn mode(&self, rule: RuleId) -> Mode {
         self.rules.iter().find(|r| r.id == rule).map_or(Mode::Off, |r| r.mode)
     }
+}
+
+/// The last component of a `/`-separated file name.
+fn base_name(file: &str) -> &str {
+    file.rsplit(['/', '\\']).next().unwrap_or(file)
 }
 
 fn parse_rule_id(id: &str) -> std::result::Result<RuleId, String> {

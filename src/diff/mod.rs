@@ -54,9 +54,13 @@ pub struct Side<'a> {
 impl<'a> Side<'a> {
     /// A stream as it is.
     pub fn input(label: &str, inputs: &[Input]) -> Result<Side<'a>> {
-        let docs = read::parse(inputs)?;
+        Ok(Side::of_documents(label, read::parse(inputs)?))
+    }
+
+    /// A stream as it is, already read.
+    pub fn of_documents(label: &str, docs: Vec<Document>) -> Side<'a> {
         let resources = docs.into_iter().flat_map(Document::into_resources).map(Cow::Owned).collect();
-        Ok(Side { label: label.to_string(), resources, ..Side::default() })
+        Side { label: label.to_string(), resources, ..Side::default() }
     }
 
     /// The stream a render produced, with what it recorded.

@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::error::DocPlace;
 use crate::object::{self, HELM4_FILENAME, ResourceId};
+use crate::yaml::Duplicate;
 
 use super::Input;
 use super::split::Chunk;
@@ -22,6 +23,8 @@ pub struct Document {
     pub frozen: Option<String>,
     /// The chart template it was rendered from, when the renderer said so.
     pub template: Option<String>,
+    /// Mapping keys set twice, with lines in the input (not the document).
+    pub duplicates: Vec<Duplicate>,
 }
 
 impl Document {

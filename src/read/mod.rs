@@ -6,6 +6,7 @@
 mod decode;
 mod document;
 mod split;
+mod template;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use rayon::prelude::*;
 
 use crate::error::{DocPlace, Error, Result};
 use crate::object;
+use crate::progress::Progress;
 use crate::yaml;
 
 pub use decode::decode;
@@ -34,7 +36,8 @@ impl Input {
 }
 
 /// Reads `-f` arguments in order: `-` is stdin, a directory is its `*.yaml`, `*.yml` and
-/// `*.json` files in sorted order. No arguments means stdin.
+/// `*.json` files in sorted order. No arguments means stdin. A directory holding a
+/// `Chart.yaml` is a Helm chart, whose templates are not manifests: it is refused.
 pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
     if paths.is_empty() {
         return Ok(vec![read_stdin()?]);
@@ -44,6 +47,9 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
         if path.as_os_str() == "-" {
             inputs.push(read_stdin()?);
         } else if path.is_dir() {
+            if path.join("Chart.yaml").is_file() {
+                return Err(Error::ChartDirectory { path: path.clone() });
+            }
             for file in manifest_files(path)? {
                 inputs.push(read_file(&file)?);
             }
@@ -56,7 +62,7 @@ pub fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Input>> {
 
 /// The manifest files directly inside `dir`, sorted by name.
 pub fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let read_err = |source| Error::Read { path: dir.to_path_buf(), source };
+    let read_err = |cause| Error::Read { path: dir.to_path_buf(), cause };
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
         let path = entry.map_err(read_err)?.path();
@@ -71,7 +77,7 @@ pub fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn read_file(path: &Path) -> Result<Input> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|cause| Error::Read { path: path.to_path_buf(), cause })?;
     let origin = path.display().to_string();
     let text = decode(&origin, bytes)?;
     Ok(Input { origin, text })
@@ -79,15 +85,18 @@ fn read_file(path: &Path) -> Result<Input> {
 
 fn read_stdin() -> Result<Input> {
     let mut bytes = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .map_err(|source| Error::Read { path: PathBuf::from("<stdin>"), source })?;
+    std::io::stdin().read_to_end(&mut bytes).map_err(|cause| Error::Read { path: PathBuf::from("<stdin>"), cause })?;
     let text = decode("<stdin>", bytes)?;
     Ok(Input { origin: "<stdin>".into(), text })
 }
 
 /// Splits and parses every input into documents.
 pub fn parse(inputs: &[Input]) -> Result<Vec<Document>> {
+    parse_counted(inputs, &Progress::default())
+}
+
+/// [`parse`], advancing `progress` as documents are split and read.
+pub fn parse_counted(inputs: &[Input], progress: &Progress) -> Result<Vec<Document>> {
     let mut chunks = Vec::new();
     let mut number = 0;
     for (idx, input) in inputs.iter().enumerate() {
@@ -97,8 +106,17 @@ pub fn parse(inputs: &[Input]) -> Result<Vec<Document>> {
             chunks.push((idx, chunk, if has_content { number } else { 0 }));
         }
     }
-    let parsed: Vec<Result<Document>> =
-        chunks.into_par_iter().map(|(idx, chunk, number)| parse_one(inputs, idx, chunk, number)).collect();
+    progress.split(number);
+    let parsed: Vec<Result<Document>> = chunks
+        .into_par_iter()
+        .map(|(idx, chunk, number)| {
+            let doc = parse_one(inputs, idx, chunk, number);
+            if number > 0 {
+                progress.read_one();
+            }
+            doc
+        })
+        .collect();
     parsed.into_iter().collect()
 }
 
@@ -118,23 +136,38 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
         object: guess_object(body),
         template: document::template_of(&text[chunk.header.clone()], None),
     };
-    let (value, frozen) = if number == 0 {
-        (None, None)
+    let (value, frozen, mut duplicates) = if number == 0 {
+        (None, None, Vec::new())
     } else if chunk.json {
-        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| Error::Document {
-            place: place(chunk.line + e.line().saturating_sub(1), Some(e.column())).into(),
-            message: format!("invalid JSON: {e}"),
+        let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
+            unrendered_in_text(body, chunk.line, &place).unwrap_or_else(|| Error::Document {
+                place: place(chunk.line + e.line().saturating_sub(1), Some(e.column())).into(),
+                message: format!("invalid JSON: {e}"),
+            })
         })?;
-        (Some(value), None)
+        (Some(value), None, Vec::new())
     } else {
         let loaded = yaml::load(body).map_err(|e| Error::Document {
             place: place(chunk.line + e.line - 1, Some(e.column)).into(),
             message: e.message,
-        })?;
-        (loaded.value, loaded.frozen)
+        });
+        let loaded = loaded.map_err(|e| unrendered_in_text(body, chunk.line, &place).unwrap_or(e))?;
+        (loaded.value, loaded.frozen, loaded.duplicates)
     };
+    for d in &mut duplicates {
+        d.line += chunk.line - 1;
+        d.first_line += chunk.line - 1;
+    }
+    duplicates.sort_by_key(|d| d.line);
+    if let Some(value) = &value
+        && body.contains("{{")
+        && let Some((at, text)) = template::in_value(value)
+    {
+        let line = chunk.line + yaml::locate(body, &at).unwrap_or(1) - 1;
+        return Err(Error::Unrendered { place: place(line, None).into(), text });
+    }
     let template = document::template_of(&text[chunk.header.clone()], value.as_ref());
-    let doc = Document { input: idx, chunk, number, value, frozen, template };
+    let doc = Document { input: idx, chunk, number, value, frozen, template, duplicates };
     if let Some(value) = &doc.value {
         let invalid = |message: String| Error::Document { place: doc.place(inputs).into(), message };
         object::validate(value).map_err(invalid)?;
@@ -145,6 +178,32 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
         }
     }
     Ok(doc)
+}
+
+/// Refuses the first mapping key set twice, in stream order: Kubernetes' strict field
+/// validation rejects such an object, and a run that asks to be strict stops on it.
+pub fn refuse_duplicates(inputs: &[Input], docs: &[Document]) -> Result<()> {
+    let Some((doc, d)) = docs.iter().find_map(|doc| doc.duplicates.first().map(|d| (doc, d))) else {
+        return Ok(());
+    };
+    let place = DocPlace { line: d.line, ..doc.place(inputs) };
+    Err(Error::Document {
+        place: place.into(),
+        message: format!(
+            "duplicate key `{}` (first set at line {}); Kubernetes' strict field validation rejects it",
+            d.path, d.first_line
+        ),
+    })
+}
+
+/// The error for a document that does not parse because it is an unrendered Helm template.
+fn unrendered_in_text(
+    body: &str,
+    first_line: usize,
+    place: &dyn Fn(usize, Option<usize>) -> DocPlace,
+) -> Option<Error> {
+    let (line, text) = template::in_text(body)?;
+    Some(Error::Unrendered { place: place(first_line + line - 1, None).into(), text })
 }
 
 /// `Kind/name` read off the raw lines of a document that does not parse, for the message.

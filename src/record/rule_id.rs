@@ -96,16 +96,28 @@ impl RuleId {
     }
 }
 
-impl FromStr for RuleId {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<RuleId, String> {
+impl RuleId {
+    /// Reads a rule id the user gave through `from` (`the RULE argument`, ...): an unknown one
+    /// is an error naming where it came from and the closest known id.
+    pub fn parse_from(s: &str, from: &str) -> Result<RuleId, String> {
         RuleId::ALL
             .iter()
             .copied()
             .chain([RuleId::OverlayPatch, RuleId::ComplianceStamp])
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown rule `{s}`; known rules: {}", RuleId::known()))
+            .ok_or_else(|| {
+                let close = crate::suggest::did_you_mean(s, RuleId::ALL.iter().map(|r| r.as_str()));
+                let from = if from.is_empty() { String::new() } else { format!(" (from {from})") };
+                format!("unknown rule `{s}`{from};{close} known rules: {}", RuleId::known())
+            })
+    }
+}
+
+impl FromStr for RuleId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RuleId, String> {
+        RuleId::parse_from(s, "")
     }
 }
 

@@ -1,7 +1,14 @@
 //! Writing a [`Report`]: the text summary, JSON (`temper.dev/report/v1`) and SARIF 2.1.0 (for
 //! GitHub code scanning). Adding a report format is a variant here and its tests.
+//!
+//! SARIF results point at a line: every violation of a document is located in one pass over
+//! its text, and a document rendered from a chart template that is a plain file in the
+//! repository (line for line the same, but for `{{ ... }}` substitutions) points into the
+//! template instead of the rendered input.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
 use serde_json::{Value, json};
@@ -48,19 +55,187 @@ impl fmt::Display for Format {
     }
 }
 
-/// The report in `format`. SARIF locates each violation in `inputs`, through the documents
-/// of the run that made the report.
-pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Document]) -> String {
-    match format {
-        Format::Text => report.summary(),
-        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
-        Format::Sarif => serde_json::to_string_pretty(&sarif(report, inputs, docs)).unwrap_or_default() + "\n",
+/// Where SARIF results may point besides the input: the directories chart templates are
+/// looked up in (`# Source: chart/templates/x.yaml` is read as `ROOT/chart/templates/x.yaml`),
+/// in order. An empty string is the working directory.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub roots: Vec<PathBuf>,
+}
+
+impl Default for Sources {
+    /// The working directory.
+    fn default() -> Sources {
+        Sources { roots: vec![PathBuf::new()] }
     }
 }
 
+/// The report in `format`. SARIF locates each violation in `inputs`, through the documents
+/// of the run that made the report, or in the chart template a document was rendered from
+/// when it can be found in the working directory.
+pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Document]) -> String {
+    render_with(report, format, inputs, docs, &Sources::default())
+}
+
+/// [`render`], looking chart templates up in `sources`.
+pub fn render_with(report: &Report, format: Format, inputs: &[Input], docs: &[Document], sources: &Sources) -> String {
+    match format {
+        Format::Text => report.summary(),
+        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
+        Format::Sarif => serde_json::to_string_pretty(&sarif(report, inputs, docs, sources)).unwrap_or_default() + "\n",
+    }
+}
+
+/// Where each violation points: a file (a SARIF URI) and a 1-based line. Every document is
+/// read once for all its violations, and each template file once.
+fn locations(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sources) -> Vec<(String, usize)> {
+    let by_number: HashMap<usize, &Document> = docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
+    let mut wanted: BTreeMap<usize, Vec<(usize, Pointer)>> = BTreeMap::new();
+    for (i, v) in report.violations.iter().enumerate() {
+        if by_number.contains_key(&v.resource.document) {
+            let within = match v.resource.item {
+                Some(item) => Pointer::root().key("items").index(item).join(&v.path),
+                None => v.path.clone(),
+            };
+            wanted.entry(v.resource.document).or_default().push((i, within));
+        }
+    }
+    // Findings about a namespace rather than a document point at the start of the input.
+    let start = (inputs.first().map_or_else(|| "stdin".to_string(), |i| uri_of(&i.origin)), 1);
+    let mut out = vec![start; report.violations.len()];
+    let mut templates = Templates::default();
+    for (number, found) in wanted {
+        let Some(doc) = by_number.get(&number) else { continue };
+        let pointers: Vec<Pointer> = found.iter().map(|(_, p)| p.clone()).collect();
+        let lines = yaml::locate_all(doc.text(inputs), &pointers);
+        let template = doc.template.as_deref().and_then(|t| templates.map(t, doc, inputs, sources));
+        for ((i, _), offset) in found.iter().zip(lines) {
+            // The line within the document's text, separator included.
+            let offset = offset.unwrap_or(1);
+            out[*i] = match &template {
+                Some(mapped) => (mapped.uri.clone(), mapped.line(offset)),
+                None => (uri_of(&inputs[doc.input].origin), doc.chunk.line + offset - 1),
+            };
+        }
+    }
+    out
+}
+
+/// A document lined up with its chart template: body line `k` (1-based, the first line after
+/// the document's separator and leading comments) is template line `start + k - 1`.
+struct Mapped {
+    uri: String,
+    start: usize,
+    /// Lines of the document's text before its body: the separator and leading comments.
+    header: usize,
+}
+
+impl Mapped {
+    /// The template line of line `offset` of the document's text.
+    fn line(&self, offset: usize) -> usize {
+        self.start + offset.saturating_sub(self.header + 1)
+    }
+}
+
+/// Chart template files, each read once.
+#[derive(Default)]
+struct Templates {
+    files: HashMap<PathBuf, Option<String>>,
+}
+
+/// Template files larger than this are not read.
+const MAX_TEMPLATE_BYTES: u64 = 8 << 20;
+
+impl Templates {
+    /// Lines `doc` up with its template `name`, when the template is a file under one of the
+    /// source roots and one of its documents has the rendered body's lines, each the same
+    /// text, or the same text around a `{{ ... }}` substitution (see [`same_line`]). A
+    /// template whose documents would match more than once, or whose control lines
+    /// (`{{- if }}`, `{{ include }}` alone on a line) render to other lines, is not lined up.
+    fn map(&mut self, name: &str, doc: &Document, inputs: &[Input], sources: &Sources) -> Option<Mapped> {
+        let relative = Path::new(name);
+        let plain = relative.components().all(|c| matches!(c, Component::Normal(_)));
+        if name.is_empty() || !plain {
+            return None;
+        }
+        let text = &inputs[doc.input].text;
+        let header = text[doc.chunk.text.start..doc.chunk.header.end].lines().count();
+        let body: Vec<&str> = trim_blank_end(text[doc.chunk.header.end..doc.chunk.text.end].lines().collect());
+        if body.is_empty() {
+            return None;
+        }
+        for root in &sources.roots {
+            let path = root.join(relative);
+            let file = self.files.entry(path.clone()).or_insert_with(|| read_template(&path));
+            let Some(file) = file else { continue };
+            let mut starts = regions(file).filter(|(_, lines)| {
+                lines.len() == body.len() && lines.iter().zip(&body).all(|(t, r)| same_line(t, r))
+            });
+            let (Some((start, _)), None) = (starts.next(), starts.next()) else { continue };
+            return Some(Mapped { uri: uri_of(&path.display().to_string()), start, header });
+        }
+        None
+    }
+}
+
+fn read_template(path: &Path) -> Option<String> {
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > MAX_TEMPLATE_BYTES {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
+/// A template file's documents as the splitter cuts a stream: at `---` lines, each without
+/// its leading blank and comment lines and its trailing blank lines, with the 1-based line of
+/// its first line.
+fn regions(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+    let mut regions: Vec<(usize, Vec<&str>)> = vec![(1, Vec::new())];
+    for (i, line) in text.lines().enumerate() {
+        let marker = line.strip_prefix("---").is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']));
+        match regions.last_mut() {
+            Some(_) if marker => regions.push((i + 2, Vec::new())),
+            Some((start, lines)) => {
+                let skip = lines.is_empty() && (line.trim().is_empty() || line.trim_start().starts_with('#'));
+                if skip {
+                    *start = i + 2;
+                } else {
+                    lines.push(line);
+                }
+            }
+            None => {}
+        }
+    }
+    regions.into_iter().map(|(start, lines)| (start, trim_blank_end(lines)))
+}
+
+fn trim_blank_end(mut lines: Vec<&str>) -> Vec<&str> {
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines
+}
+
+/// Whether template line `template` renders as `rendered`: the same text (trailing spaces
+/// aside), or text around `{{ ... }}` markup with the same literal start (which must hold more
+/// than indentation, so a line that is only markup never matches) and the same literal end.
+fn same_line(template: &str, rendered: &str) -> bool {
+    let (template, rendered) = (template.trim_end(), rendered.trim_end());
+    if template == rendered {
+        return true;
+    }
+    let (Some(open), Some(close)) = (template.find("{{"), template.rfind("}}")) else { return false };
+    let (head, tail) = (&template[..open], &template[close + 2..]);
+    !head.trim().is_empty()
+        && rendered.len() >= head.len() + tail.len()
+        && rendered.starts_with(head)
+        && rendered.ends_with(tail)
+}
+
 /// SARIF 2.1.0, as GitHub code scanning accepts it: one rule per temper rule, one result
-/// per violation with the file and line it points at.
-fn sarif(report: &Report, inputs: &[Input], docs: &[Document]) -> Value {
+/// per violation with the file and line it points at: the chart template's when the document
+/// lines up with it (see [`Templates::map`]), else the input's.
+fn sarif(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sources) -> Value {
     let rules: Vec<Value> = RuleId::ALL
         .iter()
         .map(|r| {
@@ -78,21 +253,8 @@ fn sarif(report: &Report, inputs: &[Input], docs: &[Document]) -> Value {
     let results: Vec<Value> = report
         .violations
         .iter()
-        .map(|v| {
-            let doc = docs.iter().find(|d| d.number == v.resource.document);
-            let (uri, line) = match doc {
-                Some(d) => {
-                    let within = match v.resource.item {
-                        Some(i) => Pointer::root().key("items").index(i).join(&v.path),
-                        None => v.path.clone(),
-                    };
-                    let body = d.text(inputs);
-                    let offset = yaml::locate(body, &within).unwrap_or(1);
-                    (uri_of(&inputs[d.input].origin), d.chunk.line + offset - 1)
-                }
-                // Findings about a namespace rather than a document point at the start of the input.
-                None => (inputs.first().map_or_else(|| "stdin".to_string(), |i| uri_of(&i.origin)), 1),
-            };
+        .zip(locations(report, inputs, docs, sources))
+        .map(|(v, (uri, line))| {
             let level = match (v.severity, &v.exempted) {
                 (_, Some(_)) => "note",
                 (Severity::Error, None) => "error",

@@ -11,10 +11,11 @@ use serde::Serialize;
 use crate::compliance::Compliance;
 use crate::flows::Review;
 use crate::object::ResourceId;
+use crate::pointer::Pointer;
 use crate::read::{Document, Input};
 use crate::record::{Change, ExemptionUse, Findings, Generated, Prerequisite, RuleId, Severity, Tool, Violation};
 
-pub use format::{Format, render};
+pub use format::{Format, Sources, render, render_with};
 
 pub const SCHEMA_VERSION: &str = "temper.dev/report/v1";
 
@@ -32,6 +33,9 @@ pub struct Report {
     pub generated: Vec<GeneratedInfo>,
     pub violations: Vec<Violation>,
     pub exemptions: Vec<ExemptionUse>,
+    /// What is wrong with the input without being a rule's finding: mapping keys set twice.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     /// The compliance statement and hash, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compliance: Option<Compliance>,
@@ -69,6 +73,48 @@ pub struct DocumentInfo {
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+}
+
+/// Something wrong with the input that is neither a change nor a rule's violation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Warning {
+    /// What is wrong: `duplicate-key`.
+    pub kind: &'static str,
+    pub document: usize,
+    pub origin: String,
+    /// 1-based line in the input.
+    pub line: usize,
+    /// Where in the document, as a JSON pointer.
+    pub path: Pointer,
+    pub message: String,
+}
+
+impl Warning {
+    /// A warning for every mapping key set twice in `docs`, in stream order.
+    pub fn duplicates(inputs: &[Input], docs: &[Document]) -> Vec<Warning> {
+        docs.iter()
+            .flat_map(|doc| {
+                doc.duplicates.iter().map(|d| Warning {
+                    kind: "duplicate-key",
+                    document: doc.number,
+                    origin: inputs[doc.input].origin.clone(),
+                    line: d.line,
+                    path: d.path.clone(),
+                    message: format!(
+                        "key `{}` is set twice (first at line {}): the last value wins, and Kubernetes' strict field validation rejects the object",
+                        d.path, d.first_line
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "warning[{}] {}:{}: document {}: {}", self.kind, self.origin, self.line, self.document, self.message)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -139,6 +185,7 @@ impl Report {
             generated,
             violations,
             exemptions,
+            warnings: Warning::duplicates(inputs, docs),
             compliance,
             flows: Vec::new(),
             prerequisites: findings.prerequisites,
@@ -161,8 +208,14 @@ impl Report {
     }
 
     /// The human summary: one line of counts, then one line per violation and refused
-    /// exemption, then one line per prerequisite (`todo`).
+    /// exemption, then one line per prerequisite (`todo`), then the warnings about the input.
     pub fn summary(&self) -> String {
+        self.summary_with(usize::MAX)
+    }
+
+    /// The summary listing at most `max_violations` violations, then, for the rest, one line
+    /// per rule with how many more it has (in the order the rules first appear among them).
+    pub fn summary_with(&self, max_violations: usize) -> String {
         let c = &self.counts;
         let mut out = format!(
             "temper: {}: {} documents, {} changed, {} generated, {} changes; {} violations ({} errors, {} warnings, {} exempted)\n",
@@ -177,7 +230,7 @@ impl Report {
             c.exempted
         );
         let templates: HashMap<usize, &DocumentInfo> = self.documents.iter().map(|d| (d.number, d)).collect();
-        for v in &self.violations {
+        for v in self.violations.iter().take(max_violations) {
             let level = match (v.severity, &v.exempted) {
                 (_, Some(_)) => "exempt",
                 (Severity::Error, None) => "error",
@@ -193,6 +246,24 @@ impl Report {
                 v.path,
                 v.message
             );
+        }
+        let rest = self.violations.get(max_violations..).unwrap_or_default();
+        if !rest.is_empty() {
+            let mut by_rule: Vec<(RuleId, usize)> = Vec::new();
+            for v in rest {
+                match by_rule.iter_mut().find(|(rule, _)| *rule == v.rule) {
+                    Some((_, n)) => *n += 1,
+                    None => by_rule.push((v.rule, 1)),
+                }
+            }
+            let _ = writeln!(
+                out,
+                "temper: {} more violations not listed (--max-violations {max_violations}); the JSON report has them all:",
+                rest.len()
+            );
+            for (rule, n) in by_rule {
+                let _ = writeln!(out, "more[{rule}] {n} more");
+            }
         }
         for e in self.exemptions.iter().filter(|e| e.refused.is_some()) {
             let rule = e.rule.map_or("?".to_string(), |r| r.to_string());
@@ -212,6 +283,9 @@ impl Report {
                 p.place,
                 p.items.join("; ")
             );
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "{w}");
         }
         out
     }

@@ -45,7 +45,7 @@ fn looks_like_manifest(text: &str) -> bool {
 
 fn first_document_fails(input: &Input) -> bool {
     match read::parse(std::slice::from_ref(input)) {
-        Err(Error::Document { place, .. }) => place.number <= 1,
+        Err(Error::Document { place, .. } | Error::Unrendered { place, .. }) => place.number <= 1,
         _ => false,
     }
 }

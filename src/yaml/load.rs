@@ -5,12 +5,20 @@
 //! inside serde-saphyr) and apply the same two steps: scalars go through [`resolve`], and keys
 //! are stringified the way `convertToJSONableObject` does. Anchors are expanded, `<<` merges
 //! follow go-yaml v2 (merged keys overwrite keys set earlier in the same mapping), duplicate
-//! keys keep the last value.
+//! keys keep the last value. Duplicate keys are recorded too (a key written twice in one
+//! mapping, or two keys that stringify alike, such as `on` and `true`): Kubernetes' strict
+//! field validation rejects them, so the caller may warn or refuse. A key that overrides one
+//! merged in with `<<` is what merging is for, not a duplicate.
 //!
 //! [`resolve`]: super::resolve
 
-use serde_json::{Number, Value};
+use std::collections::HashMap;
+
+use serde_json::map::Entry;
+use serde_json::{Map, Number, Value};
 use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Tag};
+
+use crate::pointer::Pointer;
 
 use super::resolve::{Resolved, resolve_plain, resolve_tagged};
 
@@ -27,6 +35,19 @@ pub struct Loaded {
     /// Why the document must not be re-emitted, if it holds a value our model cannot write back
     /// with the same meaning (an integer literal beyond 64 bits).
     pub frozen: Option<String>,
+    /// Keys set twice in one mapping, in the order their mappings close.
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// A mapping key set twice; the later value is the one kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// Where the key is, as a JSON pointer into the document's value.
+    pub path: Pointer,
+    /// 1-based line of the later key, within the text given to [`load`].
+    pub line: usize,
+    /// 1-based line of the key it repeats.
+    pub first_line: usize,
 }
 
 /// Where and why a document could not be read.
@@ -73,7 +94,7 @@ pub fn load(text: &str) -> Result<Loaded, LoadError> {
             _ => {}
         }
     }
-    Ok(Loaded { value: builder.root.filter(|v| !v.is_null()), frozen: builder.frozen })
+    Ok(Loaded { value: builder.root.filter(|v| !v.is_null()), frozen: builder.frozen, duplicates: builder.duplicates })
 }
 
 #[derive(Default)]
@@ -84,6 +105,7 @@ struct Builder {
     anchors: Vec<Option<(Value, usize)>>,
     alias_nodes: usize,
     frozen: Option<String>,
+    duplicates: Vec<Duplicate>,
 }
 
 struct Frame {
@@ -94,15 +116,17 @@ struct Frame {
 
 enum Node {
     Seq(Vec<Value>),
-    /// Entries in the order read, duplicates included; the map is built when the mapping
-    /// closes, with room for exactly its entries. Built entry by entry, a map reserves room for
-    /// as many entries as its hash table can hold (3, 7, 14...): for a stream of small
-    /// documents that spare room was over a quarter of temper's memory.
-    Map(Vec<(String, Value)>, Option<Key>),
+    /// Entries in the order read, duplicates included, each with the line of its key (0 for
+    /// entries merged in with `<<`); the map is built when the mapping closes, with room for
+    /// exactly its entries. Built entry by entry, a map reserves room for as many entries as
+    /// its hash table can hold (3, 7, 14...): for a stream of small documents that spare room
+    /// was over a quarter of temper's memory.
+    Map(Vec<(String, Value, usize)>, Option<Key>),
 }
 
 enum Key {
-    Name(String),
+    /// A key and its line.
+    Name(String, usize),
     Merge,
 }
 
@@ -119,9 +143,19 @@ impl Builder {
         let frame = self.stack.pop().ok_or_else(|| error(at, "unbalanced collection end"))?;
         let value = match frame.node {
             Node::Seq(items) => Value::Array(items),
-            // Inserting in order gives what inserting as read would: a later duplicate replaces
-            // the value and keeps the first one's place.
-            Node::Map(entries, _) => Value::Object(entries.into_iter().collect()),
+            Node::Map(entries, _) => {
+                let mut repeated = Vec::new();
+                let map = build_map(entries, &mut repeated);
+                if !repeated.is_empty() {
+                    let path = self.path();
+                    self.duplicates.extend(repeated.into_iter().map(|(key, line, first_line)| Duplicate {
+                        path: path.key(&key),
+                        line,
+                        first_line,
+                    }));
+                }
+                Value::Object(map)
+            }
         };
         self.remember(frame.anchor, &value, frame.nodes);
         self.push(value, frame.nodes, at)
@@ -153,7 +187,7 @@ impl Builder {
         if self.expects_key() {
             let key = match resolved {
                 Resolved::Merge => Key::Merge,
-                other => Key::Name(key_string(text, other).map_err(|m| error(at, &m))?),
+                other => Key::Name(key_string(text, other).map_err(|m| error(at, &m))?, at.line()),
             };
             self.set_key(key);
             return Ok(());
@@ -193,7 +227,7 @@ impl Builder {
         let value = Value::String(String::from_utf8_lossy(&bytes).into_owned());
         if self.expects_key() {
             if let Value::String(s) = value {
-                self.set_key(Key::Name(s));
+                self.set_key(Key::Name(s, at.line()));
             }
             return Ok(());
         }
@@ -225,7 +259,7 @@ impl Builder {
                 Value::Number(n) if n.is_f64() => go_float_key(n.as_f64().unwrap_or(0.0)),
                 _ => return Err(error(at, "this alias cannot be a map key in Kubernetes")),
             };
-            self.set_key(Key::Name(key));
+            self.set_key(Key::Name(key, at.line()));
             return Ok(());
         }
         self.push(value, nodes, at)
@@ -239,6 +273,20 @@ impl Builder {
             self.anchors.resize(anchor + 1, None);
         }
         self.anchors[anchor] = Some((value.clone(), nodes));
+    }
+
+    /// The pointer to the node being built: the key or index each open collection holds it at.
+    fn path(&self) -> Pointer {
+        let mut path = Pointer::root();
+        for frame in &self.stack {
+            path = match &frame.node {
+                Node::Seq(items) => path.index(items.len()),
+                Node::Map(_, Some(Key::Name(key, _))) => path.key(key),
+                Node::Map(_, Some(Key::Merge)) => path.key("<<"),
+                Node::Map(_, None) => path.key("?"),
+            };
+        }
+        path
     }
 
     fn expects_key(&self) -> bool {
@@ -260,7 +308,7 @@ impl Builder {
         match &mut frame.node {
             Node::Seq(items) => items.push(value),
             Node::Map(map, pending) => match pending.take() {
-                Some(Key::Name(key)) => map.push((key, value)),
+                Some(Key::Name(key, line)) => map.push((key, value, line)),
                 Some(Key::Merge) => merge(map, value).map_err(|m| error(at, m))?,
                 None => return Err(error(at, "internal: value without a key")),
             },
@@ -270,14 +318,14 @@ impl Builder {
 }
 
 /// go-yaml v2's `merge`: a mapping, or a sequence of mappings where earlier ones win.
-fn merge(map: &mut Vec<(String, Value)>, value: Value) -> Result<(), &'static str> {
+fn merge(map: &mut Vec<(String, Value, usize)>, value: Value) -> Result<(), &'static str> {
     const WANT_MAP: &str = "map merge requires a mapping or a sequence of mappings";
     match value {
-        Value::Object(src) => map.extend(src),
+        Value::Object(src) => map.extend(src.into_iter().map(|(k, v)| (k, v, 0))),
         Value::Array(items) => {
             for item in items.into_iter().rev() {
                 match item {
-                    Value::Object(src) => map.extend(src),
+                    Value::Object(src) => map.extend(src.into_iter().map(|(k, v)| (k, v, 0))),
                     _ => return Err(WANT_MAP),
                 }
             }
@@ -285,6 +333,54 @@ fn merge(map: &mut Vec<(String, Value)>, value: Value) -> Result<(), &'static st
         _ => return Err(WANT_MAP),
     }
     Ok(())
+}
+
+/// The map of a mapping's entries, inserted in order: a later duplicate replaces the value and
+/// keeps the first one's place. Keys written twice (not through `<<`) are added to `repeated`
+/// with their lines, the later first. Most mappings have no collision and pay for nothing
+/// more than the insertions: the table of explicit keys is only built at the first one.
+fn build_map(
+    mut entries: Vec<(String, Value, usize)>,
+    repeated: &mut Vec<(String, usize, usize)>,
+) -> Map<String, Value> {
+    let mut map = Map::with_capacity(entries.len());
+    // From the first collision on: each key with the line it was last written at explicitly.
+    let mut explicit: Option<HashMap<String, usize>> = None;
+    for i in 0..entries.len() {
+        let key = std::mem::take(&mut entries[i].0);
+        let value = std::mem::take(&mut entries[i].1);
+        let line = entries[i].2;
+        if let Some(seen) = &mut explicit {
+            note_key(seen, &key, line, repeated);
+            map.insert(key, value);
+            continue;
+        }
+        match map.entry(key) {
+            Entry::Vacant(slot) => {
+                slot.insert(value);
+            }
+            Entry::Occupied(mut slot) => {
+                slot.insert(value);
+                let key = slot.key().clone();
+                // Every entry before this one made its own slot, in order.
+                let mut seen: HashMap<String, usize> =
+                    map.keys().cloned().zip(entries[..i].iter().map(|entry| entry.2)).collect();
+                note_key(&mut seen, &key, line, repeated);
+                explicit = Some(seen);
+            }
+        }
+    }
+    map
+}
+
+fn note_key(seen: &mut HashMap<String, usize>, key: &str, line: usize, repeated: &mut Vec<(String, usize, usize)>) {
+    if line == 0 {
+        return;
+    }
+    if let Some(&first) = seen.get(key).filter(|first| **first != 0) {
+        repeated.push((key.to_string(), line, first));
+    }
+    seen.insert(key.to_string(), line);
 }
 
 /// How sigs.k8s.io/yaml turns a go-yaml key into a JSON object key.
@@ -407,6 +503,31 @@ mod tests {
     #[test]
     fn duplicate_keys_keep_the_last_value() {
         check("a: 1\na: 2\n", json!({"a": 2}));
+    }
+
+    #[track_caller]
+    fn duplicates(text: &str) -> Vec<(String, usize, usize)> {
+        let loaded = load(text).unwrap();
+        loaded.duplicates.into_iter().map(|d| (d.path.as_str().to_string(), d.line, d.first_line)).collect()
+    }
+
+    #[test]
+    fn duplicate_keys_are_recorded_with_their_path_and_lines() {
+        assert_eq!(duplicates("a: 1\nb: 2\n"), []);
+        assert_eq!(duplicates("a: 1\nb: 2\na: 3\n"), [("/a".to_string(), 3, 1)]);
+        assert_eq!(duplicates("a: 1\na: 2\na: 3\n"), [("/a".to_string(), 2, 1), ("/a".to_string(), 3, 2)]);
+        let deep = "spec:\n  containers:\n  - name: a\n    env: {x: 1}\n  - name: b\n    image: i\n    name: c\n";
+        assert_eq!(duplicates(deep), [("/spec/containers/1/name".to_string(), 7, 5)]);
+        // Keys that stringify alike are one key to Kubernetes.
+        assert_eq!(duplicates("m:\n  on: 1\n  true: 2\n"), [("/m/true".to_string(), 3, 2)]);
+        // Overriding a merged key is what merging is for; writing it twice is not.
+        assert_eq!(duplicates("a: &a {k: 1}\nm:\n  <<: *a\n  k: 2\n"), []);
+        assert_eq!(duplicates("a: &a {k: 1}\nm:\n  k: 0\n  <<: *a\n  k: 2\n"), [("/m/k".to_string(), 5, 3)]);
+        // Inside a flow mapping and a list of mappings, and the label key of a pointer escaped.
+        assert_eq!(
+            duplicates("l:\n- {x: 1, x: 2}\nlabels:\n  app.kubernetes.io/name: a\n  app.kubernetes.io/name: b\n"),
+            [("/l/0/x".to_string(), 2, 2), ("/labels/app.kubernetes.io~1name".to_string(), 5, 4)]
+        );
     }
 
     #[test]

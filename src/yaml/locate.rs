@@ -1,86 +1,143 @@
-//! Finds the source line of a JSON pointer inside a YAML document, for reports that point
-//! reviewers at the text (SARIF regions). Only called for findings, never in the hot path.
+//! Finds the source lines of JSON pointers inside a YAML document, for reports that point
+//! reviewers at the text (SARIF regions). Only called for findings, never in the hot path;
+//! every pointer of one document is located in a single pass over its events, so a document
+//! with thousands of findings is read once, not once per finding.
+
+use std::collections::HashMap;
 
 use serde_saphyr::granit_parser::{Event, Parser};
 
 use crate::pointer::Pointer;
 
-enum Level {
+enum Kind {
     Seq { next: usize },
     Map { key: Option<String>, in_value: bool },
 }
 
-impl Level {
-    fn token(&self) -> Option<String> {
-        match self {
-            Level::Seq { next } => next.checked_sub(1).map(|i| i.to_string()),
-            Level::Map { key, in_value: true } => key.clone(),
-            Level::Map { .. } => None,
-        }
-    }
+/// An open collection: what it is, where its own path ends in the path being built, and
+/// whether that path leads to any pointer asked for (when it does not, nothing inside it can).
+struct Level {
+    kind: Kind,
+    base: usize,
+    relevant: bool,
 }
 
 /// The 1-based line of the node at `pointer` in `text`, or of its deepest ancestor present.
 pub fn locate(text: &str, pointer: &Pointer) -> Option<usize> {
-    let want: Vec<String> = pointer.tokens().collect();
+    locate_all(text, std::slice::from_ref(pointer)).pop().flatten()
+}
+
+/// [`locate`] for every pointer of `pointers`, in one pass over `text`: the result holds the
+/// line of each, in the same order.
+pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
+    // Every prefix of every pointer (the pointer itself included), escaped as pointers are,
+    // with the pointers it leads to and whether it is the whole of them.
+    let mut prefixes: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
+    for (i, pointer) in pointers.iter().enumerate() {
+        let tokens: Vec<String> = pointer.tokens().collect();
+        let mut prefix = Pointer::root();
+        prefixes.entry(String::new()).or_default().push((i, tokens.is_empty()));
+        for (depth, token) in tokens.iter().enumerate() {
+            prefix = prefix.key(token);
+            prefixes.entry(prefix.as_str().to_string()).or_default().push((i, depth + 1 == tokens.len()));
+        }
+    }
+    let mut exact: Vec<Option<usize>> = vec![None; pointers.len()];
+    let mut best: Vec<Option<usize>> = vec![None; pointers.len()];
     let mut options = serde_saphyr::granit_parser::Options::default();
     options.set_emit_comments(false);
     let mut stack: Vec<Level> = Vec::new();
-    let mut best = None;
-    let matches = |stack: &[Level]| {
-        stack.len() <= want.len() && stack.iter().zip(&want).all(|(level, token)| level.token().as_ref() == Some(token))
+    // The path of the node at hand, escaped; valid while the innermost level is relevant.
+    let mut path = String::new();
+    let seen = |path: &str, line: usize, exact: &mut Vec<Option<usize>>, best: &mut Vec<Option<usize>>| {
+        let Some(found) = prefixes.get(path) else { return false };
+        for &(i, whole) in found {
+            if exact[i].is_some() {
+                continue;
+            }
+            if whole {
+                exact[i] = Some(line);
+            } else {
+                best[i] = Some(line);
+            }
+        }
+        true
     };
     for event in Parser::new_from_str_with_options(text, options) {
-        let (event, span) = event.ok()?;
+        let Ok((event, span)) = event else {
+            // As a single pointer's search would: what was found stays, the rest is unknown.
+            return exact;
+        };
         let line = span.start.line();
         let is_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
         let is_node = is_collection || matches!(event, Event::Scalar(..) | Event::Alias(_));
+        // Whether the node at hand is one a pointer leads to.
+        let mut on_path = false;
         if is_node {
             match stack.last_mut() {
-                Some(Level::Seq { next }) => *next += 1,
-                Some(Level::Map { key, in_value }) if !*in_value => {
-                    *key = match &event {
-                        Event::Scalar(text, ..) => Some(text.to_string()),
-                        _ => None,
-                    };
-                    *in_value = true;
-                    if matches(&stack) {
-                        if stack.len() == want.len() {
-                            return Some(line);
+                None => on_path = seen("", line, &mut exact, &mut best),
+                Some(level) => {
+                    let in_key = matches!(level.kind, Kind::Map { in_value: false, .. });
+                    let token = match &mut level.kind {
+                        Kind::Seq { next } => {
+                            *next += 1;
+                            Some((*next - 1).to_string())
                         }
-                        best = Some(line);
+                        Kind::Map { key, in_value } if !*in_value => {
+                            *key = match &event {
+                                Event::Scalar(text, ..) => Some(text.to_string()),
+                                _ => None,
+                            };
+                            *in_value = true;
+                            key.clone()
+                        }
+                        Kind::Map { key, .. } => key.clone(),
+                    };
+                    if level.relevant
+                        && let Some(token) = token
+                    {
+                        path.truncate(level.base);
+                        path.push_str(Pointer::root().key(&token).as_str());
+                        on_path = seen(&path, line, &mut exact, &mut best);
                     }
-                    if is_collection {
-                        // A complex key: walk through it without matching anything inside.
-                        stack.push(Level::Map { key: None, in_value: false });
+                    if in_key {
+                        if is_collection {
+                            // A complex key: walk through it without matching anything inside.
+                            stack.push(Level {
+                                kind: Kind::Map { key: None, in_value: false },
+                                base: path.len(),
+                                relevant: false,
+                            });
+                        }
+                        continue;
                     }
-                    continue;
                 }
-                _ => {}
-            }
-            if matches(&stack) {
-                if stack.len() == want.len() {
-                    return Some(line);
-                }
-                best = Some(line);
             }
         }
         match event {
-            Event::SequenceStart(..) => stack.push(Level::Seq { next: 0 }),
-            Event::MappingStart(..) => stack.push(Level::Map { key: None, in_value: false }),
+            Event::SequenceStart(..) => {
+                stack.push(Level { kind: Kind::Seq { next: 0 }, base: path.len(), relevant: on_path })
+            }
+            Event::MappingStart(..) => stack.push(Level {
+                kind: Kind::Map { key: None, in_value: false },
+                base: path.len(),
+                relevant: on_path,
+            }),
             Event::SequenceEnd | Event::MappingEnd => {
-                stack.pop();
+                if let Some(level) = stack.pop() {
+                    path.truncate(level.base);
+                }
                 value_done(&mut stack);
             }
             Event::Scalar(..) | Event::Alias(_) => value_done(&mut stack),
             _ => {}
         }
     }
-    best
+    exact.into_iter().zip(best).map(|(exact, best)| exact.or(best)).collect()
 }
 
 fn value_done(stack: &mut [Level]) {
-    if let Some(Level::Map { in_value, .. }) = stack.last_mut() {
+    if let Some(Level { kind: Kind::Map { in_value, .. }, .. }) = stack.last_mut() {
         *in_value = false;
     }
 }
@@ -88,6 +145,87 @@ fn value_done(stack: &mut [Level]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    enum OldLevel {
+        Seq { next: usize },
+        Map { key: Option<String>, in_value: bool },
+    }
+
+    impl OldLevel {
+        fn token(&self) -> Option<String> {
+            match self {
+                OldLevel::Seq { next } => next.checked_sub(1).map(|i| i.to_string()),
+                OldLevel::Map { key, in_value: true } => key.clone(),
+                OldLevel::Map { .. } => None,
+            }
+        }
+    }
+
+    fn old_value_done(stack: &mut [OldLevel]) {
+        if let Some(OldLevel::Map { in_value, .. }) = stack.last_mut() {
+            *in_value = false;
+        }
+    }
+
+    /// The one-pointer search this module did before `locate_all`, kept as the oracle.
+    fn reference(text: &str, pointer: &Pointer) -> Option<usize> {
+        let want: Vec<String> = pointer.tokens().collect();
+        let mut options = serde_saphyr::granit_parser::Options::default();
+        options.set_emit_comments(false);
+        let mut stack: Vec<OldLevel> = Vec::new();
+        let mut best = None;
+        let matches = |stack: &[OldLevel]| {
+            stack.len() <= want.len()
+                && stack.iter().zip(&want).all(|(level, token)| level.token().as_ref() == Some(token))
+        };
+        for event in Parser::new_from_str_with_options(text, options) {
+            let (event, span) = event.ok()?;
+            let line = span.start.line();
+            let is_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+            let is_node = is_collection || matches!(event, Event::Scalar(..) | Event::Alias(_));
+            if is_node {
+                match stack.last_mut() {
+                    Some(OldLevel::Seq { next }) => *next += 1,
+                    Some(OldLevel::Map { key, in_value }) if !*in_value => {
+                        *key = match &event {
+                            Event::Scalar(text, ..) => Some(text.to_string()),
+                            _ => None,
+                        };
+                        *in_value = true;
+                        if matches(&stack) {
+                            if stack.len() == want.len() {
+                                return Some(line);
+                            }
+                            best = Some(line);
+                        }
+                        if is_collection {
+                            // A complex key: walk through it without matching anything inside.
+                            stack.push(OldLevel::Map { key: None, in_value: false });
+                        }
+                        continue;
+                    }
+                    _ => {}
+                }
+                if matches(&stack) {
+                    if stack.len() == want.len() {
+                        return Some(line);
+                    }
+                    best = Some(line);
+                }
+            }
+            match event {
+                Event::SequenceStart(..) => stack.push(OldLevel::Seq { next: 0 }),
+                Event::MappingStart(..) => stack.push(OldLevel::Map { key: None, in_value: false }),
+                Event::SequenceEnd | Event::MappingEnd => {
+                    stack.pop();
+                    old_value_done(&mut stack);
+                }
+                Event::Scalar(..) | Event::Alias(_) => old_value_done(&mut stack),
+                _ => {}
+            }
+        }
+        best
+    }
 
     #[test]
     fn finds_keys_and_items() {
@@ -98,5 +236,28 @@ mod tests {
         assert_eq!(locate(text, &Pointer::root().key("a")), Some(1));
         // Absent: the deepest ancestor that exists.
         assert_eq!(locate(text, &p.index(0).key("securityContext")), Some(4));
+    }
+
+    #[test]
+    fn many_pointers_in_one_pass_agree_with_one_at_a_time() {
+        let text = "---\nmetadata:\n  name: web\n  labels: {app.kubernetes.io/name: web, a~b: 1}\nspec:\n  containers:\n  - name: x\n    image: y\n    securityContext:\n      privileged: true\n  - name: z\n    ports:\n    - containerPort: 80\n    - {containerPort: 81}\n  volumes: []\n";
+        let c = Pointer::root().key("spec").key("containers");
+        let pointers = [
+            Pointer::root(),
+            c.index(1).key("ports").index(1).key("containerPort"),
+            c.index(0).key("securityContext").key("privileged"),
+            c.index(0).key("resources").key("limits"),
+            Pointer::root().key("metadata").key("labels").key("app.kubernetes.io/name"),
+            Pointer::root().key("metadata").key("labels").key("a~b"),
+            c.index(7),
+            Pointer::root().key("spec").key("volumes").index(0),
+            c.index(0).key("securityContext").key("privileged"),
+            Pointer::root().key("nothing").key("here"),
+        ];
+        let all = locate_all(text, &pointers);
+        assert_eq!(all, [Some(2), Some(14), Some(10), Some(7), Some(4), Some(4), Some(7), Some(15), Some(10), Some(2)]);
+        for (p, line) in pointers.iter().zip(&all) {
+            assert_eq!(reference(text, p), *line, "{p}");
+        }
     }
 }

@@ -10,6 +10,6 @@ mod locate;
 mod resolve;
 
 pub use emit::emit;
-pub use load::{LoadError, Loaded, MAX_ALIAS_NODES, MAX_DEPTH, load};
-pub use locate::locate;
+pub use load::{Duplicate, LoadError, Loaded, MAX_ALIAS_NODES, MAX_DEPTH, load};
+pub use locate::{locate, locate_all};
 pub use resolve::{Resolved, resolve_plain};

@@ -557,7 +557,7 @@ fn the_environment_comes_from_the_parameter_then_the_plugin_env_then_the_sidecar
             &[],
         )
         .generate();
-    one_line_failure(&report, 2, "unknown environment `qa`");
+    one_line_failure(&report, 2, "unknown environment `qa` (from the `env` parameter)");
 }
 
 /// Empty output is success to ArgoCD, and with auto-prune deletes the whole application.

@@ -67,7 +67,7 @@ fn the_environment_comes_from_flag_then_variables_then_default() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("unknown environment `qa`; known environments: dev, prod, staging")
+            .contains("unknown environment `qa` (from --env); known environments: dev, prod, staging")
     );
 }
 

@@ -1,6 +1,8 @@
 //! Conformance on real manifests written by others (`../shared/corpus`, see its SOURCES.md):
 //! every file, every built-in environment, with enforcement off.
 
+use temper::read::{self, Input};
+
 use crate::util::{INVALID_CORPUS, check_faithful, corpus_dir, corpus_files, policy, read_file, render, render_on};
 
 #[test]
@@ -54,4 +56,24 @@ fn corpus_output_is_identical_with_one_and_two_threads() {
     assert!(one.output == two.output, "output differs between 1 and 2 threads");
     assert_eq!(serde_json::to_string(&one.report).unwrap(), serde_json::to_string(&two.report).unwrap());
     check_faithful(&all, &two);
+}
+
+/// Rendered manifests hold Go template markup in their values (Prometheus rules, Grafana
+/// dashboards, Istio's injection templates, which even use `.Values`): no corpus file is
+/// taken for an unrendered Helm template.
+#[test]
+fn no_corpus_file_is_taken_for_an_unrendered_template() {
+    let Some(dir) = corpus_dir() else { return };
+    let mut with_markup = Vec::new();
+    for file in corpus_files(&dir) {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let text = read_file(&file);
+        if text.contains("{{") {
+            with_markup.push(name.clone());
+        }
+        if let Err(e @ temper::Error::Unrendered { .. }) = read::parse(&[Input::new(name.as_str(), text)]) {
+            panic!("{name} is taken for an unrendered template: {e}");
+        }
+    }
+    assert!(with_markup.len() >= 3, "the corpus should hold template markup in rendered values: {with_markup:?}");
 }

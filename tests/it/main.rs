@@ -39,5 +39,7 @@ mod secrets;
 mod rules;
 // Reading and writing streams: every edge case of the input contract, with our own fixtures.
 mod stream;
+// Daily use through the binary: errors, duplicate keys, aliases, SARIF locations, progress.
+mod usage;
 // The project's conventions: module docs, rule docs, fixtures and snapshots.
 mod tidy;

@@ -163,6 +163,7 @@ pub fn clean_env(cmd: &mut Command) {
         "TEMPER_LOG_FILE",
         "TEMPER_NAMESPACE",
         "TEMPER_FAIL_ON_EMPTY",
+        "TEMPER_STRICT",
         "HELM_NAMESPACE",
         "CI",
     ] {
