@@ -129,7 +129,11 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     let fails = !d.blockers.is_empty() && !args.no_enforce;
     let mut command = Command::new(&["diff", "--env", &policy.environment]);
     command.config(&args.config.dir).namespace(args.input.namespace().as_deref()).inputs(&args.input.files);
-    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
+    let exit = args.show.finish(&d, fails, &command.finish(&args.show, &args.hash));
+    // As `render` does: the process exits next, and freeing value by value costs a tenth of a run.
+    std::mem::forget(d);
+    std::mem::forget(outcome);
+    exit
 }
 
 #[derive(Debug, Clone, Args)]
@@ -175,7 +179,11 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let fails = !d.blockers.is_empty();
     let mut command = Command::new(&["promote", "--from", &args.from, "--to", &args.to]);
     command.config(&args.config).namespace(args.input.namespace().as_deref()).inputs(&args.input.files);
-    args.show.finish(&d, fails, &command.finish(&args.show, &args.hash))
+    let exit = args.show.finish(&d, fails, &command.finish(&args.show, &args.hash));
+    // As `render` does: the process exits next, and freeing value by value costs a tenth of a run.
+    std::mem::forget(d);
+    std::mem::forget((a, b));
+    exit
 }
 
 #[derive(Debug, Clone, Args)]

@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::canon::same_meaning;
@@ -44,96 +45,98 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
     let to_changes = by_key(to.changes);
     let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
     let (replaced, replaced_from) = replaced_in_place(to.changes);
-    let mut resources = Vec::new();
-    let mut counts = Counts::default();
-    for pair in pairs {
-        let (before, after) = (pair.before.map(|i| &*from.resources[i]), pair.after.map(|i| &*to.resources[i]));
-        let key = Key::of(after.or(before).unwrap_or(&Value::Null));
-        let secret_kind = key.group.is_empty() && key.kind == "Secret";
-        let change_type = match (before, after, &pair.renamed_from) {
-            (Some(_), Some(_), Some(_)) => ChangeType::Renamed,
-            (Some(_), Some(_), None) => ChangeType::Changed,
-            (None, Some(_), _) => ChangeType::Added,
-            _ => ChangeType::Removed,
-        };
-        let mut changes = Vec::new();
-        match (before, after) {
-            (Some(b), Some(a)) => diff_values(b, a, &Pointer::root(), None, &mut changes),
-            (None, Some(a)) => changes.push(change(Pointer::root(), Op::Add, None, Some(a.clone()))),
-            (Some(b), None) => changes.push(change(Pointer::root(), Op::Remove, Some(b.clone()), None)),
-            (None, None) => {}
-        }
-        let total = changes.len();
-        changes.retain(|c| !suppressed(&c.pointer, options));
-        let suppressed = total - changes.len();
-        counts.suppressed += suppressed;
-        let before_key = before.map(Key::of);
-        for c in &mut changes {
-            c.rule = attribute(c, &key, before_key.as_ref(), &to_changes, &from_changes);
-        }
-        // Only a resource that is shown needs its text, and its secrets hidden in it.
-        let shown = change_type != ChangeType::Changed || !changes.is_empty();
-        let mut shown_before = before.filter(|_| shown).cloned();
-        let mut shown_after = after.filter(|_| shown).cloned();
-        if !options.show_secrets {
+    // Each pair is diffed on its own: in parallel, collected in order.
+    let resources: Vec<ResourceDiff> = pairs
+        .into_par_iter()
+        .map(|pair| {
+            let (before, after) = (pair.before.map(|i| &*from.resources[i]), pair.after.map(|i| &*to.resources[i]));
+            let key = Key::of(after.or(before).unwrap_or(&Value::Null));
+            let secret_kind = key.group.is_empty() && key.kind == "Secret";
+            let change_type = match (before, after, &pair.renamed_from) {
+                (Some(_), Some(_), Some(_)) => ChangeType::Renamed,
+                (Some(_), Some(_), None) => ChangeType::Changed,
+                (None, Some(_), _) => ChangeType::Added,
+                _ => ChangeType::Removed,
+            };
+            let mut changes = Vec::new();
+            match (before, after) {
+                (Some(b), Some(a)) => diff_values(b, a, &Pointer::root(), None, &mut changes),
+                (None, Some(a)) => changes.push(change(Pointer::root(), Op::Add, None, Some(a.clone()))),
+                (Some(b), None) => changes.push(change(Pointer::root(), Op::Remove, Some(b.clone()), None)),
+                (None, None) => {}
+            }
+            let total = changes.len();
+            changes.retain(|c| !suppressed(&c.pointer, options));
+            let suppressed = total - changes.len();
+            let before_key = before.map(Key::of);
             for c in &mut changes {
-                if whole_secret(&redactor, &c.pointer, secret_kind, after.or(before)) {
-                    let changed = c.before.is_some() && c.before != c.after;
-                    c.before = c.before.as_ref().map(|v| redactor.placeholder(v, false));
-                    c.after = c.after.as_ref().map(|v| redactor.placeholder(v, changed));
-                    c.redacted = true;
-                    continue;
-                }
-                let place = Place::at(&c.pointer, secret_kind);
-                let (b, a) = (c.before.clone(), c.after.clone());
-                let mut n = 0;
-                if let Some(v) = &mut c.before {
-                    n += redactor.redact(v, a.as_ref(), place, false);
-                }
-                if let Some(v) = &mut c.after {
-                    n += redactor.redact(v, b.as_ref(), place, true);
-                }
-                c.redacted = n > 0;
+                c.rule = attribute(c, &key, before_key.as_ref(), &to_changes, &from_changes);
             }
-            let place = Place::at(&Pointer::root(), secret_kind);
-            if let Some(v) = &mut shown_before {
-                redactor.redact(v, None, place, false);
+            // Only a resource that is shown needs its text, and its secrets hidden in it.
+            let shown = change_type != ChangeType::Changed || !changes.is_empty();
+            let mut shown_before = before.filter(|_| shown).cloned();
+            let mut shown_after = after.filter(|_| shown).cloned();
+            if !options.show_secrets {
+                for c in &mut changes {
+                    if whole_secret(&redactor, &c.pointer, secret_kind, after.or(before)) {
+                        let changed = c.before.is_some() && c.before != c.after;
+                        c.before = c.before.as_ref().map(|v| redactor.placeholder(v, false));
+                        c.after = c.after.as_ref().map(|v| redactor.placeholder(v, changed));
+                        c.redacted = true;
+                        continue;
+                    }
+                    let place = Place::at(&c.pointer, secret_kind);
+                    let (b, a) = (c.before.clone(), c.after.clone());
+                    let mut n = 0;
+                    if let Some(v) = &mut c.before {
+                        n += redactor.redact(v, a.as_ref(), place, false);
+                    }
+                    if let Some(v) = &mut c.after {
+                        n += redactor.redact(v, b.as_ref(), place, true);
+                    }
+                    c.redacted = n > 0;
+                }
+                let place = Place::at(&Pointer::root(), secret_kind);
+                if let Some(v) = &mut shown_before {
+                    redactor.redact(v, None, place, false);
+                }
+                if let Some(v) = &mut shown_after {
+                    redactor.redact(v, before, place, true);
+                }
             }
-            if let Some(v) = &mut shown_after {
-                redactor.redact(v, before, place, true);
+            let rule = match change_type {
+                ChangeType::Added => {
+                    generated.get(&key).map(|r| r.to_string()).or_else(|| replaced.get(&key).map(|r| r.to_string()))
+                }
+                ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
+                _ => None,
+            };
+            if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
+                c.rule = Some(rule.clone());
             }
-        }
-        counts.secrets_changed += changes.iter().filter(|c| c.redacted).count();
-        if change_type == ChangeType::Changed && changes.is_empty() {
-            counts.unchanged += 1;
-        }
-        match change_type {
+            ResourceDiff {
+                rule,
+                renamed_from: pair.renamed_from.map(|i| Key::of(&from.resources[i])),
+                id: key,
+                change_type,
+                changes,
+                suppressed,
+                before: shown_before,
+                after: shown_after,
+            }
+        })
+        .collect();
+    let mut counts = Counts::default();
+    for r in &resources {
+        counts.suppressed += r.suppressed;
+        counts.secrets_changed += r.changes.iter().filter(|c| c.redacted).count();
+        match r.change_type {
             ChangeType::Added => counts.added += 1,
             ChangeType::Removed => counts.removed += 1,
             ChangeType::Renamed => counts.renamed += 1,
-            ChangeType::Changed if !changes.is_empty() => counts.changed += 1,
-            ChangeType::Changed => {}
+            ChangeType::Changed if r.changes.is_empty() => counts.unchanged += 1,
+            ChangeType::Changed => counts.changed += 1,
         }
-        let rule = match change_type {
-            ChangeType::Added => {
-                generated.get(&key).map(|r| r.to_string()).or_else(|| replaced.get(&key).map(|r| r.to_string()))
-            }
-            ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
-            _ => None,
-        };
-        if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
-            c.rule = Some(rule.clone());
-        }
-        resources.push(ResourceDiff {
-            rule,
-            renamed_from: pair.renamed_from.map(|i| Key::of(&from.resources[i])),
-            id: key,
-            change_type,
-            changes,
-            suppressed,
-            before: shown_before,
-            after: shown_after,
-        });
     }
     Diff {
         schema_version: SCHEMA,

@@ -15,12 +15,7 @@ use super::load::load;
 
 /// Emits `value` as YAML text ending in a newline, verified to read back as `value`.
 pub fn emit(value: &Value) -> Result<String, String> {
-    let options = serde_saphyr::ser_options! {
-        folded_wrap_chars: usize::MAX,
-        indent_step: 2,
-        compact_list_indent: true,
-    };
-    let yaml = serde_saphyr::to_string_with_options(value, options).map_err(|e| format!("cannot write YAML: {e}"))?;
+    let yaml = unverified(value)?;
     if reads_back(&yaml, value) {
         return Ok(yaml);
     }
@@ -30,6 +25,21 @@ pub fn emit(value: &Value) -> Result<String, String> {
         return Ok(json);
     }
     Err("the emitted document does not read back with the same meaning".into())
+}
+
+/// Emits `value` as YAML for a person to read (a diff's text): the same writer as [`emit`],
+/// without reading the text back, since nothing applies it. Where the writer fails, JSON.
+pub fn display(value: &Value) -> String {
+    unverified(value).unwrap_or_else(|_| value.to_string())
+}
+
+fn unverified(value: &Value) -> Result<String, String> {
+    let options = serde_saphyr::ser_options! {
+        folded_wrap_chars: usize::MAX,
+        indent_step: 2,
+        compact_list_indent: true,
+    };
+    serde_saphyr::to_string_with_options(value, options).map_err(|e| format!("cannot write YAML: {e}"))
 }
 
 fn reads_back(text: &str, value: &Value) -> bool {
@@ -56,6 +66,8 @@ mod tests {
         assert!(text.contains("multi: |\n"), "{text}");
         assert!(!text.contains(">-"), "{text}");
         assert_eq!(load(&text).unwrap().value.unwrap(), value);
+        // What a diff shows is the text a render writes.
+        assert_eq!(display(&value), text);
     }
 
     #[test]

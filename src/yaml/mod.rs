@@ -9,7 +9,7 @@ mod load;
 mod locate;
 mod resolve;
 
-pub use emit::emit;
+pub use emit::{display, emit};
 pub use load::{Duplicate, LoadError, Loaded, MAX_ALIAS_NODES, MAX_DEPTH, load};
 pub use locate::{locate, locate_all};
 pub use resolve::{Resolved, resolve_plain};
