@@ -11,6 +11,8 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
+use rayon::prelude::*;
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -104,11 +106,21 @@ fn locations(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sou
     let start = (inputs.first().map_or_else(|| "stdin".to_string(), |i| uri_of(&i.origin)), 1);
     let mut out = vec![start; report.violations.len()];
     let mut templates = Templates::default();
-    for (number, found) in wanted {
-        let Some(doc) = by_number.get(&number) else { continue };
-        let pointers: Vec<Pointer> = found.iter().map(|(_, p)| p.clone()).collect();
-        let lines = yaml::locate_all(doc.text(inputs), &pointers);
-        let template = doc.template.as_deref().and_then(|t| templates.map(t, doc, inputs, sources));
+    let wanted: Vec<(&Document, Vec<(usize, Pointer)>)> =
+        wanted.into_iter().filter_map(|(number, found)| Some((*by_number.get(&number)?, found))).collect();
+    // Template files are read once each, in document order; documents are located in parallel.
+    let mapped: Vec<Option<Mapped>> = wanted
+        .iter()
+        .map(|(doc, _)| doc.template.as_deref().and_then(|t| templates.map(t, doc, inputs, sources)))
+        .collect();
+    let located: Vec<Vec<Option<usize>>> = wanted
+        .par_iter()
+        .map(|(doc, found)| {
+            let pointers: Vec<Pointer> = found.iter().map(|(_, p)| p.clone()).collect();
+            yaml::locate_all(doc.text(inputs), &pointers)
+        })
+        .collect();
+    for (((doc, found), template), lines) in wanted.iter().zip(mapped).zip(located) {
         for ((i, _), offset) in found.iter().zip(lines) {
             // The line within the document's text, separator included.
             let offset = offset.unwrap_or(1);
@@ -235,7 +247,7 @@ fn same_line(template: &str, rendered: &str) -> bool {
 /// SARIF 2.1.0, as GitHub code scanning accepts it: one rule per temper rule, one result
 /// per violation with the file and line it points at: the chart template's when the document
 /// lines up with it (see [`Templates::map`]), else the input's.
-fn sarif(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sources) -> Value {
+fn sarif<'a>(report: &'a Report, inputs: &[Input], docs: &[Document], sources: &Sources) -> Sarif<'a> {
     let rules: Vec<Value> = RuleId::ALL
         .iter()
         .map(|r| {
@@ -250,9 +262,11 @@ fn sarif(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sources
             })
         })
         .collect();
-    let results: Vec<Value> = report
+    // Results are written straight from these records, without a JSON value per result: a
+    // stream with many findings would otherwise build, write and free each one.
+    let results: Vec<SarifResult> = report
         .violations
-        .iter()
+        .par_iter()
         .zip(locations(report, inputs, docs, sources))
         .map(|(v, (uri, line))| {
             let level = match (v.severity, &v.exempted) {
@@ -264,37 +278,123 @@ fn sarif(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sources
                 .iter()
                 .map(|b| format!("{b:02x}"))
                 .collect::<String>();
-            let mut result = json!({
-                "ruleId": v.rule.as_str(),
-                "ruleIndex": RuleId::ALL.iter().position(|r| *r == v.rule).unwrap_or(0),
-                "level": level,
-                "message": {"text": format!("{}: {} ({})", v.resource, v.message, v.path)},
-                "locations": [{
-                    "physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": line}},
-                    "logicalLocations": [{"fullyQualifiedName": format!("{}{}", v.resource, v.path), "kind": "resource"}],
+            SarifResult {
+                rule_id: v.rule.as_str(),
+                rule_index: RuleId::ALL.iter().position(|r| *r == v.rule).unwrap_or(0),
+                level,
+                message: Text { text: format!("{}: {} ({})", v.resource, v.message, v.path) },
+                locations: [Location {
+                    physical_location: PhysicalLocation {
+                        artifact_location: ArtifactLocation { uri },
+                        region: Region { start_line: line },
+                    },
+                    logical_locations: [LogicalLocation {
+                        fully_qualified_name: format!("{}{}", v.resource, v.path),
+                        kind: "resource",
+                    }],
                 }],
-                "partialFingerprints": {"temperViolation/v1": fingerprint},
-            });
-            if let Some(reason) = &v.exempted {
-                result["suppressions"] = json!([{"kind": "external", "justification": reason}]);
+                partial_fingerprints: Fingerprints { temper_violation: fingerprint },
+                suppressions: v
+                    .exempted
+                    .as_deref()
+                    .map(|reason| [Suppression { kind: "external", justification: reason }]),
             }
-            result
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
+    Sarif {
+        schema: "https://json.schemastore.org/sarif-2.1.0.json",
+        version: "2.1.0",
+        runs: [Run {
+            tool: json!({"driver": {
                 "name": "temper",
                 "version": env!("CARGO_PKG_VERSION"),
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": rules,
-            }},
-            "automationDetails": {"id": format!("temper/{}/", report.environment)},
-            "results": results,
+            }}),
+            automation_details: json!({"id": format!("temper/{}/", report.environment)}),
+            results,
         }],
-    })
+    }
+}
+
+// SARIF 2.1.0 records, their fields in the order the log writes them.
+
+#[derive(Serialize)]
+struct Sarif<'a> {
+    #[serde(rename = "$schema")]
+    schema: &'static str,
+    version: &'static str,
+    runs: [Run<'a>; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Run<'a> {
+    tool: Value,
+    automation_details: Value,
+    results: Vec<SarifResult<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SarifResult<'a> {
+    rule_id: &'static str,
+    rule_index: usize,
+    level: &'static str,
+    message: Text,
+    locations: [Location; 1],
+    partial_fingerprints: Fingerprints,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressions: Option<[Suppression<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct Text {
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Location {
+    physical_location: PhysicalLocation,
+    logical_locations: [LogicalLocation; 1],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhysicalLocation {
+    artifact_location: ArtifactLocation,
+    region: Region,
+}
+
+#[derive(Serialize)]
+struct ArtifactLocation {
+    uri: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Region {
+    start_line: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogicalLocation {
+    fully_qualified_name: String,
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Fingerprints {
+    #[serde(rename = "temperViolation/v1")]
+    temper_violation: String,
+}
+
+#[derive(Serialize)]
+struct Suppression<'a> {
+    kind: &'static str,
+    justification: &'a str,
 }
 
 /// A SARIF artifact URI for an input: a relative path as given, `stdin` for standard input.
