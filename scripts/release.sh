@@ -21,7 +21,8 @@
 #
 # Why a C compiler for aarch64: the psm crate (under serde-saphyr's stack growth) assembles a
 # small file per architecture, so cross-building needs aarch64-linux-gnu-gcc (Debian and Ubuntu:
-# gcc-aarch64-linux-gnu), which also links; the musl C library itself comes with Rust's target.
+# gcc-aarch64-linux-gnu), which also links, and compiles mimalloc, the allocator of the musl
+# builds; the musl C library itself comes with Rust's target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,6 +62,20 @@ prepare() {
     fi
     if ! rustup target add "$target" >/dev/null 2>&1; then
       echo "its standard library is not installed, and \`rustup target add $target\` failed (it downloads from the Rust distribution servers)"
+      return
+    fi
+  fi
+  # mimalloc (the musl builds' allocator) is C: a musl cross compiler if there is one, else
+  # musl-gcc, else the host's compiler on an x86_64 host (mimalloc needs only what glibc's and
+  # musl's headers declare alike, and links against Rust's self-contained musl).
+  if [ "$target" = x86_64-unknown-linux-musl ] && [ -z "${CC_x86_64_unknown_linux_musl:-}" ] \
+    && ! command -v x86_64-linux-musl-gcc >/dev/null 2>&1; then
+    if command -v musl-gcc >/dev/null 2>&1; then
+      export CC_x86_64_unknown_linux_musl=musl-gcc
+    elif [ "$(uname -m)" = x86_64 ] && command -v cc >/dev/null 2>&1; then
+      export CC_x86_64_unknown_linux_musl=cc
+    else
+      echo "no C compiler for x86_64 musl (x86_64-linux-musl-gcc, musl-gcc, or cc on an x86_64 host), which mimalloc needs"
       return
     fi
   fi

@@ -7,6 +7,11 @@
 
 mod cli;
 
+/// The static (musl) builds' allocator: musl's own takes one lock for every allocation.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
