@@ -28,9 +28,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = {
     "documents": [2000, 4000, 8000],
     "env": [10000, 20000, 40000],
-    "containers": [200, 400, 800],
-    "violations": [200, 400, 800],
-    "size": [5000, 10000, 20000],
+    "containers": [800, 1600, 3200],
+    "violations": [800, 1600, 3200],
+    "size": [10000, 20000, 40000],
     "namespaces": [1000, 2000, 4000],
     "selectors": [500, 1000, 2000],
     "generated": [1000, 2000, 4000],

@@ -59,12 +59,9 @@ pub fn documents(
             checked
         })
         .collect();
-    let mut facts = Vec::new();
-    for (found, workloads) in checked {
-        findings.extend(found);
-        facts.extend(workloads);
-    }
-    facts
+    let (found, facts): (Vec<Findings>, Vec<Vec<WorkloadFacts>>) = checked.into_iter().unzip();
+    findings.extend_all(found);
+    facts.into_iter().flatten().collect()
 }
 
 /// Runs the rules over every generated object without changing it, as a check of the output
@@ -79,9 +76,7 @@ pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findin
             found
         })
         .collect();
-    for found in checked {
-        findings.extend(found);
-    }
+    findings.extend_all(checked);
 }
 
 fn document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (Findings, Vec<WorkloadFacts>) {

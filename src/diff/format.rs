@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use rayon::prelude::*;
 use serde_json::{Value, json};
-use similar::TextDiff;
+use similar::{Algorithm, TextDiff};
 
 use crate::yaml;
 
@@ -187,7 +187,10 @@ fn resource_text(diff: &Diff, r: &ResourceDiff, color: bool) -> String {
     }
     let text = |v: &Option<Value>| v.as_ref().map(yaml::display).unwrap_or_default();
     let (before, after) = (text(&r.before), text(&r.after));
-    let lines = TextDiff::from_lines(&before, &after);
+    // Patience anchors on lines that occur once on each side (names, images), so that a
+    // resource whose many list items all changed is diffed region by region: Myers' algorithm
+    // alone costs the product of the lines and the differences, quadratic in such a list.
+    let lines = TextDiff::configure().algorithm(Algorithm::Patience).diff_lines(&before, &after);
     for hunk in lines.unified_diff().context_radius(3).iter_hunks() {
         let hunk = hunk.to_string();
         for line in hunk.lines() {

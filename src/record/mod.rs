@@ -240,6 +240,18 @@ impl Findings {
         self.flows.extend(other.flows);
         self.prerequisites.extend(other.prerequisites);
     }
+
+    /// [`Findings::extend`] by each of `parts` in order, each list grown once to its final
+    /// length: doubling a stream's worth of changes would hold the old and the new list at once.
+    pub fn extend_all(&mut self, parts: Vec<Findings>) {
+        let total = |len: fn(&Findings) -> usize| parts.iter().map(len).sum::<usize>();
+        self.changes.reserve(total(|f| f.changes.len()));
+        self.violations.reserve(total(|f| f.violations.len()));
+        self.exemptions.reserve(total(|f| f.exemptions.len()));
+        for part in parts {
+            self.extend(part);
+        }
+    }
 }
 
 /// A resource temper adds to the stream.
