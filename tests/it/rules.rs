@@ -68,6 +68,9 @@ fn snapshot(folder: &str, path: &Path) -> String {
     let policy = config.resolve(&env).unwrap();
     let outcome = render(&policy, &input).unwrap();
     check_faithful(&input, &outcome);
+    // Rendering is idempotent: what temper wrote, rendered again, stays as it is.
+    let again = render(&policy, &outcome.output).unwrap();
+    assert_eq!(again.output, outcome.output, "{folder}/{}: rendering the output again changed it", path.display());
     let mut snap = outcome.output.clone();
     snap.push_str("===== changes =====\n");
     for c in &outcome.report.changes {
