@@ -9,6 +9,7 @@ use crate::knowledge::{Classes, Knowledge, PodView};
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 use crate::record::{RuleId, Waiver, Waivers};
+use crate::select::Selector;
 
 /// What rules know about a resource that carries a pod spec.
 #[derive(Clone, Debug)]
@@ -164,19 +165,7 @@ fn classify(
     name: &str,
     batch: bool,
 ) -> String {
-    let label = |key: &str| {
-        pod_labels.get(key).or_else(|| labels.get(key)).and_then(Value::as_str).and_then(|v| classes.by_value(v))
-    };
-    label("app.kubernetes.io/component")
-        .or_else(|| label("component"))
-        .or_else(|| {
-            classes
-                .0
-                .iter()
-                .find(|(_, patterns)| patterns.iter().any(|p| p.is_match(&name.to_ascii_lowercase())))
-                .map(|(c, _)| c.as_str())
-        })
-        .map(str::to_string)
+    class_by(classes, |key| pod_labels.get(key).or_else(|| labels.get(key)), name)
         .unwrap_or_else(|| if batch { "job".into() } else { "app".into() })
 }
 
@@ -406,13 +395,16 @@ impl WorkloadFacts {
         self.waivers.get(rule)
     }
 
-    /// The selector generated objects use: the controller's, else the pod labels.
+    /// The selector generated objects use: the controller's when it selects the pods' own
+    /// labels, else the pod labels; `None` for pods without labels. Objects reach pods by
+    /// their labels: a selector that reaches none of them (Kubernetes rejects such a
+    /// controller) would not be found selecting them when the output is rendered again.
     pub fn selector(&self) -> Option<Value> {
-        match &self.workload.selector {
+        let labels = &self.workload.pod_labels;
+        let own = |s: &&Value| Selector::from_label_selector(s).is_some_and(|s| !s.is_empty() && s.matches(labels));
+        match self.workload.selector.as_ref().filter(own) {
             Some(s) => Some(s.clone()),
-            None if !self.workload.pod_labels.is_empty() => {
-                Some(serde_json::json!({"matchLabels": self.workload.pod_labels}))
-            }
+            None if !labels.is_empty() => Some(serde_json::json!({"matchLabels": labels})),
             None => None,
         }
     }
@@ -499,15 +491,18 @@ impl Needs {
 /// claim), read as a workload's is: the `app.kubernetes.io/component` label, then the
 /// `component` label, then name patterns; `None` when nothing tells.
 pub fn class_of(classes: &Classes, labels: &Map<String, Value>, name: &str) -> Option<String> {
-    let label = |key: &str| labels.get(key).and_then(Value::as_str).and_then(|v| classes.by_value(v));
-    label("app.kubernetes.io/component")
-        .or_else(|| label("component"))
+    class_by(classes, |key| labels.get(key), name)
+}
+
+/// The class the labels `label` reads name (`app.kubernetes.io/component`, then `component`),
+/// else the first class with a name pattern matching `name`.
+fn class_by<'v>(classes: &Classes, label: impl Fn(&str) -> Option<&'v Value>, name: &str) -> Option<String> {
+    let by_label = |key: &str| label(key).and_then(Value::as_str).and_then(|v| classes.by_value(v));
+    by_label("app.kubernetes.io/component")
+        .or_else(|| by_label("component"))
         .or_else(|| {
-            classes
-                .0
-                .iter()
-                .find(|(_, patterns)| patterns.iter().any(|p| p.is_match(&name.to_ascii_lowercase())))
-                .map(|(c, _)| c.as_str())
+            let name = name.to_ascii_lowercase();
+            classes.0.iter().find(|(_, patterns)| patterns.iter().any(|p| p.is_match(&name))).map(|(c, _)| c.as_str())
         })
         .map(str::to_string)
 }

@@ -38,7 +38,7 @@ Workloads on the host network are skipped: NetworkPolicies do not apply to them.
 System namespaces (`excludeNamespaces`) are skipped.
 
 ## Refuses
-- No default-deny policy is added to a namespace where a workload that accepts connections gets no policy of its own (exempted from this rule, no policy name was free, or its pods have no labels to select them by, or none its controller's selector selects): the default-deny would cut it off.
+- No default-deny policy is added to a namespace where a workload that accepts connections gets no policy of its own (exempted from this rule, no policy name was free, or its pods have no labels to select them by): the default-deny would cut it off.
 - While the release namespace is unknown, no default-deny is added for it when it may turn out to be a namespace that has one, or gets one from temper.
 - Traffic through Ingresses and routes is allowed from `ingressNamespace` when no ingress controller is in the stream, and the report says that it assumed where the controller runs.
 
@@ -229,11 +229,7 @@ impl Rule for Params {
                 continue;
             }
             let labels = &facts.workload.pod_labels;
-            // A policy reaches pods by their own labels: a controller's selector that does not
-            // select its pods' labels (Kubernetes rejects such a controller) reaches none, and a
-            // policy by it would not be found again when the output is rendered again.
-            let own = |s: &Value| Selector::from_label_selector(s).is_some_and(|s| !s.is_empty() && s.matches(labels));
-            let Some(selector) = facts.selector().filter(own) else {
+            let Some(selector) = facts.selector() else {
                 // Pods without labels cannot be selected: a default-deny would cut them off.
                 let accepts = !facts.ports.is_empty() || inbound.contains_key(&facts.id);
                 if accepts && gx.fixes() {
