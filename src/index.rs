@@ -342,7 +342,7 @@ impl Index {
         let ns = self.namespace_of(obj);
         let claim_modes = |claim: &str| self.claims.get(&(ns.clone(), claim.to_string())).cloned();
         let singleton = workload.singleton(obj, &id, knowledge, claim_modes)?;
-        Some(((ns, id.kind, id.name), singleton))
+        Some(((ns, id.kind.clone(), id.name.clone()), singleton))
     }
 
     /// A CustomResourceDefinition's kind and scope. `apiextensions.k8s.io/v1beta1` defaulted

@@ -2,6 +2,7 @@
 //! (group, kind, namespace, name) that reports, matching and ordering use.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -10,9 +11,17 @@ use serde_json::{Map, Value};
 pub const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
 
 /// Who a resource is: its place in the stream and its Kubernetes identity.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+///
+/// Every change, violation and flow about a resource carries its identity, so it is shared
+/// rather than copied: a clone is a reference count, not four strings (a stream of many small
+/// objects records tens of thousands of findings).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceId(Arc<Identity>);
+
+/// The fields of a [`ResourceId`], which reads them through `Deref`.
+#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ResourceId {
+pub struct Identity {
     /// 1-based document number; 0 for resources temper generated.
     pub document: usize,
     /// Index in the `items` of a List document.
@@ -25,16 +34,40 @@ pub struct ResourceId {
     pub name: String,
 }
 
+impl std::ops::Deref for ResourceId {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ResourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for ResourceId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
 impl ResourceId {
+    pub fn new(identity: Identity) -> ResourceId {
+        ResourceId(Arc::new(identity))
+    }
+
     pub fn of(document: usize, item: Option<usize>, obj: &Value) -> ResourceId {
-        ResourceId {
+        ResourceId::new(Identity {
             document,
             item,
             api_version: str_at(obj, &["apiVersion"]).unwrap_or_default().to_string(),
             kind: kind(obj).to_string(),
             namespace: namespace(obj).map(str::to_string),
             name: name(obj).to_string(),
-        }
+        })
     }
 
     /// The API group: empty for the core group.
@@ -45,14 +78,14 @@ impl ResourceId {
     /// The identity reports use for a namespace, which the stream may not define; `None` is
     /// the release namespace.
     pub fn namespace(ns: &Option<String>) -> ResourceId {
-        ResourceId {
+        ResourceId::new(Identity {
             document: 0,
             item: None,
             api_version: "v1".into(),
             kind: "Namespace".into(),
             namespace: None,
             name: ns.clone().unwrap_or_else(|| "(release namespace)".into()),
-        }
+        })
     }
 
     /// The key of this resource across streams.
