@@ -117,10 +117,55 @@ impl Network {
     /// `docs`, placed as `index` places them.
     pub fn gather(docs: &[Document], index: &Index) -> Network {
         let mut network = Network::default();
+        let mut configs = Vec::new();
         for (_, obj) in docs.iter().flat_map(|d| d.resources()) {
-            network.add(obj, index);
+            let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+            match (group, object::kind(obj)) {
+                ("", "ConfigMap" | "Secret") => configs.push(obj),
+                _ => network.add(obj, index),
+            }
+        }
+        // ConfigMaps and Secrets come last, once every Service is known: of the words in
+        // their values only those that may name a Service are kept (a configuration file
+        // holds many words, and keeping them all cost more memory than the values).
+        for obj in configs {
+            network.add_config(obj, index);
         }
         network
+    }
+
+    /// Host names in the values of a ConfigMap or Secret that may name a Service of the stream.
+    fn add_config(&mut self, obj: &Value, index: &Index) {
+        let ns = index.namespace_of(obj);
+        let name = object::name(obj);
+        let kind = if object::kind(obj) == "ConfigMap" { "ConfigMap" } else { "Secret" };
+        let mut keys = Vec::new();
+        for field in ["data", "stringData"] {
+            for (key, value) in obj.get(field).and_then(Value::as_object).into_iter().flatten() {
+                let Some(text) = value.as_str() else { continue };
+                // Secret `data` is base64; the decoded value is only searched for host
+                // names, never kept or shown.
+                let decoded = (kind == "Secret" && field == "data")
+                    .then(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
+                    .flatten()
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+                let found = format!("key {key} of {kind} {name}");
+                let mut hosts = host_refs(decoded.as_deref().unwrap_or(text), &found);
+                hosts.retain(|h| self.may_name_service(&h.host));
+                if !hosts.is_empty() {
+                    keys.push((key.clone(), hosts));
+                }
+            }
+        }
+        if !keys.is_empty() {
+            self.config_hosts.insert((kind, ns, name.to_string()), keys);
+        }
+    }
+
+    /// Whether `host` starts with the name of a Service of the stream, as every host name
+    /// [`Network::services_named`] resolves does.
+    fn may_name_service(&self, host: &str) -> bool {
+        self.by_bare_name.contains_key(host.split('.').next().unwrap_or(host))
     }
 
     fn add(&mut self, obj: &Value, index: &Index) {
@@ -148,29 +193,6 @@ impl Network {
                 self.by_bare_name.entry(name.clone()).or_default().push(self.services.len());
                 let labels = object::labels(obj).clone();
                 self.services.push(Service { namespace: ns, name, labels, selector, ports, exposed });
-            }
-            ("", kind @ ("ConfigMap" | "Secret")) => {
-                let kind = if kind == "ConfigMap" { "ConfigMap" } else { "Secret" };
-                let mut keys = Vec::new();
-                for field in ["data", "stringData"] {
-                    for (key, value) in obj.get(field).and_then(Value::as_object).into_iter().flatten() {
-                        let Some(text) = value.as_str() else { continue };
-                        // Secret `data` is base64; the decoded value is only searched for host
-                        // names, never kept or shown.
-                        let decoded = (kind == "Secret" && field == "data")
-                            .then(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
-                            .flatten()
-                            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
-                        let found = format!("key {key} of {kind} {name}");
-                        let hosts = host_refs(decoded.as_deref().unwrap_or(text), &found);
-                        if !hosts.is_empty() {
-                            keys.push((key.clone(), hosts));
-                        }
-                    }
-                }
-                if !keys.is_empty() {
-                    self.config_hosts.insert((kind, ns, name), keys);
-                }
             }
             (
                 "admissionregistration.k8s.io",
