@@ -234,6 +234,12 @@ pub struct Findings {
 
 impl Findings {
     pub fn extend(&mut self, other: Findings) {
+        // A handful of stages extend the run's lists, each once: room for exactly what
+        // comes, where doubling would leave up to half of a large list unused.
+        self.changes.reserve_exact(other.changes.len());
+        self.violations.reserve_exact(other.violations.len());
+        self.exemptions.reserve_exact(other.exemptions.len());
+        self.flows.reserve_exact(other.flows.len());
         self.changes.extend(other.changes);
         self.violations.extend(other.violations);
         self.exemptions.extend(other.exemptions);
@@ -245,9 +251,9 @@ impl Findings {
     /// length: doubling a stream's worth of changes would hold the old and the new list at once.
     pub fn extend_all(&mut self, parts: Vec<Findings>) {
         let total = |len: fn(&Findings) -> usize| parts.iter().map(len).sum::<usize>();
-        self.changes.reserve(total(|f| f.changes.len()));
-        self.violations.reserve(total(|f| f.violations.len()));
-        self.exemptions.reserve(total(|f| f.exemptions.len()));
+        self.changes.reserve_exact(total(|f| f.changes.len()));
+        self.violations.reserve_exact(total(|f| f.violations.len()));
+        self.exemptions.reserve_exact(total(|f| f.exemptions.len()));
         for part in parts {
             self.extend(part);
         }
