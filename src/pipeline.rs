@@ -24,7 +24,7 @@ use crate::read::{self, Document, Input};
 use crate::record::{Findings, Generated};
 use crate::report::Report;
 use crate::rules::Stream;
-use crate::write::write;
+use crate::write;
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -170,8 +170,9 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
         _ => None,
     };
     findings.changes.sort_by_key(|c| c.resource.document);
+    let changed = write::changed_documents(&docs, &findings.changes);
     let output =
-        if settings.fix { write(inputs, &docs, &findings.changes, &generated, progress)? } else { String::new() };
+        if settings.fix { write::write(inputs, &docs, &changed, &generated, progress)? } else { String::new() };
     let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance)
         .with_flows(reviews);
     Ok(Outcome { output, report, documents: docs, generated })

@@ -19,79 +19,109 @@ use crate::read::{Document, Input};
 use crate::record::{Change, Generated};
 use crate::yaml;
 
-/// Assembles the output: every document `changes` touched is re-emitted, the others are
-/// copied, and the generated objects follow. `progress` counts the documents written.
+/// Which of `docs` a recorded change touched: those are re-emitted, the others copied.
+pub fn changed_documents(docs: &[Document], changes: &[Change]) -> Vec<bool> {
+    let numbers: HashSet<usize> = changes.iter().map(|c| c.resource.document).collect();
+    docs.iter().map(|d| d.number > 0 && numbers.contains(&d.number)).collect()
+}
+
+/// Assembles the output: `docs[i]` is re-emitted where `changed[i]` is set (see
+/// [`changed_documents`]), copied otherwise, and the generated objects follow. `progress`
+/// counts the documents written.
 pub fn write(
     inputs: &[Input],
     docs: &[Document],
-    changes: &[Change],
-    generated: &[Generated],
-    progress: &Progress,
-) -> Result<String> {
-    let changed_numbers: HashSet<usize> = changes.iter().map(|c| c.resource.document).collect();
-    let changed: Vec<bool> = docs.iter().map(|d| d.number > 0 && changed_numbers.contains(&d.number)).collect();
-    write_counted(inputs, docs, &changed, generated, progress)
-}
-
-/// Assembles the output with `docs[i]` re-emitted where `changed[i]` is set, copied otherwise.
-pub fn write_documents(
-    inputs: &[Input],
-    docs: &[Document],
-    changed: &[bool],
-    generated: &[Generated],
-) -> Result<String> {
-    write_counted(inputs, docs, changed, generated, &Progress::default())
-}
-
-fn write_counted(
-    inputs: &[Input],
-    docs: &[Document],
     changed: &[bool],
     generated: &[Generated],
     progress: &Progress,
 ) -> Result<String> {
-    let pieces: Vec<Result<Piece>> = docs
-        .par_iter()
-        .zip(changed.par_iter())
-        .map(|(doc, &changed)| {
-            let piece = piece(inputs, doc, changed);
-            if doc.number > 0 {
-                progress.written_one();
-            }
-            piece
-        })
-        .collect();
-    let mut pieces = pieces.into_iter().collect::<Result<Vec<Piece>>>()?;
+    // Documents are emitted in parallel a batch at a time, and each batch is appended to the
+    // output before the next is emitted: holding every emitted document until the end would
+    // keep the output twice at the peak.
+    let mut out = Output::with_capacity(inputs.iter().map(|i| i.text.len()).sum());
+    let pairs: Vec<(&Document, bool)> = docs.iter().zip(changed.iter().copied()).collect();
+    for batch in pairs.chunks(BATCH) {
+        let pieces: Vec<Result<Piece>> = batch
+            .par_iter()
+            .map(|&(doc, changed)| {
+                let piece = piece(inputs, doc, changed);
+                if doc.number > 0 {
+                    progress.written_one();
+                }
+                piece
+            })
+            .collect();
+        for piece in pieces {
+            out.push(piece?);
+        }
+    }
     // Generated objects are emitted (and verified) in parallel too: a large stream gets
     // thousands of them, and emitting them in turn was the largest sequential step of a run.
-    let generated: Vec<Result<Piece>> = generated
-        .par_iter()
-        .map(|g| {
-            let body = yaml::emit(&g.object).map_err(|message| Error::Document {
-                place: Box::default(),
-                message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
-            })?;
-            Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
-        })
-        .collect();
-    for piece in generated {
-        pieces.push(piece?);
-    }
-    let total: usize = pieces.iter().map(|p| p.text.len() + 5).sum();
-    let mut out = String::with_capacity(total);
-    let only_one = pieces.len() == 1;
-    for (i, piece) in pieces.iter().enumerate() {
-        if !out.is_empty() && !out.ends_with('\n') {
-            out.push('\n');
+    for batch in generated.chunks(BATCH) {
+        let pieces: Vec<Result<Piece>> = batch
+            .par_iter()
+            .map(|g| {
+                let body = yaml::emit(&g.object).map_err(|message| Error::Document {
+                    place: Box::default(),
+                    message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
+                })?;
+                Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
+            })
+            .collect();
+        for piece in pieces {
+            out.push(piece?);
         }
-        if !piece.separated && (i > 0 || (piece.json && !only_one)) {
-            // Every document but a lone first one gets a `---` line. A JSON first document
-            // followed by others would make ArgoCD read the whole stream as JSON.
-            out.push_str("---\n");
-        }
-        out.push_str(&piece.text);
     }
-    Ok(out)
+    Ok(out.finish(docs.len() + generated.len()))
+}
+
+/// How many documents are emitted in parallel before they are appended to the output: enough
+/// to keep every thread busy, few enough that a batch is small beside the whole output.
+const BATCH: usize = 512;
+
+/// The output being assembled, piece by piece in stream order.
+struct Output {
+    text: String,
+    pieces: usize,
+    /// Whether the first piece was a JSON document, which needs a `---` line if any follow.
+    first_json: bool,
+}
+
+impl Output {
+    fn with_capacity(capacity: usize) -> Output {
+        Output { text: String::with_capacity(capacity), pieces: 0, first_json: false }
+    }
+
+    fn push(&mut self, piece: Piece<'_>) {
+        // Room grows by a quarter at a time rather than doubling: the output is the largest
+        // single value of a run, and a large block grows in place (the allocator remaps it).
+        let more = piece.text.len() + 5;
+        if self.text.capacity() - self.text.len() < more {
+            self.text.reserve_exact(more.max(self.text.len() / 4));
+        }
+        if !self.text.is_empty() && !self.text.ends_with('\n') {
+            self.text.push('\n');
+        }
+        // Every document but a lone first one gets a `---` line (added to a JSON first
+        // document once a second one comes, in `finish`). A JSON first document followed by
+        // others would make ArgoCD read the whole stream as JSON.
+        if !piece.separated && self.pieces > 0 {
+            self.text.push_str("---\n");
+        }
+        if self.pieces == 0 {
+            self.first_json = !piece.separated && piece.json;
+        }
+        self.text.push_str(&piece.text);
+        self.pieces += 1;
+    }
+
+    /// The output of `total` pieces.
+    fn finish(mut self, total: usize) -> String {
+        if self.first_json && total > 1 {
+            self.text.insert_str(0, "---\n");
+        }
+        self.text
+    }
 }
 
 struct Piece<'a> {
