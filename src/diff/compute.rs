@@ -12,7 +12,7 @@ use crate::record::{Change, RuleId};
 use std::borrow::Cow;
 
 use super::redact::{Place, Redactor};
-use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Side};
+use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Shown, Side};
 
 /// Whether the value at `ptr` of a resource (`resource`, a core Secret if `secret_kind`) is a
 /// secret as a whole: a Secret's data value, an env value under a credential name, the
@@ -114,6 +114,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
             if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
                 c.rule = Some(rule.clone());
             }
+            let keep = |side: Option<Value>| side.map(|v| Shown::of(v, options.sides));
             ResourceDiff {
                 rule,
                 renamed_from: pair.renamed_from.map(|i| Key::of(&from.resources[i])),
@@ -121,8 +122,8 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
                 change_type,
                 changes,
                 suppressed,
-                before: shown_before,
-                after: shown_after,
+                before: keep(shown_before),
+                after: keep(shown_after),
             }
         })
         .collect();

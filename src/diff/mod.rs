@@ -184,11 +184,79 @@ pub struct Options {
     pub default_ignores: bool,
     /// More pointers to suppress (resource-relative; a change at or below one is suppressed).
     pub ignore: Vec<Pointer>,
+    /// What the diff keeps of each shown resource, as its format needs.
+    pub sides: Sides,
+}
+
+/// What a diff keeps of the two sides of each resource it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sides {
+    /// The values, redacted: every format can be written (json-patch needs them).
+    Values,
+    /// Only their text, redacted, for the line diff: a value costs several times its text,
+    /// and a diff of a whole stream shows nearly every resource.
+    Text,
+    /// Nothing: the format lists the field changes alone (json, brief).
+    Neither,
+}
+
+impl Sides {
+    /// What `format` reads.
+    pub fn for_format(format: Format) -> Sides {
+        match format {
+            Format::JsonPatch => Sides::Values,
+            Format::Unified | Format::Markdown => Sides::Text,
+            Format::Json | Format::Brief => Sides::Neither,
+        }
+    }
+}
+
+/// One side of a resource as a diff shows it.
+#[derive(Debug, Clone)]
+pub enum Shown {
+    Value(Value),
+    Text(String),
+    /// The side exists, and the format does not show it.
+    Omitted,
+}
+
+impl Shown {
+    /// `value` kept as `sides` says.
+    fn of(value: Value, sides: Sides) -> Shown {
+        match sides {
+            Sides::Values => Shown::Value(value),
+            Sides::Text => Shown::Text(crate::yaml::display(&value)),
+            Sides::Neither => Shown::Omitted,
+        }
+    }
+
+    /// The side as YAML text.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Shown::Value(v) => Cow::Owned(crate::yaml::display(v)),
+            Shown::Text(t) => Cow::Borrowed(t),
+            Shown::Omitted => Cow::Borrowed(""),
+        }
+    }
+
+    /// The side's value, where it was kept.
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            Shown::Value(v) => Some(v),
+            _ => None,
+        }
+    }
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { show_secrets: false, redaction_key: Vec::new(), default_ignores: true, ignore: Vec::new() }
+        Options {
+            show_secrets: false,
+            redaction_key: Vec::new(),
+            default_ignores: true,
+            ignore: Vec::new(),
+            sides: Sides::Values,
+        }
     }
 }
 
@@ -255,11 +323,11 @@ pub struct ResourceDiff {
     pub rule: Option<String>,
     pub changes: Vec<FieldChange>,
     pub suppressed: usize,
-    /// Both sides, redacted as shown (not serialized: the changes say it all).
+    /// Both sides, redacted, as the options keep them (not serialized: the changes say it all).
     #[serde(skip)]
-    pub before: Option<Value>,
+    pub before: Option<Shown>,
     #[serde(skip)]
-    pub after: Option<Value>,
+    pub after: Option<Shown>,
 }
 
 /// Counts for headers and exit codes.
