@@ -12,7 +12,7 @@ use crate::record::{Change, RuleId};
 use std::borrow::Cow;
 
 use super::redact::{Place, Redactor};
-use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Shown, Side};
+use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Shown, Side, Sides};
 
 /// Whether the value at `ptr` of a resource (`resource`, a core Secret if `secret_kind`) is a
 /// secret as a whole: a Secret's data value, an env value under a credential name, the
@@ -102,6 +102,13 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
                 }
                 if let Some(v) = &mut shown_after {
                     redactor.redact(v, before, place, true);
+                }
+            }
+            // A whole resource added or removed is shown by its text, which the line diff
+            // reads; its one change's value (a copy of the resource) is not printed there.
+            if options.sides == Sides::Text {
+                for c in changes.iter_mut().filter(|c| c.pointer.is_root()) {
+                    (c.before, c.after) = (None, None);
                 }
             }
             let rule = match change_type {
