@@ -399,13 +399,16 @@ impl WorkloadFacts {
     /// labels, else the pod labels; `None` for pods without labels. Objects reach pods by
     /// their labels: a selector that reaches none of them (Kubernetes rejects such a
     /// controller) would not be found selecting them when the output is rendered again.
+    ///
+    /// Either way the selector must read back as one that selects the pods: labels that are
+    /// not a valid selector (a value that is not a string) give `None`, since an object
+    /// selecting by them would be found selecting nothing, and added again, on the next render.
     pub fn selector(&self) -> Option<Value> {
         let labels = &self.workload.pod_labels;
-        let own = |s: &&Value| Selector::from_label_selector(s).is_some_and(|s| !s.is_empty() && s.matches(labels));
-        match self.workload.selector.as_ref().filter(own) {
+        let own = |s: &Value| Selector::from_label_selector(s).is_some_and(|s| !s.is_empty() && s.matches(labels));
+        match self.workload.selector.as_ref().filter(|s| own(s)) {
             Some(s) => Some(s.clone()),
-            None if !labels.is_empty() => Some(serde_json::json!({"matchLabels": labels})),
-            None => None,
+            None => Some(serde_json::json!({"matchLabels": labels})).filter(own),
         }
     }
 }
