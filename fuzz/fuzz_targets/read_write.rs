@@ -6,6 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use temper::canon::same_meaning;
+use temper::progress::Progress;
 use temper::read::{self, Input};
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     // Untouched, every document goes out as it came (a JSON document may be rewritten as YAML,
     // which may fail); re-emitted, it must mean what it meant, or emitting must refuse.
     for changed in [false, true] {
-        match temper::write::write_documents(&inputs, &docs, &vec![changed; docs.len()], &[]) {
+        match temper::write::write(&inputs, &docs, &vec![changed; docs.len()], &[], &Progress::default()) {
             Ok(out) => same_documents(&docs, &out),
             Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json), "untouched YAML failed to write: {e}"),
         }
