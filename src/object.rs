@@ -55,7 +55,7 @@ impl Serialize for ResourceId {
 }
 
 impl ResourceId {
-    pub fn new(identity: Identity) -> ResourceId {
+    fn new(identity: Identity) -> ResourceId {
         ResourceId(Arc::new(identity))
     }
 

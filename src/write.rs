@@ -39,11 +39,11 @@ pub fn write(
     // output before the next is emitted: holding every emitted document until the end would
     // keep the output twice at the peak.
     let mut out = Output::with_capacity(inputs.iter().map(|i| i.text.len()).sum());
-    let pairs: Vec<(&Document, bool)> = docs.iter().zip(changed.iter().copied()).collect();
-    for batch in pairs.chunks(BATCH) {
+    for (batch, batch_changed) in docs.chunks(BATCH).zip(changed.chunks(BATCH)) {
         let pieces: Vec<Result<Piece>> = batch
             .par_iter()
-            .map(|&(doc, changed)| {
+            .zip(batch_changed.par_iter())
+            .map(|(doc, &changed)| {
                 let piece = piece(inputs, doc, changed);
                 if doc.number > 0 {
                     progress.written_one();
@@ -51,26 +51,13 @@ pub fn write(
                 piece
             })
             .collect();
-        for piece in pieces {
-            out.push(piece?);
-        }
+        out.extend(pieces)?;
     }
     // Generated objects are emitted (and verified) in parallel too: a large stream gets
     // thousands of them, and emitting them in turn was the largest sequential step of a run.
     for batch in generated.chunks(BATCH) {
-        let pieces: Vec<Result<Piece>> = batch
-            .par_iter()
-            .map(|g| {
-                let body = yaml::emit(&g.object).map_err(|message| Error::Document {
-                    place: Box::default(),
-                    message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
-                })?;
-                Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
-            })
-            .collect();
-        for piece in pieces {
-            out.push(piece?);
-        }
+        let pieces: Vec<Result<Piece>> = batch.par_iter().map(generated_piece).collect();
+        out.extend(pieces)?;
     }
     Ok(out.finish(docs.len() + generated.len()))
 }
@@ -90,6 +77,14 @@ struct Output {
 impl Output {
     fn with_capacity(capacity: usize) -> Output {
         Output { text: String::with_capacity(capacity), pieces: 0, first_json: false }
+    }
+
+    /// Appends a batch's pieces in order, stopping at the first that could not be emitted.
+    fn extend<'a>(&mut self, pieces: Vec<Result<Piece<'a>>>) -> Result<()> {
+        for piece in pieces {
+            self.push(piece?);
+        }
+        Ok(())
     }
 
     fn push(&mut self, piece: Piece<'_>) {
@@ -130,6 +125,14 @@ struct Piece<'a> {
     /// Whether `text` starts with its own `---` line.
     separated: bool,
     json: bool,
+}
+
+fn generated_piece(g: &Generated) -> Result<Piece<'static>> {
+    let body = yaml::emit(&g.object).map_err(|message| Error::Document {
+        place: Box::default(),
+        message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
+    })?;
+    Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
 }
 
 fn piece<'a>(inputs: &'a [Input], doc: &Document, changed: bool) -> Result<Piece<'a>> {

@@ -233,29 +233,27 @@ pub struct Findings {
 }
 
 impl Findings {
+    /// Appends `other`'s lists to these.
     pub fn extend(&mut self, other: Findings) {
-        // A handful of stages extend the run's lists, each once: room for exactly what
-        // comes, where doubling would leave up to half of a large list unused.
-        self.changes.reserve_exact(other.changes.len());
-        self.violations.reserve_exact(other.violations.len());
-        self.exemptions.reserve_exact(other.exemptions.len());
-        self.flows.reserve_exact(other.flows.len());
-        self.changes.extend(other.changes);
-        self.violations.extend(other.violations);
-        self.exemptions.extend(other.exemptions);
-        self.flows.extend(other.flows);
-        self.prerequisites.extend(other.prerequisites);
+        self.extend_all(vec![other]);
     }
 
-    /// [`Findings::extend`] by each of `parts` in order, each list grown once to its final
-    /// length: doubling a stream's worth of changes would hold the old and the new list at once.
+    /// [`Findings::extend`] by each of `parts` in order, each list grown once to exactly its
+    /// final length: doubling a stream's worth of changes would hold the old and the new list
+    /// at once, and leave up to half of the new one unused.
     pub fn extend_all(&mut self, parts: Vec<Findings>) {
         let total = |len: fn(&Findings) -> usize| parts.iter().map(len).sum::<usize>();
         self.changes.reserve_exact(total(|f| f.changes.len()));
         self.violations.reserve_exact(total(|f| f.violations.len()));
         self.exemptions.reserve_exact(total(|f| f.exemptions.len()));
+        self.flows.reserve_exact(total(|f| f.flows.len()));
+        self.prerequisites.reserve_exact(total(|f| f.prerequisites.len()));
         for part in parts {
-            self.extend(part);
+            self.changes.extend(part.changes);
+            self.violations.extend(part.violations);
+            self.exemptions.extend(part.exemptions);
+            self.flows.extend(part.flows);
+            self.prerequisites.extend(part.prerequisites);
         }
     }
 }
