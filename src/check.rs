@@ -66,17 +66,18 @@ pub fn documents(
 
 /// Runs the rules over every generated object without changing it, as a check of the output
 /// would. In parallel: a large stream gets thousands of generated objects.
-pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findings: &mut Findings) {
+pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findings: &mut Findings) -> Result<()> {
     let checked: Vec<Findings> = generated
         .par_iter()
         .map(|g| {
             let mut found = Findings::default();
-            let mut object = g.object.clone();
-            resource(&mut object, g.id(), policy, index, false, &mut found);
-            found
+            let mut object = g.object()?;
+            resource(&mut object, g.id().clone(), policy, index, false, &mut found);
+            Ok(found)
         })
-        .collect();
+        .collect::<Result<_>>()?;
     findings.extend_all(checked);
+    Ok(())
 }
 
 fn document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (Findings, Vec<WorkloadFacts>) {

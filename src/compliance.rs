@@ -16,10 +16,11 @@ use sha2::{Digest, Sha256};
 
 use crate::canon::canonical;
 use crate::config::Policy;
+use crate::error::Result;
 use crate::object::{self, Key, ResourceId};
 use crate::pointer::{self, Pointer};
 use crate::read::Document;
-use crate::record::{Change, ExemptionSource, ExemptionUse, Generated, Mode, RuleId, Tool, Violation};
+use crate::record::{Change, ExemptionSource, ExemptionUse, Generated, Json, Mode, RuleId, Tool, Violation};
 
 pub const SCHEME: &str = "temper.dev/compliance/v1";
 pub const PREDICATE_TYPE: &str = "https://temper.dev/compliance/v1";
@@ -153,7 +154,7 @@ pub fn entries(
     secrets: &SecretValues,
     before: Vec<Vec<Entry>>,
     changed: &HashSet<usize>,
-) -> Vec<Entry> {
+) -> Result<Vec<Entry>> {
     let mut out: Vec<Entry> = docs
         .par_iter()
         .zip(before)
@@ -165,8 +166,10 @@ pub fn entries(
             }
         })
         .collect();
-    out.extend(generated.iter().map(|g| Entry::of(&g.object, secrets)));
-    out
+    let generated: Vec<Entry> =
+        generated.par_iter().map(|g| Ok(Entry::of(&g.object()?, secrets))).collect::<Result<_>>()?;
+    out.extend(generated);
+    Ok(out)
 }
 
 /// The compliance statement and its hash, as the report carries them.
@@ -244,7 +247,7 @@ pub fn stamp(
     compliance: &Compliance,
     policy: &Policy,
     input_digest: &str,
-) -> Vec<Change> {
+) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
     let mut digests = outputs.iter();
     let policy_digest = policy_digest(policy);
@@ -260,8 +263,9 @@ pub fn stamp(
         for (key, value) in values {
             let ptr = Pointer::root().key("metadata").key("annotations").key(key);
             let value = Value::from(value);
-            if let Ok(before) = pointer::insert(obj, &ptr, value.clone()) {
-                changes.push(Change::set(RuleId::ComplianceStamp, id.clone(), ptr, value, before));
+            let kept = Json::of(&value);
+            if let Ok(before) = pointer::insert(obj, &ptr, value) {
+                changes.push(Change::set(RuleId::ComplianceStamp, id.clone(), ptr, kept, before.as_ref()));
             }
         }
     };
@@ -275,9 +279,11 @@ pub fn stamp(
     // Generated objects are not input documents: their stamps are part of them, not changes.
     for g in generated.iter_mut() {
         let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
-        put(0, None, &mut g.object, &digest, &mut Vec::new());
+        let mut object = g.object()?;
+        put(0, None, &mut object, &digest, &mut Vec::new());
+        g.replace(&object);
     }
-    changes
+    Ok(changes)
 }
 
 /// An in-toto Statement v1 over the emitted bytes, ready for `cosign attest-blob`.

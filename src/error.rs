@@ -59,6 +59,9 @@ pub enum Error {
     /// A document is not valid YAML, or not something Kubernetes can decode as an object.
     #[error("{place}: {message}")]
     Document { place: Box<DocPlace>, message: String },
+    /// An object temper generated could not be handled (read back, written).
+    #[error("generated {object}: {message}")]
+    Generated { object: String, message: String },
     /// The configuration (overlays, environments, flags) is invalid.
     #[error("{file}: {message}")]
     Config { file: String, message: String },

@@ -10,10 +10,9 @@
 use serde_json::{Value, json};
 
 use crate::config::Policy;
-use crate::object;
 use crate::read::Document;
 use crate::record::{Findings, Generated};
-use crate::rules::{Generation, Gx, Stream};
+use crate::rules::{Draft, Generation, Gx, Stream};
 
 pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
@@ -27,31 +26,31 @@ pub fn generate(stream: Stream<'_>, policy: &Policy, docs: &[Document], findings
             out.taken.note(index, obj);
         }
     }
+    let decorators: Vec<_> = policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()).collect();
+    let mut generated = Vec::new();
     for rule in &policy.rules {
         let mut gx = Gx::new(stream, rule.id, rule.mode, &mut out);
         rule.rule.generate(&mut gx);
-    }
-    let mut generated = out.generated;
-    for g in &mut generated {
-        stamp(&mut g.object, g.rule.as_str());
-    }
-    // What fixing rules fill on every resource, they fill on generated objects too.
-    for rule in policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()) {
-        for g in &mut generated {
-            rule.rule.decorate(&mut g.object, stream.knowledge);
+        // Each rule's objects are completed and handed on as text before the next rule runs,
+        // so that the objects of only one rule are ever held as values.
+        for Draft { rule, mut object } in out.generated.drain(..) {
+            stamp(&mut object, rule.as_str());
+            // What fixing rules fill on every resource, they fill on generated objects too.
+            for decorator in &decorators {
+                decorator.rule.decorate(&mut object, stream.knowledge);
+            }
+            generated.push(Generated::new(rule, &object));
         }
     }
-    // Each key is read once: a sort compares n log n times, and finding kind, namespace and
-    // name in every comparison once cost more than generating the objects.
-    generated.sort_by_cached_key(order);
+    generated.sort_by(|a, b| order(a).cmp(&order(b)));
     findings.extend(out.findings);
     generated
 }
 
 /// Where a generated object goes in the output: by kind, namespace and name.
-fn order(g: &Generated) -> (String, String, String) {
-    let o = &g.object;
-    (object::kind(o).to_string(), object::namespace(o).unwrap_or_default().to_string(), object::name(o).to_string())
+fn order(g: &Generated) -> (&str, &str, &str) {
+    let id = g.id();
+    (&id.kind, id.namespace.as_deref().unwrap_or_default(), &id.name)
 }
 
 fn stamp(obj: &mut Value, rule: &str) {

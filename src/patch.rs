@@ -12,7 +12,7 @@ use crate::knowledge::Knowledge;
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 use crate::read::{Document, Input};
-use crate::record::{Change, Findings, Op, RuleId};
+use crate::record::{Change, Findings, Json, Op, RuleId};
 use crate::target::{Target, TargetSpec};
 use crate::workload::{Workload, containers};
 
@@ -153,8 +153,8 @@ impl Patch {
                 resource: id.clone(),
                 pointer,
                 op,
-                before,
-                value,
+                before: before.as_ref().map(Json::of),
+                value: Json::of(&value),
                 overlay: Some(format!("{}#{}", self.overlay, self.number)),
             });
         });

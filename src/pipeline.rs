@@ -150,19 +150,22 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
         refusals: policy.refusals,
     };
     let mut generated = generate(stream, policy, &docs, &mut findings);
-    check::generated(&generated, policy, &index, &mut findings);
+    check::generated(&generated, policy, &index, &mut findings)?;
     let before = Policies::of(docs.iter().flat_map(|d| d.resources()).map(|(_, o)| o), &index);
     let mut after = before.clone();
-    after.extend(Policies::of(generated.iter().map(|g| &g.object), &index));
+    // Each generated object is read again one at a time, never all of them at once.
+    for g in generated.iter().filter(|g| Policies::reads_kind(&g.id().kind)) {
+        after.add(&g.object()?, &index);
+    }
     let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);
     let compliance = match (&settings.compliance, input_digest, input_entries) {
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
             let changed: HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
-            let outputs = compliance::entries(&docs, &generated, secrets, input_entries, &changed);
+            let outputs = compliance::entries(&docs, &generated, secrets, input_entries, &changed)?;
             let (violations, exemptions) = (&findings.violations, &findings.exemptions);
             let statement = compliance::statement(policy, &input_digest, &set_digest(&outputs), violations, exemptions);
             if settings.stamp {
-                let stamps = compliance::stamp(&mut docs, &mut generated, &outputs, &statement, policy, &input_digest);
+                let stamps = compliance::stamp(&mut docs, &mut generated, &outputs, &statement, policy, &input_digest)?;
                 findings.changes.extend(stamps);
             }
             Some(statement)

@@ -128,9 +128,9 @@ struct Piece<'a> {
 }
 
 fn generated_piece(g: &Generated) -> Result<Piece<'static>> {
-    let body = yaml::emit(&g.object).map_err(|message| Error::Document {
-        place: Box::default(),
-        message: format!("cannot write a generated {}: {message}", crate::object::kind(&g.object)),
+    let body = yaml::emit(&g.object()?).map_err(|message| Error::Generated {
+        object: g.id().to_string(),
+        message: format!("cannot write it: {message}"),
     })?;
     Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
 }

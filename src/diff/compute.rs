@@ -318,10 +318,13 @@ fn suppressed(ptr: &Pointer, options: &Options) -> bool {
 /// removed and the new one added, both attributed to that rule.
 fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, RuleId>) {
     let (mut by_new, mut by_old) = (HashMap::new(), HashMap::new());
-    let api_versions: HashMap<_, _> =
-        changes.iter().filter(|c| c.pointer.as_str() == "/apiVersion").map(|c| (&c.resource, &c.value)).collect();
+    let api_versions: HashMap<_, _> = changes
+        .iter()
+        .filter(|c| c.pointer.as_str() == "/apiVersion")
+        .map(|c| (&c.resource, c.value.as_str()))
+        .collect();
     for c in changes.iter().filter(|c| c.pointer.as_str() == "/kind" && c.op == crate::record::Op::Replace) {
-        let api_version = api_versions.get(&c.resource).and_then(|v| v.as_str()).unwrap_or(&c.resource.api_version);
+        let api_version = api_versions.get(&c.resource).and_then(|v| v.as_deref()).unwrap_or(&c.resource.api_version);
         let old = Key {
             group: c.resource.group().to_string(),
             kind: c.resource.kind.clone(),
@@ -330,7 +333,7 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
         };
         let new = Key {
             group: crate::object::group_of(api_version).to_string(),
-            kind: c.value.as_str().unwrap_or_default().to_string(),
+            kind: c.value.as_str().unwrap_or_default(),
             ..old.clone()
         };
         by_new.insert(new, c.rule);

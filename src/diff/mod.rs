@@ -27,7 +27,7 @@ use crate::object::Key;
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
 use crate::read::{self, Document, Input};
-use crate::record::{Change, Violation};
+use crate::record::{Change, Generated, Violation};
 
 pub use compute::diff;
 pub use format::{Format, Style, render};
@@ -64,17 +64,19 @@ impl<'a> Side<'a> {
     }
 
     /// The stream a render produced, with what it recorded.
-    pub fn rendered(label: &str, outcome: &'a Outcome) -> Side<'a> {
+    pub fn rendered(label: &str, outcome: &'a Outcome) -> Result<Side<'a>> {
         let documents = outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| Cow::Borrowed(v)));
-        let generated = outcome.generated.iter().map(|g| Cow::Borrowed(&g.object));
-        Side {
+        let generated: Vec<Value> = outcome.generated.par_iter().map(Generated::object).collect::<Result<_>>()?;
+        let rules = generated.iter().zip(&outcome.generated).map(|(object, g)| (Key::of(object), g.rule.to_string()));
+        let rules = rules.collect();
+        Ok(Side {
             label: label.to_string(),
-            resources: documents.chain(generated).collect(),
+            resources: documents.chain(generated.into_iter().map(Cow::Owned)).collect(),
             changes: &outcome.report.changes,
-            generated: outcome.generated.iter().map(|g| (Key::of(&g.object), g.rule.to_string())).collect(),
+            generated: rules,
             compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
             flows: &outcome.report.flows,
-        }
+        })
     }
 
     /// The input of the render `outcome`, as it was before the render changed it: documents the
@@ -103,7 +105,7 @@ impl<'a> Side<'a> {
 /// violations that fail the render, and who may talk to whom before and after.
 pub fn hardening(inputs: &[Input], outcome: &Outcome, options: &Options) -> Result<Diff> {
     let before = Side::before_render("input", inputs, outcome)?;
-    let after = Side::rendered(&outcome.report.environment, outcome);
+    let after = Side::rendered(&outcome.report.environment, outcome)?;
     let options = &options.clone().keyed(inputs);
     let flows = outcome.report.flows.iter().map(FlowChange::of_render).collect();
     Ok(Diff { flows, ..diff(&before, &after, options).blocked_by(&outcome.report.blockers()) })

@@ -76,37 +76,39 @@ pub struct Server<'a> {
 }
 
 impl Policies {
+    /// Whether [`Policies::add`] reads objects of `kind` (NetworkPolicies and Namespaces).
+    pub fn reads_kind(kind: &str) -> bool {
+        matches!(kind, "NetworkPolicy" | "Namespace")
+    }
+
     /// The NetworkPolicies and Namespace objects among `objects`, placed as `index` places them.
     pub fn of<'v>(objects: impl IntoIterator<Item = &'v Value>, index: &Index) -> Policies {
         let mut out = Policies::default();
         for obj in objects {
-            let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
-            match (group, object::kind(obj)) {
-                ("networking.k8s.io", "NetworkPolicy") => {
-                    if let Some(policy) = Policy::parse(obj, index) {
-                        out.push(policy);
-                    }
-                }
-                ("", "Namespace") => {
-                    out.namespace_labels.insert(object::name(obj).to_string(), object::labels(obj).clone());
-                }
-                _ => {}
-            }
+            out.add(obj, index);
         }
         out
+    }
+
+    /// Adds `obj` if it is a NetworkPolicy or a Namespace, placed as `index` places it.
+    pub fn add(&mut self, obj: &Value, index: &Index) {
+        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+        match (group, object::kind(obj)) {
+            ("networking.k8s.io", "NetworkPolicy") => {
+                if let Some(policy) = Policy::parse(obj, index) {
+                    self.push(policy);
+                }
+            }
+            ("", "Namespace") => {
+                self.namespace_labels.insert(object::name(obj).to_string(), object::labels(obj).clone());
+            }
+            _ => {}
+        }
     }
 
     fn push(&mut self, policy: Policy) {
         self.by_pods.insert(policy.namespace.clone(), policy.pods.clone(), self.policies.len());
         self.policies.push(policy);
-    }
-
-    /// Adds more policies (what temper generated, say).
-    pub fn extend(&mut self, more: Policies) {
-        for policy in more.policies {
-            self.push(policy);
-        }
-        self.namespace_labels.extend(more.namespace_labels);
     }
 
     /// The policies that select pods labelled `labels` in `ns` (as resolved), in stream order.

@@ -7,15 +7,18 @@
 //! JSON pointer; reports, diffs and the compliance statement are all read from this record.
 
 mod flow;
+mod json;
 mod rule_id;
 
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::error::{Error, Result};
 use crate::object::ResourceId;
 use crate::pointer::{self, Pointer};
 
 pub use flow::{Flow, PortRef, Source};
+pub use json::Json;
 pub(crate) use rule_id::catalog;
 pub use rule_id::{Mode, RuleId};
 
@@ -36,9 +39,11 @@ pub struct Change {
     pub resource: ResourceId,
     pub pointer: Pointer,
     pub op: Op,
+    /// What the field held before (kept as text, like `value`: a large stream records a
+    /// hundred thousand changes).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
-    pub value: Value,
+    pub before: Option<Json>,
+    pub value: Json,
     /// For overlay patches: the overlay and the patch's index in it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlay: Option<String>,
@@ -46,9 +51,9 @@ pub struct Change {
 
 impl Change {
     /// A field set where it was absent (`before` is `None`) or replaced (`before` is the old value).
-    pub fn set(rule: RuleId, resource: ResourceId, pointer: Pointer, value: Value, before: Option<Value>) -> Change {
+    pub fn set(rule: RuleId, resource: ResourceId, pointer: Pointer, value: Json, before: Option<&Value>) -> Change {
         let op = if before.is_some() { Op::Replace } else { Op::Add };
-        Change { rule, resource, pointer, op, before, value, overlay: None }
+        Change { rule, resource, pointer, op, before: before.map(Json::of), value, overlay: None }
     }
 
     /// A field removed. `before` is recorded as [`redacted`]: key names and byte lengths,
@@ -59,17 +64,21 @@ impl Change {
             resource,
             pointer,
             op: Op::Remove,
-            before: Some(redacted(before)),
-            value: Value::Null,
+            before: Some(Json::of(&redacted(before))),
+            value: Json::of(&Value::Null),
             overlay: None,
         }
     }
 
     /// Applies the change to its resource, as the report describes it: parents missing along
-    /// the pointer are created as mappings. Returns false if the pointer cannot be reached.
+    /// the pointer are created as mappings. Returns false if the pointer cannot be reached (or,
+    /// which [`Json`] rules out, its value cannot be read back).
     pub fn apply(&self, resource: &mut Value) -> bool {
         match self.op {
-            Op::Add | Op::Replace => pointer::insert(resource, &self.pointer, self.value.clone()).is_ok(),
+            Op::Add | Op::Replace => {
+                let Ok(value) = self.value.value() else { return false };
+                pointer::insert(resource, &self.pointer, value).is_ok()
+            }
             Op::Remove => {
                 let (Some(parent), Some(key)) = (self.pointer.parent(), self.pointer.last()) else { return false };
                 match resource.pointer_mut(parent.as_str()) {
@@ -258,17 +267,40 @@ impl Findings {
     }
 }
 
-/// A resource temper adds to the stream.
+/// A resource temper adds to the stream, as the generation stage hands it on.
+///
+/// It is kept as its JSON text ([`Json`]): on a stream of many small workloads the generated
+/// objects outweigh the input, and later stages read each again one at a time to check, hash,
+/// write or diff it.
 #[derive(Clone, Debug)]
 pub struct Generated {
     pub rule: RuleId,
-    pub object: Value,
+    id: ResourceId,
+    object: Json,
 }
 
 impl Generated {
+    /// `object`, added by `rule`.
+    pub fn new(rule: RuleId, object: &Value) -> Generated {
+        Generated { rule, id: ResourceId::of(0, None, object), object: Json::of(object) }
+    }
+
     /// The identity reports use for it (document 0: it comes from no input document).
-    pub fn id(&self) -> ResourceId {
-        ResourceId::of(0, None, &self.object)
+    pub fn id(&self) -> &ResourceId {
+        &self.id
+    }
+
+    /// The object, read back from its text.
+    pub fn object(&self) -> Result<Value> {
+        self.object
+            .value()
+            .map_err(|e| Error::Generated { object: self.id.to_string(), message: format!("cannot read it back: {e}") })
+    }
+
+    /// Replaces the object by `object` (same rule): for what completes generated objects
+    /// after generation, such as compliance stamps.
+    pub fn replace(&mut self, object: &Value) {
+        *self = Generated::new(self.rule, object);
     }
 }
 

@@ -11,7 +11,7 @@ use crate::index::Index;
 use crate::knowledge::Knowledge;
 use crate::object::ResourceId;
 use crate::pointer::{Pointer, insert};
-use crate::record::{Change, Findings, Mode, Prerequisite, RuleId, Severity, Violation, Waiver};
+use crate::record::{Change, Findings, Json, Mode, Prerequisite, RuleId, Severity, Violation, Waiver};
 use crate::workload::Workload;
 
 /// One resource as every rule sees it.
@@ -117,9 +117,10 @@ impl<'a> Cx<'a> {
             self.violation(ptr.clone(), format!("`{field}` is not set (the fix sets {})", compact(&value)));
             return Fill::Missing;
         }
-        match insert(obj, ptr, value.clone()) {
+        let kept = Json::of(&value);
+        match insert(obj, ptr, value) {
             Ok(before) => {
-                self.record(ptr.clone(), value, before);
+                self.record(ptr.clone(), kept, before);
                 Fill::Filled
             }
             Err(parent) => {
@@ -138,9 +139,10 @@ impl<'a> Cx<'a> {
         }
         match obj.pointer_mut(ptr.as_str()) {
             Some(Value::Array(items)) => {
-                items.push(item.clone());
+                let kept = Json::of(&item);
+                items.push(item);
                 let at = ptr.index(items.len() - 1);
-                self.record(at, item, None);
+                self.record(at, kept, None);
                 true
             }
             Some(v) if !v.is_null() => {
@@ -149,9 +151,10 @@ impl<'a> Cx<'a> {
             }
             _ => {
                 let value = Value::Array(vec![item]);
-                match insert(obj, ptr, value.clone()) {
+                let kept = Json::of(&value);
+                match insert(obj, ptr, value) {
                     Ok(before) => {
-                        self.record(ptr.clone(), value, before);
+                        self.record(ptr.clone(), kept, before);
                         true
                     }
                     Err(parent) => {
@@ -172,8 +175,9 @@ impl<'a> Cx<'a> {
         }
         match obj.pointer_mut(ptr.as_str()) {
             Some(slot) => {
-                let before = std::mem::replace(slot, value.clone());
-                self.record(ptr.clone(), value, Some(before));
+                let kept = Json::of(&value);
+                let before = std::mem::replace(slot, value);
+                self.record(ptr.clone(), kept, Some(before));
                 true
             }
             None => matches!(self.fill(obj, ptr, value), Fill::Filled),
@@ -205,8 +209,8 @@ impl<'a> Cx<'a> {
         self.findings.prerequisites.push(Prerequisite { rule: self.rule, resource: self.id.clone(), place, items });
     }
 
-    fn record(&mut self, pointer: Pointer, value: Value, before: Option<Value>) {
-        self.findings.changes.push(Change::set(self.rule, self.id.clone(), pointer, value, before));
+    fn record(&mut self, pointer: Pointer, value: Json, before: Option<Value>) {
+        self.findings.changes.push(Change::set(self.rule, self.id.clone(), pointer, value, before.as_ref()));
     }
 }
 

@@ -14,7 +14,7 @@ use crate::index::{Holds, Index, Place};
 use crate::knowledge::Knowledge;
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
-use crate::record::{ExemptionUse, Findings, Flow, Generated, Mode, RuleId, Severity, Violation, Waiver};
+use crate::record::{ExemptionUse, Findings, Flow, Mode, RuleId, Severity, Violation, Waiver};
 use crate::workload::WorkloadFacts;
 
 /// The identities already in the stream or generated: for each (group, kind, name), the
@@ -58,8 +58,16 @@ fn identity(obj: &Value) -> (String, String, String) {
 #[derive(Debug, Default)]
 pub struct Generation {
     pub findings: Findings,
-    pub generated: Vec<Generated>,
+    pub generated: Vec<Draft>,
     pub taken: Taken,
+}
+
+/// An object a generating rule added, as a value while generation still completes and orders
+/// it (the stage then hands it on as a [`crate::record::Generated`]).
+#[derive(Debug)]
+pub struct Draft {
+    pub rule: RuleId,
+    pub object: Value,
 }
 
 /// The stream as every generating rule sees it.
@@ -127,7 +135,7 @@ impl<'a> Gx<'a> {
             self.violation(about, None, Pointer::root(), message);
             return false;
         }
-        self.out.generated.push(Generated { rule: self.rule, object });
+        self.out.generated.push(Draft { rule: self.rule, object });
         true
     }
 
