@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::config::Policy;
 use crate::read::Document;
-use crate::record::{Findings, Generated};
-use crate::rules::{Draft, Generation, Gx, Stream};
+use crate::record::{Findings, Generated, RuleId};
+use crate::rules::{Generation, Gx, Stream};
 
 pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
@@ -27,21 +27,18 @@ pub fn generate(stream: Stream<'_>, policy: &Policy, docs: &[Document], findings
         }
     }
     let decorators: Vec<_> = policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()).collect();
-    let mut generated = Vec::new();
-    for rule in &policy.rules {
-        let mut gx = Gx::new(stream, rule.id, rule.mode, &mut out);
-        rule.rule.generate(&mut gx);
-        // Each rule's objects are completed and handed on as text before the next rule runs,
-        // so that the objects of only one rule are ever held as values.
-        for Draft { rule, mut object } in out.generated.drain(..) {
-            stamp(&mut object, rule.as_str());
-            // What fixing rules fill on every resource, they fill on generated objects too.
-            for decorator in &decorators {
-                decorator.rule.decorate(&mut object, stream.knowledge);
-            }
-            generated.push(Generated::new(rule, &object));
+    let complete = |rule: RuleId, object: &mut Value| {
+        stamp(object, rule.as_str());
+        // What fixing rules fill on every resource, they fill on generated objects too.
+        for decorator in &decorators {
+            decorator.rule.decorate(object, stream.knowledge);
         }
+    };
+    for rule in &policy.rules {
+        let mut gx = Gx::new(stream, rule.id, rule.mode, &mut out, &complete);
+        rule.rule.generate(&mut gx);
     }
+    let mut generated = out.generated;
     generated.sort_by(|a, b| order(a).cmp(&order(b)));
     findings.extend(out.findings);
     generated

@@ -14,7 +14,7 @@ use crate::index::{Holds, Index, Place};
 use crate::knowledge::Knowledge;
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
-use crate::record::{ExemptionUse, Findings, Flow, Mode, RuleId, Severity, Violation, Waiver};
+use crate::record::{ExemptionUse, Findings, Flow, Generated, Mode, RuleId, Severity, Violation, Waiver};
 use crate::workload::WorkloadFacts;
 
 /// The identities already in the stream or generated: for each (group, kind, name), the
@@ -58,17 +58,13 @@ fn identity(obj: &Value) -> (String, String, String) {
 #[derive(Debug, Default)]
 pub struct Generation {
     pub findings: Findings,
-    pub generated: Vec<Draft>,
+    pub generated: Vec<Generated>,
     pub taken: Taken,
 }
 
-/// An object a generating rule added, as a value while generation still completes and orders
-/// it (the stage then hands it on as a [`crate::record::Generated`]).
-#[derive(Debug)]
-pub struct Draft {
-    pub rule: RuleId,
-    pub object: Value,
-}
+/// What completes every object a rule adds, before it is handed on as text (the generation
+/// stage stamps it and lets fixing rules decorate it): see [`Gx::add`].
+pub type Complete<'a> = &'a (dyn Fn(RuleId, &mut Value) + 'a);
 
 /// The stream as every generating rule sees it.
 #[derive(Clone, Copy)]
@@ -108,13 +104,21 @@ pub struct Gx<'a> {
     refusals: Severity,
     fixes: bool,
     out: &'a mut Generation,
+    complete: Complete<'a>,
 }
 
 impl<'a> Gx<'a> {
-    pub fn new(stream: Stream<'a>, rule: RuleId, mode: Mode, out: &'a mut Generation) -> Gx<'a> {
+    /// The context of `rule` in `mode`, adding to `out`; `complete` completes each object added.
+    pub fn new(
+        stream: Stream<'a>,
+        rule: RuleId,
+        mode: Mode,
+        out: &'a mut Generation,
+        complete: Complete<'a>,
+    ) -> Gx<'a> {
         let Stream { workloads, index, knowledge, network, inferred, fix, refusals } = stream;
         let fixes = fix && mode.fixes();
-        Gx { rule, mode, workloads, index, knowledge, network, inferred, refusals, fixes, out }
+        Gx { rule, mode, workloads, index, knowledge, network, inferred, refusals, fixes, out, complete }
     }
 
     /// Adds `object` when fixes are on; otherwise reports `message` against `about`.
@@ -135,7 +139,11 @@ impl<'a> Gx<'a> {
             self.violation(about, None, Pointer::root(), message);
             return false;
         }
-        self.out.generated.push(Draft { rule: self.rule, object });
+        // Completed and kept as text at once: a rule may add thousands of objects, and they are
+        // never all held as values.
+        let mut object = object;
+        (self.complete)(self.rule, &mut object);
+        self.out.generated.push(Generated::new(self.rule, &object));
         true
     }
 

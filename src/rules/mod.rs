@@ -25,7 +25,7 @@ use crate::knowledge::Knowledge;
 use crate::record::{RuleId, catalog};
 
 pub use cx::{Cx, Fill, Subject};
-pub use gx::{Draft, Generation, Gx, Stream, Taken, Target};
+pub use gx::{Generation, Gx, Stream, Taken, Target};
 
 /// One hardening rule, built from its parameters.
 pub trait Rule: Send + Sync + fmt::Debug {
