@@ -15,7 +15,7 @@ use crate::compliance::{self, SecretValues, set_digest};
 use crate::config::Policy;
 use crate::error::Result;
 use crate::exempt;
-use crate::flows::{self, Network, Policies};
+use crate::flows::{self, Network, Policies, Review};
 use crate::generate::generate;
 use crate::index::Index;
 use crate::patch;
@@ -131,33 +131,7 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
     check::types(inputs, &docs, &policy.knowledge)?;
-    let waive =
-        |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
-    let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive);
-    // The network is read before the rules run: a rule may turn a Secret into an
-    // ExternalSecret, and the Service names its values held are still what its readers use.
-    let network = Network::gather(&docs, &index);
-    let facts = check::documents(&mut docs, policy, &index, settings.fix, &mut findings, progress);
-    index.refresh_autoscalers(&docs);
-    let inferred = network.infer(&facts, &index);
-    let stream = Stream {
-        workloads: &facts,
-        index: &index,
-        knowledge: &policy.knowledge,
-        network: &network,
-        inferred: &inferred,
-        fix: settings.fix,
-        refusals: policy.refusals,
-    };
-    let mut generated = generate(stream, policy, &docs, &mut findings);
-    check::generated(&generated, policy, &index, &mut findings)?;
-    let before = Policies::of(docs.iter().flat_map(|d| d.resources()).map(|(_, o)| o), &index);
-    let mut after = before.clone();
-    // Each generated object is read again one at a time, never all of them at once.
-    for g in generated.iter().filter(|g| Policies::reads_kind(&g.id().kind)) {
-        after.add(&g.object()?, &index);
-    }
-    let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);
+    let (mut generated, reviews) = harden(&mut docs, policy, settings, &mut findings, progress)?;
     let compliance = match (&settings.compliance, input_digest, input_entries) {
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
             let changed: HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
@@ -179,4 +153,46 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
     let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance)
         .with_flows(reviews);
     Ok(Outcome { output, report, documents: docs, generated })
+}
+
+/// The index, the rules, the flows and generation: every stage that reads the stream as a
+/// whole. What they build to do so (the index, the network, what the rules learnt about each
+/// workload, the NetworkPolicies before and after) is dropped when this returns, before the
+/// output is written; only the generated objects and the reviewed flows go on.
+fn harden(
+    docs: &mut [Document],
+    policy: &Policy,
+    settings: &Settings,
+    findings: &mut Findings,
+    progress: &Progress,
+) -> Result<(Vec<Generated>, Vec<Review>)> {
+    let namespace = settings.release_namespace.as_deref();
+    let waive =
+        |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
+    let mut index = Index::build(docs, namespace, &policy.knowledge, &waive);
+    // The network is read before the rules run: a rule may turn a Secret into an
+    // ExternalSecret, and the Service names its values held are still what its readers use.
+    let network = Network::gather(docs, &index);
+    let facts = check::documents(docs, policy, &index, settings.fix, findings, progress);
+    index.refresh_autoscalers(docs);
+    let inferred = network.infer(&facts, &index);
+    let stream = Stream {
+        workloads: &facts,
+        index: &index,
+        knowledge: &policy.knowledge,
+        network: &network,
+        inferred: &inferred,
+        fix: settings.fix,
+        refusals: policy.refusals,
+    };
+    let generated = generate(stream, policy, docs, findings);
+    check::generated(&generated, policy, &index, findings)?;
+    let before = Policies::of(docs.iter().flat_map(|d| d.resources()).map(|(_, o)| o), &index);
+    let mut after = before.clone();
+    // Each generated object is read again one at a time, never all of them at once.
+    for g in generated.iter().filter(|g| Policies::reads_kind(&g.id().kind)) {
+        after.add(&g.object()?, &index);
+    }
+    let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);
+    Ok((generated, reviews))
 }
