@@ -17,6 +17,7 @@ use crate::exempt;
 use crate::index::Index;
 use crate::knowledge::Knowledge;
 use crate::object::ResourceId;
+use crate::pointer;
 use crate::progress::Progress;
 use crate::read::Document;
 use crate::read::Input;
@@ -88,7 +89,12 @@ fn document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (F
         .into_iter()
         .filter_map(|(item, obj)| {
             let id = ResourceId::of(number, item, obj);
-            resource(obj, id, policy, index, fix, &mut findings)
+            let changes = findings.changes.len();
+            let facts = resource(obj, id, policy, index, fix, &mut findings);
+            if findings.changes.len() > changes {
+                pointer::shrink(obj);
+            }
+            facts
         })
         .collect();
     (findings, facts)

@@ -123,6 +123,25 @@ pub fn insert(obj: &mut Value, ptr: &Pointer, value: Value) -> Result<Option<Val
     }
 }
 
+/// Gives back the room mappings and sequences grew into as fields were inserted: a mapping
+/// grows by doubling, and a rule that adds one key to a new mapping leaves room for three.
+/// The values of a large stream stay in memory until it is written.
+pub fn shrink(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            // serde_json's map has no shrink_to_fit; one collected from its entries is sized
+            // to them.
+            *map = std::mem::take(map).into_iter().collect();
+            map.values_mut().for_each(shrink);
+        }
+        Value::Array(items) => {
+            items.shrink_to_fit();
+            items.iter_mut().for_each(shrink);
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
