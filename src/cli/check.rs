@@ -8,7 +8,9 @@ use temper::Settings;
 use temper::report::{self, Format};
 
 use super::progress::Ticker;
-use super::{ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, LimitArgs, ProcessArgs, choice, write_stdout};
+use super::{
+    ConfigArgs, EXIT_OK, EXIT_VIOLATION, InputArgs, LimitArgs, ProcessArgs, choice, stream_stdout, write_stdout,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
@@ -50,11 +52,10 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     if let Some(dir) = &args.source_root {
         sources.roots.insert(0, dir.clone());
     }
-    let text = match args.format {
-        Format::Text => report.summary_with(args.limit.max_violations),
-        format => report::render_with(report, format, &inputs, &outcome.documents, &sources),
-    };
-    write_stdout(text.as_bytes())?;
+    match args.format {
+        Format::Text => write_stdout(report.summary_with(args.limit.max_violations).as_bytes())?,
+        format => stream_stdout(|out| report::write_with(report, format, &inputs, &outcome.documents, &sources, out))?,
+    }
     super::log(&report.summary());
     Ok(if report.fails() { EXIT_VIOLATION } else { EXIT_OK })
 }

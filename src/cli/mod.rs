@@ -289,6 +289,23 @@ pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     out.write_all(bytes).and_then(|()| out.flush()).context("cannot write to stdout")
 }
 
+/// Writes to stdout through `write` as the text is made, for output many times the input (a
+/// SARIF log of a large stream), which is then never held whole. Called once the run has
+/// succeeded, like [`write_stdout`].
+pub fn stream_stdout(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    write(&mut out).and_then(|()| out.flush()).context("cannot write to stdout")
+}
+
+/// Writes `value` as indented JSON to `path` as it is made, creating parent directories.
+pub fn write_json_file(path: &std::path::Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+    temper::report::write_pretty(value, &mut file).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Writes `text` to `path`, creating parent directories.
 pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -9,7 +9,9 @@ use temper::diff::{self, Format, Options, Style};
 
 use super::hash::HashArgs;
 use super::progress::Ticker;
-use super::{ConfigArgs, EXIT_OK, InputArgs, LimitArgs, ProcessArgs, choice, write_file, write_stdout};
+use super::{
+    ConfigArgs, EXIT_OK, InputArgs, LimitArgs, ProcessArgs, choice, write_file, write_json_file, write_stdout,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct RenderArgs {
@@ -62,7 +64,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     let report = &outcome.report;
     if let Some(path) = &args.report {
-        write_file(path, &(serde_json::to_string_pretty(report)? + "\n"))?;
+        write_json_file(path, report)?;
     }
     if let Some(path) = &args.diff {
         let hardening = diff::hardening(&inputs, &outcome, &Options::default())?;

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
 
@@ -81,11 +82,37 @@ pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Documen
 
 /// [`render`], looking chart templates up in `sources`.
 pub fn render_with(report: &Report, format: Format, inputs: &[Input], docs: &[Document], sources: &Sources) -> String {
-    match format {
-        Format::Text => report.summary(),
-        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default() + "\n",
-        Format::Sarif => serde_json::to_string_pretty(&sarif(report, inputs, docs, sources)).unwrap_or_default() + "\n",
+    let mut text = Vec::new();
+    // Writing to memory fails only where serializing does, which the report's types rule out.
+    match write_with(report, format, inputs, docs, sources, &mut text) {
+        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        Err(e) => format!("cannot write the report: {e}\n"),
     }
+}
+
+/// Writes [`render_with`]'s text to `out` as it is made. A JSON or SARIF report of a large
+/// stream can be many times the stream (a result per violation), and is never held whole.
+pub fn write_with(
+    report: &Report,
+    format: Format,
+    inputs: &[Input],
+    docs: &[Document],
+    sources: &Sources,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => out.write_all(report.summary().as_bytes()),
+        Format::Json => write_pretty(report, out),
+        Format::Sarif => write_pretty(&sarif(report, inputs, docs, sources), out),
+    }
+}
+
+/// `value` as indented JSON and a line end, written to `out` as it is made.
+pub fn write_pretty(value: &impl Serialize, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 /// Where each violation points: a file (a SARIF URI) and a 1-based line. Every document is

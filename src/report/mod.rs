@@ -15,7 +15,7 @@ use crate::pointer::Pointer;
 use crate::read::{Document, Input};
 use crate::record::{Change, ExemptionUse, Findings, Generated, Json, Prerequisite, RuleId, Severity, Tool, Violation};
 
-pub use format::{Format, Sources, render, render_with};
+pub use format::{Format, Sources, render, render_with, write_pretty, write_with};
 
 pub const SCHEMA_VERSION: &str = "temper.dev/report/v1";
 
