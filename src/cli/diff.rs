@@ -182,7 +182,7 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);
     let b = reviewed(args.hash.render_parsed(&inputs, docs, &to, args.input.namespace(), strict)?);
-    let d = diff::diff(&Side::rendered(&args.from, &a)?, &Side::rendered(&args.to, &b)?, &options)
+    let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)?
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
     let mut command = Command::new(&["promote", "--from", &args.from, "--to", &args.to]);
@@ -233,7 +233,7 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
             let b = reviewed(args.hash.render(&b_inputs, &policy, namespace.clone(), strict)?);
             super::warn(&a.report, &args.process);
             super::warn(&b.report, &args.process);
-            let d = diff::diff(&Side::rendered(&a_label, &a)?, &Side::rendered(&b_label, &b)?, &options)
+            let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)?
                 .blocked_by(&b.report.blockers());
             let fails = !d.blockers.is_empty();
             (d, fails)
@@ -249,7 +249,7 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
                 }
             }
             let (a, b) = (Side::of_documents(&a_label, a_docs), Side::of_documents(&b_label, b_docs));
-            (diff::diff(&a, &b, &options), false)
+            (diff::diff(&a, &b, &options)?, false)
         }
     };
     let mut command = Command::new(&["compare"]);

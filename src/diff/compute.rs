@@ -6,13 +6,16 @@ use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::canon::same_meaning;
+use crate::error::Result;
 use crate::pointer::Pointer;
 use crate::record::{Change, RuleId};
 
 use std::borrow::Cow;
 
 use super::redact::{Place, Redactor};
-use super::{ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, ResourceDiff, SCHEMA, Shown, Side, Sides};
+use super::{
+    ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, Resource, ResourceDiff, SCHEMA, Shown, Side, Sides,
+};
 
 /// Whether the value at `ptr` of a resource (`resource`, a core Secret if `secret_kind`) is a
 /// secret as a whole: a Secret's data value, an env value under a credential name, the
@@ -38,9 +41,22 @@ fn whole_secret(redactor: &Redactor, ptr: &Pointer, secret_kind: bool, resource:
 }
 
 /// Diffs `to` against `from`.
-pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
-    let pairs = match_resources(&from.resources, &to.resources);
-    let redactor = Redactor::new(from.resources.iter().chain(&to.resources).map(|r| &**r), &options.redaction_key);
+pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
+    let from_keys: Vec<Key> = from.resources.iter().map(Resource::key).collect();
+    let to_keys: Vec<Key> = to.resources.iter().map(Resource::key).collect();
+    let pairs = match_resources(&from_keys, &to_keys);
+    // The redactor learns every Secret value of either side; a generated Secret is read back
+    // for it (temper generates none today, but a rule could).
+    let generated_secrets: Vec<Value> = (from.resources.iter().zip(&from_keys))
+        .chain(to.resources.iter().zip(&to_keys))
+        .filter(|(r, k)| matches!(r, Resource::Generated(_)) && k.group.is_empty() && k.kind == "Secret")
+        .map(|(r, _)| r.value().map(Cow::into_owned))
+        .collect::<Result<_>>()?;
+    let values = from.resources.iter().chain(&to.resources).filter_map(|r| match r {
+        Resource::Value(v) => Some(&**v),
+        Resource::Generated(_) => None,
+    });
+    let redactor = Redactor::new(values.chain(&generated_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);
     let to_changes = by_key(to.changes);
     let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
@@ -48,8 +64,10 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
     // Each pair is diffed on its own: in parallel, collected in order.
     let resources: Vec<ResourceDiff> = pairs
         .into_par_iter()
-        .map(|pair| {
-            let (before, after) = (pair.before.map(|i| &*from.resources[i]), pair.after.map(|i| &*to.resources[i]));
+        .map(|pair| -> Result<ResourceDiff> {
+            let before = pair.before.map(|i| from.resources[i].value()).transpose()?;
+            let after = pair.after.map(|i| to.resources[i].value()).transpose()?;
+            let (before, after) = (before.as_deref(), after.as_deref());
             let key = Key::of(after.or(before).unwrap_or(&Value::Null));
             let secret_kind = key.group.is_empty() && key.kind == "Secret";
             let change_type = match (before, after, &pair.renamed_from) {
@@ -122,18 +140,18 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
                 c.rule = Some(rule.clone());
             }
             let keep = |side: Option<Value>| side.map(|v| Shown::of(v, options.sides));
-            ResourceDiff {
+            Ok(ResourceDiff {
                 rule,
-                renamed_from: pair.renamed_from.map(|i| Key::of(&from.resources[i])),
+                renamed_from: pair.renamed_from.map(|i| from_keys[i].clone()),
                 id: key,
                 change_type,
                 changes,
                 suppressed,
                 before: keep(shown_before),
                 after: keep(shown_after),
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut counts = Counts::default();
     for r in &resources {
         counts.suppressed += r.suppressed;
@@ -146,7 +164,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
             ChangeType::Changed => counts.changed += 1,
         }
     }
-    Diff {
+    Ok(Diff {
         schema_version: SCHEMA,
         from: Label { label: from.label.clone(), compliance_hash: from.compliance_hash.clone() },
         to: Label { label: to.label.clone(), compliance_hash: to.compliance_hash.clone() },
@@ -154,7 +172,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Diff {
         resources,
         blockers: Vec::new(),
         flows: super::compare_flows(from, to),
-    }
+    })
 }
 
 fn change(pointer: Pointer, op: Op, before: Option<Value>, after: Option<Value>) -> FieldChange {
@@ -170,10 +188,10 @@ struct Pair {
 /// Pairs resources by key (the n-th occurrence of a key with the n-th), then pairs removed and
 /// added ConfigMaps and Secrets whose names differ only by a generated hash suffix. Pairs
 /// come in `to` order, then what only `from` has.
-fn match_resources(from: &[Cow<'_, Value>], to: &[Cow<'_, Value>]) -> Vec<Pair> {
-    let mut by_key: HashMap<Key, Vec<usize>> = HashMap::new();
-    for (i, v) in from.iter().enumerate() {
-        by_key.entry(Key::of(v)).or_default().push(i);
+fn match_resources(from: &[Key], to: &[Key]) -> Vec<Pair> {
+    let mut by_key: HashMap<&Key, Vec<usize>> = HashMap::new();
+    for (i, key) in from.iter().enumerate() {
+        by_key.entry(key).or_default().push(i);
     }
     for list in by_key.values_mut() {
         list.reverse();
@@ -181,21 +199,17 @@ fn match_resources(from: &[Cow<'_, Value>], to: &[Cow<'_, Value>]) -> Vec<Pair> 
     let mut pairs: Vec<Pair> = to
         .iter()
         .enumerate()
-        .map(|(i, v)| Pair {
-            before: by_key.get_mut(&Key::of(v)).and_then(Vec::pop),
-            after: Some(i),
-            renamed_from: None,
-        })
+        .map(|(i, key)| Pair { before: by_key.get_mut(key).and_then(Vec::pop), after: Some(i), renamed_from: None })
         .collect();
     let mut removed: Vec<usize> = by_key.into_values().flatten().collect();
     removed.sort_unstable();
     for pair in pairs.iter_mut().filter(|p| p.before.is_none()) {
-        let added = Key::of(&to[pair.after.unwrap_or_default()]);
+        let added = &to[pair.after.unwrap_or_default()];
         if !(added.group.is_empty() && (added.kind == "ConfigMap" || added.kind == "Secret")) {
             continue;
         }
         let found = removed.iter().position(|&r| {
-            let old = Key::of(&from[r]);
+            let old = &from[r];
             old.kind == added.kind
                 && old.namespace == added.namespace
                 && hash_stem(&old.name).is_some()
@@ -423,11 +437,7 @@ mod tests {
     use serde_json::json;
 
     fn side(label: &str, resources: Vec<Value>) -> Side<'static> {
-        Side {
-            label: label.into(),
-            resources: resources.into_iter().map(std::borrow::Cow::Owned).collect(),
-            ..Side::default()
-        }
+        Side { label: label.into(), resources: resources.into_iter().map(Resource::from).collect(), ..Side::default() }
     }
 
     fn pod(containers: Value) -> Value {
@@ -440,7 +450,7 @@ mod tests {
         let after = pod(
             json!([{"name": "init", "image": "z:1"}, {"name": "a", "image": "x:1"}, {"name": "b", "image": "y:2"}]),
         );
-        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default());
+        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default()).unwrap();
         let ops: Vec<(String, Op)> = d.resources[0].changes.iter().map(|c| (c.pointer.to_string(), c.op)).collect();
         assert_eq!(ops, [("/spec/containers/0".into(), Op::Add), ("/spec/containers/2/image".into(), Op::Replace)]);
     }
@@ -449,7 +459,7 @@ mod tests {
     fn order_changes_are_reported() {
         let before = pod(json!([{"name": "a"}, {"name": "b"}]));
         let after = pod(json!([{"name": "b"}, {"name": "a"}]));
-        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default());
+        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default()).unwrap();
         assert_eq!(d.resources[0].changes[0].op, Op::Reorder);
     }
 
@@ -459,7 +469,7 @@ mod tests {
         let new = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"}});
         let cm1 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-5f7h9kb8mt"}, "data": {"a": "1"}});
         let cm2 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg-2g9c4mtf6k"}, "data": {"a": "2"}});
-        let d = diff(&side("a", vec![old, cm1]), &side("b", vec![new, cm2]), &Options::default());
+        let d = diff(&side("a", vec![old, cm1]), &side("b", vec![new, cm2]), &Options::default()).unwrap();
         assert_eq!(d.resources[0].change_type, ChangeType::Changed);
         assert_eq!(d.resources[1].change_type, ChangeType::Renamed);
         assert_eq!(d.counts.renamed, 1);
@@ -470,7 +480,7 @@ mod tests {
     fn secrets_are_redacted_and_noise_suppressed() {
         let before = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {"helm.sh/chart": "x-1"}}, "data": {"k": "c2VjcmV0"}});
         let after = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "labels": {"helm.sh/chart": "x-2"}}, "data": {"k": "b3RoZXI="}});
-        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default());
+        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default()).unwrap();
         let r = &d.resources[0];
         assert_eq!(r.suppressed, 1);
         assert_eq!(r.changes.len(), 1);

@@ -40,7 +40,7 @@ pub const SCHEMA: &str = "temper.dev/diff/v1";
 pub struct Side<'a> {
     /// `input`, an environment name, or a file name.
     pub label: String,
-    pub resources: Vec<Cow<'a, Value>>,
+    pub resources: Vec<Resource<'a>>,
     /// The changes the render that produced this side recorded (empty for raw input).
     pub changes: &'a [Change],
     /// Rules that generated resources on this side, by resource key.
@@ -51,6 +51,45 @@ pub struct Side<'a> {
     pub flows: &'a [Review],
 }
 
+/// A resource of a side: a value the side holds or borrows, or an object its render
+/// generated, kept as text and read back only when the diff comes to it (a render of many
+/// small workloads generates more than its input, and both sides of a promotion have them).
+#[derive(Debug, Clone)]
+pub enum Resource<'a> {
+    Value(Cow<'a, Value>),
+    Generated(&'a Generated),
+}
+
+impl<'a> Resource<'a> {
+    /// Its identity across streams.
+    pub fn key(&self) -> Key {
+        match self {
+            Resource::Value(v) => Key::of(v),
+            Resource::Generated(g) => g.id().key(),
+        }
+    }
+
+    /// The resource as a value, read back if it was generated.
+    pub fn value(&self) -> Result<Cow<'_, Value>> {
+        match self {
+            Resource::Value(v) => Ok(Cow::Borrowed(&**v)),
+            Resource::Generated(g) => Ok(Cow::Owned(g.object()?)),
+        }
+    }
+}
+
+impl<'a> From<&'a Value> for Resource<'a> {
+    fn from(value: &'a Value) -> Resource<'a> {
+        Resource::Value(Cow::Borrowed(value))
+    }
+}
+
+impl From<Value> for Resource<'_> {
+    fn from(value: Value) -> Self {
+        Resource::Value(Cow::Owned(value))
+    }
+}
+
 impl<'a> Side<'a> {
     /// A stream as it is.
     pub fn input(label: &str, inputs: &[Input]) -> Result<Side<'a>> {
@@ -59,24 +98,23 @@ impl<'a> Side<'a> {
 
     /// A stream as it is, already read.
     pub fn of_documents(label: &str, docs: Vec<Document>) -> Side<'a> {
-        let resources = docs.into_iter().flat_map(Document::into_resources).map(Cow::Owned).collect();
+        let resources = docs.into_iter().flat_map(Document::into_resources).map(Resource::from).collect();
         Side { label: label.to_string(), resources, ..Side::default() }
     }
 
     /// The stream a render produced, with what it recorded.
-    pub fn rendered(label: &str, outcome: &'a Outcome) -> Result<Side<'a>> {
-        let documents = outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| Cow::Borrowed(v)));
-        let generated: Vec<Value> = outcome.generated.par_iter().map(Generated::object).collect::<Result<_>>()?;
-        let rules = generated.iter().zip(&outcome.generated).map(|(object, g)| (Key::of(object), g.rule.to_string()));
-        let rules = rules.collect();
-        Ok(Side {
+    pub fn rendered(label: &str, outcome: &'a Outcome) -> Side<'a> {
+        let documents =
+            outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| Resource::from(v)));
+        let generated = outcome.generated.iter().map(Resource::Generated);
+        Side {
             label: label.to_string(),
-            resources: documents.chain(generated.into_iter().map(Cow::Owned)).collect(),
+            resources: documents.chain(generated).collect(),
             changes: &outcome.report.changes,
-            generated: rules,
+            generated: outcome.generated.iter().map(|g| (g.id().key(), g.rule.to_string())).collect(),
             compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
             flows: &outcome.report.flows,
-        })
+        }
     }
 
     /// The input of the render `outcome`, as it was before the render changed it: documents the
@@ -86,14 +124,14 @@ impl<'a> Side<'a> {
     /// a recorded change is its input, byte for byte in meaning.
     pub fn before_render(label: &str, inputs: &[Input], outcome: &'a Outcome) -> Result<Side<'a>> {
         let changed: HashSet<usize> = outcome.report.changes.iter().map(|c| c.resource.document).collect();
-        let docs: Vec<Vec<Cow<'a, Value>>> = outcome
+        let docs: Vec<Vec<Resource<'a>>> = outcome
             .documents
             .par_iter()
-            .map(|doc| -> Result<Vec<Cow<'a, Value>>> {
+            .map(|doc| -> Result<Vec<Resource<'a>>> {
                 if changed.contains(&doc.number) {
-                    Ok(read::parse_again(inputs, doc)?.into_resources().into_iter().map(Cow::Owned).collect())
+                    Ok(read::parse_again(inputs, doc)?.into_resources().into_iter().map(Resource::from).collect())
                 } else {
-                    Ok(doc.resources().into_iter().map(|(_, v)| Cow::Borrowed(v)).collect())
+                    Ok(doc.resources().into_iter().map(|(_, v)| Resource::from(v)).collect())
                 }
             })
             .collect::<Result<_>>()?;
@@ -105,10 +143,10 @@ impl<'a> Side<'a> {
 /// violations that fail the render, and who may talk to whom before and after.
 pub fn hardening(inputs: &[Input], outcome: &Outcome, options: &Options) -> Result<Diff> {
     let before = Side::before_render("input", inputs, outcome)?;
-    let after = Side::rendered(&outcome.report.environment, outcome)?;
+    let after = Side::rendered(&outcome.report.environment, outcome);
     let options = &options.clone().keyed(inputs);
     let flows = outcome.report.flows.iter().map(FlowChange::of_render).collect();
-    Ok(Diff { flows, ..diff(&before, &after, options).blocked_by(&outcome.report.blockers()) })
+    Ok(Diff { flows, ..diff(&before, &after, options)?.blocked_by(&outcome.report.blockers()) })
 }
 
 /// A connection the release needs, and what each side's NetworkPolicies do to it.

@@ -188,10 +188,11 @@ fn json_patches_apply() {
         let (a, b) = (resources(&case.join("a.yaml")), resources(&case.join("b.yaml")));
         let options = Options { show_secrets: true, default_ignores: false, ignore: Vec::new(), ..Options::default() };
         let d = diff::diff(
-            &Side { resources: a.iter().map(std::borrow::Cow::Borrowed).collect(), ..Side::default() },
-            &Side { resources: b.iter().map(std::borrow::Cow::Borrowed).collect(), ..Side::default() },
+            &Side { resources: a.iter().map(diff::Resource::from).collect(), ..Side::default() },
+            &Side { resources: b.iter().map(diff::Resource::from).collect(), ..Side::default() },
             &options,
-        );
+        )
+        .unwrap();
         let patches = diff::render(&d, diff::Format::JsonPatch, &diff::Style::default());
         let patches: Value = serde_json::from_str(&patches).unwrap();
         for entry in patches["resources"].as_array().unwrap() {
