@@ -76,18 +76,21 @@ impl Default for Sources {
 /// The report in `format`. SARIF locates each violation in `inputs`, through the documents
 /// of the run that made the report, or in the chart template a document was rendered from
 /// when it can be found in the working directory.
-pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Document]) -> String {
+pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Document]) -> std::io::Result<String> {
     render_with(report, format, inputs, docs, &Sources::default())
 }
 
 /// [`render`], looking chart templates up in `sources`.
-pub fn render_with(report: &Report, format: Format, inputs: &[Input], docs: &[Document], sources: &Sources) -> String {
+pub fn render_with(
+    report: &Report,
+    format: Format,
+    inputs: &[Input],
+    docs: &[Document],
+    sources: &Sources,
+) -> std::io::Result<String> {
     let mut text = Vec::new();
-    // Writing to memory fails only where serializing does, which the report's types rule out.
-    match write_with(report, format, inputs, docs, sources, &mut text) {
-        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
-        Err(e) => format!("cannot write the report: {e}\n"),
-    }
+    write_with(report, format, inputs, docs, sources, &mut text)?;
+    Ok(String::from_utf8_lossy(&text).into_owned())
 }
 
 /// Writes [`render_with`]'s text to `out` as it is made. A JSON or SARIF report of a large

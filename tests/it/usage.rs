@@ -446,7 +446,8 @@ fn sarif_locates_every_finding_of_one_document() {
     }
     let inputs = [temper::Input::new("many.yaml", text.as_str())];
     let outcome = temper::run(&inputs, &crate::util::policy("prod"), &temper::Settings::check(None)).unwrap();
-    let sarif = temper::report::render(&outcome.report, temper::report::Format::Sarif, &inputs, &outcome.documents);
+    let sarif =
+        temper::report::render(&outcome.report, temper::report::Format::Sarif, &inputs, &outcome.documents).unwrap();
     let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
     let mut lines: Vec<(String, u64)> = sarif["runs"][0]["results"]
         .as_array()
