@@ -147,6 +147,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shrink_keeps_the_value_and_its_order() {
+        let mut value = serde_json::json!({"b": {"z": [1, {"y": null}], "a": "x"}, "a": []});
+        insert(&mut value, &Pointer::root().key("c").key("d"), serde_json::json!(true)).unwrap();
+        let before = value.clone();
+        shrink(&mut value);
+        assert_eq!(value, before);
+        assert_eq!(value.to_string(), before.to_string(), "key order is kept");
+    }
+
+    #[test]
     fn escapes_label_keys() {
         let p = Pointer::root().key("metadata").key("labels").key("app.kubernetes.io/name");
         assert_eq!(p.as_str(), "/metadata/labels/app.kubernetes.io~1name");

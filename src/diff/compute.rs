@@ -335,7 +335,7 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
     let api_versions: HashMap<_, _> = changes
         .iter()
         .filter(|c| c.pointer.as_str() == "/apiVersion")
-        .map(|c| (&c.resource, c.value.as_str()))
+        .map(|c| (&c.resource, c.value.string()))
         .collect();
     for c in changes.iter().filter(|c| c.pointer.as_str() == "/kind" && c.op == crate::record::Op::Replace) {
         let api_version = api_versions.get(&c.resource).and_then(|v| v.as_deref()).unwrap_or(&c.resource.api_version);
@@ -347,7 +347,7 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
         };
         let new = Key {
             group: crate::object::group_of(api_version).to_string(),
-            kind: c.value.as_str().unwrap_or_default(),
+            kind: c.value.string().unwrap_or_default(),
             ..old.clone()
         };
         by_new.insert(new, c.rule);

@@ -31,7 +31,7 @@ impl Json {
     }
 
     /// The string it holds, if it is one.
-    pub fn as_str(&self) -> Option<String> {
+    pub fn string(&self) -> Option<String> {
         match self.value() {
             Ok(Value::String(s)) => Some(s),
             _ => None,
