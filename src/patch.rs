@@ -12,7 +12,7 @@ use crate::knowledge::Knowledge;
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 use crate::read::{Document, Input};
-use crate::record::{Change, Findings, Json, Op, RuleId};
+use crate::record::{self, Change, Findings, Json, Op, RuleId};
 use crate::target::{Target, TargetSpec};
 use crate::workload::{Workload, containers};
 
@@ -153,7 +153,7 @@ impl Patch {
                 resource: id.clone(),
                 pointer,
                 op,
-                before: before.as_ref().map(Json::of),
+                before: before.as_ref().map(record::replaced),
                 value: Json::of(&value),
                 overlay: Some(format!("{}#{}", self.overlay, self.number)),
             });

@@ -299,19 +299,23 @@ pub fn stream_stdout(write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Res
 
 /// Writes `value` as indented JSON to `path` as it is made, creating parent directories.
 pub fn write_json_file(path: &std::path::Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    create_parent(path)?;
     let mut file = std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
     temper::report::write_pretty(value, &mut file).with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Writes `text` to `path`, creating parent directories.
 pub fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    create_parent(path)?;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Creates the directories `path` goes in, if it names any.
+fn create_parent(path: &std::path::Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    Ok(())
 }
 
 /// Environment variables set to the empty string count as unset: Kubernetes env lists often

@@ -53,7 +53,7 @@ impl Change {
     /// A field set where it was absent (`before` is `None`) or replaced (`before` is the old value).
     pub fn set(rule: RuleId, resource: ResourceId, pointer: Pointer, value: Json, before: Option<&Value>) -> Change {
         let op = if before.is_some() { Op::Replace } else { Op::Add };
-        Change { rule, resource, pointer, op, before: before.map(Json::of), value, overlay: None }
+        Change { rule, resource, pointer, op, before: before.map(replaced), value, overlay: None }
     }
 
     /// A field removed. `before` is recorded as [`redacted`]: key names and byte lengths,
@@ -64,7 +64,7 @@ impl Change {
             resource,
             pointer,
             op: Op::Remove,
-            before: Some(Json::of(&redacted(before))),
+            before: Some(replaced(&redacted(before))),
             value: Json::of(&Value::Null),
             overlay: None,
         }
@@ -95,6 +95,16 @@ impl Change {
             }
         }
     }
+}
+
+/// What a change replaced, as it is kept: reports are read by people and pasted into reviews,
+/// so a credential in it (by name or by shape) is hidden when it is recorded, and no record of
+/// the run holds one. (What a change sets is temper's own value or the operator's overlay,
+/// kept exact so that the report can be replayed.)
+pub fn replaced(before: &Value) -> Json {
+    let mut shown = before.clone();
+    crate::credential::redact_value(&mut shown);
+    Json::of(&shown)
 }
 
 /// What a value looks like without showing it: a mapping keeps its keys, each value becomes

@@ -13,7 +13,7 @@ use crate::flows::Review;
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
 use crate::read::{Document, Input};
-use crate::record::{Change, ExemptionUse, Findings, Generated, Json, Prerequisite, RuleId, Severity, Tool, Violation};
+use crate::record::{Change, ExemptionUse, Findings, Generated, Prerequisite, RuleId, Severity, Tool, Violation};
 
 pub use format::{Format, Sources, render, render_with, write_pretty, write_with};
 
@@ -160,18 +160,10 @@ impl Report {
             exempted,
         };
         let generated = generated.iter().map(|g| GeneratedInfo { rule: g.rule, resource: g.id().clone() }).collect();
-        let Findings { mut changes, mut violations, exemptions, .. } = findings;
-        // Reports are read by people and pasted into reviews: what a change replaced and
-        // what a message quotes never shows a credential. (What a change sets is temper's
-        // own value or the operator's overlay, kept exact so the report can be replayed.)
-        for change in &mut changes {
-            if let Some(before) = &mut change.before {
-                // A value read back from what this run kept; one that could not be is not shown.
-                let mut value = before.value().unwrap_or_else(|_| serde_json::Value::String("(not shown)".into()));
-                crate::credential::redact_value(&mut value);
-                *before = Json::of(&value);
-            }
-        }
+        let Findings { changes, mut violations, exemptions, .. } = findings;
+        // Reports are read by people and pasted into reviews: what a message quotes never
+        // shows a credential (what a change replaced was hidden when it was recorded:
+        // `record::replaced`).
         for violation in &mut violations {
             if let std::borrow::Cow::Owned(hidden) = crate::credential::redact_text(&violation.message) {
                 violation.message = hidden;

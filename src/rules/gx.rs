@@ -125,7 +125,7 @@ impl<'a> Gx<'a> {
     /// `waiver` exempts `about` from the rule: nothing is added and the violation is marked.
     /// An object whose identity may already be where it goes is not added: what it was for
     /// stays uncovered, and says so. Returns whether the object was added.
-    pub fn add(&mut self, object: Value, about: &ResourceId, waiver: Option<&Waiver>, message: String) -> bool {
+    pub fn add(&mut self, mut object: Value, about: &ResourceId, waiver: Option<&Waiver>, message: String) -> bool {
         if !self.fixes || waiver.is_some() {
             self.violation(about, waiver, Pointer::root(), message);
             return false;
@@ -141,7 +141,6 @@ impl<'a> Gx<'a> {
         }
         // Completed and kept as text at once: a rule may add thousands of objects, and they are
         // never all held as values.
-        let mut object = object;
         (self.complete)(self.rule, &mut object);
         self.out.generated.push(Generated::new(self.rule, &object));
         true
