@@ -19,8 +19,7 @@ use crate::knowledge::Knowledge;
 use crate::object::ResourceId;
 use crate::pointer;
 use crate::progress::Progress;
-use crate::read::Document;
-use crate::read::Input;
+use crate::read::{Document, Input, Sealed};
 use crate::record::{ExemptionUse, Findings, Generated};
 use crate::rules::{Cx, Subject};
 use crate::workload::{self, Workload, WorkloadFacts};
@@ -40,29 +39,37 @@ pub fn types(inputs: &[Input], docs: &[Document], knowledge: &Knowledge) -> Resu
 }
 
 /// Runs the rules over every resource of `docs`, fixing when `fix` is set, advancing
-/// `progress` document by document. Returns the facts about every workload, as the rules
-/// left it.
+/// `progress` document by document, and seals each document as soon as its rules are done
+/// (the rules are the last stage that changes a document). Returns the sealed documents and
+/// the facts about every workload, as the rules left it.
 pub fn documents(
-    docs: &mut [Document],
+    docs: Vec<Document>,
     policy: &Policy,
     index: &Index,
     fix: bool,
     findings: &mut Findings,
     progress: &Progress,
-) -> Vec<WorkloadFacts> {
-    let checked: Vec<(Findings, Vec<WorkloadFacts>)> = docs
-        .par_iter_mut()
-        .map(|doc| {
-            let checked = document(doc, policy, index, fix);
+) -> (Vec<Document<Sealed>>, Vec<WorkloadFacts>) {
+    let checked: Vec<(Document<Sealed>, Findings, Vec<WorkloadFacts>)> = docs
+        .into_par_iter()
+        .map(|mut doc| {
+            let (found, facts) = document(&mut doc, policy, index, fix);
             if doc.number > 0 {
                 progress.checked_one();
             }
-            checked
+            (doc.seal(), found, facts)
         })
         .collect();
-    let (found, facts): (Vec<Findings>, Vec<Vec<WorkloadFacts>>) = checked.into_iter().unzip();
+    let mut sealed = Vec::with_capacity(checked.len());
+    let mut found = Vec::with_capacity(checked.len());
+    let mut facts = Vec::new();
+    for (doc, doc_findings, doc_facts) in checked {
+        sealed.push(doc);
+        found.push(doc_findings);
+        facts.extend(doc_facts);
+    }
     findings.extend_all(found);
-    facts.into_iter().flatten().collect()
+    (sealed, facts)
 }
 
 /// Runs the rules over every generated object without changing it, as a check of the output
@@ -91,7 +98,8 @@ fn document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (F
             let id = ResourceId::of(number, item, obj);
             let changes = findings.changes.len();
             let facts = resource(obj, id, policy, index, fix, &mut findings);
-            if findings.changes.len() > changes {
+            // An item of a List stays a value when the document is sealed.
+            if item.is_some() && findings.changes.len() > changes {
                 pointer::shrink(obj);
             }
             facts

@@ -19,7 +19,7 @@ use crate::config::Policy;
 use crate::error::Result;
 use crate::object::{self, Key, ResourceId};
 use crate::pointer::{self, Pointer};
-use crate::read::Document;
+use crate::read::{Document, Sealed};
 use crate::record::{Change, ExemptionSource, ExemptionUse, Generated, Json, Mode, RuleId, Tool, Violation};
 
 pub const SCHEME: &str = "temper.dev/compliance/v1";
@@ -149,23 +149,24 @@ pub fn document_entries(docs: &[Document], secrets: &SecretValues) -> Vec<Vec<En
 /// Invariant: every change the run makes to a document is recorded, so a document with no
 /// recorded change digests as it did.
 pub fn entries(
-    docs: &[Document],
+    docs: &[Document<Sealed>],
     generated: &[Generated],
     secrets: &SecretValues,
     before: Vec<Vec<Entry>>,
     changed: &HashSet<usize>,
 ) -> Result<Vec<Entry>> {
-    let mut out: Vec<Entry> = docs
+    let entries: Vec<Vec<Entry>> = docs
         .par_iter()
         .zip(before)
-        .flat_map_iter(|(d, before)| {
+        .map(|(d, before)| {
             if changed.contains(&d.number) {
-                d.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect()
+                Ok(d.open()?.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect())
             } else {
-                before
+                Ok(before)
             }
         })
-        .collect();
+        .collect::<Result<_>>()?;
+    let mut out: Vec<Entry> = entries.into_iter().flatten().collect();
     let generated: Vec<Entry> =
         generated.par_iter().map(|g| Ok(Entry::of(&g.object()?, secrets))).collect::<Result<_>>()?;
     out.extend(generated);
@@ -241,7 +242,7 @@ pub fn statement(
 /// Adds the compliance annotations to every output resource (`outputs` are their entries, in
 /// stream order) and returns the changes made to input documents.
 pub fn stamp(
-    docs: &mut [Document],
+    docs: &mut [Document<Sealed>],
     generated: &mut [Generated],
     outputs: &[Entry],
     compliance: &Compliance,
@@ -271,10 +272,10 @@ pub fn stamp(
     };
     for doc in docs.iter_mut() {
         let number = doc.number;
-        for (item, obj) in doc.resources_mut() {
+        doc.edit(|item, obj| {
             let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
             put(number, item, obj, &digest, &mut changes);
-        }
+        })?;
     }
     // Generated objects are not input documents: their stamps are part of them, not changes.
     for g in generated.iter_mut() {

@@ -62,6 +62,9 @@ pub enum Error {
     /// An object temper generated could not be handled (read back, written).
     #[error("generated {object}: {message}")]
     Generated { object: String, message: String },
+    /// A document temper kept as text after the rules could not be read back.
+    #[error("document {number} ({object}): {message}")]
+    Sealed { number: usize, object: String, message: String },
     /// The configuration (overlays, environments, flags) is invalid.
     #[error("{file}: {message}")]
     Config { file: String, message: String },

@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::config::Policy;
-use crate::read::Document;
+use crate::read::{Document, Sealed};
 use crate::record::{Findings, Generated, RuleId};
 use crate::rules::{Generation, Gx, Stream};
 
@@ -18,13 +18,16 @@ pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
 
 /// Runs every generating rule and returns the objects to append, in output order.
-pub fn generate(stream: Stream<'_>, policy: &Policy, docs: &[Document], findings: &mut Findings) -> Vec<Generated> {
+pub fn generate(
+    stream: Stream<'_>,
+    policy: &Policy,
+    docs: &[Document<Sealed>],
+    findings: &mut Findings,
+) -> Vec<Generated> {
     let index = stream.index;
     let mut out = Generation::default();
-    for doc in docs {
-        for (_, obj) in doc.resources() {
-            out.taken.note(index, obj);
-        }
+    for id in docs.iter().flat_map(Document::<Sealed>::resource_ids) {
+        out.taken.note_id(index, &id);
     }
     let decorators: Vec<_> = policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()).collect();
     let complete = |rule: RuleId, object: &mut Value| {

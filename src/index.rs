@@ -16,9 +16,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
+use crate::error::Result;
 use crate::knowledge::{ClusterScoped, Knowledge};
 use crate::object::{self, ResourceId};
-use crate::read::Document;
+use crate::read::{Document, Sealed};
 use crate::record::Waivers;
 use crate::select::{Selector, SelectorSet};
 use crate::workload::{Needs, SecretUse, Singleton, Workload};
@@ -375,10 +376,19 @@ impl Index {
     /// Where `obj` will live once applied.
     pub fn place_of(&self, obj: &Value) -> Place {
         let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
-        if self.is_cluster_scoped(group, object::kind(obj)) {
+        self.place_in(group, object::kind(obj), object::namespace(obj))
+    }
+
+    /// Where the resource `id` lives, as [`Index::place_of`] places its object.
+    pub fn place_of_id(&self, id: &ResourceId) -> Place {
+        self.place_in(id.group(), &id.kind, id.namespace.as_deref())
+    }
+
+    fn place_in(&self, group: &str, kind: &str, namespace: Option<&str>) -> Place {
+        if self.is_cluster_scoped(group, kind) {
             Place::Cluster
         } else {
-            Place::Namespace(self.namespace_of(obj))
+            Place::Namespace(namespace.map(str::to_string).or_else(|| self.release_namespace.clone()))
         }
     }
 
@@ -390,13 +400,16 @@ impl Index {
 
     /// Reads every autoscaler's replica bounds again from `docs`, which the rules may have
     /// raised (`minimum-replicas`). Nothing else the index holds is changed by a rule.
-    pub fn refresh_autoscalers(&mut self, docs: &[Document]) {
+    pub fn refresh_autoscalers(&mut self, docs: &[Document<Sealed>]) -> Result<()> {
         for hpa in self.hpas.values_mut() {
             let (position, item) = hpa.at;
-            if let Some(obj) = docs.get(position).and_then(|d| d.resource(item)) {
+            let Some(doc) = docs.get(position) else { continue };
+            let opened = doc.open()?;
+            if let Some(obj) = opened.resource(item) {
                 (hpa.min_replicas, hpa.max_replicas) = replica_bounds(obj);
             }
         }
+        Ok(())
     }
 
     /// The namespace `obj` will live in: explicit, else the release namespace if known.

@@ -20,7 +20,7 @@ use crate::generate::generate;
 use crate::index::Index;
 use crate::patch;
 use crate::progress::Progress;
-use crate::read::{self, Document, Input};
+use crate::read::{self, Document, Input, Opened, Sealed};
 use crate::record::{Findings, Generated};
 use crate::report::Report;
 use crate::rules::Stream;
@@ -100,8 +100,8 @@ pub struct Outcome {
     /// The manifests to write (empty for `check`).
     pub output: String,
     pub report: Report,
-    /// The documents after the run, for later stages (diffs, hashes).
-    pub documents: Vec<Document>,
+    /// The documents after the run, sealed, for later stages (diffs, hashes).
+    pub documents: Vec<Document<Sealed>>,
     /// The objects temper added, in output order.
     pub generated: Vec<Generated>,
 }
@@ -131,7 +131,7 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
         findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
     }
     check::types(inputs, &docs, &policy.knowledge)?;
-    let (mut generated, reviews) = harden(&mut docs, policy, settings, &mut findings, progress)?;
+    let Hardened { mut docs, mut generated, reviews } = harden(docs, policy, settings, &mut findings, progress)?;
     let compliance = match (&settings.compliance, input_digest, input_entries) {
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
             let changed: HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
@@ -155,26 +155,35 @@ pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, se
     Ok(Outcome { output, report, documents: docs, generated })
 }
 
+/// What hardening leaves for the stages after it.
+struct Hardened {
+    /// The documents, sealed by the rules.
+    docs: Vec<Document<Sealed>>,
+    generated: Vec<Generated>,
+    reviews: Vec<Review>,
+}
+
 /// The index, the rules, the flows and generation: every stage that reads the stream as a
 /// whole. What they build to do so (the index, the network, what the rules learnt about each
 /// workload, the NetworkPolicies before and after) is dropped when this returns, before the
-/// output is written; only the generated objects and the reviewed flows go on.
+/// output is written; only the sealed documents, the generated objects and the reviewed flows
+/// go on.
 fn harden(
-    docs: &mut [Document],
+    docs: Vec<Document>,
     policy: &Policy,
     settings: &Settings,
     findings: &mut Findings,
     progress: &Progress,
-) -> Result<(Vec<Generated>, Vec<Review>)> {
+) -> Result<Hardened> {
     let namespace = settings.release_namespace.as_deref();
     let waive =
         |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
-    let mut index = Index::build(docs, namespace, &policy.knowledge, &waive);
+    let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive);
     // The network is read before the rules run: a rule may turn a Secret into an
     // ExternalSecret, and the Service names its values held are still what its readers use.
-    let network = Network::gather(docs, &index);
-    let facts = check::documents(docs, policy, &index, settings.fix, findings, progress);
-    index.refresh_autoscalers(docs);
+    let network = Network::gather(&docs, &index);
+    let (docs, facts) = check::documents(docs, policy, &index, settings.fix, findings, progress);
+    index.refresh_autoscalers(&docs)?;
     let inferred = network.infer(&facts, &index);
     let stream = Stream {
         workloads: &facts,
@@ -185,14 +194,21 @@ fn harden(
         fix: settings.fix,
         refusals: policy.refusals,
     };
-    let generated = generate(stream, policy, docs, findings);
+    let generated = generate(stream, policy, &docs, findings);
     check::generated(&generated, policy, &index, findings)?;
-    let before = Policies::of(docs.iter().flat_map(|d| d.resources()).map(|(_, o)| o), &index);
+    // Only documents holding what policies are made of are read back.
+    let holding_policies: Vec<Opened> = docs
+        .iter()
+        .filter(|d| d.resource_ids().iter().any(|id| Policies::reads_kind(&id.kind)))
+        .map(Document::open)
+        .collect::<Result<_>>()?;
+    let before = Policies::of(holding_policies.iter().flat_map(Opened::resources).map(|(_, o)| o), &index);
+    drop(holding_policies);
     let mut after = before.clone();
     // Each generated object is read again one at a time, never all of them at once.
     for g in generated.iter().filter(|g| Policies::reads_kind(&g.id().kind)) {
         after.add(&g.object()?, &index);
     }
     let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);
-    Ok((generated, reviews))
+    Ok(Hardened { docs, generated, reviews })
 }

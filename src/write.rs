@@ -15,12 +15,12 @@ use serde_json::Value;
 use crate::canon::same_meaning;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
-use crate::read::{Document, Input};
+use crate::read::{Document, Input, Sealed};
 use crate::record::{Change, Generated};
 use crate::yaml;
 
 /// Which of `docs` a recorded change touched: those are re-emitted, the others copied.
-pub fn changed_documents(docs: &[Document], changes: &[Change]) -> Vec<bool> {
+pub fn changed_documents<O>(docs: &[Document<O>], changes: &[Change]) -> Vec<bool> {
     let numbers: HashSet<usize> = changes.iter().map(|c| c.resource.document).collect();
     docs.iter().map(|d| d.number > 0 && numbers.contains(&d.number)).collect()
 }
@@ -30,7 +30,7 @@ pub fn changed_documents(docs: &[Document], changes: &[Change]) -> Vec<bool> {
 /// counts the documents written.
 pub fn write(
     inputs: &[Input],
-    docs: &[Document],
+    docs: &[Document<Sealed>],
     changed: &[bool],
     generated: &[Generated],
     progress: &Progress,
@@ -135,14 +135,19 @@ fn generated_piece(g: &Generated) -> Result<Piece<'static>> {
     Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
 }
 
-fn piece<'a>(inputs: &'a [Input], doc: &Document, changed: bool) -> Result<Piece<'a>> {
+fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Result<Piece<'a>> {
     let text = &inputs[doc.input].text;
     let raw = &text[doc.chunk.text.clone()];
     let separated = !doc.chunk.separator.is_empty();
-    let value = match &doc.value {
+    // Only a document written otherwise than as it came is read back.
+    if doc.value.is_none() || !(changed || doc.chunk.json) {
+        return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false });
+    }
+    let opened = doc.open()?;
+    let value = match opened.value() {
         Some(v) if changed => v,
-        Some(v) if doc.chunk.json => return json_piece(raw, v),
-        _ => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
+        Some(v) => return json_piece(raw, v),
+        None => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
     };
     if let Some(why) = &doc.frozen {
         return Err(Error::Document {

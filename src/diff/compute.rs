@@ -45,18 +45,18 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let from_keys: Vec<Key> = from.resources.iter().map(Resource::key).collect();
     let to_keys: Vec<Key> = to.resources.iter().map(Resource::key).collect();
     let pairs = match_resources(&from_keys, &to_keys);
-    // The redactor learns every Secret value of either side; a generated Secret is read back
-    // for it (temper generates none today, but a rule could).
-    let generated_secrets: Vec<Value> = (from.resources.iter().zip(&from_keys))
+    // The redactor learns every Secret value of either side; a Secret kept as text (a sealed
+    // document, or one a rule generated) is read back for it.
+    let kept_secrets: Vec<Value> = (from.resources.iter().zip(&from_keys))
         .chain(to.resources.iter().zip(&to_keys))
-        .filter(|(r, k)| matches!(r, Resource::Generated(_)) && k.group.is_empty() && k.kind == "Secret")
+        .filter(|(r, k)| !matches!(r, Resource::Value(_)) && k.group.is_empty() && k.kind == "Secret")
         .map(|(r, _)| r.value().map(Cow::into_owned))
         .collect::<Result<_>>()?;
     let values = from.resources.iter().chain(&to.resources).filter_map(|r| match r {
         Resource::Value(v) => Some(&**v),
-        Resource::Generated(_) => None,
+        Resource::Generated(_) | Resource::Sealed(..) => None,
     });
-    let redactor = Redactor::new(values.chain(&generated_secrets), &options.redaction_key);
+    let redactor = Redactor::new(values.chain(&kept_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);
     let to_changes = by_key(to.changes);
     let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();

@@ -23,10 +23,10 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::flows::{Review, Verdict};
-use crate::object::Key;
+use crate::object::{Key, ResourceId};
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
-use crate::read::{self, Document, Input};
+use crate::read::{self, Document, Input, Sealed};
 use crate::record::{Change, Generated, Violation};
 
 pub use compute::diff;
@@ -51,13 +51,15 @@ pub struct Side<'a> {
     pub flows: &'a [Review],
 }
 
-/// A resource of a side: a value the side holds or borrows, or an object its render
-/// generated, kept as text and read back only when the diff comes to it (a render of many
-/// small workloads generates more than its input, and both sides of a promotion have them).
+/// A resource of a side: a value the side holds or borrows, or an object its render kept
+/// as text (a sealed document, an object it generated), read back only when the diff comes to
+/// it: both sides of a promotion hold a whole render.
 #[derive(Debug, Clone)]
 pub enum Resource<'a> {
     Value(Cow<'a, Value>),
     Generated(&'a Generated),
+    /// A sealed document holding one object as text.
+    Sealed(&'a ResourceId, &'a Document<Sealed>),
 }
 
 impl<'a> Resource<'a> {
@@ -66,14 +68,25 @@ impl<'a> Resource<'a> {
         match self {
             Resource::Value(v) => Key::of(v),
             Resource::Generated(g) => g.id().key(),
+            Resource::Sealed(id, _) => id.key(),
         }
     }
 
-    /// The resource as a value, read back if it was generated.
+    /// The resource as a value, read back if it was kept as text.
     pub fn value(&self) -> Result<Cow<'_, Value>> {
         match self {
             Resource::Value(v) => Ok(Cow::Borrowed(&**v)),
             Resource::Generated(g) => Ok(Cow::Owned(g.object()?)),
+            Resource::Sealed(_, doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
+        }
+    }
+
+    /// The resources of the sealed document `doc`, read back only when the diff comes to them.
+    fn of_sealed(doc: &'a Document<Sealed>) -> Vec<Resource<'a>> {
+        match &doc.value {
+            None => Vec::new(),
+            Some(Sealed::Text { id, .. }) => vec![Resource::Sealed(id, doc)],
+            Some(Sealed::List(list)) => read::resources_of(Some(list)).into_iter().map(|(_, v)| v.into()).collect(),
         }
     }
 }
@@ -104,8 +117,7 @@ impl<'a> Side<'a> {
 
     /// The stream a render produced, with what it recorded.
     pub fn rendered(label: &str, outcome: &'a Outcome) -> Side<'a> {
-        let documents =
-            outcome.documents.iter().flat_map(|d| d.resources().into_iter().map(|(_, v)| Resource::from(v)));
+        let documents = outcome.documents.iter().flat_map(Resource::of_sealed);
         let generated = outcome.generated.iter().map(Resource::Generated);
         Side {
             label: label.to_string(),
@@ -131,7 +143,7 @@ impl<'a> Side<'a> {
                 if changed.contains(&doc.number) {
                     Ok(read::parse_again(inputs, doc)?.into_resources().into_iter().map(Resource::from).collect())
                 } else {
-                    Ok(doc.resources().into_iter().map(|(_, v)| Resource::from(v)).collect())
+                    Ok(Resource::of_sealed(doc))
                 }
             })
             .collect::<Result<_>>()?;

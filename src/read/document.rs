@@ -1,24 +1,34 @@
 //! A document of the input stream: where it is, what it holds, and the resources in it.
+//!
+//! A document holds its object as a value while the stages that change it (patch, rules) run.
+//! Once the rules are done with it, it is sealed: the object is kept as its compact JSON text
+//! with its identity ([`Sealed`]), and the stages after read it back where they need it. A
+//! value takes five to seven times the text of what it holds, and every document is held
+//! until the run has succeeded.
+
+use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::error::DocPlace;
+use crate::error::{DocPlace, Error, Result};
 use crate::object::{self, HELM4_FILENAME, ResourceId};
+use crate::record::Json;
 use crate::yaml::Duplicate;
 
 use super::Input;
 use super::split::Chunk;
 
-/// One document, empty or not, in stream order.
+/// One document, empty or not, in stream order: its object is a `Value` while stages change
+/// it, and [`Sealed`] after the rules.
 #[derive(Clone, Debug)]
-pub struct Document {
+pub struct Document<O = Value> {
     /// Which input it came from.
     pub input: usize,
     pub chunk: Chunk,
     /// 1-based number among documents with content; 0 for empty ones.
     pub number: usize,
     /// The object as Kubernetes decodes it; `None` for an empty or comment-only document.
-    pub value: Option<Value>,
+    pub value: Option<O>,
     /// Set when the document holds something that cannot be re-emitted with the same meaning.
     pub frozen: Option<String>,
     /// The chart template it was rendered from, when the renderer said so.
@@ -27,26 +37,42 @@ pub struct Document {
     pub duplicates: Vec<Duplicate>,
 }
 
-impl Document {
+impl<O> Document<O> {
     /// The document's original text, separator line included.
     pub fn text<'a>(&self, inputs: &'a [Input]) -> &'a str {
         &inputs[self.input].text[self.chunk.text.clone()]
     }
 
-    /// Where the document is, for messages.
-    pub fn place(&self, inputs: &[Input]) -> DocPlace {
+    /// Where the document is, for messages; `object` names what it holds.
+    fn place_of(&self, inputs: &[Input], object: Option<String>) -> DocPlace {
         DocPlace {
             origin: inputs[self.input].origin.clone(),
             number: self.number,
             line: self.chunk.line,
             column: None,
-            object: self
-                .value
-                .as_ref()
-                .filter(|v| !object::kind(v).is_empty())
-                .map(|v| format!("{}/{}", object::kind(v), object::name(v))),
+            object,
             template: self.template.clone(),
         }
+    }
+
+    /// The same document holding `value`.
+    fn holding<P>(self, value: Option<P>) -> Document<P> {
+        Document {
+            input: self.input,
+            chunk: self.chunk,
+            number: self.number,
+            value,
+            frozen: self.frozen,
+            template: self.template,
+            duplicates: self.duplicates,
+        }
+    }
+}
+
+impl Document {
+    /// Where the document is, for messages.
+    pub fn place(&self, inputs: &[Input]) -> DocPlace {
+        self.place_of(inputs, self.value.as_ref().and_then(kind_and_name))
     }
 
     /// Whether the document is a `*List` whose items are the resources.
@@ -56,37 +82,12 @@ impl Document {
 
     /// The resources the document holds, with their index in `items` for a List.
     pub fn resources(&self) -> Vec<(Option<usize>, &Value)> {
-        match &self.value {
-            None => Vec::new(),
-            Some(v) if object::is_list(v) => v
-                .get("items")
-                .and_then(Value::as_array)
-                .map(|items| items.iter().enumerate().map(|(i, item)| (Some(i), item)).collect())
-                .unwrap_or_default(),
-            Some(v) => vec![(None, v)],
-        }
+        resources_of(self.value.as_ref())
     }
 
     /// The resources the document holds, taken out of it.
     pub fn into_resources(self) -> Vec<Value> {
-        match self.value {
-            None => Vec::new(),
-            Some(mut v) if object::is_list(&v) => match v.get_mut("items").map(Value::take) {
-                Some(Value::Array(items)) => items,
-                _ => Vec::new(),
-            },
-            Some(v) => vec![v],
-        }
-    }
-
-    /// The resource at `item` of a List, or the document's object for `None`.
-    pub fn resource(&self, item: Option<usize>) -> Option<&Value> {
-        let value = self.value.as_ref()?;
-        match item {
-            Some(i) if object::is_list(value) => value.get("items")?.get(i),
-            None if !object::is_list(value) => Some(value),
-            _ => None,
-        }
+        into_resources_of(self.value)
     }
 
     /// Mutable access to the resources, in the same order as [`Document::resources`].
@@ -106,6 +107,162 @@ impl Document {
     pub fn resource_ids(&self) -> Vec<ResourceId> {
         self.resources().into_iter().map(|(item, v)| ResourceId::of(self.number, item, v)).collect()
     }
+
+    /// The document as the stages after the rules keep it: its object as text. A List stays a
+    /// value, so that each of its items can be reached without reading all of them back.
+    pub fn seal(mut self) -> Document<Sealed> {
+        let sealed = match self.value.take() {
+            None => None,
+            Some(list) if object::is_list(&list) => Some(Sealed::List(list)),
+            Some(value) => {
+                Some(Sealed::Text { id: ResourceId::of(self.number, None, &value), object: Json::of(&value) })
+            }
+        };
+        self.holding(sealed)
+    }
+}
+
+/// What a document holds after the rules: one object as its compact JSON text with its
+/// identity, or a List as a value.
+#[derive(Clone, Debug)]
+pub enum Sealed {
+    Text { id: ResourceId, object: Json },
+    List(Value),
+}
+
+impl Document<Sealed> {
+    /// Where the document is, for messages.
+    pub fn place(&self, inputs: &[Input]) -> DocPlace {
+        let object = match &self.value {
+            None => None,
+            Some(Sealed::Text { id, .. }) => (!id.kind.is_empty()).then(|| format!("{}/{}", id.kind, id.name)),
+            Some(Sealed::List(list)) => kind_and_name(list),
+        };
+        self.place_of(inputs, object)
+    }
+
+    /// The object, read back from its text if it was kept as text.
+    pub fn open(&self) -> Result<Opened<'_>> {
+        Ok(Opened(match &self.value {
+            None => None,
+            Some(Sealed::List(list)) => Some(Cow::Borrowed(list)),
+            Some(Sealed::Text { id, object }) => Some(Cow::Owned(read_back(self.number, id, object)?)),
+        }))
+    }
+
+    /// The identities of the document's resources, without reading a sealed object back.
+    pub fn resource_ids(&self) -> Vec<ResourceId> {
+        match &self.value {
+            None => Vec::new(),
+            Some(Sealed::Text { id, .. }) => vec![id.clone()],
+            Some(Sealed::List(list)) => {
+                resources_of(Some(list)).into_iter().map(|(item, v)| ResourceId::of(self.number, item, v)).collect()
+            }
+        }
+    }
+
+    /// How many resources the document holds.
+    pub fn resource_count(&self) -> usize {
+        match &self.value {
+            None => 0,
+            Some(Sealed::Text { .. }) => 1,
+            Some(Sealed::List(list)) => resources_of(Some(list)).len(),
+        }
+    }
+
+    /// Changes every resource of the document with `edit`, reading a sealed object back and
+    /// sealing it again, with its identity as `edit` leaves it.
+    pub fn edit(&mut self, mut edit: impl FnMut(Option<usize>, &mut Value)) -> Result<()> {
+        let number = self.number;
+        match &mut self.value {
+            None => {}
+            Some(Sealed::List(list)) => {
+                if let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        edit(Some(i), item);
+                    }
+                }
+            }
+            Some(Sealed::Text { id, object }) => {
+                let mut value = read_back(number, id, object)?;
+                edit(None, &mut value);
+                *id = ResourceId::of(number, None, &value);
+                *object = Json::of(&value);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_back(number: usize, id: &ResourceId, object: &Json) -> Result<Value> {
+    object.value().map_err(|e| Error::Sealed {
+        number,
+        object: id.to_string(),
+        message: format!("cannot read it back: {e}"),
+    })
+}
+
+/// A document's object as the stages after the rules read it: borrowed, or read back.
+pub struct Opened<'a>(Option<Cow<'a, Value>>);
+
+impl<'a> Opened<'a> {
+    /// The object; `None` for an empty document.
+    pub fn value(&self) -> Option<&Value> {
+        self.0.as_deref()
+    }
+
+    /// The object, as long as the document it was opened from.
+    pub fn into_value(self) -> Option<Cow<'a, Value>> {
+        self.0
+    }
+
+    /// The resources, as [`Document::resources`] gives them.
+    pub fn resources(&self) -> Vec<(Option<usize>, &Value)> {
+        resources_of(self.value())
+    }
+
+    /// The resource at `item` of a List, or the document's object for `None`.
+    pub fn resource(&self, item: Option<usize>) -> Option<&Value> {
+        let value = self.value()?;
+        match item {
+            Some(i) if object::is_list(value) => value.get("items")?.get(i),
+            None if !object::is_list(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The resources, taken out.
+    pub fn into_resources(self) -> Vec<Value> {
+        into_resources_of(self.0.map(Cow::into_owned))
+    }
+}
+
+fn kind_and_name(v: &Value) -> Option<String> {
+    (!object::kind(v).is_empty()).then(|| format!("{}/{}", object::kind(v), object::name(v)))
+}
+
+/// The resources `value` holds (its items if it is a List), with their index in `items`.
+pub fn resources_of(value: Option<&Value>) -> Vec<(Option<usize>, &Value)> {
+    match value {
+        None => Vec::new(),
+        Some(v) if object::is_list(v) => v
+            .get("items")
+            .and_then(Value::as_array)
+            .map(|items| items.iter().enumerate().map(|(i, item)| (Some(i), item)).collect())
+            .unwrap_or_default(),
+        Some(v) => vec![(None, v)],
+    }
+}
+
+fn into_resources_of(value: Option<Value>) -> Vec<Value> {
+    match value {
+        None => Vec::new(),
+        Some(mut v) if object::is_list(&v) => match v.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        Some(v) => vec![v],
+    }
 }
 
 /// The template named by a `# Source:` comment in `header`, else by Helm 4's annotation.
@@ -114,4 +271,54 @@ pub fn template_of(header: &str, value: Option<&Value>) -> Option<String> {
         let v = value?;
         object::annotations(v).get(HELM4_FILENAME)?.as_str().map(str::to_string)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::read::{Input, parse};
+
+    fn sealed(text: &str) -> Vec<Document<Sealed>> {
+        parse(&[Input::new("in", text)]).unwrap().into_iter().map(Document::seal).collect()
+    }
+
+    #[test]
+    fn a_sealed_object_reads_back_as_it_was_with_its_identity() {
+        let text = "---\n# only a comment\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {mode: '0755', on: 'yes', big: '1.5e300'}\n";
+        let live = parse(&[Input::new("in", text)]).unwrap();
+        let docs = sealed(text);
+        assert!(docs[0].open().unwrap().value().is_none());
+        assert_eq!(docs[0].resource_count(), 0);
+        assert!(matches!(docs[1].value, Some(Sealed::Text { .. })));
+        assert_eq!(docs[1].open().unwrap().value(), live[1].value.as_ref());
+        assert_eq!(docs[1].resource_ids(), live[1].resource_ids());
+        assert_eq!(docs[1].resource_count(), 1);
+    }
+
+    #[test]
+    fn a_list_stays_a_value_and_its_items_are_reached_one_by_one() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: A, metadata: {name: a}}\n- {apiVersion: v1, kind: B, metadata: {name: b}}\n";
+        let docs = sealed(text);
+        assert!(matches!(docs[0].value, Some(Sealed::List(_))));
+        let kinds: Vec<String> = docs[0].resource_ids().iter().map(|id| id.kind.clone()).collect();
+        assert_eq!(kinds, ["A", "B"]);
+        assert_eq!(docs[0].open().unwrap().resource(Some(1)).map(object::name), Some("b"));
+        assert_eq!(docs[0].open().unwrap().resource(None), None);
+        assert_eq!(docs[0].resource_count(), 2);
+    }
+
+    #[test]
+    fn an_edit_is_sealed_again_with_the_identity_it_leaves() {
+        let mut docs = sealed("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n");
+        docs[0]
+            .edit(|item, obj| {
+                assert_eq!(item, None);
+                obj["metadata"]["name"] = json!("renamed");
+            })
+            .unwrap();
+        assert_eq!(docs[0].open().unwrap().value().map(object::name), Some("renamed"));
+        assert_eq!(docs[0].resource_ids()[0].name, "renamed");
+    }
 }

@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::yaml;
 
 pub use decode::decode;
-pub use document::Document;
+pub use document::{Document, Opened, Sealed, resources_of};
 pub use split::{Chunk, split};
 
 /// One input's decoded text and how to name it.
@@ -121,7 +121,7 @@ pub fn parse_counted(inputs: &[Input], progress: &Progress) -> Result<Vec<Docume
 }
 
 /// `doc` read again from its text, as [`parse`] first read it.
-pub fn parse_again(inputs: &[Input], doc: &Document) -> Result<Document> {
+pub fn parse_again<O>(inputs: &[Input], doc: &Document<O>) -> Result<Document> {
     parse_one(inputs, doc.input, doc.chunk.clone(), doc.number)
 }
 

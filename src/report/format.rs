@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::pointer::Pointer;
-use crate::read::{Document, Input};
+use crate::read::{Document, Input, Sealed};
 use crate::record::{RuleId, Severity};
 use crate::yaml;
 
@@ -76,7 +76,7 @@ impl Default for Sources {
 /// The report in `format`. SARIF locates each violation in `inputs`, through the documents
 /// of the run that made the report, or in the chart template a document was rendered from
 /// when it can be found in the working directory.
-pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Document]) -> std::io::Result<String> {
+pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Document<Sealed>]) -> std::io::Result<String> {
     render_with(report, format, inputs, docs, &Sources::default())
 }
 
@@ -85,7 +85,7 @@ pub fn render_with(
     report: &Report,
     format: Format,
     inputs: &[Input],
-    docs: &[Document],
+    docs: &[Document<Sealed>],
     sources: &Sources,
 ) -> std::io::Result<String> {
     let mut text = Vec::new();
@@ -99,7 +99,7 @@ pub fn write_with(
     report: &Report,
     format: Format,
     inputs: &[Input],
-    docs: &[Document],
+    docs: &[Document<Sealed>],
     sources: &Sources,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -118,10 +118,14 @@ pub fn write_pretty(value: &impl Serialize, out: &mut dyn Write) -> std::io::Res
     out.flush()
 }
 
+/// A document, with the violations in it: their place in the report and their path.
+type Wanted<'a> = (&'a Document<Sealed>, Vec<(usize, Pointer)>);
+
 /// Where each violation points: a file (a SARIF URI) and a 1-based line. Every document is
 /// read once for all its violations, and each template file once.
-fn locations(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sources) -> Vec<(String, usize)> {
-    let by_number: HashMap<usize, &Document> = docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
+fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sources: &Sources) -> Vec<(String, usize)> {
+    let by_number: HashMap<usize, &Document<Sealed>> =
+        docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
     let mut wanted: BTreeMap<usize, Vec<(usize, Pointer)>> = BTreeMap::new();
     for (i, v) in report.violations.iter().enumerate() {
         if by_number.contains_key(&v.resource.document) {
@@ -136,7 +140,7 @@ fn locations(report: &Report, inputs: &[Input], docs: &[Document], sources: &Sou
     let start = (inputs.first().map_or_else(|| "stdin".to_string(), |i| uri_of(&i.origin)), 1);
     let mut out = vec![start; report.violations.len()];
     let mut templates = Templates::default();
-    let wanted: Vec<(&Document, Vec<(usize, Pointer)>)> =
+    let wanted: Vec<Wanted> =
         wanted.into_iter().filter_map(|(number, found)| Some((*by_number.get(&number)?, found))).collect();
     // Template files are read once each, in document order; documents are located in parallel.
     let mapped: Vec<Option<Mapped>> = wanted
@@ -194,7 +198,7 @@ impl Templates {
     /// text, or the same text around a `{{ ... }}` substitution (see [`same_line`]). A
     /// template whose documents would match more than once, or whose control lines
     /// (`{{- if }}`, `{{ include }}` alone on a line) render to other lines, is not lined up.
-    fn map(&mut self, name: &str, doc: &Document, inputs: &[Input], sources: &Sources) -> Option<Mapped> {
+    fn map(&mut self, name: &str, doc: &Document<Sealed>, inputs: &[Input], sources: &Sources) -> Option<Mapped> {
         let relative = Path::new(name);
         let plain = relative.components().all(|c| matches!(c, Component::Normal(_)));
         if name.is_empty() || !plain {
@@ -277,7 +281,7 @@ fn same_line(template: &str, rendered: &str) -> bool {
 /// SARIF 2.1.0, as GitHub code scanning accepts it: one rule per temper rule, one result
 /// per violation with the file and line it points at: the chart template's when the document
 /// lines up with it (see [`Templates::map`]), else the input's.
-fn sarif<'a>(report: &'a Report, inputs: &[Input], docs: &[Document], sources: &Sources) -> Sarif<'a> {
+fn sarif<'a>(report: &'a Report, inputs: &[Input], docs: &[Document<Sealed>], sources: &Sources) -> Sarif<'a> {
     let rules: Vec<Value> = RuleId::ALL
         .iter()
         .map(|r| {

@@ -12,7 +12,7 @@ use crate::compliance::Compliance;
 use crate::flows::Review;
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
-use crate::read::{Document, Input};
+use crate::read::{Document, Input, Sealed};
 use crate::record::{Change, ExemptionUse, Findings, Generated, Prerequisite, RuleId, Severity, Tool, Violation};
 
 pub use format::{Format, Sources, render, render_with, write_pretty, write_with};
@@ -92,7 +92,7 @@ pub struct Warning {
 
 impl Warning {
     /// A warning for every mapping key set twice in `docs`, in stream order.
-    pub fn duplicates(inputs: &[Input], docs: &[Document]) -> Vec<Warning> {
+    pub fn duplicates<O>(inputs: &[Input], docs: &[Document<O>]) -> Vec<Warning> {
         docs.iter()
             .flat_map(|doc| {
                 doc.duplicates.iter().map(|d| Warning {
@@ -130,7 +130,7 @@ impl Report {
         command: &'static str,
         environment: &str,
         inputs: &[Input],
-        docs: &[Document],
+        docs: &[Document<Sealed>],
         findings: Findings,
         generated: &[Generated],
         compliance: Option<Compliance>,
@@ -150,7 +150,7 @@ impl Report {
         let exempted = findings.violations.iter().filter(|v| v.exempted.is_some()).count();
         let counts = Counts {
             documents: documents.len(),
-            resources: docs.iter().map(|d| d.resources().len()).sum(),
+            resources: docs.iter().map(Document::resource_count).sum(),
             changed_documents: changed.len(),
             changes: findings.changes.len(),
             generated: generated.len(),

@@ -29,6 +29,12 @@ impl Taken {
         self.0.entry(identity(obj)).or_default().push(place);
     }
 
+    /// Records the resource `id`, which is in the stream, as [`Taken::note`] records its object.
+    pub fn note_id(&mut self, index: &Index, id: &ResourceId) {
+        let identity = (id.group().to_string(), id.kind.clone(), id.name.clone());
+        self.0.entry(identity).or_default().push(index.place_of_id(id));
+    }
+
     /// Whether an object with the identity of `obj` may already be where it goes.
     fn clashes(&self, index: &Index, obj: &Value) -> bool {
         let place = index.place_of(obj);
