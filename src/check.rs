@@ -40,8 +40,8 @@ pub fn types(inputs: &[Input], docs: &[Document], knowledge: &Knowledge) -> Resu
 
 /// Runs the rules over every resource of `docs`, fixing when `fix` is set, advancing
 /// `progress` document by document, and seals each document as soon as its rules are done
-/// (the rules are the last stage that changes a document). Returns the sealed documents and
-/// the facts about every workload, as the rules left it.
+/// (the rules are the last stage that changes a document; one they changed is kept as text).
+/// Returns the sealed documents and the facts about every workload, as the rules left it.
 pub fn documents(
     docs: Vec<Document>,
     policy: &Policy,
@@ -57,7 +57,8 @@ pub fn documents(
             if doc.number > 0 {
                 progress.checked_one();
             }
-            (doc.seal(), found, facts)
+            let changed = !found.changes.is_empty();
+            (doc.seal(changed), found, facts)
         })
         .collect();
     let mut sealed = Vec::with_capacity(checked.len());

@@ -13,11 +13,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = read::decode("fuzz", data.to_vec()) else { return };
     let inputs = [Input::new("fuzz", text)];
     let Ok(docs) = read::parse(&inputs) else { return };
-    // Written as the pipeline writes them: sealed, read back where they are re-emitted.
-    let sealed: Vec<_> = docs.iter().cloned().map(read::Document::seal).collect();
     // Untouched, every document goes out as it came (a JSON document may be rewritten as YAML,
     // which may fail); re-emitted, it must mean what it meant, or emitting must refuse.
     for changed in [false, true] {
+        // Sealed as the pipeline seals them: as text when changed, read back to be re-emitted.
+        let sealed: Vec<_> = docs.iter().map(|d| d.clone().seal(changed)).collect();
         match temper::write::write(&inputs, &sealed, &vec![changed; docs.len()], &[], &Progress::default()) {
             Ok(out) => same_documents(&docs, &out),
             Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json), "untouched YAML failed to write: {e}"),

@@ -86,7 +86,7 @@ impl<'a> Resource<'a> {
         match &doc.value {
             None => Vec::new(),
             Some(Sealed::Text { id, .. }) => vec![Resource::Sealed(id, doc)],
-            Some(Sealed::List(list)) => read::resources_of(Some(list)).into_iter().map(|(_, v)| v.into()).collect(),
+            Some(Sealed::Value(value)) => read::resources_of(Some(value)).into_iter().map(|(_, v)| v.into()).collect(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! A document of the input stream: where it is, what it holds, and the resources in it.
 //!
 //! A document holds its object as a value while the stages that change it (patch, rules) run.
-//! Once the rules are done with it, it is sealed: the object is kept as its compact JSON text
-//! with its identity ([`Sealed`]), and the stages after read it back where they need it. A
-//! value takes five to seven times the text of what it holds, and every document is held
-//! until the run has succeeded.
+//! Once the rules are done with it, it is sealed ([`Sealed`]): an object the rules changed is
+//! kept as its compact JSON text with its identity, and the stages after read it back where
+//! they need it (it is read back once anyway, to be written). A value takes five to seven
+//! times the text of what it holds, and every document is held until the run has succeeded.
+//! A document the rules left alone keeps its value: sealing it saved memory only on streams
+//! whose peak comes after the rules, and cost every stream the time to free and write it.
 
 use std::borrow::Cow;
 
@@ -108,12 +110,13 @@ impl Document {
         self.resources().into_iter().map(|(item, v)| ResourceId::of(self.number, item, v)).collect()
     }
 
-    /// The document as the stages after the rules keep it: its object as text. A List stays a
-    /// value, so that each of its items can be reached without reading all of them back.
-    pub fn seal(mut self) -> Document<Sealed> {
+    /// The document as the stages after the rules keep it: its object as text if `changed`
+    /// (the rules changed it), else its value. A List stays a value, so that each of its items
+    /// can be reached without reading all of them back.
+    pub fn seal(mut self, changed: bool) -> Document<Sealed> {
         let sealed = match self.value.take() {
             None => None,
-            Some(list) if object::is_list(&list) => Some(Sealed::List(list)),
+            Some(value) if !changed || object::is_list(&value) => Some(Sealed::Value(value)),
             Some(value) => {
                 Some(Sealed::Text { id: ResourceId::of(self.number, None, &value), object: Json::of(&value) })
             }
@@ -122,12 +125,12 @@ impl Document {
     }
 }
 
-/// What a document holds after the rules: one object as its compact JSON text with its
-/// identity, or a List as a value.
+/// What a document holds after the rules: one object the rules changed, as its compact JSON
+/// text with its identity; or a value (a List, or an object the rules left alone).
 #[derive(Clone, Debug)]
 pub enum Sealed {
     Text { id: ResourceId, object: Json },
-    List(Value),
+    Value(Value),
 }
 
 impl Document<Sealed> {
@@ -136,7 +139,7 @@ impl Document<Sealed> {
         let object = match &self.value {
             None => None,
             Some(Sealed::Text { id, .. }) => (!id.kind.is_empty()).then(|| format!("{}/{}", id.kind, id.name)),
-            Some(Sealed::List(list)) => kind_and_name(list),
+            Some(Sealed::Value(value)) => kind_and_name(value),
         };
         self.place_of(inputs, object)
     }
@@ -145,7 +148,7 @@ impl Document<Sealed> {
     pub fn open(&self) -> Result<Opened<'_>> {
         Ok(Opened(match &self.value {
             None => None,
-            Some(Sealed::List(list)) => Some(Cow::Borrowed(list)),
+            Some(Sealed::Value(value)) => Some(Cow::Borrowed(value)),
             Some(Sealed::Text { id, object }) => Some(Cow::Owned(read_back(self.number, id, object)?)),
         }))
     }
@@ -155,8 +158,8 @@ impl Document<Sealed> {
         match &self.value {
             None => Vec::new(),
             Some(Sealed::Text { id, .. }) => vec![id.clone()],
-            Some(Sealed::List(list)) => {
-                resources_of(Some(list)).into_iter().map(|(item, v)| ResourceId::of(self.number, item, v)).collect()
+            Some(Sealed::Value(value)) => {
+                resources_of(Some(value)).into_iter().map(|(item, v)| ResourceId::of(self.number, item, v)).collect()
             }
         }
     }
@@ -166,7 +169,7 @@ impl Document<Sealed> {
         match &self.value {
             None => 0,
             Some(Sealed::Text { .. }) => 1,
-            Some(Sealed::List(list)) => resources_of(Some(list)).len(),
+            Some(Sealed::Value(value)) => resources_of(Some(value)).len(),
         }
     }
 
@@ -176,13 +179,14 @@ impl Document<Sealed> {
         let number = self.number;
         match &mut self.value {
             None => {}
-            Some(Sealed::List(list)) => {
-                if let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
+            Some(Sealed::Value(value)) if object::is_list(value) => {
+                if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
                     for (i, item) in items.iter_mut().enumerate() {
                         edit(Some(i), item);
                     }
                 }
             }
+            Some(Sealed::Value(value)) => edit(None, value),
             Some(Sealed::Text { id, object }) => {
                 let mut value = read_back(number, id, object)?;
                 edit(None, &mut value);
@@ -281,7 +285,7 @@ mod tests {
     use crate::read::{Input, parse};
 
     fn sealed(text: &str) -> Vec<Document<Sealed>> {
-        parse(&[Input::new("in", text)]).unwrap().into_iter().map(Document::seal).collect()
+        parse(&[Input::new("in", text)]).unwrap().into_iter().map(|d| d.seal(true)).collect()
     }
 
     #[test]
@@ -295,13 +299,16 @@ mod tests {
         assert_eq!(docs[1].open().unwrap().value(), live[1].value.as_ref());
         assert_eq!(docs[1].resource_ids(), live[1].resource_ids());
         assert_eq!(docs[1].resource_count(), 1);
+        let unchanged = live[1].clone().seal(false);
+        assert!(matches!(unchanged.value, Some(Sealed::Value(_))));
+        assert_eq!(unchanged.open().unwrap().value(), live[1].value.as_ref());
     }
 
     #[test]
     fn a_list_stays_a_value_and_its_items_are_reached_one_by_one() {
         let text = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: A, metadata: {name: a}}\n- {apiVersion: v1, kind: B, metadata: {name: b}}\n";
         let docs = sealed(text);
-        assert!(matches!(docs[0].value, Some(Sealed::List(_))));
+        assert!(matches!(docs[0].value, Some(Sealed::Value(_))));
         let kinds: Vec<String> = docs[0].resource_ids().iter().map(|id| id.kind.clone()).collect();
         assert_eq!(kinds, ["A", "B"]);
         assert_eq!(docs[0].open().unwrap().resource(Some(1)).map(object::name), Some("b"));
@@ -320,5 +327,13 @@ mod tests {
             .unwrap();
         assert_eq!(docs[0].open().unwrap().value().map(object::name), Some("renamed"));
         assert_eq!(docs[0].resource_ids()[0].name, "renamed");
+        let mut kept: Vec<Document<Sealed>> =
+            parse(&[Input::new("in", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")])
+                .unwrap()
+                .into_iter()
+                .map(|d| d.seal(false))
+                .collect();
+        kept[0].edit(|_, obj| obj["metadata"]["name"] = json!("renamed")).unwrap();
+        assert_eq!(kept[0].resource_ids()[0].name, "renamed");
     }
 }
