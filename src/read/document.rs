@@ -94,15 +94,7 @@ impl Document {
 
     /// Mutable access to the resources, in the same order as [`Document::resources`].
     pub fn resources_mut(&mut self) -> Vec<(Option<usize>, &mut Value)> {
-        let list = self.is_list();
-        let Some(v) = &mut self.value else { return Vec::new() };
-        if !list {
-            return vec![(None, v)];
-        }
-        match v.get_mut("items").and_then(Value::as_array_mut) {
-            Some(items) => items.iter_mut().enumerate().map(|(i, item)| (Some(i), item)).collect(),
-            None => Vec::new(),
-        }
+        self.value.as_mut().map(resources_mut_of).unwrap_or_default()
     }
 
     /// The identities of the document's resources.
@@ -138,7 +130,7 @@ impl Document<Sealed> {
     pub fn place(&self, inputs: &[Input]) -> DocPlace {
         let object = match &self.value {
             None => None,
-            Some(Sealed::Text { id, .. }) => (!id.kind.is_empty()).then(|| format!("{}/{}", id.kind, id.name)),
+            Some(Sealed::Text { id, .. }) => named(&id.kind, &id.name),
             Some(Sealed::Value(value)) => kind_and_name(value),
         };
         self.place_of(inputs, object)
@@ -179,14 +171,11 @@ impl Document<Sealed> {
         let number = self.number;
         match &mut self.value {
             None => {}
-            Some(Sealed::Value(value)) if object::is_list(value) => {
-                if let Some(items) = value.get_mut("items").and_then(Value::as_array_mut) {
-                    for (i, item) in items.iter_mut().enumerate() {
-                        edit(Some(i), item);
-                    }
+            Some(Sealed::Value(value)) => {
+                for (item, obj) in resources_mut_of(value) {
+                    edit(item, obj);
                 }
             }
-            Some(Sealed::Value(value)) => edit(None, value),
             Some(Sealed::Text { id, object }) => {
                 let mut value = read_back(number, id, object)?;
                 edit(None, &mut value);
@@ -242,7 +231,12 @@ impl<'a> Opened<'a> {
 }
 
 fn kind_and_name(v: &Value) -> Option<String> {
-    (!object::kind(v).is_empty()).then(|| format!("{}/{}", object::kind(v), object::name(v)))
+    named(object::kind(v), object::name(v))
+}
+
+/// `Kind/name` for messages, when the kind is known.
+fn named(kind: &str, name: &str) -> Option<String> {
+    (!kind.is_empty()).then(|| format!("{kind}/{name}"))
 }
 
 /// The resources `value` holds (its items if it is a List), with their index in `items`.
@@ -255,6 +249,16 @@ pub fn resources_of(value: Option<&Value>) -> Vec<(Option<usize>, &Value)> {
             .map(|items| items.iter().enumerate().map(|(i, item)| (Some(i), item)).collect())
             .unwrap_or_default(),
         Some(v) => vec![(None, v)],
+    }
+}
+
+fn resources_mut_of(value: &mut Value) -> Vec<(Option<usize>, &mut Value)> {
+    if !object::is_list(value) {
+        return vec![(None, value)];
+    }
+    match value.get_mut("items").and_then(Value::as_array_mut) {
+        Some(items) => items.iter_mut().enumerate().map(|(i, item)| (Some(i), item)).collect(),
+        None => Vec::new(),
     }
 }
 
