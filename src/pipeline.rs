@@ -197,11 +197,8 @@ fn harden(
     let generated = generate(stream, policy, &docs, findings);
     check::generated(&generated, policy, &index, findings)?;
     // Only documents holding what policies are made of are read back.
-    let holding_policies: Vec<Opened> = docs
-        .iter()
-        .filter(|d| d.resource_ids().iter().any(|id| Policies::reads_kind(&id.kind)))
-        .map(Document::open)
-        .collect::<Result<_>>()?;
+    let holding_policies: Vec<Opened> =
+        docs.iter().filter(|d| d.holds_kind(Policies::reads_kind)).map(Document::open).collect::<Result<_>>()?;
     let before = Policies::of(holding_policies.iter().flat_map(Opened::resources).map(|(_, o)| o), &index);
     drop(holding_policies);
     let mut after = before.clone();
