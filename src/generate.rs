@@ -27,7 +27,7 @@ pub fn generate(
     let index = stream.index;
     let mut out = Generation::default();
     for id in docs.iter().flat_map(Document::<Sealed>::resource_ids) {
-        out.taken.note_id(index, &id);
+        out.taken.note(index, &id);
     }
     let decorators: Vec<_> = policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()).collect();
     let complete = |rule: RuleId, object: &mut Value| {

@@ -373,22 +373,12 @@ impl Index {
         self.cluster_scoped.contains(group, kind)
     }
 
-    /// Where `obj` will live once applied.
-    pub fn place_of(&self, obj: &Value) -> Place {
-        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
-        self.place_in(group, object::kind(obj), object::namespace(obj))
-    }
-
-    /// Where the resource `id` lives, as [`Index::place_of`] places its object.
-    pub fn place_of_id(&self, id: &ResourceId) -> Place {
-        self.place_in(id.group(), &id.kind, id.namespace.as_deref())
-    }
-
-    fn place_in(&self, group: &str, kind: &str, namespace: Option<&str>) -> Place {
-        if self.is_cluster_scoped(group, kind) {
+    /// Where the resource `id` will live once applied.
+    pub fn place_of(&self, id: &ResourceId) -> Place {
+        if self.is_cluster_scoped(id.group(), &id.kind) {
             Place::Cluster
         } else {
-            Place::Namespace(namespace.map(str::to_string).or_else(|| self.release_namespace.clone()))
+            Place::Namespace(id.namespace.clone().or_else(|| self.release_namespace.clone()))
         }
     }
 

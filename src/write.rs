@@ -139,15 +139,12 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
     let text = &inputs[doc.input].text;
     let raw = &text[doc.chunk.text.clone()];
     let separated = !doc.chunk.separator.is_empty();
-    // Only a document written otherwise than as it came is read back.
-    if doc.value.is_none() || !(changed || doc.chunk.json) {
-        return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false });
-    }
+    // Only a changed document is kept as text, so an untouched one is not read back here.
     let opened = doc.open()?;
     let value = match opened.value() {
         Some(v) if changed => v,
-        Some(v) => return json_piece(raw, v),
-        None => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
+        Some(v) if doc.chunk.json => return json_piece(raw, v),
+        _ => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
     };
     if let Some(why) = &doc.frozen {
         return Err(Error::Document {

@@ -99,7 +99,7 @@ impl Document {
 
     /// The identities of the document's resources.
     pub fn resource_ids(&self) -> Vec<ResourceId> {
-        self.resources().into_iter().map(|(item, v)| ResourceId::of(self.number, item, v)).collect()
+        ids_of(self.number, self.value.as_ref())
     }
 
     /// The document as the stages after the rules keep it: its object as text if `changed`
@@ -150,9 +150,7 @@ impl Document<Sealed> {
         match &self.value {
             None => Vec::new(),
             Some(Sealed::Text { id, .. }) => vec![id.clone()],
-            Some(Sealed::Value(value)) => {
-                resources_of(Some(value)).into_iter().map(|(item, v)| ResourceId::of(self.number, item, v)).collect()
-            }
+            Some(Sealed::Value(value)) => ids_of(self.number, Some(value)),
         }
     }
 
@@ -260,6 +258,11 @@ pub fn resources_of(value: Option<&Value>) -> Vec<(Option<usize>, &Value)> {
             .unwrap_or_default(),
         Some(v) => vec![(None, v)],
     }
+}
+
+/// The identities of the resources `value` holds, in document `number`.
+fn ids_of(number: usize, value: Option<&Value>) -> Vec<ResourceId> {
+    resources_of(value).into_iter().map(|(item, v)| ResourceId::of(number, item, v)).collect()
 }
 
 fn resources_mut_of(value: &mut Value) -> Vec<(Option<usize>, &mut Value)> {

@@ -90,7 +90,7 @@ pub fn render_with(
 ) -> std::io::Result<String> {
     let mut text = Vec::new();
     write_with(report, format, inputs, docs, sources, &mut text)?;
-    Ok(String::from_utf8_lossy(&text).into_owned())
+    String::from_utf8(text).map_err(std::io::Error::other)
 }
 
 /// Writes [`render_with`]'s text to `out` as it is made. A JSON or SARIF report of a large

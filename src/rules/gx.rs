@@ -23,41 +23,33 @@ use crate::workload::WorkloadFacts;
 pub struct Taken(HashMap<(String, String, String), Vec<Place>>);
 
 impl Taken {
-    /// Records `obj`, which is in the stream.
-    pub fn note(&mut self, index: &Index, obj: &Value) {
-        let place = index.place_of(obj);
-        self.0.entry(identity(obj)).or_default().push(place);
+    /// Records the resource `id`, which is in the stream.
+    pub fn note(&mut self, index: &Index, id: &ResourceId) {
+        self.0.entry(identity(id)).or_default().push(index.place_of(id));
     }
 
-    /// Records the resource `id`, which is in the stream, as [`Taken::note`] records its object.
-    pub fn note_id(&mut self, index: &Index, id: &ResourceId) {
-        let identity = (id.group().to_string(), id.kind.clone(), id.name.clone());
-        self.0.entry(identity).or_default().push(index.place_of_id(id));
-    }
-
-    /// Whether an object with the identity of `obj` may already be where it goes.
-    fn clashes(&self, index: &Index, obj: &Value) -> bool {
-        let place = index.place_of(obj);
-        self.0.get(&identity(obj)).into_iter().flatten().any(|p| match (p, &place) {
+    /// Whether an object with the identity `id` may already be where it goes.
+    fn clashes(&self, index: &Index, id: &ResourceId) -> bool {
+        let place = index.place_of(id);
+        self.0.get(&identity(id)).into_iter().flatten().any(|p| match (p, &place) {
             (Place::Cluster, Place::Cluster) => true,
             (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
             _ => false,
         })
     }
 
-    /// Records `obj` unless an object with its identity may already be where it goes.
-    fn take(&mut self, index: &Index, obj: &Value) -> bool {
-        if self.clashes(index, obj) {
+    /// Records `id` unless an object with that identity may already be where it goes.
+    fn take(&mut self, index: &Index, id: &ResourceId) -> bool {
+        if self.clashes(index, id) {
             return false;
         }
-        self.note(index, obj);
+        self.note(index, id);
         true
     }
 }
 
-fn identity(obj: &Value) -> (String, String, String) {
-    let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
-    (group.to_string(), object::kind(obj).to_string(), object::name(obj).to_string())
+fn identity(id: &ResourceId) -> (String, String, String) {
+    (id.group().to_string(), id.kind.clone(), id.name.clone())
 }
 
 /// What the generating rules produce together, and the identities already taken.
@@ -136,7 +128,7 @@ impl<'a> Gx<'a> {
             self.violation(about, waiver, Pointer::root(), message);
             return false;
         }
-        if !self.out.taken.take(self.index, &object) {
+        if !self.out.taken.take(self.index, &ResourceId::of(0, None, &object)) {
             let message = format!(
                 "cannot add {} {}: an object with that name is already in the stream",
                 object::kind(&object),
@@ -159,7 +151,7 @@ impl<'a> Gx<'a> {
 
     /// Whether `object` could be added: no object with its identity may already be there.
     pub fn free(&self, object: &Value) -> bool {
-        !self.out.taken.clashes(self.index, object)
+        !self.out.taken.clashes(self.index, &ResourceId::of(0, None, object))
     }
 
     /// Records a connection the release needs, for the report and the diffs to show.

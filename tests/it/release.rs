@@ -142,7 +142,7 @@ fn placed(text: &str) -> Vec<Placed> {
             };
             Placed {
                 group: object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default()).to_string(),
-                cluster: index.place_of(obj) == Place::Cluster,
+                cluster: index.place_of(&object::ResourceId::of(0, None, obj)) == Place::Cluster,
                 namespace: object::namespace(obj).map(str::to_string),
                 name: object::name(obj).to_string(),
                 kind,
