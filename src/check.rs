@@ -25,42 +25,43 @@ use crate::rules::{Cx, Subject};
 use crate::workload::{self, Workload, WorkloadFacts};
 
 /// Checks that every workload's fields that rules read have the types Kubernetes requires, so
-/// that none passes silently; stops at the earliest document that does not, naming the path.
-pub fn types(inputs: &[Input], docs: &[Document], knowledge: &Knowledge) -> Result<()> {
-    let first = docs.par_iter().find_map_first(|doc| {
-        doc.resources().into_iter().find_map(|(item, obj)| {
-            let id = ResourceId::of(doc.number, item, obj);
-            let (path, problem) = workload::check_types(obj, &id, knowledge).err()?;
-            let within = item.map(|i| format!("items[{i}]: ")).unwrap_or_default();
-            Some(Error::Document { place: doc.place(inputs).into(), message: format!("{within}`{path}` {problem}") })
-        })
+/// that none passes silently; fails at the first resource of `doc` that does not, naming the
+/// path.
+pub fn types(inputs: &[Input], doc: &Document, knowledge: &Knowledge) -> Result<()> {
+    let first = doc.resources().into_iter().find_map(|(item, obj)| {
+        let id = ResourceId::of(doc.number, item, obj);
+        let (path, problem) = workload::check_types(obj, &id, knowledge).err()?;
+        let within = item.map(|i| format!("items[{i}]: ")).unwrap_or_default();
+        Some(Error::Document { place: doc.place(inputs).into(), message: format!("{within}`{path}` {problem}") })
     });
     first.map_or(Ok(()), Err)
 }
 
 /// Runs the rules over every resource of `docs`, fixing when `fix` is set, advancing
-/// `progress` document by document, and seals each document as soon as its rules are done
-/// (the rules are the last stage that changes a document; one they changed is kept as text).
-/// Returns the sealed documents and the facts about every workload, as the rules left it.
+/// `progress` document by document, and seals each document again as soon as its rules are
+/// done (the rules are the last stage that changes a document; one they changed is kept as
+/// text, one they left alone as it was). Returns the sealed documents and the facts about
+/// every workload, as the rules left it.
 pub fn documents(
-    docs: Vec<Document>,
+    docs: Vec<Document<Sealed>>,
     policy: &Policy,
     index: &Index,
     fix: bool,
     findings: &mut Findings,
     progress: &Progress,
-) -> (Vec<Document<Sealed>>, Vec<WorkloadFacts>) {
+) -> Result<(Vec<Document<Sealed>>, Vec<WorkloadFacts>)> {
     let checked: Vec<(Document<Sealed>, Findings, Vec<WorkloadFacts>)> = docs
         .into_par_iter()
-        .map(|mut doc| {
+        .map(|doc| {
+            let (mut doc, kept) = doc.reopen()?;
             let (found, facts) = document(&mut doc, policy, index, fix);
             if doc.number > 0 {
                 progress.checked_one();
             }
             let changed = !found.changes.is_empty();
-            (doc.seal(changed), found, facts)
+            Ok((doc.reseal(kept, changed, |doc| doc.seal(changed)), found, facts))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut sealed = Vec::with_capacity(checked.len());
     let mut found = Vec::with_capacity(checked.len());
     let mut facts = Vec::new();
@@ -70,7 +71,7 @@ pub fn documents(
         facts.extend(doc_facts);
     }
     findings.extend_all(found);
-    (sealed, facts)
+    Ok((sealed, facts))
 }
 
 /// Runs the rules over every generated object without changing it, as a check of the output

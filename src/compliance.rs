@@ -137,9 +137,9 @@ pub fn policy_digest(policy: &Policy) -> String {
     sha256(canonical(&policy.resolved).as_bytes())
 }
 
-/// The digest entries of every resource of each of `docs`, document by document.
-pub fn document_entries(docs: &[Document], secrets: &SecretValues) -> Vec<Vec<Entry>> {
-    docs.par_iter().map(|d| d.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect()).collect()
+/// The digest entries of every resource of `doc`.
+pub fn document_entries(doc: &Document, secrets: &SecretValues) -> Vec<Entry> {
+    doc.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect()
 }
 
 /// The digest entries of every resource of `docs`, then of `generated`, in stream order.

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::error::Result;
 use crate::knowledge::{ClusterScoped, Knowledge};
 use crate::object::{self, ResourceId};
-use crate::read::{Document, Sealed};
+use crate::read::{self, Document, Sealed};
 use crate::record::Waivers;
 use crate::select::{Selector, SelectorSet};
 use crate::workload::{Needs, SecretUse, Singleton, Workload};
@@ -157,6 +157,9 @@ impl Presence {
     }
 }
 
+/// What a document's workloads need, and those of them that cannot run twice.
+type FoundIn = (Vec<Found>, Vec<(SingletonKey, Singleton)>);
+
 /// Cross-document facts. Every query is asked once per workload, so none of them walks a
 /// list of every object of a kind (that made large streams quadratic).
 #[derive(Clone, Debug, Default)]
@@ -198,71 +201,79 @@ impl Index {
     /// The index of `docs`. `knowledge` says which kinds are cluster-scoped (the stream's
     /// CustomResourceDefinitions add their own kinds) and which workloads are single writers.
     /// `waive` gives the exemptions of a Secret with values and of the workloads that read one.
+    /// A document kept as text is read back once for the objects it files, and once more if it
+    /// holds a workload.
     pub fn build(
-        docs: &[Document],
+        docs: &[Document<Sealed>],
         release_namespace: Option<&str>,
         knowledge: &Knowledge,
         waive: &Waive<'_>,
-    ) -> Index {
-        let mut index = Index::scopes(docs, release_namespace, &knowledge.cluster_scoped);
-        for (position, doc) in docs.iter().enumerate() {
-            for (item, obj) in doc.resources() {
+    ) -> Result<Index> {
+        let mut index = Index::scopes(docs, release_namespace, &knowledge.cluster_scoped)?;
+        read::visit_resources(
+            docs,
+            |_, _| true,
+            |position, doc, item, obj| {
                 index.add((position, item), doc.number, obj);
                 index.add_secret(doc.number, item, obj, waive);
-            }
-        }
-        // What every workload needs, in parallel (every workload is looked at), then filed
-        // in stream order.
-        let needs: Vec<Vec<Found>> = docs
+            },
+        )?;
+        // What every workload needs and, claims being all known now, whether it cannot run
+        // twice: in parallel (every workload is looked at), then filed in stream order.
+        let is_workload = |group: &str, kind: &str| knowledge.kinds.find(group, kind).is_some();
+        let found: Vec<FoundIn> = docs
             .par_iter()
+            .filter(|doc| doc.holds(is_workload))
             .map(|doc| {
-                let found = doc.resources().into_iter().filter_map(|(item, obj)| {
+                let opened = doc.open()?;
+                let mut found = Vec::new();
+                let mut singletons = Vec::new();
+                for (item, obj) in opened.resources() {
                     let id = ResourceId::of(doc.number, item, obj);
-                    let workload = Workload::of(obj, &id, knowledge)?;
+                    let Some(workload) = Workload::of(obj, &id, knowledge) else { continue };
+                    if workload.replicas.is_some()
+                        && let Some(singleton) = index.singleton_of(&id, &workload, obj, knowledge)
+                    {
+                        singletons.push(singleton);
+                    }
                     let needs = Needs::of(obj, &workload);
                     let ns = index.namespace_of(obj);
                     let reads_stream_secret =
                         needs.secrets.iter().any(|(s, _)| index.secrets.contains_key(&(ns.clone(), s.clone())));
                     let waivers = reads_stream_secret.then(|| waive(obj, &id, Some(&workload), ns.as_deref()));
-                    Some(Found { id, class: workload.class, needs, hook: is_hook(obj), wave: wave_of(obj), waivers })
-                });
-                found.collect()
+                    let (hook, wave) = (is_hook(obj), wave_of(obj));
+                    found.push(Found { id, class: workload.class, needs, hook, wave, waivers });
+                }
+                Ok((found, singletons))
             })
-            .collect();
-        for found in needs.into_iter().flatten() {
-            index.add_dependent(found);
+            .collect::<Result<_>>()?;
+        let mut singletons = Vec::new();
+        for (found, of_doc) in found {
+            for found in found {
+                index.add_dependent(found);
+            }
+            singletons.extend(of_doc);
         }
-
-        // Claims are all known now: which workloads cannot run twice, in parallel (every
-        // workload is looked at).
-        let singletons: Vec<Vec<(SingletonKey, Singleton)>> = docs
-            .par_iter()
-            .map(|doc| {
-                let found = doc
-                    .resources()
-                    .into_iter()
-                    .filter_map(|(item, obj)| index.singleton_of(doc.number, item, obj, knowledge));
-                found.collect()
-            })
-            .collect();
-        index.singletons.extend(singletons.into_iter().flatten());
-        index
+        index.singletons.extend(singletons);
+        Ok(index)
     }
 
     /// An index that knows only where objects live: the release namespace and which kinds are
     /// cluster-scoped (`cluster_scoped`, plus the stream's CustomResourceDefinitions).
-    pub fn scopes(docs: &[Document], release_namespace: Option<&str>, cluster_scoped: &ClusterScoped) -> Index {
+    pub fn scopes(
+        docs: &[Document<Sealed>],
+        release_namespace: Option<&str>,
+        cluster_scoped: &ClusterScoped,
+    ) -> Result<Index> {
         let mut index = Index {
             release_namespace: release_namespace.map(str::to_string),
             cluster_scoped: cluster_scoped.clone(),
             ..Index::default()
         };
-        for doc in docs {
-            for (_, obj) in doc.resources() {
-                index.declare_scope(obj);
-            }
-        }
-        index
+        let definitions =
+            |group: &str, kind: &str| group == "apiextensions.k8s.io" && kind == "CustomResourceDefinition";
+        read::visit_resources(docs, definitions, |_, _, _, obj| index.declare_scope(obj))?;
+        Ok(index)
     }
 
     /// Files a v1 Secret that carries values.
@@ -331,18 +342,17 @@ impl Index {
         }
     }
 
+    /// Why the scalable `workload` cannot run twice, if it cannot, filed by where it lives.
     fn singleton_of(
         &self,
-        number: usize,
-        item: Option<usize>,
+        id: &ResourceId,
+        workload: &Workload,
         obj: &Value,
         knowledge: &Knowledge,
     ) -> Option<(SingletonKey, Singleton)> {
-        let id = ResourceId::of(number, item, obj);
-        let workload = Workload::of(obj, &id, knowledge).filter(|w| w.replicas.is_some())?;
         let ns = self.namespace_of(obj);
         let claim_modes = |claim: &str| self.claims.get(&(ns.clone(), claim.to_string())).cloned();
-        let singleton = workload.singleton(obj, &id, knowledge, claim_modes)?;
+        let singleton = workload.singleton(obj, id, knowledge, claim_modes)?;
         Some(((ns, id.kind.clone(), id.name.clone()), singleton))
     }
 
@@ -407,6 +417,8 @@ impl Index {
         object::namespace(obj).map(str::to_string).or_else(|| self.release_namespace.clone())
     }
 
+    /// Files what `obj` tells: resource `at` (position in the stream, List item) of document
+    /// `number`.
     fn add(&mut self, at: (usize, Option<usize>), number: usize, obj: &Value) {
         let ns = self.namespace_of(obj);
         if object::annotations(obj).contains_key("helm.sh/hook") {

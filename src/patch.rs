@@ -3,7 +3,6 @@
 //!
 //! Each changed field is recorded, attributed to `overlay-patch` and the overlay's name.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,29 +11,23 @@ use crate::knowledge::Knowledge;
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
 use crate::read::{Document, Input};
-use crate::record::{self, Change, Findings, Json, Op, RuleId};
+use crate::record::{self, Change, Json, Op, RuleId};
 use crate::target::{Target, TargetSpec};
 use crate::workload::{Workload, containers};
 
-/// Applies every patch to the documents it targets, in parallel; objects without a namespace
-/// are in `release_namespace`. Fails at the earliest document a patch cannot apply to.
+/// Applies every patch that targets a resource of `doc`; objects without a namespace are in
+/// `release_namespace`. Fails at the first patch that cannot apply, naming the document.
 pub fn apply(
     inputs: &[Input],
-    docs: &mut [Document],
+    doc: &mut Document,
     patches: &[Patch],
     knowledge: &Knowledge,
     release_namespace: Option<&str>,
-) -> Result<Findings> {
-    let mut findings = Findings::default();
+) -> Result<Vec<Change>> {
     if patches.is_empty() {
-        return Ok(findings);
+        return Ok(Vec::new());
     }
-    let patched: Vec<Result<Vec<Change>>> =
-        docs.par_iter_mut().map(|d| apply_to(inputs, d, patches, knowledge, release_namespace)).collect();
-    for changes in patched {
-        findings.changes.extend(changes?);
-    }
-    Ok(findings)
+    apply_to(inputs, doc, patches, knowledge, release_namespace)
 }
 
 fn apply_to(

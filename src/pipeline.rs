@@ -1,17 +1,21 @@
 //! The pipeline: read → patch → index → rules → flows → generate → check generated → write → report,
 //! one stage function each, over the state of one run.
 //!
-//! Documents are parsed, patched, checked and written in parallel; the index and the
-//! generated objects are built in between, in one pass each. Every stage keeps document order,
-//! so output and report are the same bytes whatever the number of threads. The compliance
+//! Documents are parsed, patched, checked and written in parallel; each is prepared (patched,
+//! its types checked, its input digests taken) and compacted as soon as it is read, so that no
+//! stage holds every document's value. The index and the generated objects are built in
+//! between, in one pass each. Every stage keeps document order, so output and report are the
+//! same bytes whatever the number of threads. The compliance
 //! statement (and, with `--stamp`, the stamps) is taken between checking and writing, when the
 //! caller's settings ask for it.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 use crate::check;
-use crate::compliance::{self, SecretValues, set_digest};
+use crate::compliance::{self, Entry, SecretValues, set_digest};
 use crate::config::Policy;
 use crate::error::Result;
 use crate::exempt;
@@ -21,7 +25,7 @@ use crate::index::Index;
 use crate::patch;
 use crate::progress::Progress;
 use crate::read::{self, Document, Input, Opened, Sealed};
-use crate::record::{Findings, Generated};
+use crate::record::{Change, Findings, Generated};
 use crate::report::Report;
 use crate::rules::Stream;
 use crate::write;
@@ -106,31 +110,93 @@ pub struct Outcome {
     pub generated: Vec<Generated>,
 }
 
-/// Runs the whole pipeline over `inputs`.
+/// Runs the whole pipeline over `inputs`. Each document is prepared as soon as it is read.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
-    let docs = match settings.progress.as_deref() {
-        Some(progress) => read::parse_counted(inputs, progress)?,
-        None => read::parse(inputs)?,
-    };
-    run_parsed(inputs, docs, policy, settings)
-}
-
-/// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`: a
-/// promotion renders one input in two environments and reads it once.
-pub fn run_parsed(inputs: &[Input], mut docs: Vec<Document>, policy: &Policy, settings: &Settings) -> Result<Outcome> {
-    let namespace = settings.release_namespace.as_deref();
     let unobserved = Progress::default();
     let progress = settings.progress.as_deref().unwrap_or(&unobserved);
+    let prepared = read::parse_then(inputs, progress, |doc| prepare(inputs, doc, None, policy, settings))?;
+    run_prepared(inputs, prepared, policy, settings)
+}
+
+/// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`, sealed
+/// ([`Document::compact`]): a promotion renders one input in two environments and reads it
+/// once.
+pub fn run_parsed(
+    inputs: &[Input],
+    docs: Vec<Document<Sealed>>,
+    policy: &Policy,
+    settings: &Settings,
+) -> Result<Outcome> {
+    let prepared = docs
+        .into_par_iter()
+        .map(|doc| {
+            let (doc, kept) = doc.reopen()?;
+            Ok(prepare(inputs, doc, kept, policy, settings))
+        })
+        .collect::<Result<_>>()?;
+    run_prepared(inputs, prepared, policy, settings)
+}
+
+/// One document after the first stages: the digests of its resources as read, what the
+/// overlays' patches changed, whether its types are those Kubernetes requires, and the
+/// document itself, compacted to wait for the stages that read the stream as a whole.
+struct Prepared {
+    doc: Document<Sealed>,
+    input_entries: Option<Vec<Entry>>,
+    patched: Result<Vec<Change>>,
+    typed: Result<()>,
+}
+
+/// Stage 2, patch (and the input's digests and the type check) on one document; `kept` is the
+/// text it was kept as, if it was, which it keeps if no patch changes it.
+fn prepare(
+    inputs: &[Input],
+    mut doc: Document,
+    kept: Option<Sealed>,
+    policy: &Policy,
+    settings: &Settings,
+) -> Prepared {
+    let namespace = settings.release_namespace.as_deref();
+    let input_entries = settings.compliance.as_ref().map(|secrets| compliance::document_entries(&doc, secrets));
+    let patched = match settings.fix {
+        true => patch::apply(inputs, &mut doc, &policy.patches, &policy.knowledge, namespace),
+        false => Ok(Vec::new()),
+    };
+    let typed = match &patched {
+        Ok(_) => check::types(inputs, &doc, &policy.knowledge),
+        Err(_) => Ok(()),
+    };
+    let changed = patched.as_ref().is_ok_and(|changes| !changes.is_empty());
+    Prepared { doc: doc.reseal(kept, changed, Document::compact), input_entries, patched, typed }
+}
+
+/// The stages after the first: an error of the first stages (a key set twice when `strict`,
+/// then a patch that does not apply, then a type Kubernetes refuses) is that of the earliest
+/// document, as if each stage had run over the whole stream before the next.
+fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, settings: &Settings) -> Result<Outcome> {
+    let unobserved = Progress::default();
+    let progress = settings.progress.as_deref().unwrap_or(&unobserved);
+    let mut docs = Vec::with_capacity(prepared.len());
+    let mut input_entries = settings.compliance.as_ref().map(|_| Vec::with_capacity(prepared.len()));
+    let mut patched = Vec::with_capacity(prepared.len());
+    let mut typed = Vec::with_capacity(prepared.len());
+    for p in prepared {
+        docs.push(p.doc);
+        if let (Some(all), Some(entries)) = (input_entries.as_mut(), p.input_entries) {
+            all.push(entries);
+        }
+        patched.push(p.patched);
+        typed.push(p.typed);
+    }
     if settings.strict {
         read::refuse_duplicates(inputs, &docs)?;
     }
-    let input_entries = settings.compliance.as_ref().map(|secrets| compliance::document_entries(&docs, secrets));
-    let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
     let mut findings = Findings::default();
-    if settings.fix {
-        findings.extend(patch::apply(inputs, &mut docs, &policy.patches, &policy.knowledge, namespace)?);
+    for changes in patched {
+        findings.changes.extend(changes?);
     }
-    check::types(inputs, &docs, &policy.knowledge)?;
+    typed.into_iter().collect::<Result<()>>()?;
+    let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
     let Hardened { mut docs, mut generated, reviews } = harden(docs, policy, settings, &mut findings, progress)?;
     let compliance = match (&settings.compliance, input_digest, input_entries) {
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
@@ -169,7 +235,7 @@ struct Hardened {
 /// output is written; only the sealed documents, the generated objects and the reviewed flows
 /// go on.
 fn harden(
-    docs: Vec<Document>,
+    docs: Vec<Document<Sealed>>,
     policy: &Policy,
     settings: &Settings,
     findings: &mut Findings,
@@ -178,11 +244,11 @@ fn harden(
     let namespace = settings.release_namespace.as_deref();
     let waive =
         |obj: &serde_json::Value, id: &_, w: Option<&_>, ns: Option<&str>| exempt::waivers(policy, obj, w, id, ns).0;
-    let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive);
+    let mut index = Index::build(&docs, namespace, &policy.knowledge, &waive)?;
     // The network is read before the rules run: a rule may turn a Secret into an
     // ExternalSecret, and the Service names its values held are still what its readers use.
-    let network = Network::gather(&docs, &index);
-    let (docs, facts) = check::documents(docs, policy, &index, settings.fix, findings, progress);
+    let network = Network::gather(&docs, &index)?;
+    let (docs, facts) = check::documents(docs, policy, &index, settings.fix, findings, progress)?;
     index.refresh_autoscalers(&docs)?;
     let inferred = network.infer(&facts, &index);
     let stream = Stream {

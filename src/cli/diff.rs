@@ -172,12 +172,10 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let inputs = args.input.read()?;
     let options = options.keyed(&inputs);
     let strict = args.input.strict.strict;
-    // Both renders start from the same documents: read once, copied for the first.
-    let docs = read::parse(&inputs)?;
-    let copy = {
-        use rayon::prelude::*;
-        docs.par_iter().cloned().collect()
-    };
+    // Both renders start from the same documents: read once (each compacted as it is read),
+    // copied for the first.
+    let docs = read::parse_then(&inputs, &temper::progress::Progress::default(), read::Document::compact)?;
+    let copy = docs.clone();
     let a = reviewed(args.hash.render_parsed(&inputs, copy, &from, args.input.namespace(), strict)?);
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);

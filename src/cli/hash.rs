@@ -47,7 +47,7 @@ impl HashArgs {
     pub fn render_parsed(
         &self,
         inputs: &[Input],
-        docs: Vec<temper::read::Document>,
+        docs: Vec<temper::read::Document<temper::read::Sealed>>,
         policy: &Policy,
         namespace: Option<String>,
         strict: bool,

@@ -8,9 +8,10 @@ use std::collections::{HashMap, HashSet};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
+use crate::error::Result;
 use crate::index::Index;
 use crate::object::{self, ResourceId};
-use crate::read::Document;
+use crate::read::{self, Document, Sealed};
 use crate::select::Selector;
 use crate::workload::{HostRef, WorkloadFacts, host_refs};
 
@@ -115,23 +116,29 @@ pub struct ServiceView {
 impl Network {
     /// Gathers the Services, ConfigMaps, Secrets, webhooks, Ingresses, routes and monitors of
     /// `docs`, placed as `index` places them.
-    pub fn gather(docs: &[Document], index: &Index) -> Network {
+    pub fn gather(docs: &[Document<Sealed>], index: &Index) -> Result<Network> {
         let mut network = Network::default();
-        let mut configs = Vec::new();
-        for (_, obj) in docs.iter().flat_map(|d| d.resources()) {
-            let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
-            match (group, object::kind(obj)) {
-                ("", "ConfigMap" | "Secret") => configs.push(obj),
-                _ => network.add(obj, index),
-            }
-        }
+        let is_config = |group: &str, kind: &str| group.is_empty() && matches!(kind, "ConfigMap" | "Secret");
+        read::visit_resources(
+            docs,
+            |group, kind| !is_config(group, kind),
+            |_, _, _, obj| {
+                let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+                if !is_config(group, object::kind(obj)) {
+                    network.add(obj, index);
+                }
+            },
+        )?;
         // ConfigMaps and Secrets come last, once every Service is known: of the words in
         // their values only those that may name a Service are kept (a configuration file
         // holds many words, and keeping them all cost more memory than the values).
-        for obj in configs {
-            network.add_config(obj, index);
-        }
-        network
+        read::visit_resources(docs, is_config, |_, _, _, obj| {
+            let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+            if is_config(group, object::kind(obj)) {
+                network.add_config(obj, index);
+            }
+        })?;
+        Ok(network)
     }
 
     /// Host names in the values of a ConfigMap or Secret that may name a Service of the stream.

@@ -1,15 +1,19 @@
 //! A document of the input stream: where it is, what it holds, and the resources in it.
 //!
-//! A document holds its object as a value while the stages that change it (patch, rules) run.
-//! Once the rules are done with it, it is sealed ([`Sealed`]): an object the rules changed is
-//! kept as its compact JSON text with its identity, and the stages after read it back where
-//! they need it (it is read back once anyway, to be written). A value takes five to seven
-//! times the text of what it holds, and every document is held until the run has succeeded.
-//! A document the rules left alone keeps its value: sealing it saved memory only on streams
-//! whose peak comes after the rules, and cost every stream the time to free and write it.
+//! A value takes two to ten times the text of what it holds (a 72-byte node per value, a
+//! bucket per mapping key, a heap block per key and string), and every document is held until
+//! the run has succeeded. So a document waits between stages [`Sealed`]: as soon as it is read
+//! and prepared (patched, its types checked), a document whose value would take more than
+//! [`SEAL_ABOVE`] times its text is kept as its compact JSON text with its identity
+//! ([`Document::compact`]); a stage reads it back where it needs it ([`Document::open`],
+//! [`visit_resources`]), one batch of documents at a time. A stage that changes a document
+//! ([`Document::reopen`]) seals it again; one it left alone keeps the text it had. A document
+//! of long strings (a CustomResourceDefinition's descriptions) and a List keep their values:
+//! reading them back would cost more time than they save memory.
 
 use std::borrow::Cow;
 
+use rayon::prelude::*;
 use serde_json::Value;
 
 use crate::error::{DocPlace, Error, Result};
@@ -20,8 +24,8 @@ use crate::yaml::Duplicate;
 use super::Input;
 use super::split::Chunk;
 
-/// One document, empty or not, in stream order: its object is a `Value` while stages change
-/// it, and [`Sealed`] after the rules.
+/// One document, empty or not, in stream order: its object is a `Value` while a stage changes
+/// it, and [`Sealed`] between stages.
 #[derive(Clone, Debug)]
 pub struct Document<O = Value> {
     /// Which input it came from.
@@ -71,12 +75,35 @@ impl<O> Document<O> {
     }
 }
 
-impl Document {
+/// What a document holds, as messages name it.
+pub trait Named {
+    /// `Kind/name`, when the kind is known.
+    fn named(&self) -> Option<String>;
+}
+
+impl Named for Value {
+    fn named(&self) -> Option<String> {
+        kind_and_name(self)
+    }
+}
+
+impl Named for Sealed {
+    fn named(&self) -> Option<String> {
+        match self {
+            Sealed::Text { id, .. } => named(&id.kind, &id.name),
+            Sealed::Value(value) => kind_and_name(value),
+        }
+    }
+}
+
+impl<O: Named> Document<O> {
     /// Where the document is, for messages.
     pub fn place(&self, inputs: &[Input]) -> DocPlace {
-        self.place_of(inputs, self.value.as_ref().and_then(kind_and_name))
+        self.place_of(inputs, self.value.as_ref().and_then(Named::named))
     }
+}
 
+impl Document {
     /// Whether the document is a `*List` whose items are the resources.
     pub fn is_list(&self) -> bool {
         self.value.as_ref().is_some_and(object::is_list)
@@ -115,9 +142,55 @@ impl Document {
         };
         self.holding(sealed)
     }
+
+    /// The document as it waits between stages: its object as text when its value takes more
+    /// than [`SEAL_ABOVE`] times the text it was read from, else (and for a List) its value.
+    pub fn compact(self) -> Document<Sealed> {
+        let text = self.chunk.text.len();
+        let costly = self.value.as_ref().is_some_and(|v| !object::is_list(v) && held_bytes(v) > SEAL_ABOVE * text);
+        self.seal(costly)
+    }
+
+    /// Seals the document again after a stage had it open ([`Document::reopen`]): as `kept`,
+    /// the text it had, when the stage did not change it; else as `seal` says.
+    pub fn reseal(
+        self,
+        kept: Option<Sealed>,
+        changed: bool,
+        seal: impl FnOnce(Document) -> Document<Sealed>,
+    ) -> Document<Sealed> {
+        match kept {
+            Some(kept) if !changed => self.holding(Some(kept)),
+            _ => seal(self),
+        }
+    }
 }
 
-/// What a document holds after the rules: one object the rules changed, as its compact JSON
+/// A document is kept as text between stages when its value would take more than this many
+/// times its text. Short fields take five to ten times; reading a value back costs about a
+/// quarter of parsing its YAML, so documents of long strings, which take less, keep theirs.
+pub const SEAL_ABOVE: usize = 4;
+
+/// About the heap `value` takes below its own node: a node per item (`size_of::<Value>()`), a
+/// bucket and an index slot per mapping entry, a heap block per key, string, list and map.
+fn held_bytes(value: &Value) -> usize {
+    const NODE: usize = std::mem::size_of::<Value>();
+    // The entry's hash and key, and its slot in the map's index.
+    const ENTRY: usize = 8 + std::mem::size_of::<String>() + 16;
+    // A heap block's header and rounding.
+    const BLOCK: usize = 16;
+    match value {
+        Value::String(s) => BLOCK + s.len(),
+        Value::Array(items) => BLOCK + items.iter().map(|v| NODE + held_bytes(v)).sum::<usize>(),
+        Value::Object(map) => {
+            2 * BLOCK + map.iter().map(|(k, v)| ENTRY + NODE + BLOCK + k.len() + held_bytes(v)).sum::<usize>()
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+/// What a document holds between stages: one object kept as its compact JSON text with its
+/// identity; or a value (a List, or an object kept as it is).: one object the rules changed, as its compact JSON
 /// text with its identity; or a value (a List, or an object the rules left alone).
 #[derive(Clone, Debug)]
 pub enum Sealed {
@@ -126,16 +199,6 @@ pub enum Sealed {
 }
 
 impl Document<Sealed> {
-    /// Where the document is, for messages.
-    pub fn place(&self, inputs: &[Input]) -> DocPlace {
-        let object = match &self.value {
-            None => None,
-            Some(Sealed::Text { id, .. }) => named(&id.kind, &id.name),
-            Some(Sealed::Value(value)) => kind_and_name(value),
-        };
-        self.place_of(inputs, object)
-    }
-
     /// The object, read back from its text if it was kept as text.
     pub fn open(&self) -> Result<Opened<'_>> {
         Ok(Opened(match &self.value {
@@ -154,13 +217,36 @@ impl Document<Sealed> {
         }
     }
 
+    /// The document with its object as a value again, for a stage that may change it, and
+    /// the text it was kept as, if it was, for [`Document::reseal`].
+    pub fn reopen(mut self) -> Result<(Document, Option<Sealed>)> {
+        let value = match &self.value {
+            None => None,
+            Some(Sealed::Text { id, object }) => Some(read_back(self.number, id, object)?),
+            Some(Sealed::Value(_)) => match self.value.take() {
+                Some(Sealed::Value(value)) => return Ok((self.holding(Some(value)), None)),
+                _ => None,
+            },
+        };
+        let kept = self.value.take();
+        Ok((self.holding(value), kept))
+    }
+
     /// Whether a resource of the document is of a kind `wanted` accepts, without reading a
     /// sealed object back or building identities.
     pub fn holds_kind(&self, wanted: impl Fn(&str) -> bool) -> bool {
+        self.holds(|_, kind| wanted(kind))
+    }
+
+    /// Whether a resource of the document is of an API group and kind `wanted` accepts, without
+    /// reading a sealed object back or building identities.
+    pub fn holds(&self, wanted: impl Fn(&str, &str) -> bool) -> bool {
         match &self.value {
             None => false,
-            Some(Sealed::Text { id, .. }) => wanted(&id.kind),
-            Some(Sealed::Value(value)) => resources_of(Some(value)).into_iter().any(|(_, v)| wanted(object::kind(v))),
+            Some(Sealed::Text { id, .. }) => wanted(id.group(), &id.kind),
+            Some(Sealed::Value(value)) => resources_of(Some(value)).into_iter().any(|(_, v)| {
+                wanted(object::group_of(object::str_at(v, &["apiVersion"]).unwrap_or_default()), object::kind(v))
+            }),
         }
     }
 
@@ -203,7 +289,29 @@ fn read_back(number: usize, id: &ResourceId, object: &Json) -> Result<Value> {
     })
 }
 
-/// A document's object as the stages after the rules read it: borrowed, or read back.
+/// Calls `visit` with its position in `docs`, the document, its List item and the resource,
+/// on every resource of the documents that hold a group and kind `wanted` accepts, in stream
+/// order. Documents kept as text are read back a batch at a time, in parallel, so that only a
+/// batch of them is ever held as values.
+pub fn visit_resources(
+    docs: &[Document<Sealed>],
+    wanted: impl Fn(&str, &str) -> bool,
+    mut visit: impl FnMut(usize, &Document<Sealed>, Option<usize>, &Value),
+) -> Result<()> {
+    const BATCH: usize = 256;
+    let chosen: Vec<(usize, &Document<Sealed>)> = docs.iter().enumerate().filter(|(_, d)| d.holds(&wanted)).collect();
+    for batch in chosen.chunks(BATCH) {
+        let opened: Vec<Opened> = batch.par_iter().map(|(_, d)| d.open()).collect::<Result<_>>()?;
+        for ((position, doc), object) in batch.iter().zip(&opened) {
+            for (item, obj) in object.resources() {
+                visit(*position, doc, item, obj);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A document's object as a stage reads it between stages: borrowed, or read back.
 pub struct Opened<'a>(Option<Cow<'a, Value>>);
 
 impl<'a> Opened<'a> {
@@ -334,6 +442,80 @@ mod tests {
         assert_eq!(docs[0].open().unwrap().resource(Some(1)).map(object::name), Some("b"));
         assert_eq!(docs[0].open().unwrap().resource(None), None);
         assert_eq!(docs[0].resource_count(), 2);
+    }
+
+    #[test]
+    fn compacting_keeps_as_text_only_what_its_value_would_take_many_times_over() {
+        let fields: String = (0..40).map(|i| format!("  k{i}: v\n")).collect();
+        let short = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: short}}\ndata:\n{fields}");
+        let long = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: long}}\ndata: {{text: {}}}\n",
+            "x".repeat(4000)
+        );
+        let list = format!(
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {{name: in-list}}\n  data:\n{}",
+            fields.replace("  k", "    k")
+        );
+        let text = format!("{short}---\n{long}---\n{list}---\n# nothing\n");
+        let live = parse(&[Input::new("in", text.as_str())]).unwrap();
+        let docs: Vec<Document<Sealed>> = live.iter().cloned().map(Document::compact).collect();
+        assert!(matches!(docs[0].value, Some(Sealed::Text { .. })), "short fields are kept as text");
+        assert!(matches!(docs[1].value, Some(Sealed::Value(_))), "a long string keeps its value");
+        assert!(matches!(docs[2].value, Some(Sealed::Value(_))), "a List keeps its value");
+        assert!(docs[3].value.is_none());
+        for (doc, live) in docs.iter().zip(&live) {
+            assert_eq!(doc.open().unwrap().value(), live.value.as_ref());
+        }
+    }
+
+    #[test]
+    fn a_reopened_document_keeps_its_text_unless_the_stage_changed_it() {
+        let docs = sealed("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n");
+        let text = |doc: &Document<Sealed>| match &doc.value {
+            Some(Sealed::Text { object, .. }) => Some(object.to_string()),
+            _ => None,
+        };
+        let before = text(&docs[0]);
+        let (doc, kept) = docs[0].clone().reopen().unwrap();
+        assert!(kept.is_some());
+        assert_eq!(doc.value.as_ref().map(object::name), Some("c"));
+        // Unchanged, it gets its text back (sealing it anew would keep a value here).
+        let untouched = doc.reseal(kept, false, |d| d.seal(false));
+        assert!(before.is_some());
+        assert_eq!(text(&untouched), before);
+        let (mut doc, kept) = untouched.reopen().unwrap();
+        if let Some(v) = doc.value.as_mut() {
+            v["metadata"]["name"] = json!("d");
+        }
+        let changed = doc.reseal(kept, true, |d| d.seal(true));
+        assert_eq!(changed.resource_ids()[0].name, "d");
+        assert_ne!(text(&changed), before);
+        // A document kept as a value is handed back as it is.
+        let live = parse(&[Input::new("in", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")]).unwrap();
+        let (doc, kept) = live[0].clone().seal(false).reopen().unwrap();
+        assert!(kept.is_none() && doc.value == live[0].value);
+    }
+
+    #[test]
+    fn resources_are_visited_in_stream_order_and_only_of_the_kinds_wanted() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\n---\n# empty\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Service, metadata: {name: c}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: d}}\n";
+        let docs = sealed(text);
+        let mut seen = Vec::new();
+        visit_resources(
+            &docs,
+            |_, _| true,
+            |position, doc, item, obj| {
+                seen.push((position, doc.number, item, object::name(obj).to_string()));
+            },
+        )
+        .unwrap();
+        let names: Vec<(usize, usize, Option<usize>, &str)> =
+            seen.iter().map(|(p, n, i, name)| (*p, *n, *i, name.as_str())).collect();
+        assert_eq!(names, [(0, 1, None, "a"), (1, 2, None, "b"), (3, 3, Some(0), "c"), (3, 3, Some(1), "d")]);
+        let mut apps = Vec::new();
+        visit_resources(&docs, |group, _| group == "apps", |_, _, _, obj| apps.push(object::name(obj).to_string()))
+            .unwrap();
+        assert_eq!(apps, ["b"]);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::yaml;
 
 pub use decode::decode;
-pub use document::{Document, Opened, Sealed, resources_of};
+pub use document::{Document, Named, Opened, SEAL_ABOVE, Sealed, resources_of, visit_resources};
 pub use split::{Chunk, split};
 
 /// One input's decoded text and how to name it.
@@ -92,11 +92,18 @@ fn read_stdin() -> Result<Input> {
 
 /// Splits and parses every input into documents.
 pub fn parse(inputs: &[Input]) -> Result<Vec<Document>> {
-    parse_counted(inputs, &Progress::default())
+    parse_then(inputs, &Progress::default(), |doc| doc)
 }
 
-/// [`parse`], advancing `progress` as documents are split and read.
-pub fn parse_counted(inputs: &[Input], progress: &Progress) -> Result<Vec<Document>> {
+/// [`parse`], advancing `progress` as documents are split and read, and handing each document
+/// to `then` as soon as it is read, in parallel: a document is kept as `then` leaves it, never
+/// all of them as read. The error of the earliest document that does not read comes first,
+/// whatever `then` returns.
+pub fn parse_then<T: Send>(
+    inputs: &[Input],
+    progress: &Progress,
+    then: impl Fn(Document) -> T + Sync + Send,
+) -> Result<Vec<T>> {
     let mut chunks = Vec::new();
     let mut number = 0;
     for (idx, input) in inputs.iter().enumerate() {
@@ -107,14 +114,14 @@ pub fn parse_counted(inputs: &[Input], progress: &Progress) -> Result<Vec<Docume
         }
     }
     progress.split(number);
-    let parsed: Vec<Result<Document>> = chunks
+    let parsed: Vec<Result<T>> = chunks
         .into_par_iter()
         .map(|(idx, chunk, number)| {
             let doc = parse_one(inputs, idx, chunk, number);
             if number > 0 {
                 progress.read_one();
             }
-            doc
+            doc.map(&then)
         })
         .collect();
     parsed.into_iter().collect()
@@ -182,7 +189,7 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
 
 /// Refuses the first mapping key set twice, in stream order: Kubernetes' strict field
 /// validation rejects such an object, and a run that asks to be strict stops on it.
-pub fn refuse_duplicates(inputs: &[Input], docs: &[Document]) -> Result<()> {
+pub fn refuse_duplicates<O: Named>(inputs: &[Input], docs: &[Document<O>]) -> Result<()> {
     let Some((doc, d)) = docs.iter().find_map(|doc| doc.duplicates.first().map(|d| (doc, d))) else {
         return Ok(());
     };

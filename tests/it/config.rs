@@ -141,6 +141,31 @@ fn a_json_patch_that_cannot_apply_fails_the_run_unless_optional() {
 }
 
 #[test]
+fn a_patch_error_anywhere_comes_before_a_type_error_in_an_earlier_document() {
+    // Each document is patched and type-checked as soon as it is read; the error reported is
+    // still the one a patch stage over the whole stream, then a type check, would report.
+    let mut config = Config::builtin().unwrap();
+    config
+        .add_overlay(
+            "overlays/strict.yaml",
+            "apiVersion: temper.dev/v1alpha1\nkind: Overlay\nmetadata: {name: strict}\nspec:\n  patches:\n  - target: {kind: ConfigMap}\n    jsonPatch: [{op: replace, path: /data/missing, value: x}]\n",
+        )
+        .unwrap();
+    config.add_environment("e.yaml", &format!("{ENV_HEAD}spec: {{overlays: [strict]}}\n")).unwrap();
+    let policy = config.resolve("mine").unwrap();
+    let broken =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: \"containers:\"\n";
+    let settings = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n";
+    let err = render(&policy, &format!("{broken}---\n{settings}")).unwrap_err().to_string();
+    assert!(err.starts_with("<test>:7: document 2 (ConfigMap/settings): overlay `strict` patch 1"), "{err}");
+    let err = render(&policy, &format!("{settings}---\n{broken}")).unwrap_err().to_string();
+    assert!(err.starts_with("<test>:1: document 1 (ConfigMap/settings): overlay `strict` patch 1"), "{err}");
+    // Without the patch, the type error is reported.
+    let err = render(&policy, broken).unwrap_err().to_string();
+    assert!(err.contains("`/spec/template/spec` must be a mapping, not a string"), "{err}");
+}
+
+#[test]
 fn broken_config_directories_exit_2() {
     let out = run_with_stdin(temper().args(["render", "--config", "/nonexistent/temper-config"]), b"");
     assert_eq!(out.status.code(), Some(2));

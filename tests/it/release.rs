@@ -129,7 +129,9 @@ fn placed(text: &str) -> Vec<Placed> {
     static SCOPES: OnceLock<temper::knowledge::ClusterScoped> = OnceLock::new();
     let scopes = SCOPES.get_or_init(|| policy("prod").knowledge.cluster_scoped);
     let docs = read::parse(&[Input::new("out", text)]).unwrap();
-    let index = Index::scopes(&docs, None, scopes);
+    // The index reads the documents as the pipeline keeps them: compacted, many as text.
+    let sealed: Vec<_> = docs.iter().cloned().map(read::Document::compact).collect();
+    let index = Index::scopes(&sealed, None, scopes).unwrap();
     docs.iter()
         .flat_map(|d| d.resources())
         .map(|(_, obj)| {
