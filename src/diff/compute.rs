@@ -46,7 +46,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let to_keys: Vec<Key> = to.resources.iter().map(Resource::key).collect();
     let pairs = match_resources(&from_keys, &to_keys);
     // The redactor learns every Secret value of either side; a Secret kept as text (a sealed
-    // document, or one a rule generated) is read back for it.
+    // document, one read again, or one a rule generated) is read back for it.
     let kept_secrets: Vec<Value> = (from.resources.iter().zip(&from_keys))
         .chain(to.resources.iter().zip(&to_keys))
         .filter(|(r, k)| !matches!(r, Resource::Value(_)) && k.group.is_empty() && k.kind == "Secret")
@@ -54,7 +54,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         .collect::<Result<_>>()?;
     let values = from.resources.iter().chain(&to.resources).filter_map(|r| match r {
         Resource::Value(v) => Some(&**v),
-        Resource::Generated(_) | Resource::Sealed(..) => None,
+        Resource::Generated(_) | Resource::Sealed(..) | Resource::Reread(_) => None,
     });
     let redactor = Redactor::new(values.chain(&kept_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);

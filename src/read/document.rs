@@ -144,10 +144,12 @@ impl Document {
     }
 
     /// The document as it waits between stages: its object as text when its value takes more
-    /// than [`SEAL_ABOVE`] times the text it was read from, else (and for a List) its value.
+    /// than [`SEAL_ABOVE`] times the text it was read from, else (and for a List, and for a
+    /// document larger than [`SEAL_UP_TO`]) its value.
     pub fn compact(self) -> Document<Sealed> {
         let text = self.chunk.text.len();
-        let costly = self.value.as_ref().is_some_and(|v| !object::is_list(v) && held_bytes(v) > SEAL_ABOVE * text);
+        let costly = text <= SEAL_UP_TO
+            && self.value.as_ref().is_some_and(|v| !object::is_list(v) && held_bytes(v) > SEAL_ABOVE * text);
         self.seal(costly)
     }
 
@@ -171,6 +173,12 @@ impl Document {
 /// quarter of parsing its YAML, so documents of long strings, which take less, keep theirs.
 pub const SEAL_ABOVE: usize = 4;
 
+/// A document of more text than this keeps its value. Each stage that reads it would read it
+/// back whole, on whichever thread it runs, and glibc's allocator keeps the room of a freed
+/// block in the arena of the thread that took it: a 4 MB CustomResourceDefinition read back
+/// on two threads held its value twice over (`check` of the `size` benchmark: 72 → 119 MB).
+pub const SEAL_UP_TO: usize = 1 << 20;
+
 /// About the heap `value` takes below its own node: a node per item (`size_of::<Value>()`), a
 /// bucket and an index slot per mapping entry, a heap block per key, string, list and map.
 fn held_bytes(value: &Value) -> usize {
@@ -190,8 +198,7 @@ fn held_bytes(value: &Value) -> usize {
 }
 
 /// What a document holds between stages: one object kept as its compact JSON text with its
-/// identity; or a value (a List, or an object kept as it is).: one object the rules changed, as its compact JSON
-/// text with its identity; or a value (a List, or an object the rules left alone).
+/// identity; or a value (a List, or an object kept as it is).
 #[derive(Clone, Debug)]
 pub enum Sealed {
     Text { id: ResourceId, object: Json },
@@ -220,16 +227,14 @@ impl Document<Sealed> {
     /// The document with its object as a value again, for a stage that may change it, and
     /// the text it was kept as, if it was, for [`Document::reseal`].
     pub fn reopen(mut self) -> Result<(Document, Option<Sealed>)> {
-        let value = match &self.value {
-            None => None,
-            Some(Sealed::Text { id, object }) => Some(read_back(self.number, id, object)?),
-            Some(Sealed::Value(_)) => match self.value.take() {
-                Some(Sealed::Value(value)) => return Ok((self.holding(Some(value)), None)),
-                _ => None,
-            },
-        };
-        let kept = self.value.take();
-        Ok((self.holding(value), kept))
+        match self.value.take() {
+            None => Ok((self.holding(None), None)),
+            Some(Sealed::Value(value)) => Ok((self.holding(Some(value)), None)),
+            Some(Sealed::Text { id, object }) => {
+                let value = read_back(self.number, &id, &object)?;
+                Ok((self.holding(Some(value)), Some(Sealed::Text { id, object })))
+            }
+        }
     }
 
     /// Whether a resource of the document is of a kind `wanted` accepts, without reading a
@@ -466,6 +471,12 @@ mod tests {
         for (doc, live) in docs.iter().zip(&live) {
             assert_eq!(doc.open().unwrap().value(), live.value.as_ref());
         }
+        // Short fields, but too large to be read back whole by every stage: kept as a value.
+        let many: String = (0..SEAL_UP_TO / 8).map(|i| format!("  k{i}: v\n")).collect();
+        let large = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: large}}\ndata:\n{many}");
+        assert!(large.len() > SEAL_UP_TO);
+        let docs = parse(&[Input::new("in", large.as_str())]).unwrap();
+        assert!(matches!(docs[0].clone().compact().value, Some(Sealed::Value(_))));
     }
 
     #[test]
