@@ -359,9 +359,7 @@ impl Index {
     /// A CustomResourceDefinition's kind and scope. `apiextensions.k8s.io/v1beta1` defaulted
     /// a missing scope to Namespaced; v1 requires it.
     fn declare_scope(&mut self, obj: &Value) {
-        if object::kind(obj) != "CustomResourceDefinition"
-            || object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default()) != "apiextensions.k8s.io"
-        {
+        if object::kind(obj) != "CustomResourceDefinition" || object::group(obj) != "apiextensions.k8s.io" {
             return;
         }
         let (Some(group), Some(kind)) =
@@ -425,7 +423,7 @@ impl Index {
             let hook = format!("{}/{}", object::kind(obj), object::name(obj));
             self.hooks.entry(ns.clone()).or_default().push(hook);
         }
-        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+        let group = object::group(obj);
         if group.is_empty()
             && let Some(wave) = wave_of(obj)
             && let Some(kind) = ["ServiceAccount", "Secret", "ConfigMap", "PersistentVolumeClaim"]

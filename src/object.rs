@@ -122,7 +122,7 @@ pub struct Key {
 impl Key {
     pub fn of(obj: &Value) -> Key {
         Key {
-            group: group_of(str_at(obj, &["apiVersion"]).unwrap_or_default()).to_string(),
+            group: group(obj).to_string(),
             kind: kind(obj).to_string(),
             namespace: namespace(obj).unwrap_or_default().to_string(),
             name: name(obj).to_string(),
@@ -153,6 +153,11 @@ impl Serialize for Key {
 /// The API group of an `apiVersion`: empty for the core group.
 pub fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// The API group of an object: empty for the core group.
+pub fn group(obj: &Value) -> &str {
+    group_of(str_at(obj, &["apiVersion"]).unwrap_or_default())
 }
 
 pub fn str_at<'a>(value: &'a Value, path: &[&str]) -> Option<&'a str> {

@@ -54,7 +54,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         .collect::<Result<_>>()?;
     let values = from.resources.iter().chain(&to.resources).filter_map(|r| match r {
         Resource::Value(v) => Some(&**v),
-        Resource::Generated(_) | Resource::Sealed(..) | Resource::Reread(_) => None,
+        Resource::Generated(_) | Resource::Sealed(..) | Resource::Reread(..) => None,
     });
     let redactor = Redactor::new(values.chain(&kept_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);

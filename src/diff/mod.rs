@@ -60,9 +60,8 @@ pub enum Resource<'a> {
     Generated(&'a Generated),
     /// A sealed document holding one object as text.
     Sealed(&'a ResourceId, &'a Document<Sealed>),
-    /// A document read again for the diff, compacted as a render compacts it: one object, as
-    /// text or as a value.
-    Reread(Document<Sealed>),
+    /// A document read again for the diff and kept as text, as a render compacts it.
+    Reread(ResourceId, Document<Sealed>),
 }
 
 impl<'a> Resource<'a> {
@@ -72,11 +71,7 @@ impl<'a> Resource<'a> {
             Resource::Value(v) => Key::of(v),
             Resource::Generated(g) => g.id().key(),
             Resource::Sealed(id, _) => id.key(),
-            Resource::Reread(doc) => match &doc.value {
-                Some(Sealed::Text { id, .. }) => id.key(),
-                Some(Sealed::Value(value)) => Key::of(value),
-                None => Key::of(&Value::Null),
-            },
+            Resource::Reread(id, _) => id.key(),
         }
     }
 
@@ -86,7 +81,7 @@ impl<'a> Resource<'a> {
             Resource::Value(v) => Ok(Cow::Borrowed(&**v)),
             Resource::Generated(g) => Ok(Cow::Owned(g.object()?)),
             Resource::Sealed(_, doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
-            Resource::Reread(doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
+            Resource::Reread(_, doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
         }
     }
 
@@ -151,10 +146,10 @@ impl<'a> Side<'a> {
             .map(|doc| -> Result<Vec<Resource<'a>>> {
                 if changed.contains(&doc.number) {
                     // Read again as the render read it, and kept compact as the render keeps it.
-                    let again = read::parse_again(inputs, doc)?;
-                    match again.is_list() {
-                        true => Ok(again.into_resources().into_iter().map(Resource::from).collect()),
-                        false => Ok(vec![Resource::Reread(again.compact())]),
+                    let again = read::parse_again(inputs, doc)?.compact();
+                    match &again.value {
+                        Some(Sealed::Text { id, .. }) => Ok(vec![Resource::Reread(id.clone(), again)]),
+                        _ => Ok(again.reopen()?.0.into_resources().into_iter().map(Resource::from).collect()),
                     }
                 } else {
                     Ok(Resource::of_sealed(doc))

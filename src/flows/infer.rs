@@ -119,25 +119,11 @@ impl Network {
     pub fn gather(docs: &[Document<Sealed>], index: &Index) -> Result<Network> {
         let mut network = Network::default();
         let is_config = |group: &str, kind: &str| group.is_empty() && matches!(kind, "ConfigMap" | "Secret");
-        read::visit_resources(
-            docs,
-            |group, kind| !is_config(group, kind),
-            |_, _, _, obj| {
-                let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
-                if !is_config(group, object::kind(obj)) {
-                    network.add(obj, index);
-                }
-            },
-        )?;
+        read::visit_resources(docs, |group, kind| !is_config(group, kind), |_, _, _, obj| network.add(obj, index))?;
         // ConfigMaps and Secrets come last, once every Service is known: of the words in
         // their values only those that may name a Service are kept (a configuration file
         // holds many words, and keeping them all cost more memory than the values).
-        read::visit_resources(docs, is_config, |_, _, _, obj| {
-            let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
-            if is_config(group, object::kind(obj)) {
-                network.add_config(obj, index);
-            }
-        })?;
+        read::visit_resources(docs, is_config, |_, _, _, obj| network.add_config(obj, index))?;
         Ok(network)
     }
 
@@ -178,7 +164,7 @@ impl Network {
     fn add(&mut self, obj: &Value, index: &Index) {
         let ns = index.namespace_of(obj);
         let name = object::name(obj).to_string();
-        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+        let group = object::group(obj);
         let spec = obj.get("spec").unwrap_or(&Value::Null);
         match (group, object::kind(obj)) {
             ("", "Service") => {

@@ -92,7 +92,7 @@ impl Policies {
 
     /// Adds `obj` if it is a NetworkPolicy or a Namespace, placed as `index` places it.
     pub fn add(&mut self, obj: &Value, index: &Index) {
-        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default());
+        let group = object::group(obj);
         match (group, object::kind(obj)) {
             ("networking.k8s.io", "NetworkPolicy") => {
                 if let Some(policy) = Policy::parse(obj, index) {

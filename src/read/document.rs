@@ -249,9 +249,9 @@ impl Document<Sealed> {
         match &self.value {
             None => false,
             Some(Sealed::Text { id, .. }) => wanted(id.group(), &id.kind),
-            Some(Sealed::Value(value)) => resources_of(Some(value)).into_iter().any(|(_, v)| {
-                wanted(object::group_of(object::str_at(v, &["apiVersion"]).unwrap_or_default()), object::kind(v))
-            }),
+            Some(Sealed::Value(value)) => {
+                resources_of(Some(value)).into_iter().any(|(_, v)| wanted(object::group(v), object::kind(v)))
+            }
         }
     }
 
@@ -295,9 +295,9 @@ fn read_back(number: usize, id: &ResourceId, object: &Json) -> Result<Value> {
 }
 
 /// Calls `visit` with its position in `docs`, the document, its List item and the resource,
-/// on every resource of the documents that hold a group and kind `wanted` accepts, in stream
-/// order. Documents kept as text are read back a batch at a time, in parallel, so that only a
-/// batch of them is ever held as values.
+/// on every resource of an API group and kind `wanted` accepts, in stream order. Only the
+/// documents that hold one are read back, a batch at a time, in parallel, so that only a batch
+/// of them is ever held as values.
 pub fn visit_resources(
     docs: &[Document<Sealed>],
     wanted: impl Fn(&str, &str) -> bool,
@@ -309,7 +309,9 @@ pub fn visit_resources(
         let opened: Vec<Opened> = batch.par_iter().map(|(_, d)| d.open()).collect::<Result<_>>()?;
         for ((position, doc), object) in batch.iter().zip(&opened) {
             for (item, obj) in object.resources() {
-                visit(*position, doc, item, obj);
+                if wanted(object::group(obj), object::kind(obj)) {
+                    visit(*position, doc, item, obj);
+                }
             }
         }
     }
@@ -527,6 +529,15 @@ mod tests {
         visit_resources(&docs, |group, _| group == "apps", |_, _, _, obj| apps.push(object::name(obj).to_string()))
             .unwrap();
         assert_eq!(apps, ["b"]);
+        // Within a List, only the items of a kind wanted.
+        let mut configs = Vec::new();
+        visit_resources(
+            &docs,
+            |_, kind| kind == "ConfigMap",
+            |_, _, item, obj| configs.push((item, object::name(obj).to_string())),
+        )
+        .unwrap();
+        assert_eq!(configs, [(None, "a".to_string()), (Some(1), "d".to_string())]);
     }
 
     #[test]

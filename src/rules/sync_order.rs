@@ -212,7 +212,7 @@ impl Rule for Params {
         if self.waves.is_empty() || is_hook(obj) {
             return;
         }
-        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default()).to_string();
+        let group = object::group(obj).to_string();
         let kind = object::kind(obj).to_string();
         let labels = object::labels(obj).clone();
         let name = object::name(obj).to_string();
@@ -248,7 +248,7 @@ impl Rule for Params {
         if self.waves.is_empty() || is_hook(obj) || obj.pointer(annotation().as_str()).is_some() {
             return;
         }
-        let group = object::group_of(object::str_at(obj, &["apiVersion"]).unwrap_or_default()).to_string();
+        let group = object::group(obj).to_string();
         let labels = object::labels(obj).clone();
         let class = class_of(&knowledge.classes, &labels, object::name(obj));
         let layer = self.layer(&group, object::kind(obj), &labels, class.as_deref());

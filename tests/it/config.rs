@@ -121,8 +121,8 @@ fn user_files_override_builtin_ones_and_extend_them() {
     assert_eq!(policy.resolved["spec"]["rules"]["probes"]["mode"], "enforce");
 }
 
-#[test]
-fn a_json_patch_that_cannot_apply_fails_the_run_unless_optional() {
+/// An environment whose overlay replaces a key no ConfigMap has, so its patch cannot apply.
+fn strict_patch_policy() -> temper::Policy {
     let mut config = Config::builtin().unwrap();
     config
         .add_overlay(
@@ -131,7 +131,12 @@ fn a_json_patch_that_cannot_apply_fails_the_run_unless_optional() {
         )
         .unwrap();
     config.add_environment("e.yaml", &format!("{ENV_HEAD}spec: {{overlays: [strict]}}\n")).unwrap();
-    let policy = config.resolve("mine").unwrap();
+    config.resolve("mine").unwrap()
+}
+
+#[test]
+fn a_json_patch_that_cannot_apply_fails_the_run_unless_optional() {
+    let policy = strict_patch_policy();
     let input = "---\n# Source: app/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n";
     let err = render(&policy, input).unwrap_err().to_string();
     assert_eq!(
@@ -144,15 +149,7 @@ fn a_json_patch_that_cannot_apply_fails_the_run_unless_optional() {
 fn a_patch_error_anywhere_comes_before_a_type_error_in_an_earlier_document() {
     // Each document is patched and type-checked as soon as it is read; the error reported is
     // still the one a patch stage over the whole stream, then a type check, would report.
-    let mut config = Config::builtin().unwrap();
-    config
-        .add_overlay(
-            "overlays/strict.yaml",
-            "apiVersion: temper.dev/v1alpha1\nkind: Overlay\nmetadata: {name: strict}\nspec:\n  patches:\n  - target: {kind: ConfigMap}\n    jsonPatch: [{op: replace, path: /data/missing, value: x}]\n",
-        )
-        .unwrap();
-    config.add_environment("e.yaml", &format!("{ENV_HEAD}spec: {{overlays: [strict]}}\n")).unwrap();
-    let policy = config.resolve("mine").unwrap();
+    let policy = strict_patch_policy();
     let broken =
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: \"containers:\"\n";
     let settings = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n";
