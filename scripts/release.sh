@@ -21,8 +21,8 @@
 #
 # Why a C compiler for aarch64: the psm crate (under serde-saphyr's stack growth) assembles a
 # small file per architecture, so cross-building needs aarch64-linux-gnu-gcc (Debian and Ubuntu:
-# gcc-aarch64-linux-gnu), which also links, and compiles mimalloc, the allocator of the musl
-# builds; the musl C library itself comes with Rust's target.
+# gcc-aarch64-linux-gnu), which also links, and compiles jemalloc, temper's allocator; the musl
+# C library itself comes with Rust's target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,9 +65,9 @@ prepare() {
       return
     fi
   fi
-  # mimalloc (the musl builds' allocator) is C: a musl cross compiler if there is one, else
-  # musl-gcc, else the host's compiler on an x86_64 host (mimalloc needs only what glibc's and
-  # musl's headers declare alike, and links against Rust's self-contained musl).
+  # jemalloc (temper's allocator) is C: a musl cross compiler if there is one, else musl-gcc,
+  # else the host's compiler on an x86_64 host (jemalloc's configure finds only what glibc's and
+  # musl's headers declare alike, and it links against Rust's self-contained musl).
   if [ "$target" = x86_64-unknown-linux-musl ] && [ -z "${CC_x86_64_unknown_linux_musl:-}" ] \
     && ! command -v x86_64-linux-musl-gcc >/dev/null 2>&1; then
     if command -v musl-gcc >/dev/null 2>&1; then
@@ -75,7 +75,7 @@ prepare() {
     elif [ "$(uname -m)" = x86_64 ] && command -v cc >/dev/null 2>&1; then
       export CC_x86_64_unknown_linux_musl=cc
     else
-      echo "no C compiler for x86_64 musl (x86_64-linux-musl-gcc, musl-gcc, or cc on an x86_64 host), which mimalloc needs"
+      echo "no C compiler for x86_64 musl (x86_64-linux-musl-gcc, musl-gcc, or cc on an x86_64 host), which jemalloc needs"
       return
     fi
   fi
@@ -86,6 +86,11 @@ prepare() {
     fi
     export CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+  fi
+  if [ "$target" = aarch64-unknown-linux-musl ]; then
+    # jemalloc fixes the page size when it is built and refuses to start on a kernel with larger
+    # pages; arm64 kernels use 4, 16 or 64 KiB pages, so it is built for the largest.
+    export JEMALLOC_SYS_WITH_LG_PAGE=16
   fi
 }
 

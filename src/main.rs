@@ -7,10 +7,19 @@
 
 mod cli;
 
-/// The static (musl) builds' allocator: musl's own takes one lock for every allocation.
-#[cfg(target_env = "musl")]
+/// Every build's allocator: jemalloc, which gives freed pages back to the system, where glibc's
+/// and mimalloc's allocators keep them (BENCHMARKS.md, "The allocator").
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read when it starts: freed pages go back to the system at once rather
+/// than after ten seconds (`dirty_decay_ms`, `muzzy_decay_ms`), which is most of a run's life.
+/// jemalloc reads a C string through this symbol (its name carries the prefix
+/// tikv-jemalloc-sys gives every jemalloc symbol).
+#[cfg(not(target_env = "msvc"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static JEMALLOC_OPTIONS: &[u8; 34] = b"dirty_decay_ms:0,muzzy_decay_ms:0\0";
 
 use std::process::ExitCode;
 

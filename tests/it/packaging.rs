@@ -175,6 +175,22 @@ fn the_x86_64_release_binary_is_static_stripped_and_runs() {
     }
     let page = entries.iter().find(|e| e.name == format!("{name}/man/temper.1")).unwrap();
     assert_eq!(page.data, temper().arg("man").output().unwrap().stdout, "man/temper.1 is `temper man`");
+    assert_returns_freed_memory(&mut run(&["--version"]));
+}
+
+/// The allocator's options are built into the binary (src/main.rs): jemalloc, asked to print
+/// its statistics as it exits, shows that freed pages go back to the system at once.
+fn assert_returns_freed_memory(cmd: &mut Command) {
+    let out = cmd.env("_RJEM_MALLOC_CONF", "stats_print:true").output().unwrap();
+    let stats = String::from_utf8_lossy(&out.stderr);
+    for option in ["opt.dirty_decay_ms: 0 ", "opt.muzzy_decay_ms: 0 "] {
+        assert!(stats.contains(option), "{option}is not in jemalloc's statistics: {}", transcript(&out));
+    }
+}
+
+#[test]
+fn this_build_returns_freed_memory_at_once() {
+    assert_returns_freed_memory(temper().arg("--version"));
 }
 
 /// The Helm 4 plugin archive for linux/amd64, in the layout Helm 4's `helm plugin package`
