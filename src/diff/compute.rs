@@ -124,7 +124,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             }
             // A whole resource added or removed is shown by its text, which the line diff
             // reads; its one change's value (a copy of the resource) is not printed there.
-            if options.sides == Sides::Text {
+            if options.sides == Sides::Lines {
                 for c in changes.iter_mut().filter(|c| c.pointer.is_root()) {
                     (c.before, c.after) = (None, None);
                 }
@@ -139,7 +139,17 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
                 c.rule = Some(rule.clone());
             }
-            let keep = |side: Option<Value>| side.map(|v| Shown::of(v, options.sides));
+            let (shown_before, shown_after, lines) = match options.sides {
+                // Each side's value is dropped once it is text, and the texts once they are
+                // diffed: only the hunks are kept.
+                Sides::Lines => {
+                    let text = |side: Option<Value>| side.map(|v| crate::yaml::display(&v));
+                    let (before, after) = (text(shown_before), text(shown_after));
+                    let lines = super::line_hunks(before.as_deref().unwrap_or(""), after.as_deref().unwrap_or(""));
+                    (before.map(|_| Shown::Omitted), after.map(|_| Shown::Omitted), Some(lines))
+                }
+                sides => (shown_before.map(|v| Shown::of(v, sides)), shown_after.map(|v| Shown::of(v, sides)), None),
+            };
             Ok(ResourceDiff {
                 rule,
                 renamed_from: pair.renamed_from.map(|i| from_keys[i].clone()),
@@ -147,8 +157,9 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 change_type,
                 changes,
                 suppressed,
-                before: keep(shown_before),
-                after: keep(shown_after),
+                before: shown_before,
+                after: shown_after,
+                lines,
             })
         })
         .collect::<Result<_>>()?;

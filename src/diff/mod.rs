@@ -254,9 +254,10 @@ pub struct Options {
 pub enum Sides {
     /// The values, redacted: every format can be written (json-patch needs them).
     Values,
-    /// Only their text, redacted, for the line diff: a value costs several times its text,
-    /// and a diff of a whole stream shows nearly every resource.
-    Text,
+    /// Only the lines that differ between their redacted texts (the hunks of a line diff):
+    /// a value costs several times its text, a diff of a whole stream shows nearly every
+    /// resource, and both sides' texts would hold each of them twice.
+    Lines,
     /// Nothing: the format lists the field changes alone (json, brief).
     Neither,
 }
@@ -266,7 +267,7 @@ impl Sides {
     pub fn for_format(format: Format) -> Sides {
         match format {
             Format::JsonPatch => Sides::Values,
-            Format::Unified | Format::Markdown => Sides::Text,
+            Format::Unified | Format::Markdown => Sides::Lines,
             Format::Json | Format::Brief => Sides::Neither,
         }
     }
@@ -276,8 +277,8 @@ impl Sides {
 #[derive(Debug, Clone)]
 pub enum Shown {
     Value(Value),
-    Text(String),
-    /// The side exists, and the format does not show it.
+    /// The side exists, and the diff does not keep it (its format does not show it, or shows
+    /// only the lines that differ, which [`ResourceDiff::lines`] holds).
     Omitted,
 }
 
@@ -286,17 +287,7 @@ impl Shown {
     fn of(value: Value, sides: Sides) -> Shown {
         match sides {
             Sides::Values => Shown::Value(value),
-            Sides::Text => Shown::Text(crate::yaml::display(&value)),
-            Sides::Neither => Shown::Omitted,
-        }
-    }
-
-    /// The side as YAML text.
-    pub fn text(&self) -> Cow<'_, str> {
-        match self {
-            Shown::Value(v) => Cow::Owned(crate::yaml::display(v)),
-            Shown::Text(t) => Cow::Borrowed(t),
-            Shown::Omitted => Cow::Borrowed(""),
+            Sides::Lines | Sides::Neither => Shown::Omitted,
         }
     }
 
@@ -304,9 +295,28 @@ impl Shown {
     pub fn value(&self) -> Option<&Value> {
         match self {
             Shown::Value(v) => Some(v),
-            _ => None,
+            Shown::Omitted => None,
         }
     }
+}
+
+/// The hunks of the line diff of one resource's two sides as YAML text (empty where the
+/// resource is absent), three lines of context each, one line per line: what the unified and
+/// markdown formats print under a resource's header.
+pub(crate) fn line_hunks(before: &str, after: &str) -> String {
+    use similar::{Algorithm, TextDiff};
+    // Patience anchors on lines that occur once on each side (names, images), so that a
+    // resource whose many list items all changed is diffed region by region: Myers' algorithm
+    // alone costs the product of the lines and the differences, quadratic in such a list.
+    let lines = TextDiff::configure().algorithm(Algorithm::Patience).diff_lines(before, after);
+    let mut out = String::new();
+    for hunk in lines.unified_diff().context_radius(3).iter_hunks() {
+        for line in hunk.to_string().lines() {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 impl Default for Options {
@@ -389,6 +399,9 @@ pub struct ResourceDiff {
     pub before: Option<Shown>,
     #[serde(skip)]
     pub after: Option<Shown>,
+    /// With [`Sides::Lines`], the hunks of the line diff of the two sides ([`line_hunks`]).
+    #[serde(skip)]
+    pub lines: Option<String>,
 }
 
 /// Counts for headers and exit codes.
