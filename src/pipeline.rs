@@ -48,6 +48,9 @@ pub struct Settings {
     pub strict: bool,
     /// Counters the run advances document by document, for a caller reporting progress.
     pub progress: Option<Arc<Progress>>,
+    /// Keep the manifests written (`Outcome::output`). A review (diff, promote) shows none of
+    /// them: it still writes them, so that it fails where the render would, and keeps nothing.
+    pub keep_output: bool,
 }
 
 impl Settings {
@@ -61,6 +64,7 @@ impl Settings {
             stamp: false,
             strict: false,
             progress: None,
+            keep_output: true,
         }
     }
 
@@ -74,6 +78,7 @@ impl Settings {
             stamp: false,
             strict: false,
             progress: None,
+            keep_output: true,
         }
     }
 
@@ -92,6 +97,11 @@ impl Settings {
         Settings { strict, ..self }
     }
 
+    /// Write the manifests without keeping them (see `keep_output`).
+    pub fn for_review(self) -> Settings {
+        Settings { keep_output: false, ..self }
+    }
+
     /// Advance `progress` as the run goes.
     pub fn with_progress(self, progress: Option<Arc<Progress>>) -> Settings {
         Settings { progress, ..self }
@@ -101,7 +111,7 @@ impl Settings {
 /// What a run produced.
 #[derive(Debug)]
 pub struct Outcome {
-    /// The manifests to write (empty for `check`).
+    /// The manifests to write (empty for `check` and for a review).
     pub output: String,
     pub report: Report,
     /// The documents after the run, sealed, for later stages (diffs, hashes).
@@ -214,8 +224,11 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
     };
     findings.changes.sort_by_key(|c| c.resource.document);
     let changed = write::changed_documents(&docs, &findings.changes);
-    let output =
-        if settings.fix { write::write(inputs, &docs, &changed, &generated, progress)? } else { String::new() };
+    let output = if settings.fix {
+        write::write(inputs, &docs, &changed, &generated, progress, settings.keep_output)?
+    } else {
+        String::new()
+    };
     let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance)
         .with_flows(reviews);
     Ok(Outcome { output, report, documents: docs, generated })

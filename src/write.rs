@@ -27,18 +27,20 @@ pub fn changed_documents<O>(docs: &[Document<O>], changes: &[Change]) -> Vec<boo
 
 /// Assembles the output: `docs[i]` is re-emitted where `changed[i]` is set (see
 /// [`changed_documents`]), copied otherwise, and the generated objects follow. `progress`
-/// counts the documents written.
+/// counts the documents written. Unless `keep`, every document is written and checked as
+/// for output, and the text is dropped as it is made (the output returned is empty).
 pub fn write(
     inputs: &[Input],
     docs: &[Document<Sealed>],
     changed: &[bool],
     generated: &[Generated],
     progress: &Progress,
+    keep: bool,
 ) -> Result<String> {
     // Documents are emitted in parallel a batch at a time, and each batch is appended to the
     // output before the next is emitted: holding every emitted document until the end would
     // keep the output twice at the peak.
-    let mut out = Output::with_capacity(inputs.iter().map(|i| i.text.len()).sum());
+    let mut out = Output::with_capacity(if keep { inputs.iter().map(|i| i.text.len()).sum() } else { 0 }, keep);
     for (batch, batch_changed) in docs.chunks(BATCH).zip(changed.chunks(BATCH)) {
         let pieces: Vec<Result<Piece>> = batch
             .par_iter()
@@ -69,14 +71,16 @@ const BATCH: usize = 512;
 /// The output being assembled, piece by piece in stream order.
 struct Output {
     text: String,
+    /// Whether the pieces are kept; if not, they are only counted.
+    keep: bool,
     pieces: usize,
     /// Whether the first piece was a JSON document, which needs a `---` line if any follow.
     first_json: bool,
 }
 
 impl Output {
-    fn with_capacity(capacity: usize) -> Output {
-        Output { text: String::with_capacity(capacity), pieces: 0, first_json: false }
+    fn with_capacity(capacity: usize, keep: bool) -> Output {
+        Output { text: String::with_capacity(capacity), keep, pieces: 0, first_json: false }
     }
 
     /// Appends a batch's pieces in order, stopping at the first that could not be emitted.
@@ -88,6 +92,10 @@ impl Output {
     }
 
     fn push(&mut self, piece: Piece<'_>) {
+        if !self.keep {
+            self.pieces += 1;
+            return;
+        }
         // Room grows by a quarter at a time rather than doubling: the output is the largest
         // single value of a run, and a large block grows in place (the allocator remaps it).
         let more = piece.text.len() + 5;

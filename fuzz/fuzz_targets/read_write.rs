@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     for changed in [false, true] {
         // Sealed as the pipeline seals them: as text when changed, read back to be re-emitted.
         let sealed: Vec<_> = docs.iter().map(|d| d.clone().seal(changed)).collect();
-        match temper::write::write(&inputs, &sealed, &vec![changed; docs.len()], &[], &Progress::default()) {
+        match temper::write::write(&inputs, &sealed, &vec![changed; docs.len()], &[], &Progress::default(), true) {
             Ok(out) => same_documents(&docs, &out),
             Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json), "untouched YAML failed to write: {e}"),
         }

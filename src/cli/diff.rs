@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use temper::diff::{self, Format, Options, Side, Sides, Style};
-use temper::pipeline::Outcome;
 use temper::pointer::Pointer;
 use temper::read;
 
@@ -119,18 +118,12 @@ pub struct DiffCommand {
     pub process: ProcessArgs,
 }
 
-/// A render as a review reads it: its documents and records, without the manifests' text,
-/// which nothing shows (dropping it before the diff is built lowers the peak by its size).
-fn reviewed(outcome: Outcome) -> Outcome {
-    Outcome { output: String::new(), ..outcome }
-}
-
 pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
     let policy = args.config.policy()?;
     let inputs = args.input.read()?;
-    let outcome = reviewed(args.hash.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?);
+    let outcome = args.hash.review(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
     let d = diff::hardening(&inputs, &outcome, &options)?;
@@ -176,10 +169,10 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     // copied for the first.
     let docs = read::parse_then(&inputs, &temper::progress::Progress::default(), read::Document::compact)?;
     let copy = docs.clone();
-    let a = reviewed(args.hash.render_parsed(&inputs, copy, &from, args.input.namespace(), strict)?);
+    let a = args.hash.review_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);
-    let b = reviewed(args.hash.render_parsed(&inputs, docs, &to, args.input.namespace(), strict)?);
+    let b = args.hash.review_parsed(&inputs, docs, &to, args.input.namespace(), strict)?;
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)?
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
@@ -227,8 +220,8 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
         Some(env) => {
             let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
-            let a = reviewed(args.hash.render(&a_inputs, &policy, namespace.clone(), strict)?);
-            let b = reviewed(args.hash.render(&b_inputs, &policy, namespace.clone(), strict)?);
+            let a = args.hash.review(&a_inputs, &policy, namespace.clone(), strict)?;
+            let b = args.hash.review(&b_inputs, &policy, namespace.clone(), strict)?;
             super::warn(&a.report, &args.process);
             super::warn(&b.report, &args.process);
             let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)?

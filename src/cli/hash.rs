@@ -43,8 +43,20 @@ impl HashArgs {
         Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
     }
 
-    /// [`HashArgs::render`] of documents already read from `inputs`.
-    pub fn render_parsed(
+    /// [`HashArgs::render`] for a review (diff, compare): the manifests are written, and not
+    /// kept (the outcome's output is empty).
+    pub fn review(
+        &self,
+        inputs: &[Input],
+        policy: &Policy,
+        namespace: Option<String>,
+        strict: bool,
+    ) -> anyhow::Result<Outcome> {
+        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict).for_review())?)
+    }
+
+    /// [`HashArgs::review`] of documents already read from `inputs` (promote).
+    pub fn review_parsed(
         &self,
         inputs: &[Input],
         docs: Vec<temper::read::Document<temper::read::Sealed>>,
@@ -52,7 +64,8 @@ impl HashArgs {
         namespace: Option<String>,
         strict: bool,
     ) -> anyhow::Result<Outcome> {
-        Ok(temper::run_parsed(inputs, docs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
+        let settings = self.settings(namespace, true)?.with_strict(strict).for_review();
+        Ok(temper::run_parsed(inputs, docs, policy, &settings)?)
     }
 
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {

@@ -208,3 +208,31 @@ fn json_patches_apply() {
         }
     }
 }
+
+/// A review writes the manifests without keeping them, so it fails where the render would:
+/// a workload the rules change that holds an integer too large for 64 bits cannot be written
+/// again without changing its meaning.
+#[test]
+fn a_review_fails_where_the_render_would_fail_to_write() {
+    let dir = TempDir::new("review-write-error");
+    let input = dir.write(
+        "in.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  big: 0x1FFFFFFFFFFFFFFFFF\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: example/web:1.0}]\n",
+    );
+    let input = input.to_str().unwrap();
+    for args in [
+        &["render", "--env", "prod", "--no-enforce", "-f", input][..],
+        &["diff", "--env", "prod", "--no-enforce", "-f", input][..],
+        &["promote", "--from", "staging", "--to", "prod", "-f", input][..],
+        &["compare", "--env", "prod", input, input][..],
+    ] {
+        let out = temper().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", transcript(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("cannot re-emit this document"),
+            "{args:?}: {}",
+            transcript(&out)
+        );
+    }
+}
