@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::canon::same_meaning;
 use crate::error::Result;
 use crate::pointer::Pointer;
-use crate::record::{Change, RuleId};
+use crate::record::{Change, Json, RuleId};
 
 use std::borrow::Cow;
 
@@ -155,7 +155,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 renamed_from: pair.renamed_from.map(|i| from_keys[i].clone()),
                 id: key,
                 change_type,
-                changes,
+                changes: changes.into_iter().map(Field::kept).collect(),
                 suppressed,
                 before: shown_before,
                 after: shown_after,
@@ -186,8 +186,27 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     })
 }
 
-fn change(pointer: Pointer, op: Op, before: Option<Value>, after: Option<Value>) -> FieldChange {
-    FieldChange { pointer, op, before, after, redacted: false, rule: None }
+fn change(pointer: Pointer, op: Op, before: Option<Value>, after: Option<Value>) -> Field {
+    Field { pointer, op, before, after, redacted: false, rule: None }
+}
+
+/// A [`FieldChange`] while its resource is diffed: its values are matched, attributed and
+/// redacted as values, then kept as text.
+struct Field {
+    pointer: Pointer,
+    op: Op,
+    before: Option<Value>,
+    after: Option<Value>,
+    redacted: bool,
+    rule: Option<String>,
+}
+
+impl Field {
+    fn kept(self) -> FieldChange {
+        let text = |side: Option<Value>| side.as_ref().map(Json::of);
+        let Field { pointer, op, before, after, redacted, rule } = self;
+        FieldChange { pointer, op, before: text(before), after: text(after), redacted, rule }
+    }
 }
 
 struct Pair {
@@ -245,7 +264,7 @@ fn hash_stem(name: &str) -> Option<&str> {
 }
 
 /// Diffs two values at `at`; `parent` is the key holding them (it picks list merge keys).
-fn diff_values(before: &Value, after: &Value, at: &Pointer, parent: Option<&str>, out: &mut Vec<FieldChange>) {
+fn diff_values(before: &Value, after: &Value, at: &Pointer, parent: Option<&str>, out: &mut Vec<Field>) {
     match (before, after) {
         (Value::Object(b), Value::Object(a)) => {
             for (k, bv) in b {
@@ -277,7 +296,7 @@ fn item_key(parent: Option<&str>, item: &Value) -> Option<String> {
     obj.get("name").and_then(Value::as_str).map(str::to_string)
 }
 
-fn diff_lists(before: &[Value], after: &[Value], at: &Pointer, parent: Option<&str>, out: &mut Vec<FieldChange>) {
+fn diff_lists(before: &[Value], after: &[Value], at: &Pointer, parent: Option<&str>, out: &mut Vec<Field>) {
     let keys = |items: &[Value]| -> Option<Vec<String>> {
         let keys: Option<Vec<String>> = items.iter().map(|i| item_key(parent, i)).collect();
         keys.filter(|k| k.iter().collect::<HashSet<_>>().len() == k.len())
@@ -415,7 +434,7 @@ impl<'a> Recorded<'a> {
 /// The rules that recorded a change at, above or below this field: on the new side for
 /// additions and replacements, on the old side for removals (and as a fallback).
 fn attribute(
-    c: &FieldChange,
+    c: &Field,
     key: &Key,
     before_key: Option<&Key>,
     to: &HashMap<Key, Recorded<'_>>,

@@ -8,6 +8,7 @@ use std::str::FromStr;
 use serde_json::{Value, json};
 
 use crate::flows::Verdict;
+use crate::record::Json;
 
 use super::{ChangeType, Diff, FieldChange, Op, ResourceDiff, SCHEMA, Shown};
 
@@ -216,7 +217,7 @@ fn change_line(c: &FieldChange) -> String {
         Op::Replace => "replace",
         Op::Reorder => "reorder",
     };
-    let value = |v: &Option<Value>| v.as_ref().map(short).unwrap_or_default();
+    let value = |v: &Option<Json>| v.as_ref().and_then(|j| j.value().ok()).map(|v| short(&v)).unwrap_or_default();
     let what = match c.op {
         Op::Replace | Op::Reorder => format!(": {} → {}", value(&c.before), value(&c.after)),
         Op::Add => format!(": {}", value(&c.after)),

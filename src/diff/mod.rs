@@ -27,7 +27,7 @@ use crate::object::{Key, ResourceId};
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Change, Generated, Violation};
+use crate::record::{Change, Generated, Json, Violation};
 
 pub use compute::diff;
 pub use format::{Format, Style, render};
@@ -369,10 +369,12 @@ pub struct FieldChange {
     /// Where, in the new resource (in the old one for removals).
     pub pointer: Pointer,
     pub op: Op,
+    /// The values, redacted, kept as their compact JSON text (serialized as the values): a
+    /// diff of a whole stream holds tens of thousands of them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
+    pub before: Option<Json>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub after: Option<Value>,
+    pub after: Option<Json>,
     /// Secret values are replaced by their length.
     pub redacted: bool,
     /// The rule (or rules) that made this change, when known.
