@@ -7,14 +7,15 @@
 
 mod cli;
 
-/// Every build's allocator: jemalloc, which gives freed pages back to the system, where glibc's
-/// and mimalloc's allocators keep them (BENCHMARKS.md, "The allocator").
+/// Every build's allocator: jemalloc, set below to give freed pages back to the system at once.
+/// glibc's allocator and mimalloc keep them, and peaked at 1.3 to 1.9 times this build's memory
+/// on the synthetic streams (BENCHMARKS.md, "Sixth pass").
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read when it starts: freed pages go back to the system at once rather
-/// than after ten seconds (`dirty_decay_ms`, `muzzy_decay_ms`), which is most of a run's life.
+/// than after ten seconds (`dirty_decay_ms`, `muzzy_decay_ms`), which is longer than most runs.
 /// jemalloc reads a C string through this symbol (its name carries the prefix
 /// tikv-jemalloc-sys gives every jemalloc symbol).
 #[cfg(not(target_env = "msvc"))]
