@@ -24,20 +24,10 @@ pub fn apply(
     knowledge: &Knowledge,
     release_namespace: Option<&str>,
 ) -> Result<Vec<Change>> {
-    if patches.is_empty() {
-        return Ok(Vec::new());
-    }
-    apply_to(inputs, doc, patches, knowledge, release_namespace)
-}
-
-fn apply_to(
-    inputs: &[Input],
-    doc: &mut Document,
-    patches: &[Patch],
-    knowledge: &Knowledge,
-    release_namespace: Option<&str>,
-) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
+    if patches.is_empty() {
+        return Ok(changes);
+    }
     let number = doc.number;
     let mut failure = None;
     'resources: for (item, obj) in doc.resources_mut() {

@@ -24,7 +24,7 @@ use crate::generate::generate;
 use crate::index::Index;
 use crate::patch;
 use crate::progress::Progress;
-use crate::read::{self, Document, Input, Opened, Sealed};
+use crate::read::{self, Document, Input, Sealed};
 use crate::record::{Change, Findings, Generated};
 use crate::report::Report;
 use crate::rules::Stream;
@@ -276,10 +276,8 @@ fn harden(
     let generated = generate(stream, policy, &docs, findings);
     check::generated(&generated, policy, &index, findings)?;
     // Only documents holding what policies are made of are read back.
-    let holding_policies: Vec<Opened> =
-        docs.iter().filter(|d| d.holds_kind(Policies::reads_kind)).map(Document::open).collect::<Result<_>>()?;
-    let before = Policies::of(holding_policies.iter().flat_map(Opened::resources).map(|(_, o)| o), &index);
-    drop(holding_policies);
+    let mut before = Policies::default();
+    read::visit_resources(&docs, |_, kind| Policies::reads_kind(kind), |_, _, _, obj| before.add(obj, &index))?;
     let mut after = before.clone();
     // Each generated object is read again one at a time, never all of them at once.
     for g in generated.iter().filter(|g| Policies::reads_kind(&g.id().kind)) {

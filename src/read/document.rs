@@ -237,12 +237,6 @@ impl Document<Sealed> {
         }
     }
 
-    /// Whether a resource of the document is of a kind `wanted` accepts, without reading a
-    /// sealed object back or building identities.
-    pub fn holds_kind(&self, wanted: impl Fn(&str) -> bool) -> bool {
-        self.holds(|_, kind| wanted(kind))
-    }
-
     /// Whether a resource of the document is of an API group and kind `wanted` accepts, without
     /// reading a sealed object back or building identities.
     pub fn holds(&self, wanted: impl Fn(&str, &str) -> bool) -> bool {
@@ -431,7 +425,7 @@ mod tests {
         assert_eq!(docs[1].open().unwrap().value(), live[1].value.as_ref());
         assert_eq!(docs[1].resource_ids(), live[1].resource_ids());
         assert_eq!(docs[1].resource_count(), 1);
-        assert!(docs[1].holds_kind(|k| k == "ConfigMap") && !docs[0].holds_kind(|_| true));
+        assert!(docs[1].holds(|_, k| k == "ConfigMap") && !docs[0].holds(|_, _| true));
         let unchanged = live[1].clone().seal(false);
         assert!(matches!(unchanged.value, Some(Sealed::Value(_))));
         assert_eq!(unchanged.open().unwrap().value(), live[1].value.as_ref());
@@ -444,8 +438,8 @@ mod tests {
         assert!(matches!(docs[0].value, Some(Sealed::Value(_))));
         let kinds: Vec<String> = docs[0].resource_ids().iter().map(|id| id.kind.clone()).collect();
         assert_eq!(kinds, ["A", "B"]);
-        assert!(docs[0].holds_kind(|k| k == "B"));
-        assert!(!docs[0].holds_kind(|k| k == "C"));
+        assert!(docs[0].holds(|_, k| k == "B"));
+        assert!(!docs[0].holds(|_, k| k == "C"));
         assert_eq!(docs[0].open().unwrap().resource(Some(1)).map(object::name), Some("b"));
         assert_eq!(docs[0].open().unwrap().resource(None), None);
         assert_eq!(docs[0].resource_count(), 2);
