@@ -12,6 +12,7 @@
 //! reading them back would cost more time than they save memory.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -135,9 +136,9 @@ impl Document {
     pub fn seal(mut self, changed: bool) -> Document<Sealed> {
         let sealed = match self.value.take() {
             None => None,
-            Some(value) if !changed || object::is_list(&value) => Some(Sealed::Value(value)),
+            Some(value) if !changed || object::is_list(&value) => Some(Sealed::Value(Arc::new(value))),
             Some(value) => {
-                Some(Sealed::Text { id: ResourceId::of(self.number, None, &value), object: Json::of(&value) })
+                Some(Sealed::Text { id: ResourceId::of(self.number, None, &value), object: Arc::new(Json::of(&value)) })
             }
         };
         self.holding(sealed)
@@ -199,10 +200,14 @@ fn held_bytes(value: &Value) -> usize {
 
 /// What a document holds between stages: one object kept as its compact JSON text with its
 /// identity; or a value (a List, or an object kept as it is).
+///
+/// Both are shared by reference count, so that a copy of sealed documents (`promote` gives
+/// each of its two renders the documents it read once) costs no second copy of what they hold:
+/// a render that leaves a document unchanged keeps sharing it ([`Document::reopen`]).
 #[derive(Clone, Debug)]
 pub enum Sealed {
-    Text { id: ResourceId, object: Json },
-    Value(Value),
+    Text { id: ResourceId, object: Arc<Json> },
+    Value(Arc<Value>),
 }
 
 impl Document<Sealed> {
@@ -210,7 +215,7 @@ impl Document<Sealed> {
     pub fn open(&self) -> Result<Opened<'_>> {
         Ok(Opened(match &self.value {
             None => None,
-            Some(Sealed::Value(value)) => Some(Cow::Borrowed(value)),
+            Some(Sealed::Value(value)) => Some(Cow::Borrowed(&**value)),
             Some(Sealed::Text { id, object }) => Some(Cow::Owned(read_back(self.number, id, object)?)),
         }))
     }
@@ -225,11 +230,16 @@ impl Document<Sealed> {
     }
 
     /// The document with its object as a value again, for a stage that may change it, and
-    /// the text it was kept as, if it was, for [`Document::reseal`].
+    /// what it was kept as, for [`Document::reseal`]: its text if it was kept as text, and its
+    /// value if another copy of the document shares it (so that the stage's copy is dropped if
+    /// the stage does not change it).
     pub fn reopen(mut self) -> Result<(Document, Option<Sealed>)> {
         match self.value.take() {
             None => Ok((self.holding(None), None)),
-            Some(Sealed::Value(value)) => Ok((self.holding(Some(value)), None)),
+            Some(Sealed::Value(value)) => match Arc::try_unwrap(value) {
+                Ok(value) => Ok((self.holding(Some(value)), None)),
+                Err(shared) => Ok((self.holding(Some(Value::clone(&shared))), Some(Sealed::Value(shared)))),
+            },
             Some(Sealed::Text { id, object }) => {
                 let value = read_back(self.number, &id, &object)?;
                 Ok((self.holding(Some(value)), Some(Sealed::Text { id, object })))
@@ -265,7 +275,7 @@ impl Document<Sealed> {
         match &mut self.value {
             None => {}
             Some(Sealed::Value(value)) => {
-                for (item, obj) in resources_mut_of(value) {
+                for (item, obj) in resources_mut_of(Arc::make_mut(value)) {
                     edit(item, obj);
                 }
             }
@@ -273,7 +283,7 @@ impl Document<Sealed> {
                 let mut value = read_back(number, id, object)?;
                 edit(None, &mut value);
                 *id = ResourceId::of(number, None, &value);
-                *object = Json::of(&value);
+                *object = Arc::new(Json::of(&value));
             }
         }
         Ok(())
