@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
-use temper::diff::{self, Format, Options, Side, Sides, Style};
+use temper::diff::{self, Format, Options, Side, Style};
 use temper::pointer::Pointer;
 use temper::read;
 
@@ -73,9 +73,9 @@ impl ShowArgs {
             show_secrets: self.show_secrets,
             default_ignores: !self.no_default_ignores,
             ignore,
-            sides: Sides::for_format(self.format),
             ..Options::default()
-        })
+        }
+        .for_format(self.format))
     }
 
     fn style(&self, full_command: &str) -> Style {

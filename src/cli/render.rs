@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use temper::compliance;
-use temper::diff::{self, Format, Options, Sides, Style};
+use temper::diff::{self, Format, Options, Style};
 
 use super::hash::HashArgs;
 use super::progress::Ticker;
@@ -67,7 +67,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         write_json_file(path, report)?;
     }
     if let Some(path) = &args.diff {
-        let options = Options { sides: Sides::for_format(args.diff_format), ..Options::default() };
+        let options = Options::default().for_format(args.diff_format);
         let hardening = diff::hardening(&inputs, &outcome, &options)?;
         write_file(path, &diff::render(&hardening, args.diff_format, &Style::default()))?;
     }

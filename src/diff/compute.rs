@@ -1,6 +1,7 @@
 //! Computing a [`Diff`]: matching resources and list items, attributing, suppressing, redacting.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -54,17 +55,19 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         .collect::<Result<_>>()?;
     let values = from.resources.iter().chain(&to.resources).filter_map(|r| match r {
         Resource::Value(v) => Some(&**v),
-        Resource::Generated(_) | Resource::Sealed(..) | Resource::Reread(..) => None,
+        Resource::Generated(_) | Resource::Sealed(..) | Resource::Reread(..) | Resource::Input(..) => None,
     });
     let redactor = Redactor::new(values.chain(&kept_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);
     let to_changes = by_key(to.changes);
     let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
     let (replaced, replaced_from) = replaced_in_place(to.changes);
+    // Resources that did not change are counted, and kept only if the options ask for them.
+    let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
     // Each pair is diffed on its own: in parallel, collected in order.
     let resources: Vec<ResourceDiff> = pairs
         .into_par_iter()
-        .map(|pair| -> Result<ResourceDiff> {
+        .map(|pair| -> Result<Option<ResourceDiff>> {
             let before = pair.before.map(|i| from.resources[i].value()).transpose()?;
             let after = pair.after.map(|i| to.resources[i].value()).transpose()?;
             let (before, after) = (before.as_deref(), after.as_deref());
@@ -86,6 +89,11 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             let total = changes.len();
             changes.retain(|c| !suppressed(&c.pointer, options));
             let suppressed = total - changes.len();
+            if change_type == ChangeType::Changed && changes.is_empty() && !options.unchanged {
+                left_unchanged.fetch_add(1, Ordering::Relaxed);
+                left_suppressed.fetch_add(suppressed, Ordering::Relaxed);
+                return Ok(None);
+            }
             let before_key = before.map(Key::of);
             for c in &mut changes {
                 c.rule = attribute(c, &key, before_key.as_ref(), &to_changes, &from_changes);
@@ -150,20 +158,25 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 }
                 sides => (shown_before.map(|v| Shown::of(v, sides)), shown_after.map(|v| Shown::of(v, sides)), None),
             };
-            Ok(ResourceDiff {
+            Ok(Some(ResourceDiff {
                 rule,
                 renamed_from: pair.renamed_from.map(|i| from_keys[i].clone()),
                 id: key,
                 change_type,
-                changes: changes.into_iter().map(Field::kept).collect(),
+                changes: Field::keep_all(changes),
                 suppressed,
                 before: shown_before,
                 after: shown_after,
                 lines,
-            })
+            }))
         })
+        .filter_map(Result::transpose)
         .collect::<Result<_>>()?;
-    let mut counts = Counts::default();
+    let mut counts = Counts {
+        unchanged: left_unchanged.into_inner(),
+        suppressed: left_suppressed.into_inner(),
+        ..Counts::default()
+    };
     for r in &resources {
         counts.suppressed += r.suppressed;
         counts.secrets_changed += r.changes.iter().filter(|c| c.redacted).count();
@@ -202,6 +215,15 @@ struct Field {
 }
 
 impl Field {
+    /// The changes as a resource's diff keeps them, in a list of their own size. (Collected
+    /// from the list of `Field`s, they would keep its block, which is more than twice as large
+    /// and sized for growth: 6.8 MB held for 20,000 changes on the synthetic 10 MB stream.)
+    fn keep_all(changes: Vec<Field>) -> Vec<FieldChange> {
+        let mut kept = Vec::with_capacity(changes.len());
+        kept.extend(changes.into_iter().map(Field::kept));
+        kept
+    }
+
     fn kept(self) -> FieldChange {
         let text = |side: Option<Value>| side.as_ref().map(Json::of);
         let Field { pointer, op, before, after, redacted, rule } = self;

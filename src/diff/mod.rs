@@ -15,7 +15,7 @@ mod format;
 mod redact;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -62,6 +62,10 @@ pub enum Resource<'a> {
     Sealed(&'a ResourceId, &'a Document<Sealed>),
     /// A document read again for the diff and kept as text, as a render compacts it.
     Reread(ResourceId, Document<Sealed>),
+    /// A document of the input that its render changed, read from the input text only when
+    /// the diff comes to it. Its identity is its render's: no change the render recorded
+    /// touched it (see [`Side::before_render`]).
+    Input(Key, &'a [Input], &'a Document<Sealed>),
 }
 
 impl<'a> Resource<'a> {
@@ -72,6 +76,7 @@ impl<'a> Resource<'a> {
             Resource::Generated(g) => g.id().key(),
             Resource::Sealed(id, _) => id.key(),
             Resource::Reread(id, _) => id.key(),
+            Resource::Input(key, ..) => key.clone(),
         }
     }
 
@@ -82,6 +87,9 @@ impl<'a> Resource<'a> {
             Resource::Generated(g) => Ok(Cow::Owned(g.object()?)),
             Resource::Sealed(_, doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
             Resource::Reread(_, doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
+            Resource::Input(_, inputs, doc) => {
+                Ok(read::parse_again(inputs, doc)?.value.map(Cow::Owned).unwrap_or_default())
+            }
         }
     }
 
@@ -90,7 +98,9 @@ impl<'a> Resource<'a> {
         match &doc.value {
             None => Vec::new(),
             Some(Sealed::Text { id, .. }) => vec![Resource::Sealed(id, doc)],
-            Some(Sealed::Value(value)) => read::resources_of(Some(value)).into_iter().map(|(_, v)| v.into()).collect(),
+            Some(Sealed::Value(value)) => {
+                read::resources_of(Some(&**value)).into_iter().map(|(_, v)| v.into()).collect()
+            }
         }
     }
 }
@@ -134,25 +144,34 @@ impl<'a> Side<'a> {
     }
 
     /// The input of the render `outcome`, as it was before the render changed it: documents the
-    /// render left alone are borrowed from it, and only those it changed are read again.
+    /// render left alone are borrowed from it, and those it changed are read again from the
+    /// input text. A document of one object whose identity no recorded change touched is read
+    /// only when the diff comes to it (`Resource::Input`, named by its render's identity);
+    /// others are read here, to learn their identities.
     ///
     /// Invariant: a render records every change it makes to a document, so a document without
     /// a recorded change is its input, byte for byte in meaning.
-    pub fn before_render(label: &str, inputs: &[Input], outcome: &'a Outcome) -> Result<Side<'a>> {
-        let changed: HashSet<usize> = outcome.report.changes.iter().map(|c| c.resource.document).collect();
+    pub fn before_render(label: &str, inputs: &'a [Input], outcome: &'a Outcome) -> Result<Side<'a>> {
+        // For each changed document, whether a change touched its identity.
+        let mut changed: HashMap<usize, bool> = HashMap::new();
+        for c in &outcome.report.changes {
+            *changed.entry(c.resource.document).or_default() |= touches_identity(&c.pointer);
+        }
         let docs: Vec<Vec<Resource<'a>>> = outcome
             .documents
             .par_iter()
             .map(|doc| -> Result<Vec<Resource<'a>>> {
-                if changed.contains(&doc.number) {
-                    // Read again as the render read it, and kept compact as the render keeps it.
-                    let again = read::parse_again(inputs, doc)?.compact();
-                    match &again.value {
-                        Some(Sealed::Text { id, .. }) => Ok(vec![Resource::Reread(id.clone(), again)]),
-                        _ => Ok(again.reopen()?.0.into_resources().into_iter().map(Resource::from).collect()),
+                match (changed.get(&doc.number), &doc.value) {
+                    (None, _) => Ok(Resource::of_sealed(doc)),
+                    (Some(false), Some(Sealed::Text { id, .. })) => Ok(vec![Resource::Input(id.key(), inputs, doc)]),
+                    (Some(_), _) => {
+                        // Read again as the render read it, and kept compact as the render keeps it.
+                        let again = read::parse_again(inputs, doc)?.compact();
+                        match &again.value {
+                            Some(Sealed::Text { id, .. }) => Ok(vec![Resource::Reread(id.clone(), again)]),
+                            _ => Ok(again.reopen()?.0.into_resources().into_iter().map(Resource::from).collect()),
+                        }
                     }
-                } else {
-                    Ok(Resource::of_sealed(doc))
                 }
             })
             .collect::<Result<_>>()?;
@@ -168,6 +187,12 @@ pub fn hardening(inputs: &[Input], outcome: &Outcome, options: &Options) -> Resu
     let options = &options.clone().keyed(inputs);
     let flows = outcome.report.flows.iter().map(FlowChange::of_render).collect();
     Ok(Diff { flows, ..diff(&before, &after, options)?.blocked_by(&outcome.report.blockers()) })
+}
+
+/// Whether a change at `pointer` may have changed the identity of its object (group, kind,
+/// namespace or name).
+fn touches_identity(pointer: &Pointer) -> bool {
+    matches!(pointer.as_str(), "" | "/apiVersion" | "/kind" | "/metadata" | "/metadata/name" | "/metadata/namespace")
 }
 
 /// A connection the release needs, and what each side's NetworkPolicies do to it.
@@ -247,6 +272,16 @@ pub struct Options {
     pub ignore: Vec<Pointer>,
     /// What the diff keeps of each shown resource, as its format needs.
     pub sides: Sides,
+    /// Whether resources that did not change are kept (the JSON format lists them); if not,
+    /// they are only counted.
+    pub unchanged: bool,
+}
+
+impl Options {
+    /// The options, keeping what `format` reads and no more.
+    pub fn for_format(self, format: Format) -> Options {
+        Options { sides: Sides::for_format(format), unchanged: format == Format::Json, ..self }
+    }
 }
 
 /// What a diff keeps of the two sides of each resource it shows.
@@ -327,6 +362,7 @@ impl Default for Options {
             default_ignores: true,
             ignore: Vec::new(),
             sides: Sides::Values,
+            unchanged: true,
         }
     }
 }
