@@ -34,6 +34,16 @@ fn int_of(n: &Number) -> Option<i128> {
 
 /// Writes the canonical JSON of `value` (sorted keys, no whitespace) into `out`.
 pub fn write_canonical(value: &Value, out: &mut String) {
+    write_canonical_in_pieces(value, out, &mut |_: &mut String| {});
+}
+
+/// How much canonical text [`write_canonical_in_pieces`] lets build up before handing it over.
+pub const PIECE: usize = 64 * 1024;
+
+/// Writes the canonical JSON of `value` into `out` as [`write_canonical`] does, handing `out`
+/// to `take` whenever it holds more than [`PIECE`] bytes (between two items), so that a
+/// caller that reads the text once (a digest) need not hold all of it.
+pub fn write_canonical_in_pieces(value: &Value, out: &mut String, take: &mut dyn FnMut(&mut String)) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -45,7 +55,10 @@ pub fn write_canonical(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_canonical(item, out);
+                write_canonical_in_pieces(item, out, take);
+                if out.len() > PIECE {
+                    take(out);
+                }
             }
             out.push(']');
         }
@@ -60,7 +73,10 @@ pub fn write_canonical(value: &Value, out: &mut String) {
                 }
                 write_string(k, out);
                 out.push(':');
-                write_canonical(v, out);
+                write_canonical_in_pieces(v, out, take);
+                if out.len() > PIECE {
+                    take(out);
+                }
             }
             out.push('}');
         }

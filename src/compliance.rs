@@ -7,6 +7,7 @@
 //! statement and, with `--stamp`, to stamp every output resource; `verify` re-runs a check and
 //! hands its findings here.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -14,7 +15,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::canon::canonical;
+use crate::canon::{self, canonical};
 use crate::config::Policy;
 use crate::error::Result;
 use crate::object::{self, Key, ResourceId};
@@ -104,9 +105,40 @@ fn empty(v: &Value) -> bool {
     v.is_null() || v.as_object().is_some_and(Map::is_empty)
 }
 
-/// The digest of one object's canonical form.
+/// The digest of one object's canonical form. The object is copied only where the canonical
+/// form differs from it, and its canonical JSON is hashed as it is written, a piece at a time:
+/// a copy and the text of a 6 MB object took 32 MB at once.
 pub fn object_digest(obj: &Value, secrets: &SecretValues) -> String {
-    sha256(canonical(&canonical_object(obj, secrets)).as_bytes())
+    let canonical = if is_canonical(obj) { Cow::Borrowed(obj) } else { Cow::Owned(canonical_object(obj, secrets)) };
+    let mut hasher = Sha256::new();
+    let mut text = String::new();
+    canon::write_canonical_in_pieces(&canonical, &mut text, &mut |piece: &mut String| {
+        hasher.update(piece.as_bytes());
+        piece.clear();
+    });
+    hasher.update(text.as_bytes());
+    format!("sha256:{}", hex(&hasher.finalize()))
+}
+
+/// Whether `obj` is its own canonical form ([`canonical_object`] would change nothing): it
+/// has a `metadata` mapping that is not empty, no stamp, no empty or null annotations, and it
+/// is not a Secret.
+fn is_canonical(obj: &Value) -> bool {
+    let metadata_kept = match obj.get("metadata") {
+        None => true,
+        Some(Value::Null) => false,
+        Some(Value::Object(meta)) => {
+            !meta.is_empty()
+                && match meta.get("annotations") {
+                    None => true,
+                    Some(Value::Null) => false,
+                    Some(Value::Object(a)) => !a.is_empty() && !STAMPS.iter().any(|s| a.contains_key(*s)),
+                    Some(_) => true,
+                }
+        }
+        Some(_) => true,
+    };
+    metadata_kept && !(object::group(obj).is_empty() && object::kind(obj) == "Secret")
 }
 
 /// One resource's entry in a set digest.
@@ -377,6 +409,36 @@ impl Stamped {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_is_hashed_as_its_canonical_form_whether_or_not_it_is_copied() {
+        let objects = [
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": {"a": "b"}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": {}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": null}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"annotations": {STAMP_HASH: "sha256:x"}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "annotations": "odd"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": null}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": "odd"}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap"}),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "c2VjcmV0"}}),
+            // Long enough to be hashed in several pieces.
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "big"},
+                   "data": (0..20_000).map(|i| (format!("key-{i}"), json!("x".repeat(i % 50)))).collect::<Map<_, _>>()}),
+        ];
+        let mut borrowed = 0;
+        for obj in objects {
+            let copied = canonical_object(&obj, &SecretValues::Length);
+            if is_canonical(&obj) {
+                assert_eq!(copied, obj, "said to be canonical");
+                borrowed += 1;
+            }
+            assert_eq!(object_digest(&obj, &SecretValues::Length), sha256(canonical(&copied).as_bytes()), "{obj}");
+        }
+        assert_eq!(borrowed, 6, "hashed without a copy: the plain, annotated, odd, bare and large objects");
+    }
 
     #[test]
     fn stamps_and_secret_values_do_not_enter_the_hash() {
