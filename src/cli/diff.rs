@@ -169,9 +169,10 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     // copied for the first.
     let docs = read::parse_then(&inputs, &temper::progress::Progress::default(), read::Document::compact)?;
     let copy = docs.clone();
-    let a = args.hash.review_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
+    let mut a = args.hash.review_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);
+    Side::trim(&mut a);
     let b = args.hash.review_parsed(&inputs, docs, &to, args.input.namespace(), strict)?;
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)?
         .blocked_by(&b.report.blockers());

@@ -143,6 +143,19 @@ impl<'a> Side<'a> {
         }
     }
 
+    /// Drops from `outcome` what [`Side::rendered`] does not read of it (of its report, all
+    /// but the changes, the compliance statement and the flows): `promote` holds its first
+    /// render while the second runs.
+    pub fn trim(outcome: &mut Outcome) {
+        let report = &mut outcome.report;
+        report.documents = Vec::new();
+        report.generated = Vec::new();
+        report.violations = Vec::new();
+        report.exemptions = Vec::new();
+        report.warnings = Vec::new();
+        report.prerequisites = Vec::new();
+    }
+
     /// The input of the render `outcome`, as it was before the render changed it: documents the
     /// render left alone are borrowed from it, and those it changed are read again from the
     /// input text. A document of one object whose identity no recorded change touched is read
