@@ -41,7 +41,8 @@ pub fn types(inputs: &[Input], doc: &Document, knowledge: &Knowledge) -> Result<
 /// `progress` document by document, and seals each document again as soon as its rules are
 /// done (the rules are the last stage that changes a document; one they changed is kept as
 /// text, one they left alone as it was). Returns the sealed documents and the facts about
-/// every workload, as the rules left it.
+/// every workload, as the rules left it, keeping of the host names its pods refer to those
+/// that `may_name_service`.
 pub fn documents(
     docs: Vec<Document<Sealed>>,
     policy: &Policy,
@@ -49,12 +50,16 @@ pub fn documents(
     fix: bool,
     findings: &mut Findings,
     progress: &Progress,
+    may_name_service: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(Vec<Document<Sealed>>, Vec<WorkloadFacts>)> {
     let checked: Vec<(Document<Sealed>, Findings, Vec<WorkloadFacts>)> = docs
         .into_par_iter()
         .map(|doc| {
             let (mut doc, kept) = doc.reopen()?;
-            let (found, facts) = document(&mut doc, policy, index, fix);
+            let (found, mut facts) = document(&mut doc, policy, index, fix);
+            for f in &mut facts {
+                f.references.keep_hosts(may_name_service);
+            }
             if doc.number > 0 {
                 progress.checked_one();
             }

@@ -261,7 +261,8 @@ fn harden(
     // The network is read before the rules run: a rule may turn a Secret into an
     // ExternalSecret, and the Service names its values held are still what its readers use.
     let network = Network::gather(&docs, &index)?;
-    let (docs, facts) = check::documents(docs, policy, &index, settings.fix, findings, progress)?;
+    let may_name_service = |host: &str| network.may_name_service(host);
+    let (docs, facts) = check::documents(docs, policy, &index, settings.fix, findings, progress, &may_name_service)?;
     index.refresh_autoscalers(&docs)?;
     let inferred = network.infer(&facts, &index);
     let stream = Stream {

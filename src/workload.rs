@@ -243,6 +243,13 @@ pub struct References {
 }
 
 impl References {
+    /// Keeps only the host names `keep` accepts: a workload's facts are held until generation,
+    /// and most words in env values and arguments name no Service of the stream.
+    pub fn keep_hosts(&mut self, keep: impl Fn(&str) -> bool) {
+        self.hosts.retain(|h| keep(&h.host));
+        self.hosts.shrink_to_fit();
+    }
+
     fn read_container(&mut self, c: &Value) {
         let name = object::str_at(c, &["name"]).unwrap_or_default();
         for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {

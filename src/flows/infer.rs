@@ -157,7 +157,7 @@ impl Network {
 
     /// Whether `host` starts with the name of a Service of the stream, as every host name
     /// [`Network::services_named`] resolves does.
-    fn may_name_service(&self, host: &str) -> bool {
+    pub fn may_name_service(&self, host: &str) -> bool {
         self.by_bare_name.contains_key(host.split('.').next().unwrap_or(host))
     }
 
