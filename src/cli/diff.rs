@@ -174,6 +174,8 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     super::warn(&a.report, &args.process);
     Side::trim(&mut a);
     let b = args.hash.review_parsed(&inputs, docs, &to, args.input.namespace(), strict)?;
+    // Both renders are done, and the diff reads what they hold, never the input text.
+    drop(inputs);
     let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)?
         .blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();

@@ -6,6 +6,7 @@
 //! while the release namespace is unknown, it may be any namespace (see `index::Place`).
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
 
@@ -17,23 +18,25 @@ use crate::pointer::Pointer;
 use crate::record::{ExemptionUse, Findings, Flow, Generated, Mode, RuleId, Severity, Violation, Waiver};
 use crate::workload::WorkloadFacts;
 
-/// The identities already in the stream or generated: for each (group, kind, name), the
-/// places objects with it are in.
+/// The identities already in the stream or generated: for each group, kind and name, the
+/// resources that have it (their places say where they are). Each is held once, by the
+/// resource identity it shares with the records: a stream of small documents takes many
+/// thousands.
 #[derive(Debug, Default)]
-pub struct Taken(HashMap<(String, String, String), Vec<Place>>);
+pub struct Taken(HashMap<Identity, Vec<ResourceId>>);
 
 impl Taken {
     /// Records the resource `id`, which is in the stream.
-    pub fn note(&mut self, index: &Index, id: &ResourceId) {
-        self.0.entry(identity(id)).or_default().push(index.place_of(id));
+    pub fn note(&mut self, id: &ResourceId) {
+        self.0.entry(Identity(id.clone())).or_default().push(id.clone());
     }
 
     /// Whether an object with the identity `id` may already be where it goes.
     fn clashes(&self, index: &Index, id: &ResourceId) -> bool {
         let place = index.place_of(id);
-        self.0.get(&identity(id)).into_iter().flatten().any(|p| match (p, &place) {
+        self.0.get(&Identity(id.clone())).into_iter().flatten().any(|other| match (index.place_of(other), &place) {
             (Place::Cluster, Place::Cluster) => true,
-            (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
+            (Place::Namespace(a), Place::Namespace(b)) => index.may_share(&a, b),
             _ => false,
         })
     }
@@ -43,13 +46,28 @@ impl Taken {
         if self.clashes(index, id) {
             return false;
         }
-        self.note(index, id);
+        self.note(id);
         true
     }
 }
 
-fn identity(id: &ResourceId) -> (String, String, String) {
-    (id.group().to_string(), id.kind.clone(), id.name.clone())
+/// A resource's group, kind and name: what two objects share when they would clash in one
+/// namespace.
+#[derive(Debug)]
+struct Identity(ResourceId);
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Identity) -> bool {
+        self.0.group() == other.0.group() && self.0.kind == other.0.kind && self.0.name == other.0.name
+    }
+}
+
+impl Eq for Identity {}
+
+impl Hash for Identity {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.0.group(), &self.0.kind, &self.0.name).hash(state);
+    }
 }
 
 /// What the generating rules produce together, and the identities already taken.
