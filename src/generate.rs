@@ -24,9 +24,10 @@ pub fn generate(
     docs: &[Document<Sealed>],
     findings: &mut Findings,
 ) -> Vec<Generated> {
+    let index = stream.index;
     let mut out = Generation::default();
     for id in docs.iter().flat_map(Document::<Sealed>::resource_ids) {
-        out.taken.note(&id);
+        out.taken.note(index, &id);
     }
     let decorators: Vec<_> = policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()).collect();
     let complete = |rule: RuleId, object: &mut Value| {

@@ -19,24 +19,23 @@ use crate::record::{ExemptionUse, Findings, Flow, Generated, Mode, RuleId, Sever
 use crate::workload::WorkloadFacts;
 
 /// The identities already in the stream or generated: for each group, kind and name, the
-/// resources that have it (their places say where they are). Each is held once, by the
-/// resource identity it shares with the records: a stream of small documents takes many
-/// thousands.
+/// places objects with it are in. The identity is held by the resource identity it shares
+/// with the records, not as copied strings: a stream of small documents takes many thousands.
 #[derive(Debug, Default)]
-pub struct Taken(HashMap<Identity, Vec<ResourceId>>);
+pub struct Taken(HashMap<Identity, Vec<Place>>);
 
 impl Taken {
     /// Records the resource `id`, which is in the stream.
-    pub fn note(&mut self, id: &ResourceId) {
-        self.0.entry(Identity(id.clone())).or_default().push(id.clone());
+    pub fn note(&mut self, index: &Index, id: &ResourceId) {
+        self.0.entry(Identity(id.clone())).or_default().push(index.place_of(id));
     }
 
     /// Whether an object with the identity `id` may already be where it goes.
     fn clashes(&self, index: &Index, id: &ResourceId) -> bool {
         let place = index.place_of(id);
-        self.0.get(&Identity(id.clone())).into_iter().flatten().any(|other| match (index.place_of(other), &place) {
+        self.0.get(&Identity(id.clone())).into_iter().flatten().any(|p| match (p, &place) {
             (Place::Cluster, Place::Cluster) => true,
-            (Place::Namespace(a), Place::Namespace(b)) => index.may_share(&a, b),
+            (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
             _ => false,
         })
     }
@@ -46,7 +45,7 @@ impl Taken {
         if self.clashes(index, id) {
             return false;
         }
-        self.note(id);
+        self.note(index, id);
         true
     }
 }
