@@ -488,12 +488,36 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    use crate::diff::Format;
+
     fn side(label: &str, resources: Vec<Value>) -> Side<'static> {
         Side { label: label.into(), resources: resources.into_iter().map(Resource::from).collect(), ..Side::default() }
     }
 
     fn pod(containers: Value) -> Value {
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}})
+    }
+
+    #[test]
+    fn only_the_json_format_keeps_resources_that_did_not_change() {
+        let config = |name: &str, chart: &str, value: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"helm.sh/chart": chart}}, "data": {"k": value}});
+        let from =
+            side("a", vec![config("same", "x-1", "1"), config("noisy", "x-1", "1"), config("changed", "x-1", "1")]);
+        let to =
+            side("b", vec![config("same", "x-1", "1"), config("noisy", "x-2", "1"), config("changed", "x-1", "2")]);
+        let json = diff(&from, &to, &Options::default().for_format(Format::Json)).unwrap();
+        assert_eq!(json.resources.len(), 3, "the JSON format lists every resource");
+        for format in [Format::Unified, Format::Markdown, Format::Brief, Format::JsonPatch] {
+            let d = diff(&from, &to, &Options::default().for_format(format)).unwrap();
+            let kept: Vec<String> = d.resources.iter().map(|r| r.id.to_string()).collect();
+            assert_eq!(kept, ["ConfigMap/changed"], "{format:?}");
+            assert_eq!(
+                serde_json::to_value(&d.counts).unwrap(),
+                serde_json::to_value(&json.counts).unwrap(),
+                "{format:?}"
+            );
+        }
+        assert_eq!((json.counts.unchanged, json.counts.suppressed, json.counts.changed), (2, 1, 1));
     }
 
     #[test]
