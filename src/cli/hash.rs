@@ -43,6 +43,11 @@ impl HashArgs {
         Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
     }
 
+    /// The settings of a review: hashed, and writing the manifests without keeping them.
+    fn review_settings(&self, namespace: Option<String>, strict: bool) -> anyhow::Result<Settings> {
+        Ok(self.settings(namespace, true)?.with_strict(strict).for_review())
+    }
+
     /// [`HashArgs::render`] for a review (diff, compare): the manifests are written, and not
     /// kept (the outcome's output is empty).
     pub fn review(
@@ -52,7 +57,7 @@ impl HashArgs {
         namespace: Option<String>,
         strict: bool,
     ) -> anyhow::Result<Outcome> {
-        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict).for_review())?)
+        Ok(temper::run(inputs, policy, &self.review_settings(namespace, strict)?)?)
     }
 
     /// [`HashArgs::review`] of documents already read from `inputs` (promote).
@@ -64,8 +69,7 @@ impl HashArgs {
         namespace: Option<String>,
         strict: bool,
     ) -> anyhow::Result<Outcome> {
-        let settings = self.settings(namespace, true)?.with_strict(strict).for_review();
-        Ok(temper::run_parsed(inputs, docs, policy, &settings)?)
+        Ok(temper::run_parsed(inputs, docs, policy, &self.review_settings(namespace, strict)?)?)
     }
 
     pub fn secrets(&self) -> anyhow::Result<SecretValues> {

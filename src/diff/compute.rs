@@ -148,13 +148,10 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 c.rule = Some(rule.clone());
             }
             let (shown_before, shown_after, lines) = match options.sides {
-                // Each side's value is dropped once it is text, and the texts once they are
-                // diffed: only the hunks are kept.
+                // The sides are dropped once they are diffed: only the hunks are kept.
                 Sides::Lines => {
-                    let text = |side: Option<Value>| side.map(|v| crate::yaml::display(&v));
-                    let (before, after) = (text(shown_before), text(shown_after));
-                    let lines = super::line_hunks(before.as_deref().unwrap_or(""), after.as_deref().unwrap_or(""));
-                    (before.map(|_| Shown::Omitted), after.map(|_| Shown::Omitted), Some(lines))
+                    let lines = super::line_hunks(shown_before.as_ref(), shown_after.as_ref());
+                    (shown_before.map(|_| Shown::Omitted), shown_after.map(|_| Shown::Omitted), Some(lines))
                 }
                 sides => (shown_before.map(|v| Shown::of(v, sides)), shown_after.map(|v| Shown::of(v, sides)), None),
             };

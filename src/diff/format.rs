@@ -193,9 +193,8 @@ fn write_resource(out: &mut String, diff: &Diff, r: &ResourceDiff, color: bool) 
     let hunks = match &r.lines {
         Some(lines) => Cow::Borrowed(lines.as_str()),
         None => {
-            let text = |side: &Option<Shown>| side.as_ref().and_then(Shown::value).map(crate::yaml::display);
-            let (before, after) = (text(&r.before), text(&r.after));
-            Cow::Owned(super::line_hunks(before.as_deref().unwrap_or(""), after.as_deref().unwrap_or("")))
+            let (before, after) = (r.before.as_ref().and_then(Shown::value), r.after.as_ref().and_then(Shown::value));
+            Cow::Owned(super::line_hunks(before, after))
         }
     };
     for line in hunks.lines() {
