@@ -56,7 +56,11 @@ pub fn documents(
         .into_par_iter()
         .map(|doc| {
             let (mut doc, kept) = doc.reopen()?;
-            let (found, mut facts) = document(&mut doc, policy, index, fix);
+            let kept_id = match &kept {
+                Some(Sealed::Text { id, .. }) => Some(id.clone()),
+                _ => None,
+            };
+            let (found, mut facts, id) = document(&mut doc, kept_id.as_ref(), policy, index, fix);
             for f in &mut facts {
                 f.references.keep_hosts(may_name_service);
             }
@@ -64,7 +68,7 @@ pub fn documents(
                 progress.checked_one();
             }
             let changed = !found.changes.is_empty();
-            Ok((doc.reseal(kept, changed, |doc| doc.seal(changed)), found, facts))
+            Ok((doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref())), found, facts))
         })
         .collect::<Result<_>>()?;
     let mut sealed = Vec::with_capacity(checked.len());
@@ -95,14 +99,28 @@ pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findin
     Ok(())
 }
 
-fn document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (Findings, Vec<WorkloadFacts>) {
+/// Runs the rules over every resource of `doc`; `kept_id` is the identity its object was
+/// kept with, shared by the records about it if the object still has it. Returns the findings,
+/// the workloads' facts and the identity of a document that is not a List, as the rules
+/// found it.
+fn document(
+    doc: &mut Document,
+    kept_id: Option<&ResourceId>,
+    policy: &Policy,
+    index: &Index,
+    fix: bool,
+) -> (Findings, Vec<WorkloadFacts>, Option<ResourceId>) {
     let mut findings = Findings::default();
     let number = doc.number;
+    let mut single = None;
     let facts = doc
         .resources_mut()
         .into_iter()
         .filter_map(|(item, obj)| {
-            let id = ResourceId::of(number, item, obj);
+            let id = ResourceId::of_like(kept_id, number, item, obj);
+            if item.is_none() {
+                single = Some(id.clone());
+            }
             let changes = findings.changes.len();
             let facts = resource(obj, id, policy, index, fix, &mut findings);
             // An item of a List stays a value when the document is sealed.
@@ -112,7 +130,7 @@ fn document(doc: &mut Document, policy: &Policy, index: &Index, fix: bool) -> (F
             facts
         })
         .collect();
-    (findings, facts)
+    (findings, facts, single)
 }
 
 /// Runs every rule on one resource; returns its facts when it is a workload.

@@ -229,7 +229,7 @@ impl Index {
                 let mut found = Vec::new();
                 let mut singletons = Vec::new();
                 for (item, obj) in opened.resources() {
-                    let id = ResourceId::of(doc.number, item, obj);
+                    let id = doc.id_of(item, obj);
                     let Some(workload) = Workload::of(obj, &id, knowledge) else { continue };
                     if workload.replicas.is_some()
                         && let Some(singleton) = index.singleton_of(&id, &workload, obj, knowledge)

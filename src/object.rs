@@ -70,6 +70,26 @@ impl ResourceId {
         })
     }
 
+    /// The identity of `obj` at `document` and `item`: `like` itself (shared, not copied) when
+    /// it is that identity, as it is for a resource whose identity a stage already took and
+    /// no rule changed; a new one otherwise. A stream of small objects keeps an identity per
+    /// record about them, and each stage that takes its own copy adds four strings per resource.
+    pub fn of_like(like: Option<&ResourceId>, document: usize, item: Option<usize>, obj: &Value) -> ResourceId {
+        match like {
+            Some(id)
+                if id.document == document
+                    && id.item == item
+                    && id.api_version == str_at(obj, &["apiVersion"]).unwrap_or_default()
+                    && id.kind == kind(obj)
+                    && id.namespace.as_deref() == namespace(obj)
+                    && id.name == name(obj) =>
+            {
+                id.clone()
+            }
+            _ => ResourceId::of(document, item, obj),
+        }
+    }
+
     /// The API group: empty for the core group.
     pub fn group(&self) -> &str {
         group_of(&self.api_version)
@@ -275,5 +295,30 @@ mod tests {
         let id = ResourceId::of(3, None, &obj);
         assert_eq!(id.to_string(), "Deployment/shop/web");
         assert_eq!(id.group(), "apps");
+    }
+
+    #[test]
+    fn an_identity_is_shared_only_while_it_is_the_objects() {
+        let obj =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
+        let id = ResourceId::of(3, None, &obj);
+        let shared = ResourceId::of_like(Some(&id), 3, None, &obj);
+        assert!(Arc::ptr_eq(&id.0, &shared.0));
+        let mut renamed = obj.clone();
+        renamed["metadata"]["name"] = json!("api");
+        let other = [
+            (ResourceId::of_like(Some(&id), 3, None, &renamed), "Deployment/shop/api"),
+            (ResourceId::of_like(Some(&id), 4, None, &obj), "Deployment/shop/web"),
+            (ResourceId::of_like(Some(&id), 3, Some(0), &obj), "Deployment/shop/web"),
+            (ResourceId::of_like(None, 3, None, &obj), "Deployment/shop/web"),
+        ];
+        for (made, shown) in other {
+            assert!(!Arc::ptr_eq(&id.0, &made.0), "{made:?}");
+            assert_eq!(made.to_string(), shown);
+        }
+        assert_eq!(ResourceId::of_like(Some(&id), 4, None, &obj).document, 4);
+        let mut moved = obj.clone();
+        moved["metadata"]["namespace"] = json!("web");
+        assert_eq!(ResourceId::of_like(Some(&id), 3, None, &moved).to_string(), "Deployment/web/web");
     }
 }

@@ -3,24 +3,44 @@
 //! Pointers are built by appending keys and indexes, never parsed from user text in the
 //! hot path, so they are plain escaped strings.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::{Map, Value};
 
 /// An RFC 6901 JSON pointer, already escaped (`~0`, `~1`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(transparent)]
-pub struct Pointer(String);
+///
+/// Held by reference count, so that the records of a run can share one copy of each pointer
+/// ([`Pointer::interned`]): a stream of small workloads records a change per field it fixes,
+/// and most of a hundred thousand changes point at a few hundred places.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Pointer(Arc<str>);
+
+/// Serialized as its text.
+impl serde::Serialize for Pointer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl Default for Pointer {
+    fn default() -> Pointer {
+        Pointer::root()
+    }
+}
 
 impl Pointer {
     /// The pointer to the whole document: the empty string.
     pub fn root() -> Pointer {
-        Pointer(String::new())
+        static ROOT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+        Pointer(Arc::clone(&ROOT))
     }
 
     /// Parses an escaped pointer such as `/metadata/labels/app.kubernetes.io~1name`.
     pub fn parse(text: &str) -> Option<Pointer> {
-        (text.is_empty() || text.starts_with('/')).then(|| Pointer(text.to_string()))
+        (text.is_empty() || text.starts_with('/')).then(|| Pointer(Arc::from(text)))
     }
 
     pub fn key(&self, key: &str) -> Pointer {
@@ -34,16 +54,36 @@ impl Pointer {
                 c => res.push(c),
             }
         }
-        Pointer(res)
+        Pointer(Arc::from(res))
     }
 
     pub fn index(&self, idx: usize) -> Pointer {
-        Pointer(format!("{}/{idx}", self.0))
+        Pointer(Arc::from(format!("{}/{idx}", self.0)))
     }
 
     /// Appends every token of `rest` (itself a pointer) to this pointer.
     pub fn join(&self, rest: &Pointer) -> Pointer {
-        Pointer(format!("{}{}", self.0, rest.0))
+        Pointer(Arc::from(format!("{}{}", self.0, rest.0)))
+    }
+
+    /// The same pointer, sharing the copy this thread last kept of it, for a record that keeps
+    /// it: the records of a stream repeat a few hundred pointers tens of thousands of times.
+    /// Each thread keeps up to [`INTERNED`] pointers and starts again when it has as many (the
+    /// pointers into the items of a long list need not all be kept).
+    pub fn interned(self) -> Pointer {
+        thread_local! {
+            static KEPT: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+        }
+        KEPT.with_borrow_mut(|kept| {
+            if let Some(known) = kept.get(&*self.0) {
+                return Pointer(Arc::clone(known));
+            }
+            if kept.len() >= INTERNED {
+                kept.clear();
+            }
+            kept.insert(Arc::clone(&self.0));
+            self
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -61,13 +101,13 @@ impl Pointer {
 
     /// Whether `self` equals `other` or lies inside it.
     pub fn starts_with(&self, other: &Pointer) -> bool {
-        self.0 == other.0 || (self.0.starts_with(&other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
+        self.0 == other.0 || (self.0.starts_with(&*other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
     }
 
     /// The pointer one level up, or `None` at the root.
     pub fn parent(&self) -> Option<Pointer> {
         let cut = self.0.rfind('/')?;
-        Some(Pointer(self.0[..cut].to_string()))
+        Some(Pointer(Arc::from(&self.0[..cut])))
     }
 
     /// The last token, unescaped.
@@ -75,6 +115,9 @@ impl Pointer {
         self.tokens().last()
     }
 }
+
+/// How many pointers a thread keeps for [`Pointer::interned`].
+pub const INTERNED: usize = 4096;
 
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -154,6 +197,18 @@ mod tests {
         shrink(&mut value);
         assert_eq!(value, before);
         assert_eq!(value.to_string(), before.to_string(), "key order is kept");
+    }
+
+    #[test]
+    fn an_interned_pointer_is_shared_and_unchanged() {
+        let built = || Pointer::root().key("spec").key("replicas");
+        let first = built().interned();
+        let second = built().interned();
+        assert_eq!(second, built());
+        assert!(Arc::ptr_eq(&first.0, &second.0), "the second copy shares the first");
+        let other = Pointer::root().key("spec").key("paused").interned();
+        assert!(!Arc::ptr_eq(&first.0, &other.0));
+        assert_eq!(other.as_str(), "/spec/paused");
     }
 
     #[test]

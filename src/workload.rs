@@ -35,9 +35,10 @@ impl Workload {
     /// The view of `obj`, if its kind carries a pod spec that is present.
     pub fn of(obj: &Value, id: &ResourceId, knowledge: &Knowledge) -> Option<Workload> {
         let entry = knowledge.kinds.find(id.group(), &id.kind)?;
-        let spec = entry.template.key("spec");
+        // Shared (`interned`): the facts of every workload keep these.
+        let spec = entry.template.key("spec").interned();
         let pod_spec = obj.pointer(spec.as_str()).filter(|v| v.is_object())?;
-        let meta = entry.template.key("metadata");
+        let meta = entry.template.key("metadata").interned();
         let pod_labels =
             obj.pointer(meta.key("labels").as_str()).and_then(Value::as_object).cloned().unwrap_or_default();
         let restart = object::str_at(pod_spec, &["restartPolicy"]).unwrap_or("Always");

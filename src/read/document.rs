@@ -133,13 +133,20 @@ impl Document {
     /// The document as the stages after the rules keep it: its object as text if `changed`
     /// (the rules changed it), else its value. A List stays a value, so that each of its items
     /// can be reached without reading all of them back.
-    pub fn seal(mut self, changed: bool) -> Document<Sealed> {
+    pub fn seal(self, changed: bool) -> Document<Sealed> {
+        self.seal_like(changed, None)
+    }
+
+    /// [`Document::seal`], sharing `like` as the identity of an object kept as text when it is
+    /// still its identity ([`ResourceId::of_like`]).
+    pub fn seal_like(mut self, changed: bool, like: Option<&ResourceId>) -> Document<Sealed> {
         let sealed = match self.value.take() {
             None => None,
             Some(value) if !changed || object::is_list(&value) => Some(Sealed::Value(Arc::new(value))),
-            Some(value) => {
-                Some(Sealed::Text { id: ResourceId::of(self.number, None, &value), object: Arc::new(Json::of(&value)) })
-            }
+            Some(value) => Some(Sealed::Text {
+                id: ResourceId::of_like(like, self.number, None, &value),
+                object: Arc::new(Json::of(&value)),
+            }),
         };
         self.holding(sealed)
     }
@@ -220,6 +227,20 @@ impl Document<Sealed> {
         }))
     }
 
+    /// The identity of `obj`, the document's resource at `item`: for an object kept as text,
+    /// the identity kept with it (shared, not copied) unless `obj` has another.
+    pub fn id_of(&self, item: Option<usize>, obj: &Value) -> ResourceId {
+        ResourceId::of_like(self.kept_id(), self.number, item, obj)
+    }
+
+    /// The identity kept with an object kept as text.
+    pub fn kept_id(&self) -> Option<&ResourceId> {
+        match &self.value {
+            Some(Sealed::Text { id, .. }) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The identities of the document's resources, without reading a sealed object back.
     pub fn resource_ids(&self) -> Vec<ResourceId> {
         match &self.value {
@@ -282,7 +303,7 @@ impl Document<Sealed> {
             Some(Sealed::Text { id, object }) => {
                 let mut value = read_back(number, id, object)?;
                 edit(None, &mut value);
-                *id = ResourceId::of(number, None, &value);
+                *id = ResourceId::of_like(Some(id), number, None, &value);
                 *object = Arc::new(Json::of(&value));
             }
         }

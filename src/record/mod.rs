@@ -53,7 +53,7 @@ impl Change {
     /// A field set where it was absent (`before` is `None`) or replaced (`before` is the old value).
     pub fn set(rule: RuleId, resource: ResourceId, pointer: Pointer, value: Json, before: Option<&Value>) -> Change {
         let op = if before.is_some() { Op::Replace } else { Op::Add };
-        Change { rule, resource, pointer, op, before: before.map(replaced), value, overlay: None }
+        Change { rule, resource, pointer: pointer.interned(), op, before: before.map(replaced), value, overlay: None }
     }
 
     /// A field removed. `before` is recorded as [`redacted`]: key names and byte lengths,
@@ -62,7 +62,7 @@ impl Change {
         Change {
             rule,
             resource,
-            pointer,
+            pointer: pointer.interned(),
             op: Op::Remove,
             before: Some(replaced(&redacted(before))),
             value: Json::of(&Value::Null),
@@ -292,7 +292,13 @@ pub struct Generated {
 impl Generated {
     /// `object`, added by `rule`.
     pub fn new(rule: RuleId, object: &Value) -> Generated {
-        Generated { rule, id: ResourceId::of(0, None, object), object: Json::of(object) }
+        Generated::like(rule, None, object)
+    }
+
+    /// [`Generated::new`], sharing `like` as its identity if it is `object`'s
+    /// ([`ResourceId::of_like`]).
+    pub fn like(rule: RuleId, like: Option<&ResourceId>, object: &Value) -> Generated {
+        Generated { rule, id: ResourceId::of_like(like, 0, None, object), object: Json::of(object) }
     }
 
     /// The identity reports use for it (document 0: it comes from no input document).

@@ -98,7 +98,7 @@ impl<'a> Cx<'a> {
         self.findings.violations.push(Violation {
             rule: self.rule,
             resource: self.id.clone(),
-            path,
+            path: path.interned(),
             severity,
             message,
             exempted,

@@ -145,7 +145,8 @@ impl<'a> Gx<'a> {
             self.violation(about, waiver, Pointer::root(), message);
             return false;
         }
-        if !self.out.taken.take(self.index, &ResourceId::of(0, None, &object)) {
+        let id = ResourceId::of(0, None, &object);
+        if !self.out.taken.take(self.index, &id) {
             let message = format!(
                 "cannot add {} {}: an object with that name is already in the stream",
                 object::kind(&object),
@@ -157,7 +158,7 @@ impl<'a> Gx<'a> {
         // Completed and kept as text at once: a rule may add thousands of objects, and they are
         // never all held as values.
         (self.complete)(self.rule, &mut object);
-        self.out.generated.push(Generated::new(self.rule, &object));
+        self.out.generated.push(Generated::like(self.rule, Some(&id), &object));
         true
     }
 
@@ -203,7 +204,7 @@ impl<'a> Gx<'a> {
         self.out.findings.violations.push(Violation {
             rule: self.rule,
             resource: about.clone(),
-            path,
+            path: path.interned(),
             severity,
             message,
             exempted: waiver.map(|w| w.reason.clone()),
