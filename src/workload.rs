@@ -8,7 +8,7 @@ use crate::image::ImageRef;
 use crate::knowledge::{Classes, Knowledge, PodView};
 use crate::object::{self, ResourceId};
 use crate::pointer::Pointer;
-use crate::record::{RuleId, Waiver, Waivers};
+use crate::record::{Json, RuleId, Waiver, Waivers};
 use crate::select::Selector;
 
 /// What rules know about a resource that carries a pod spec.
@@ -339,6 +339,10 @@ pub struct WorkloadFacts {
     /// Its containers' images, without their registry host.
     pub images: Vec<String>,
     pub waivers: Waivers,
+    /// What [`WorkloadFacts::selector`] gives, kept as text: the facts of every workload wait
+    /// for generation, and a selector as a value takes hundreds of bytes. (The workload's own
+    /// `selector` is not kept in the facts.)
+    selector: Option<Json>,
 }
 
 impl WorkloadFacts {
@@ -346,10 +350,12 @@ impl WorkloadFacts {
     pub fn of(
         obj: &Value,
         id: ResourceId,
-        workload: Workload,
+        mut workload: Workload,
         namespace: Option<String>,
         waivers: Waivers,
     ) -> WorkloadFacts {
+        let selector = generated_selector(&workload).map(|s| Json::of(&s));
+        workload.selector = None;
         let slots = containers(obj, &workload.spec, false);
         let ports = slots
             .iter()
@@ -396,6 +402,7 @@ impl WorkloadFacts {
             waivers,
             workload,
             id,
+            selector,
         }
     }
 
@@ -412,12 +419,17 @@ impl WorkloadFacts {
     /// not a valid selector (a value that is not a string) give `None`, since an object
     /// selecting by them would be found selecting nothing, and added again, on the next render.
     pub fn selector(&self) -> Option<Value> {
-        let labels = &self.workload.pod_labels;
-        let own = |s: &Value| Selector::from_label_selector(s).is_some_and(|s| !s.is_empty() && s.matches(labels));
-        match self.workload.selector.as_ref().filter(|s| own(s)) {
-            Some(s) => Some(s.clone()),
-            None => Some(serde_json::json!({"matchLabels": labels})).filter(own),
-        }
+        self.selector.as_ref().and_then(|s| s.value().ok())
+    }
+}
+
+/// The selector generated objects use for `workload`, as [`WorkloadFacts::selector`] gives it.
+fn generated_selector(workload: &Workload) -> Option<Value> {
+    let labels = &workload.pod_labels;
+    let own = |s: &Value| Selector::from_label_selector(s).is_some_and(|s| !s.is_empty() && s.matches(labels));
+    match workload.selector.as_ref().filter(|s| own(s)) {
+        Some(s) => Some(s.clone()),
+        None => Some(serde_json::json!({"matchLabels": labels})).filter(own),
     }
 }
 
