@@ -13,7 +13,7 @@ use super::hash::{HashArgs, HashSecrets};
 use temper::report::Warning;
 
 use super::{
-    ConfigDir, EXIT_OK, EXIT_VIOLATION, InputArgs, NamespaceArg, ProcessArgs, StrictArg, choice, write_stdout,
+    ConfigDir, EXIT_OK, EXIT_VIOLATION, InputArgs, NamespaceArg, ProcessArgs, StrictArg, choice, stream_stdout,
 };
 
 pub const EXIT_DIFFERENCES: u8 = 1;
@@ -90,7 +90,10 @@ impl ShowArgs {
     /// Prints the diff and picks the exit code: 3 if the target would fail, else 1 with
     /// `--exit-code` and differences, else 0.
     fn finish(&self, diff: &temper::diff::Diff, fails: bool, full_command: &str) -> anyhow::Result<u8> {
-        write_stdout(diff::render(diff, self.format, &self.style(full_command)).as_bytes())?;
+        // Nothing but the write can fail now: the diff is complete, and it is written as its
+        // text is made (the unified text of a large stream is several times its input).
+        let style = self.style(full_command);
+        stream_stdout(|out| diff::render_to(diff, self.format, &style, out))?;
         Ok(if fails {
             EXIT_VIOLATION
         } else if self.exit_code && diff.has_differences() {

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
+use std::io;
 use std::str::FromStr;
 
 use serde_json::{Value, json};
@@ -69,7 +70,12 @@ impl Default for Style {
 
 pub fn render(diff: &Diff, format: Format, style: &Style) -> String {
     match format {
-        Format::Unified => unified(diff, style),
+        Format::Unified => {
+            let mut out = Vec::new();
+            // Writing into memory cannot fail, and the unified format is text.
+            let _ = unified(diff, style, &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        }
         Format::Markdown => markdown(diff, style),
         Format::Json => serde_json::to_string_pretty(diff).unwrap_or_default() + "\n",
         Format::JsonPatch => serde_json::to_string_pretty(&json_patch(diff)).unwrap_or_default() + "\n",
@@ -231,29 +237,42 @@ fn short(v: &Value) -> String {
     if text.chars().count() > 60 { format!("{}…", text.chars().take(57).collect::<String>()) } else { text }
 }
 
-fn unified(diff: &Diff, style: &Style) -> String {
-    // Each resource's lines were diffed when the diff was computed (in parallel); they are
-    // written here one after the other into one string, sized for them, so that the output is
-    // held once rather than as parts and their join.
-    let lines = diff.resources.iter().filter(|r| shown(r)).map(|r| r.lines.as_ref().map_or(0, String::len) + 256);
-    let mut out = String::with_capacity(lines.sum());
-    for r in diff.resources.iter().filter(|r| shown(r)) {
-        write_resource(&mut out, diff, r, style.color);
+/// Writes `diff` as `format` to `out` as the text is made. The unified format of a large
+/// stream is several times its input, and is never held whole this way; the others are made
+/// whole first (markdown is held to its budget, and the JSON formats are written only once they
+/// are complete), so that nothing but the write can fail once writing starts.
+pub fn render_to(diff: &Diff, format: Format, style: &Style, out: &mut dyn io::Write) -> io::Result<()> {
+    match format {
+        Format::Unified => unified(diff, style, &mut io::BufWriter::with_capacity(1 << 16, out)),
+        other => out.write_all(render(diff, other, style).as_bytes()),
     }
+}
+
+fn unified(diff: &Diff, style: &Style, out: &mut impl io::Write) -> io::Result<()> {
+    // Each resource's lines were diffed when the diff was computed (in parallel); each is
+    // written out here as it is made, with the text of one resource held at a time.
+    let mut text = String::new();
+    for r in diff.resources.iter().filter(|r| shown(r)) {
+        text.clear();
+        write_resource(&mut text, diff, r, style.color);
+        out.write_all(text.as_bytes())?;
+    }
+    let mut tail = String::new();
     if !diff.blockers.is_empty() {
-        let _ = writeln!(out, "# {} would fail:", diff.to.label);
+        let _ = writeln!(tail, "# {} would fail:", diff.to.label);
         for b in &diff.blockers {
-            let _ = writeln!(out, "#   {} {}: {} ({})", b.resource, b.path, b.message, b.rule);
+            let _ = writeln!(tail, "#   {} {}: {} ({})", b.resource, b.path, b.message, b.rule);
         }
     }
     if !diff.flows.is_empty() {
-        let _ = writeln!(out, "# flows: who may talk to whom ({} → {})", diff.from.label, diff.to.label);
+        let _ = writeln!(tail, "# flows: who may talk to whom ({} → {})", diff.from.label, diff.to.label);
         for line in flow_lines(diff) {
-            let _ = writeln!(out, "#   {line}");
+            let _ = writeln!(tail, "#   {line}");
         }
     }
-    let _ = writeln!(out, "# {}", counts_line(diff));
-    out
+    let _ = writeln!(tail, "# {}", counts_line(diff));
+    out.write_all(tail.as_bytes())?;
+    out.flush()
 }
 
 fn markdown(diff: &Diff, style: &Style) -> String {
