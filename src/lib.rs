@@ -24,6 +24,7 @@ pub mod flows;
 pub mod generate;
 pub mod image;
 pub mod index;
+pub mod intern;
 pub mod knowledge;
 pub mod object;
 pub mod patch;

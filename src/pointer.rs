@@ -3,8 +3,6 @@
 //! Pointers are built by appending keys and indexes, never parsed from user text in the
 //! hot path, so they are plain escaped strings.
 
-use std::cell::RefCell;
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
@@ -66,24 +64,11 @@ impl Pointer {
         Pointer(Arc::from(format!("{}{}", self.0, rest.0)))
     }
 
-    /// The same pointer, sharing the copy this thread last kept of it, for a record that keeps
-    /// it: the records of a stream repeat a few hundred pointers tens of thousands of times.
-    /// Each thread keeps up to [`INTERNED`] pointers and starts again when it has as many (the
-    /// pointers into the items of a long list need not all be kept).
+    /// The same pointer, sharing the copy this thread kept of it ([`crate::intern`]), for a
+    /// record that keeps it: the records of a stream repeat a few hundred pointers tens of
+    /// thousands of times.
     pub fn interned(self) -> Pointer {
-        thread_local! {
-            static KEPT: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
-        }
-        KEPT.with_borrow_mut(|kept| {
-            if let Some(known) = kept.get(&*self.0) {
-                return Pointer(Arc::clone(known));
-            }
-            if kept.len() >= INTERNED {
-                kept.clear();
-            }
-            kept.insert(Arc::clone(&self.0));
-            self
-        })
+        Pointer(crate::intern::share(self.0))
     }
 
     pub fn as_str(&self) -> &str {
@@ -115,9 +100,6 @@ impl Pointer {
         self.tokens().last()
     }
 }
-
-/// How many pointers a thread keeps for [`Pointer::interned`].
-pub const INTERNED: usize = 4096;
 
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -224,7 +224,10 @@ impl Field {
     fn kept(self) -> FieldChange {
         let text = |side: Option<Value>| side.as_ref().map(Json::of);
         let Field { pointer, op, before, after, redacted, rule } = self;
-        FieldChange { pointer, op, before: text(before), after: text(after), redacted, rule }
+        // Shared: a diff of a stream holds a field change per field its rules fixed, and they
+        // repeat a few hundred pointers and rule names.
+        let rule = rule.map(|r| crate::intern::text(&r));
+        FieldChange { pointer: pointer.interned(), op, before: text(before), after: text(after), redacted, rule }
     }
 }
 

@@ -16,6 +16,7 @@ mod redact;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -30,7 +31,7 @@ use crate::read::{self, Document, Input, Sealed};
 use crate::record::{Change, Generated, Json, Violation};
 
 pub use compute::diff;
-pub use format::{Format, Style, render};
+pub use format::{Format, Style, render, render_to};
 
 pub const SCHEMA: &str = "temper.dev/diff/v1";
 
@@ -430,7 +431,7 @@ pub struct FieldChange {
     pub redacted: bool,
     /// The rule (or rules) that made this change, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<Arc<str>>,
 }
 
 /// How one resource differs.

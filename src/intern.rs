@@ -1,0 +1,63 @@
+//! Shared copies of text that records repeat: the pointers of changes and violations, the
+//! rules a diff names. A stream of small workloads records a change per field it fixes, and
+//! most of a hundred thousand records repeat a few hundred texts.
+//!
+//! Each thread keeps its own set (no lock on the rules' parallel path), of up to [`KEPT`]
+//! texts, and starts again when it has as many: the pointers into the items of a long list
+//! need not all be kept. Sharing changes no value, so output never depends on it.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// How many texts a thread keeps.
+pub const KEPT: usize = 4096;
+
+thread_local! {
+    static TEXTS: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+}
+
+/// `text`, sharing the copy this thread kept of it if it kept one; else `text` itself, kept.
+pub fn share(text: Arc<str>) -> Arc<str> {
+    TEXTS.with_borrow_mut(|kept| {
+        if let Some(known) = kept.get(&*text) {
+            return Arc::clone(known);
+        }
+        if kept.len() >= KEPT {
+            kept.clear();
+        }
+        kept.insert(Arc::clone(&text));
+        text
+    })
+}
+
+/// [`share`] for borrowed text: copied only if this thread kept no copy of it.
+pub fn text(text: &str) -> Arc<str> {
+    TEXTS.with_borrow_mut(|kept| {
+        if let Some(known) = kept.get(text) {
+            return Arc::clone(known);
+        }
+        if kept.len() >= KEPT {
+            kept.clear();
+        }
+        let made: Arc<str> = Arc::from(text);
+        kept.insert(Arc::clone(&made));
+        made
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_text_is_shared_and_other_text_is_not() {
+        let first = text("container-security-context");
+        let again = share(Arc::from("container-security-context"));
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(Arc::ptr_eq(&first, &text("container-security-context")));
+        let other = text("probes");
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(&*other, "probes");
+    }
+}
