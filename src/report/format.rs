@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::pointer::Pointer;
 use crate::read::{Document, Input, Sealed};
-use crate::record::{RuleId, Severity};
+use crate::record::{RuleId, Severity, Violation};
 use crate::yaml;
 
 use super::Report;
@@ -296,45 +296,7 @@ fn sarif<'a>(report: &'a Report, inputs: &[Input], docs: &[Document<Sealed>], so
             })
         })
         .collect();
-    // Results are written straight from these records, without a JSON value per result: a
-    // stream with many findings would otherwise build, write and free each one.
-    let results: Vec<SarifResult> = report
-        .violations
-        .par_iter()
-        .zip(locations(report, inputs, docs, sources))
-        .map(|(v, (uri, line))| {
-            let level = match (v.severity, &v.exempted) {
-                (_, Some(_)) => "note",
-                (Severity::Error, None) => "error",
-                (Severity::Warning, None) => "warning",
-            };
-            let fingerprint = Sha256::digest(format!("{}|{}|{}", v.rule, v.resource, v.path).as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>();
-            SarifResult {
-                rule_id: v.rule.as_str(),
-                rule_index: RuleId::ALL.iter().position(|r| *r == v.rule).unwrap_or(0),
-                level,
-                message: Text { text: format!("{}: {} ({})", v.resource, v.message, v.path) },
-                locations: [Location {
-                    physical_location: PhysicalLocation {
-                        artifact_location: ArtifactLocation { uri },
-                        region: Region { start_line: line },
-                    },
-                    logical_locations: [LogicalLocation {
-                        fully_qualified_name: format!("{}{}", v.resource, v.path),
-                        kind: "resource",
-                    }],
-                }],
-                partial_fingerprints: Fingerprints { temper_violation: fingerprint },
-                suppressions: v
-                    .exempted
-                    .as_deref()
-                    .map(|reason| [Suppression { kind: "external", justification: reason }]),
-            }
-        })
-        .collect();
+    let results = Results { report, locations: locations(report, inputs, docs, sources) };
     Sarif {
         schema: "https://json.schemastore.org/sarif-2.1.0.json",
         version: "2.1.0",
@@ -366,7 +328,57 @@ struct Sarif<'a> {
 struct Run<'a> {
     tool: Value,
     automation_details: Value,
-    results: Vec<SarifResult<'a>>,
+    results: Results<'a>,
+}
+
+/// The results of a log, made a batch at a time (in parallel) as the log is written: a result
+/// per violation, straight from its record (without a JSON value per result), and never all of
+/// them at once (a stream of many small workloads has a hundred thousand findings, and their
+/// results are many times its input).
+struct Results<'a> {
+    report: &'a Report,
+    /// Each violation's artifact URI and line, in the report's order.
+    locations: Vec<(String, usize)>,
+}
+
+impl Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const BATCH: usize = 4096;
+        let batches = self.report.violations.chunks(BATCH).zip(self.locations.chunks(BATCH));
+        serializer.collect_seq(batches.flat_map(|(violations, locations)| {
+            violations.par_iter().zip(locations).map(|(v, (uri, line))| sarif_result(v, uri, *line)).collect::<Vec<_>>()
+        }))
+    }
+}
+
+fn sarif_result<'a>(v: &'a Violation, uri: &'a str, line: usize) -> SarifResult<'a> {
+    let level = match (v.severity, &v.exempted) {
+        (_, Some(_)) => "note",
+        (Severity::Error, None) => "error",
+        (Severity::Warning, None) => "warning",
+    };
+    let fingerprint = Sha256::digest(format!("{}|{}|{}", v.rule, v.resource, v.path).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
+    SarifResult {
+        rule_id: v.rule.as_str(),
+        rule_index: RuleId::ALL.iter().position(|r| *r == v.rule).unwrap_or(0),
+        level,
+        message: Text { text: format!("{}: {} ({})", v.resource, v.message, v.path) },
+        locations: [Location {
+            physical_location: PhysicalLocation {
+                artifact_location: ArtifactLocation { uri },
+                region: Region { start_line: line },
+            },
+            logical_locations: [LogicalLocation {
+                fully_qualified_name: format!("{}{}", v.resource, v.path),
+                kind: "resource",
+            }],
+        }],
+        partial_fingerprints: Fingerprints { temper_violation: fingerprint },
+        suppressions: v.exempted.as_deref().map(|reason| [Suppression { kind: "external", justification: reason }]),
+    }
 }
 
 #[derive(Serialize)]
@@ -376,7 +388,7 @@ struct SarifResult<'a> {
     rule_index: usize,
     level: &'static str,
     message: Text,
-    locations: [Location; 1],
+    locations: [Location<'a>; 1],
     partial_fingerprints: Fingerprints,
     #[serde(skip_serializing_if = "Option::is_none")]
     suppressions: Option<[Suppression<'a>; 1]>,
@@ -389,21 +401,21 @@ struct Text {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Location {
-    physical_location: PhysicalLocation,
+struct Location<'a> {
+    physical_location: PhysicalLocation<'a>,
     logical_locations: [LogicalLocation; 1],
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PhysicalLocation {
-    artifact_location: ArtifactLocation,
+struct PhysicalLocation<'a> {
+    artifact_location: ArtifactLocation<'a>,
     region: Region,
 }
 
 #[derive(Serialize)]
-struct ArtifactLocation {
-    uri: String,
+struct ArtifactLocation<'a> {
+    uri: &'a str,
 }
 
 #[derive(Serialize)]
