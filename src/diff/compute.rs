@@ -68,9 +68,9 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let resources: Vec<ResourceDiff> = pairs
         .into_par_iter()
         .map(|pair| -> Result<Option<ResourceDiff>> {
-            let before = pair.before.map(|i| from.resources[i].value()).transpose()?;
-            let after = pair.after.map(|i| to.resources[i].value()).transpose()?;
-            let (before, after) = (before.as_deref(), after.as_deref());
+            let before_side = pair.before.map(|i| from.resources[i].value()).transpose()?;
+            let after_side = pair.after.map(|i| to.resources[i].value()).transpose()?;
+            let (before, after) = (before_side.as_deref(), after_side.as_deref());
             let key = Key::of(after.or(before).unwrap_or(&Value::Null));
             let secret_kind = key.group.is_empty() && key.kind == "Secret";
             let change_type = match (before, after, &pair.renamed_from) {
@@ -100,8 +100,6 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             }
             // Only a resource that is shown needs its text, and its secrets hidden in it.
             let shown = change_type != ChangeType::Changed || !changes.is_empty();
-            let mut shown_before = before.filter(|_| shown).cloned();
-            let mut shown_after = after.filter(|_| shown).cloned();
             if !options.show_secrets {
                 for c in &mut changes {
                     if whole_secret(&redactor, &c.pointer, secret_kind, after.or(before)) {
@@ -122,13 +120,20 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                     }
                     c.redacted = n > 0;
                 }
-                let place = Place::at(&Pointer::root(), secret_kind);
-                if let Some(v) = &mut shown_before {
-                    redactor.redact(v, None, place, false);
-                }
-                if let Some(v) = &mut shown_after {
-                    redactor.redact(v, before, place, true);
-                }
+            }
+            // The sides shown are the values read for the diff, taken rather than copied where
+            // they were read for it (a side read back or parsed again): a resource of a large
+            // list is otherwise held four times over here. The side after is redacted while
+            // the side before is still as it was, since a value is hidden where it differs.
+            let (before, after) = (before_side.filter(|_| shown), after_side.filter(|_| shown));
+            let mut shown_after = after.map(Cow::into_owned);
+            let place = Place::at(&Pointer::root(), secret_kind);
+            if let (Some(v), false) = (&mut shown_after, options.show_secrets) {
+                redactor.redact(v, before.as_deref(), place, true);
+            }
+            let mut shown_before = before.map(Cow::into_owned);
+            if let (Some(v), false) = (&mut shown_before, options.show_secrets) {
+                redactor.redact(v, None, place, false);
             }
             // A whole resource added or removed is shown by its text, which the line diff
             // reads; its one change's value (a copy of the resource) is not printed there.
@@ -150,8 +155,12 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             let (shown_before, shown_after, lines) = match options.sides {
                 // The sides are dropped once they are diffed: only the hunks are kept.
                 Sides::Lines => {
-                    let lines = super::line_hunks(shown_before.as_ref(), shown_after.as_ref());
-                    (shown_before.map(|_| Shown::Omitted), shown_after.map(|_| Shown::Omitted), Some(lines))
+                    let omitted = |side: &Option<Value>| side.as_ref().map(|_| Shown::Omitted);
+                    let (omitted_before, omitted_after) = (omitted(&shown_before), omitted(&shown_after));
+                    // Each value is dropped as soon as its text is made, before the lines are diffed.
+                    let text = |side: Option<Value>| side.map(|v| crate::yaml::display(&v)).unwrap_or_default();
+                    let (before, after) = (text(shown_before), text(shown_after));
+                    (omitted_before, omitted_after, Some(super::text_hunks(&before, &after)))
                 }
                 sides => (shown_before.map(|v| Shown::of(v, sides)), shown_after.map(|v| Shown::of(v, sides)), None),
             };

@@ -353,13 +353,17 @@ impl Shown {
 /// resource is absent), three lines of context each, one line per line: what the unified and
 /// markdown formats print under a resource's header.
 pub(crate) fn line_hunks(before: Option<&Value>, after: Option<&Value>) -> String {
-    use similar::{Algorithm, TextDiff};
     let text = |side: Option<&Value>| side.map(crate::yaml::display).unwrap_or_default();
-    let (before, after) = (text(before), text(after));
+    text_hunks(&text(before), &text(after))
+}
+
+/// [`line_hunks`] of the two sides' YAML text.
+pub(crate) fn text_hunks(before: &str, after: &str) -> String {
+    use similar::{Algorithm, TextDiff};
     // Patience anchors on lines that occur once on each side (names, images), so that a
     // resource whose many list items all changed is diffed region by region: Myers' algorithm
     // alone costs the product of the lines and the differences, quadratic in such a list.
-    let lines = TextDiff::configure().algorithm(Algorithm::Patience).diff_lines(&before, &after);
+    let lines = TextDiff::configure().algorithm(Algorithm::Patience).diff_lines(before, after);
     let mut out = String::new();
     for hunk in lines.unified_diff().context_radius(3).iter_hunks() {
         for line in hunk.to_string().lines() {
