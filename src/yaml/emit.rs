@@ -43,6 +43,9 @@ fn unverified(value: &Value) -> Result<String, String> {
 }
 
 fn reads_back(text: &str, value: &Value) -> bool {
+    if super::load::reads_back_as(text, value) {
+        return true;
+    }
     match load(text) {
         Ok(loaded) => same_meaning(loaded.value.as_ref().unwrap_or(&Value::Null), value),
         Err(_) => false,

@@ -97,6 +97,94 @@ pub fn load(text: &str) -> Result<Loaded, LoadError> {
     Ok(Loaded { value: builder.root.filter(|v| !v.is_null()), frozen: builder.frozen, duplicates: builder.duplicates })
 }
 
+/// Whether `text`, one document, reads back as `expected`, with every node compared as it is
+/// read rather than built first: the check every re-emitted document gets, which for a
+/// document of a long list would otherwise hold a second value several times its text.
+///
+/// Only what a writer of `expected` writes is followed: mappings whose keys come in
+/// `expected`'s order, no anchors, aliases, tags or merge keys. Anything else answers `false`,
+/// and the caller reads the text back whole ([`load`]) to decide: `true` means the text reads
+/// back as a value whose every node [`same_meaning`](crate::canon::same_meaning) finds equal.
+pub fn reads_back_as(text: &str, expected: &Value) -> bool {
+    let mut options = serde_saphyr::granit_parser::Options::default();
+    options.set_emit_comments(false);
+    options.block_nesting_limit = MAX_DEPTH;
+    options.flow_nesting_limit = MAX_DEPTH;
+    let mut stack: Vec<Expected> = Vec::new();
+    let mut root = Some(expected);
+    let mut documents = 0;
+    for event in Parser::new_from_str_with_options(text, options) {
+        let Ok((event, _)) = event else { return false };
+        match event {
+            Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return false;
+                }
+            }
+            Event::SequenceStart(_, 0, None) => match next(&mut stack, &mut root) {
+                Some(Value::Array(items)) => stack.push(Expected::Items(items.iter())),
+                _ => return false,
+            },
+            Event::MappingStart(_, 0, None) => match next(&mut stack, &mut root) {
+                Some(Value::Object(map)) => stack.push(Expected::Entries(map.iter(), None)),
+                _ => return false,
+            },
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Expected::Items(items)) if items.as_slice().is_empty() => {}
+                Some(Expected::Entries(entries, None)) if entries.len() == 0 => {}
+                _ => return false,
+            },
+            Event::Scalar(text, style, 0, None) => {
+                let resolved = if style == ScalarStyle::Plain { resolve_plain(&text) } else { Resolved::Str };
+                if let Some(Expected::Entries(entries, pending @ None)) = stack.last_mut() {
+                    let Some((key, value)) = entries.next() else { return false };
+                    if matches!(resolved, Resolved::Merge) || key_string(&text, resolved).as_deref() != Ok(key.as_str())
+                    {
+                        return false;
+                    }
+                    *pending = Some(value);
+                    continue;
+                }
+                let Some(want) = next(&mut stack, &mut root) else { return false };
+                let same = match resolved {
+                    Resolved::Str => want.as_str() == Some(&*text),
+                    Resolved::Null => want.is_null(),
+                    Resolved::Bool(b) => want.as_bool() == Some(b),
+                    Resolved::Int(n) => crate::canon::same_meaning(&Value::from(n), want),
+                    Resolved::Uint(n) => crate::canon::same_meaning(&Value::from(n), want),
+                    Resolved::Float(f) => crate::canon::same_meaning(&float(f), want),
+                    Resolved::NonFinite | Resolved::BigInt | Resolved::Merge => false,
+                };
+                if !same {
+                    return false;
+                }
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
+            _ => return false,
+        }
+    }
+    // A document that is only `null`, or empty, reads back as nothing: the long way decides.
+    root.is_none() && stack.is_empty() && !expected.is_null()
+}
+
+/// What [`reads_back_as`] expects in a collection it has open: the items not read yet, or the
+/// entries not read yet and the value of the key just read.
+enum Expected<'a> {
+    Items(std::slice::Iter<'a, Value>),
+    Entries(serde_json::map::Iter<'a>, Option<&'a Value>),
+}
+
+/// The expected value of the node that starts next: the root, the next item, or the value of
+/// the key just read; `None` where there is none.
+fn next<'a>(stack: &mut [Expected<'a>], root: &mut Option<&'a Value>) -> Option<&'a Value> {
+    match stack.last_mut() {
+        None => root.take(),
+        Some(Expected::Items(items)) => items.next(),
+        Some(Expected::Entries(_, pending)) => pending.take(),
+    }
+}
+
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
@@ -537,6 +625,52 @@ mod tests {
             json!({"a": "0755", "b": 12, "c": "x", "d": "hello"}),
         );
         assert!(load("a: !!int abc\n").is_err());
+    }
+
+    #[test]
+    fn a_text_reads_back_as_a_value_only_where_load_would_read_it_so() {
+        let value = json!({
+            "a": "1", "on": "on", "octal": "0755", "n": 493, "f": 2.5, "big": 18446744073709551615u64,
+            "list": [1, true, null, "", "multi\nline\n", {"k": "v"}, []], "empty": {}, "quoted": "x: y",
+        });
+        let written = crate::yaml::emit::emit(&value).unwrap();
+        assert!(reads_back_as(&written, &value), "{written}");
+        let same = |text: &str, expected: &Value| {
+            load(text).ok().and_then(|l| l.value).is_some_and(|v| crate::canon::same_meaning(&v, expected))
+        };
+        // Each text is read back as `expected` would be written, or differs from it.
+        for (text, expected) in [
+            ("a: 1\nb: x\n", json!({"a": 1, "b": "x"})),
+            ("a: 1.0\n", json!({"a": 1})),
+            ("a: on\n", json!({"a": true})),
+            ("a: 'on'\n", json!({"a": "on"})),
+            ("\"on\": x\n", json!({"on": "x"})),
+            ("on: x\n", json!({"true": "x"})),
+            ("a: [1, 2]\n", json!({"a": [1, 2]})),
+            // Differs, or is not what a writer writes: the long way decides.
+            ("a: 1\n", json!({"a": "1"})),
+            ("a: 1\n", json!({"a": 1, "b": 2})),
+            ("a: 1\nb: 2\n", json!({"a": 1})),
+            ("b: 2\na: 1\n", json!({"a": 1, "b": 2})),
+            ("a: 1\na: 1\n", json!({"a": 1})),
+            ("a: [1, 2]\n", json!({"a": [1]})),
+            ("a: [1]\n", json!({"a": [1, 2]})),
+            ("a: &x 1\nb: *x\n", json!({"a": 1, "b": 1})),
+            ("a: !!str 1\n", json!({"a": "1"})),
+            ("base: &b {x: 1}\nc:\n  <<: *b\n", json!({"base": {"x": 1}, "c": {"x": 1}})),
+            ("a: 1\n---\nb: 2\n", json!({"a": 1})),
+            ("", json!(null)),
+            ("a: 0x1F\n", json!({"a": 31})),
+            ("a: 99999999999999999999999\n", json!({"a": 1e23})),
+        ] {
+            if reads_back_as(text, &expected) {
+                assert!(same(text, &expected), "{text:?} read back as {expected} without being so");
+            }
+        }
+        assert!(reads_back_as("a: 1.0\n", &json!({"a": 1})));
+        assert!(!reads_back_as("b: 2\na: 1\n", &json!({"a": 1, "b": 2})), "keys in another order go the long way");
+        assert!(!reads_back_as("a: 1\na: 1\n", &json!({"a": 1})));
+        assert!(!reads_back_as("a: 1\n", &json!({"a": "1"})));
     }
 
     #[test]
