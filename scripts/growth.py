@@ -12,7 +12,9 @@ The growth column is the cost per unit of the largest size over the cost per uni
 before it: (t(2n) / t(n)) / 2. A linear cost gives 1.00; a cost that grows as n² gives 2.00.
 Anything over 1.3 is a finding to fix. The process start-up cost (about the same at every size)
 is measured on an empty stream and taken off every time before the ratio, so that it does not
-flatter small inputs.
+flatter small inputs. Memory is treated the same way in two more columns: the peak above the
+empty stream's peak (the floor: the binary's code, the C library, the configuration) per byte
+of input, and how that grows over the last doubling.
 """
 
 import os
@@ -79,7 +81,10 @@ def main():
     empty = os.path.join(work, "empty.yaml")
     with open(empty, "w") as f:
         f.write("---\n")
-    startup = {name: measure(cmd, runs)[0] for name, cmd in commands(temper, empty).items()}
+    start = {name: measure(cmd, runs) for name, cmd in commands(temper, empty).items()}
+    startup = {name: t for name, (t, _) in start.items()}
+    # The peak of a run that reads nothing: the binary's code, the C library, the configuration.
+    floor = {name: peak for name, (_, peak) in start.items()}
     rows = []
     worst = (0.0, "")
     worst_memory = (0.0, "")
@@ -99,6 +104,10 @@ def main():
             growth = (net[-1] / net[-2]) / (sizes[-1] / sizes[-2])
             size_bytes = os.path.getsize(files[-1])
             memory = results[-1][1] / size_bytes
+            # Memory above the floor, per byte of input, and how it grows over the last doubling.
+            held = [max(peak - floor[name], 1) for _, peak in results]
+            above = held[-1] / size_bytes
+            memory_growth = (held[-1] / held[-2]) / (sizes[-1] / sizes[-2])
             label = f"{dimension}, {name}"
             if growth > worst[0]:
                 worst = (growth, label)
@@ -107,14 +116,18 @@ def main():
             times = " / ".join(f"{t:.3f}" for t, _ in results)
             flag = " **over 1.3**" if growth > 1.3 else ""
             rows.append(f"| {dimension} | {name} | {' / '.join(map(str, sizes))} | {size_bytes / 1048576:.1f} | "
-                        f"{times} | {growth:.2f}{flag} | {results[-1][1] / 1048576:.0f} | {memory:.1f}× |")
+                        f"{times} | {growth:.2f}{flag} | {results[-1][1] / 1048576:.0f} | {memory:.1f}× | "
+                        f"{above:.1f}× | {memory_growth:.2f} |")
             print(f"growth.py: {label}: {times} s, growth {growth:.2f}", file=sys.stderr)
-    print("| dimension | command | n | largest MB | median s at each n | growth per doubling | peak MB | peak / input |")
-    print("|---|---|---|---:|---|---:|---:|---:|")
+    print("| dimension | command | n | largest MB | median s at each n | growth per doubling | peak MB | peak / input "
+          "| above floor / input | memory growth per doubling |")
+    print("|---|---|---|---:|---|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
     print()
     print(f"Start-up (empty stream), subtracted before the growth ratio: "
           + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in startup.items()))
+    print(f"Floor (the empty stream's peak), subtracted for the memory columns: "
+          + ", ".join(f"{k} {v / 1048576:.1f} MB" for k, v in floor.items()))
     print(f"Worst growth per doubling: {worst[0]:.2f} ({worst[1]}); "
           f"worst peak memory over input: {worst_memory[0]:.1f}× ({worst_memory[1]})")
 
