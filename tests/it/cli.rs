@@ -255,6 +255,64 @@ fn check_writes_sarif_for_code_scanning() {
     assert_eq!(privileged["locations"][0]["physicalLocation"]["region"]["startLine"], 25);
 }
 
+/// A SARIF log's results are made a batch at a time as the log is written: with more
+/// results than a batch holds, every violation still has its result, in the report's order.
+#[test]
+fn sarif_has_a_result_per_violation_in_order_across_batches() {
+    let dir = TempDir::new("sarif-batches");
+    let file = dir.path("wide.yaml");
+    let containers: String =
+        (0..1500).map(|i| format!("      - name: c{i}\n        image: example/c{i}:1.0\n")).collect();
+    let deployment = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: wide\nspec:\n  selector: {{matchLabels: {{app: wide}}}}\n  template:\n    metadata: {{labels: {{app: wide}}}}\n    spec:\n      containers:\n{containers}"
+    );
+    std::fs::write(&file, deployment).unwrap();
+    let run = |format: &str| {
+        let out = temper().args(["check", "--env", "prod", "--format", format, "-f"]).arg(&file).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let report = run("json");
+    let violations = report["violations"].as_array().unwrap();
+    let sarif = run("sarif");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(violations.len() > 2 * 4096, "{} violations: fewer than the batches this means to cross", violations.len());
+    assert_eq!(results.len(), violations.len());
+    for (r, v) in results.iter().zip(violations) {
+        assert_eq!(r["ruleId"], v["rule"]);
+        let text = r["message"]["text"].as_str().unwrap();
+        // A message shows the whole resource's pointer, the empty one, as `/`.
+        let path = v["path"].as_str().unwrap();
+        let path = if path.is_empty() { "/" } else { path };
+        assert!(text.contains(v["message"].as_str().unwrap()) && text.ends_with(&format!("({path})")), "{text}");
+    }
+}
+
+/// `temper diff` writes its unified text as it is made; `render --diff FILE` writes the same
+/// diff whole. A diff many times the writer's buffer reads the same either way.
+#[test]
+fn a_diff_written_as_it_is_made_is_the_diff_made_whole() {
+    let dir = TempDir::new("diff-streamed");
+    let file = dir.path("many.yaml");
+    let text: String = (0..400).map(|i| DEPLOYMENT.replace("name: web", &format!("name: web{i}"))).collect();
+    std::fs::write(&file, text).unwrap();
+    let whole = dir.path("whole.diff");
+    let out =
+        temper().args(["diff", "--no-enforce", "--env", "prod", "--color", "never", "-f"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rendered = temper()
+        .args(["render", "--no-enforce", "-q", "--env", "prod", "--diff"])
+        .arg(&whole)
+        .arg("-f")
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(rendered.status.code(), Some(0), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let whole = std::fs::read(&whole).unwrap();
+    assert!(out.stdout.len() > 4 * 65536, "{} bytes: not many times the buffer", out.stdout.len());
+    assert!(out.stdout == whole, "the streamed diff differs from the diff made whole");
+}
+
 #[test]
 fn explain_lists_rules_and_documents_each() {
     let out = temper().arg("explain").output().unwrap();
