@@ -56,11 +56,7 @@ pub fn documents(
         .into_par_iter()
         .map(|doc| {
             let (mut doc, kept) = doc.reopen()?;
-            let kept_id = match &kept {
-                Some(Sealed::Text { id, .. }) => Some(id.clone()),
-                _ => None,
-            };
-            let (found, mut facts, id) = document(&mut doc, kept_id.as_ref(), policy, index, fix);
+            let (found, mut facts, id) = document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
             for f in &mut facts {
                 f.references.keep_hosts(may_name_service);
             }

@@ -33,17 +33,7 @@ pub fn share(text: Arc<str>) -> Arc<str> {
 
 /// [`share`] for borrowed text: copied only if this thread kept no copy of it.
 pub fn text(text: &str) -> Arc<str> {
-    TEXTS.with_borrow_mut(|kept| {
-        if let Some(known) = kept.get(text) {
-            return Arc::clone(known);
-        }
-        if kept.len() >= KEPT {
-            kept.clear();
-        }
-        let made: Arc<str> = Arc::from(text);
-        kept.insert(Arc::clone(&made));
-        made
-    })
+    TEXTS.with_borrow(|kept| kept.get(text).cloned()).unwrap_or_else(|| share(Arc::from(text)))
 }
 
 #[cfg(test)]

@@ -217,6 +217,16 @@ pub enum Sealed {
     Value(Arc<Value>),
 }
 
+impl Sealed {
+    /// The identity kept with an object kept as text; `None` for a value.
+    pub fn id(&self) -> Option<&ResourceId> {
+        match self {
+            Sealed::Text { id, .. } => Some(id),
+            Sealed::Value(_) => None,
+        }
+    }
+}
+
 impl Document<Sealed> {
     /// The object, read back from its text if it was kept as text.
     pub fn open(&self) -> Result<Opened<'_>> {
@@ -230,15 +240,7 @@ impl Document<Sealed> {
     /// The identity of `obj`, the document's resource at `item`: for an object kept as text,
     /// the identity kept with it (shared, not copied) unless `obj` has another.
     pub fn id_of(&self, item: Option<usize>, obj: &Value) -> ResourceId {
-        ResourceId::of_like(self.kept_id(), self.number, item, obj)
-    }
-
-    /// The identity kept with an object kept as text.
-    pub fn kept_id(&self) -> Option<&ResourceId> {
-        match &self.value {
-            Some(Sealed::Text { id, .. }) => Some(id),
-            _ => None,
-        }
+        ResourceId::of_like(self.value.as_ref().and_then(Sealed::id), self.number, item, obj)
     }
 
     /// The identities of the document's resources, without reading a sealed object back.

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
-use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, Tag};
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, StrInput, Tag};
 
 use crate::pointer::Pointer;
 
@@ -64,13 +64,9 @@ const CORE_TAG: &str = "tag:yaml.org,2002:";
 
 /// Parses `text`, which must hold at most one document.
 pub fn load(text: &str) -> Result<Loaded, LoadError> {
-    let mut options = serde_saphyr::granit_parser::Options::default();
-    options.set_emit_comments(false);
-    options.block_nesting_limit = MAX_DEPTH;
-    options.flow_nesting_limit = MAX_DEPTH;
     let mut builder = Builder::default();
     let mut n_docs = 0;
-    for event in Parser::new_from_str_with_options(text, options) {
+    for event in parser(text) {
         let (event, span) = event.map_err(|e| LoadError {
             line: e.marker().line(),
             column: e.marker().col() + 1,
@@ -97,6 +93,15 @@ pub fn load(text: &str) -> Result<Loaded, LoadError> {
     Ok(Loaded { value: builder.root.filter(|v| !v.is_null()), frozen: builder.frozen, duplicates: builder.duplicates })
 }
 
+/// The parser of `text`, with comments off and nesting bounded by [`MAX_DEPTH`].
+fn parser(text: &str) -> Parser<'_, StrInput<'_>> {
+    let mut options = serde_saphyr::granit_parser::Options::default();
+    options.set_emit_comments(false);
+    options.block_nesting_limit = MAX_DEPTH;
+    options.flow_nesting_limit = MAX_DEPTH;
+    Parser::new_from_str_with_options(text, options)
+}
+
 /// Whether `text`, one document, reads back as `expected`, with every node compared as it is
 /// read rather than built first: the check every re-emitted document gets, which for a
 /// document of a long list would otherwise hold a second value several times its text.
@@ -106,14 +111,10 @@ pub fn load(text: &str) -> Result<Loaded, LoadError> {
 /// and the caller reads the text back whole ([`load`]) to decide: `true` means the text reads
 /// back as a value whose every node [`same_meaning`](crate::canon::same_meaning) finds equal.
 pub fn reads_back_as(text: &str, expected: &Value) -> bool {
-    let mut options = serde_saphyr::granit_parser::Options::default();
-    options.set_emit_comments(false);
-    options.block_nesting_limit = MAX_DEPTH;
-    options.flow_nesting_limit = MAX_DEPTH;
     let mut stack: Vec<Expected> = Vec::new();
     let mut root = Some(expected);
     let mut documents = 0;
-    for event in Parser::new_from_str_with_options(text, options) {
+    for event in parser(text) {
         let Ok((event, _)) = event else { return false };
         match event {
             Event::DocumentStart(..) => {
