@@ -166,7 +166,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             };
             Ok(Some(ResourceDiff {
                 rule,
-                renamed_from: pair.renamed_from.map(|i| from_keys[i].clone()),
+                renamed_from: pair.renamed_from.map(|i| Box::new(from_keys[i].clone())),
                 id: key,
                 change_type,
                 changes: Field::keep_all(changes),

@@ -179,7 +179,7 @@ fn resource_text(diff: &Diff, r: &ResourceDiff, color: bool) -> String {
 fn write_resource(out: &mut String, diff: &Diff, r: &ResourceDiff, color: bool) {
     let paint = |code: &str, line: &str| if color { format!("\x1b[{code}m{line}\x1b[0m") } else { line.to_string() };
     let (from, to) = (&diff.from.label, &diff.to.label);
-    let old_id = r.renamed_from.as_ref().unwrap_or(&r.id);
+    let old_id = r.renamed_from.as_deref().unwrap_or(&r.id);
     out.push_str(&paint("1", &format!("diff --temper a/{from}/{old_id} b/{to}/{}", r.id)));
     out.push('\n');
     let a = if r.before.is_some() { format!("a/{from}/{old_id}") } else { "/dev/null".into() };

@@ -325,7 +325,8 @@ impl Sides {
 /// One side of a resource as a diff shows it.
 #[derive(Debug, Clone)]
 pub enum Shown {
-    Value(Value),
+    /// Boxed: a diff keeps a side per resource it shows, most of them [`Shown::Omitted`].
+    Value(Box<Value>),
     /// The side exists, and the diff does not keep it (its format does not show it, or shows
     /// only the lines that differ, which [`ResourceDiff::lines`] holds).
     Omitted,
@@ -335,7 +336,7 @@ impl Shown {
     /// `value` kept as `sides` says.
     fn of(value: Value, sides: Sides) -> Shown {
         match sides {
-            Sides::Values => Shown::Value(value),
+            Sides::Values => Shown::Value(Box::new(value)),
             Sides::Lines | Sides::Neither => Shown::Omitted,
         }
     }
@@ -371,6 +372,8 @@ pub(crate) fn text_hunks(before: &str, after: &str) -> String {
             out.push('\n');
         }
     }
+    // Kept until the diff is written, for every resource shown: without the room it grew into.
+    out.shrink_to_fit();
     out
 }
 
@@ -445,7 +448,7 @@ pub struct ResourceDiff {
     pub id: Key,
     pub change_type: ChangeType,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub renamed_from: Option<Key>,
+    pub renamed_from: Option<Box<Key>>,
     /// For added resources, the rule that generated them; for a resource a rule turned into
     /// another kind in place, that rule, on the removed old one and on the added new one.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,7 @@
 //! `monitoring`: scrape targets for every metrics port, and day-one alerts per namespace.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -275,7 +276,7 @@ fn metrics_port(facts: &WorkloadFacts) -> Option<MetricsPort> {
 
 /// The Service port that targets `port`, with the Service and the labels to select it by.
 fn service_endpoint<'a>(
-    services: &'a [ServiceView],
+    services: &'a [Arc<ServiceView>],
     port: &MetricsPort,
 ) -> Option<(&'a ServiceView, String, Map<String, Value>)> {
     services.iter().find_map(|s| {
@@ -284,14 +285,14 @@ fn service_endpoint<'a>(
         if selector.is_empty() {
             return None;
         }
-        let (name, _, _) = s.ports.iter().find(|(name, _, target)| {
+        let (name, _, _, _) = s.ports.iter().find(|(name, _, target, _)| {
             name.is_some()
                 && match target {
                     PortRef::Name(t) => port.name.as_deref() == Some(t.as_str()),
                     PortRef::Number(n) => port.number == Some(*n),
                 }
         })?;
-        Some((s, name.clone()?, selector))
+        Some((&**s, name.clone()?, selector))
     })
 }
 
