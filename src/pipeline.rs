@@ -9,7 +9,6 @@
 //! statement (and, with `--stamp`, the stamps) is taken between checking and writing, when the
 //! caller's settings ask for it.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -51,6 +50,10 @@ pub struct Settings {
     /// Keep the manifests written (`Outcome::output`). A review (diff, promote) shows none of
     /// them: it still writes them, so that it fails where the render would, and keeps nothing.
     pub keep_output: bool,
+    /// Keep every change recorded (`Report::changes`: the JSON report, the diffs and a
+    /// caller reading the outcome list them). Without it they are counted by document, which
+    /// is all the summary and the write stage read.
+    pub keep_changes: bool,
 }
 
 impl Settings {
@@ -65,6 +68,7 @@ impl Settings {
             strict: false,
             progress: None,
             keep_output: true,
+            keep_changes: true,
         }
     }
 
@@ -79,6 +83,7 @@ impl Settings {
             strict: false,
             progress: None,
             keep_output: true,
+            keep_changes: true,
         }
     }
 
@@ -100,6 +105,11 @@ impl Settings {
     /// Write the manifests without keeping them (see `keep_output`).
     pub fn for_review(self) -> Settings {
         Settings { keep_output: false, ..self }
+    }
+
+    /// Count the changes instead of keeping them (`keep` false; see `keep_changes`).
+    pub fn keeping_changes(self, keep: bool) -> Settings {
+        Settings { keep_changes: keep, ..self }
     }
 
     /// Advance `progress` as the run goes.
@@ -201,29 +211,29 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
     if settings.strict {
         read::refuse_duplicates(inputs, &docs)?;
     }
-    let mut findings = Findings::default();
+    let mut findings = if settings.keep_changes { Findings::default() } else { Findings::counting() };
     for changes in patched {
-        findings.changes.extend(changes?);
+        findings.add_changes(changes?);
     }
     typed.into_iter().collect::<Result<()>>()?;
     let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
     let Hardened { mut docs, mut generated, reviews } = harden(docs, policy, settings, &mut findings, progress)?;
     let compliance = match (&settings.compliance, input_digest, input_entries) {
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
-            let changed: HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
+            let changed = findings.changed_documents();
             let outputs = compliance::entries(&docs, &generated, secrets, input_entries, &changed)?;
             let (violations, exemptions) = (&findings.violations, &findings.exemptions);
             let statement = compliance::statement(policy, &input_digest, &set_digest(&outputs), violations, exemptions);
             if settings.stamp {
                 let stamps = compliance::stamp(&mut docs, &mut generated, &outputs, &statement, policy, &input_digest)?;
-                findings.changes.extend(stamps);
+                findings.add_changes(stamps);
             }
             Some(statement)
         }
         _ => None,
     };
     findings.changes.sort_by_key(|c| c.resource.document);
-    let changed = write::changed_documents(&docs, &findings.changes);
+    let changed = write::changed_documents(&docs, &findings.changed_documents());
     let output = if settings.fix {
         write::write(inputs, &docs, &changed, &generated, progress, settings.keep_output)?
     } else {

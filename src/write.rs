@@ -16,12 +16,12 @@ use crate::canon::same_meaning;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::read::{Document, Input, Sealed};
-use crate::record::{Change, Generated};
+use crate::record::Generated;
 use crate::yaml;
 
-/// Which of `docs` a recorded change touched: those are re-emitted, the others copied.
-pub fn changed_documents<O>(docs: &[Document<O>], changes: &[Change]) -> Vec<bool> {
-    let numbers: HashSet<usize> = changes.iter().map(|c| c.resource.document).collect();
+/// Which of `docs` a recorded change touched (`numbers`, [`crate::record::Findings::changed_documents`]):
+/// those are re-emitted, the others copied.
+pub fn changed_documents<O>(docs: &[Document<O>], numbers: &HashSet<usize>) -> Vec<bool> {
     docs.iter().map(|d| d.number > 0 && numbers.contains(&d.number)).collect()
 }
 

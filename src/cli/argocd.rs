@@ -117,7 +117,9 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         notes.push_str(&format!("temper: skipped {}: not a Kubernetes manifest\n", file.display()));
     }
 
-    let outcome = temper::run(&inputs, &policy, &Settings::render(namespace).with_strict(args.strict.strict))?;
+    // ArgoCD reads the manifests and the summary, which counts the changes.
+    let settings = Settings::render(namespace).with_strict(args.strict.strict).keeping_changes(false);
+    let outcome = temper::run(&inputs, &policy, &settings)?;
     let report = &outcome.report;
     if report.counts.resources == 0 {
         // ArgoCD reads empty output as an application without resources; with auto-prune it

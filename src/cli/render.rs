@@ -56,6 +56,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         .settings(args.input.namespace(), wants_hash)?
         .with_stamps(args.stamp)
         .with_strict(args.input.strict.strict)
+        // Only the JSON report and the diff list the changes; the summary counts them.
+        .keeping_changes(args.report.is_some() || args.diff.is_some())
         .with_progress(ticker.as_ref().map(Ticker::progress));
     let outcome = temper::run(&inputs, &policy, &settings)?;
     if let Some(ticker) = ticker {

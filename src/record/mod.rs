@@ -10,6 +10,8 @@ mod flow;
 mod json;
 mod rule_id;
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -249,9 +251,49 @@ pub struct Findings {
     pub flows: Vec<Flow>,
     /// What the operator must provide for the output to work.
     pub prerequisites: Vec<Prerequisite>,
+    /// Set by [`Findings::counting`]: the changes added since, counted instead of kept.
+    counted: Option<Counted>,
+}
+
+/// Changes counted rather than kept: how many, and the documents they changed.
+#[derive(Clone, Debug, Default)]
+struct Counted {
+    changes: usize,
+    documents: HashSet<usize>,
 }
 
 impl Findings {
+    /// Findings that count the changes added to them, by document, instead of keeping them:
+    /// for a run none of whose outputs lists the changes (a render whose report is the
+    /// summary), which then does not hold a record per field fixed (a stream of small
+    /// workloads records eight times as many changes as documents).
+    pub fn counting() -> Findings {
+        Findings { counted: Some(Counted::default()), ..Findings::default() }
+    }
+
+    /// Adds `changes`: kept, or counted.
+    pub fn add_changes(&mut self, changes: Vec<Change>) {
+        match &mut self.counted {
+            Some(counted) => {
+                counted.changes += changes.len();
+                counted.documents.extend(changes.iter().map(|c| c.resource.document));
+            }
+            None => self.changes.extend(changes),
+        }
+    }
+
+    /// How many changes were recorded, kept or counted.
+    pub fn change_count(&self) -> usize {
+        self.changes.len() + self.counted.as_ref().map_or(0, |c| c.changes)
+    }
+
+    /// The numbers of the documents a recorded change (kept or counted) changed.
+    pub fn changed_documents(&self) -> HashSet<usize> {
+        let mut changed: HashSet<usize> = self.changes.iter().map(|c| c.resource.document).collect();
+        changed.extend(self.counted.iter().flat_map(|c| c.documents.iter().copied()));
+        changed
+    }
+
     /// Appends `other`'s lists to these.
     pub fn extend(&mut self, other: Findings) {
         self.extend_all(vec![other]);
@@ -262,17 +304,34 @@ impl Findings {
     /// at once, and leave up to half of the new one unused.
     pub fn extend_all(&mut self, parts: Vec<Findings>) {
         let total = |len: fn(&Findings) -> usize| parts.iter().map(len).sum::<usize>();
-        self.changes.reserve_exact(total(|f| f.changes.len()));
+        if self.counted.is_none() {
+            self.changes.reserve_exact(total(|f| f.changes.len()));
+        }
         self.violations.reserve_exact(total(|f| f.violations.len()));
         self.exemptions.reserve_exact(total(|f| f.exemptions.len()));
         self.flows.reserve_exact(total(|f| f.flows.len()));
         self.prerequisites.reserve_exact(total(|f| f.prerequisites.len()));
         for part in parts {
-            self.changes.extend(part.changes);
+            if let Some(counted) = part.counted {
+                self.add_counted(counted);
+            }
+            self.add_changes(part.changes);
             self.violations.extend(part.violations);
             self.exemptions.extend(part.exemptions);
             self.flows.extend(part.flows);
             self.prerequisites.extend(part.prerequisites);
+        }
+    }
+
+    /// Adds what another [`Findings::counting`] counted.
+    fn add_counted(&mut self, other: Counted) {
+        match &mut self.counted {
+            Some(counted) => {
+                counted.changes += other.changes;
+                counted.documents.extend(other.documents);
+            }
+            // Kept changes cannot be made of counted ones: the count is kept beside them.
+            None => self.counted = Some(other),
         }
     }
 }

@@ -145,14 +145,14 @@ impl Report {
                 template: d.template.clone(),
             })
             .collect();
-        let changed: std::collections::HashSet<usize> = findings.changes.iter().map(|c| c.resource.document).collect();
+        let changed = findings.changed_documents();
         let errors = findings.violations.iter().filter(|v| v.blocks()).count();
         let exempted = findings.violations.iter().filter(|v| v.exempted.is_some()).count();
         let counts = Counts {
             documents: documents.len(),
             resources: docs.iter().map(Document::resource_count).sum(),
             changed_documents: changed.len(),
-            changes: findings.changes.len(),
+            changes: findings.change_count(),
             generated: generated.len(),
             violations: findings.violations.len(),
             errors,

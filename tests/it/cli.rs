@@ -3,6 +3,7 @@
 use crate::util::{TempDir, run_with_stdin, temper, transcript};
 
 const DEPLOYMENT: &str = "---\n# Source: app/templates/web.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n        image: example/web:1.0\n        readinessProbe: {tcpSocket: {port: 80}}\n        livenessProbe: {tcpSocket: {port: 80}}\n";
+const CONFIG_MAP_UNTOUCHED: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: team}\ndata:\n  mode: 'fast'  # as written\n";
 const PRIVILEGED: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: root}\nspec:\n  containers:\n  - name: c\n    image: example/c:1.0\n    securityContext: {privileged: true}\n";
 
 fn settings() -> insta::Settings {
@@ -210,6 +211,48 @@ fn report_file_lists_changes_and_violations() {
             ".compliance.statement.outputsDigest" => "[hash]",
         });
     });
+}
+
+/// A render whose outputs list no change counts its changes instead of keeping them: its
+/// manifests and summary are those of a render that keeps them for its report, stamps
+/// (changes made after the rules) included.
+#[test]
+fn a_render_that_counts_its_changes_writes_and_summarises_as_one_that_keeps_them() {
+    let dir = TempDir::new("counted");
+    let file = dir.path("in.yaml");
+    let text: String = (0..3).map(|i| DEPLOYMENT.replace("name: web", &format!("name: web{i}"))).collect();
+    std::fs::write(&file, text + "---\n" + CONFIG_MAP_UNTOUCHED).unwrap();
+    for stamp in [false, true] {
+        let run = |report: Option<&std::path::Path>| {
+            let mut cmd = temper();
+            cmd.args(["render", "--no-enforce", "--env", "prod", "-f"]).arg(&file);
+            if stamp {
+                cmd.arg("--stamp");
+            }
+            if let Some(report) = report {
+                cmd.arg("--report").arg(report);
+            }
+            let out = cmd.output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+            out
+        };
+        let report = dir.path("report.json");
+        let (counted, kept) = (run(None), run(Some(&report)));
+        assert!(counted.stdout == kept.stdout, "the manifests differ (stamp: {stamp})");
+        assert_eq!(String::from_utf8_lossy(&counted.stderr), String::from_utf8_lossy(&kept.stderr));
+        let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+        let listed = json["changes"].as_array().unwrap();
+        assert!(!listed.is_empty());
+        assert_eq!(json["counts"]["changes"].as_u64(), Some(listed.len() as u64));
+        let summary = String::from_utf8_lossy(&counted.stderr).lines().next().unwrap_or_default().to_string();
+        // Stamps change every document; without them the ConfigMap no rule changed is copied
+        // as it was, in both.
+        let changed = if stamp { "4 documents, 4 changed, " } else { "4 documents, 3 changed, " };
+        assert!(summary.contains(changed), "{summary}");
+        assert!(summary.contains(&format!(" {} changes;", listed.len())), "{summary}");
+        let untouched = String::from_utf8_lossy(&counted.stdout).contains("  mode: 'fast'  # as written\n");
+        assert_eq!(untouched, !stamp);
+    }
 }
 
 #[test]
