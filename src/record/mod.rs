@@ -11,6 +11,7 @@ mod json;
 mod rule_id;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -146,10 +147,12 @@ pub struct Violation {
     pub path: Pointer,
     /// `error` when the rule is enforced in this environment, else `warning`.
     pub severity: Severity,
-    pub message: String,
+    /// Shared where it repeats ([`Violation::message`]): a check of a stream of small
+    /// workloads reports the same absent field, in the same words, for each of them.
+    pub message: Arc<str>,
     /// Set when an exemption covers this violation: it is reported but never fails a run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exempted: Option<String>,
+    pub exempted: Option<Arc<str>>,
     /// Set when this is a fix temper refused because it would break the workload or the
     /// release: a warning, unless the environment makes refusals blocking.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -157,6 +160,11 @@ pub struct Violation {
 }
 
 impl Violation {
+    /// `text` as a violation keeps it: this thread's copy of it, if it kept one ([`crate::intern`]).
+    pub fn message(text: String) -> Arc<str> {
+        crate::intern::share(Arc::from(text))
+    }
+
     /// Whether this violation fails the run: an enforced rule, not exempted.
     pub fn blocks(&self) -> bool {
         self.severity == Severity::Error && self.exempted.is_none()

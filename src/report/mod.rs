@@ -166,7 +166,7 @@ impl Report {
         // `record::replaced`).
         for violation in &mut violations {
             if let std::borrow::Cow::Owned(hidden) = crate::credential::redact_text(&violation.message) {
-                violation.message = hidden;
+                violation.message = hidden.into();
             }
         }
         Report {

@@ -93,14 +93,14 @@ impl<'a> Cx<'a> {
     }
 
     fn push(&mut self, path: Pointer, message: String, severity: Severity, refused: bool) {
-        let exempted = self.waiver.map(|w| w.reason.clone());
+        let exempted = self.waiver.map(|w| crate::intern::text(&w.reason));
         self.waived += usize::from(exempted.is_some());
         self.findings.violations.push(Violation {
             rule: self.rule,
             resource: self.id.clone(),
             path: path.interned(),
             severity,
-            message,
+            message: Violation::message(message),
             exempted,
             refused,
         });

@@ -206,8 +206,8 @@ impl<'a> Gx<'a> {
             resource: about.clone(),
             path: path.interned(),
             severity,
-            message,
-            exempted: waiver.map(|w| w.reason.clone()),
+            message: Violation::message(message),
+            exempted: waiver.map(|w| crate::intern::text(&w.reason)),
             refused,
         });
     }
