@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::canon::same_meaning;
 use crate::error::Result;
+use crate::object::ResourceId;
 use crate::pointer::Pointer;
 use crate::record::{Change, Json, RuleId};
 
@@ -54,13 +55,13 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         .map(|(r, _)| r.value().map(Cow::into_owned))
         .collect::<Result<_>>()?;
     let values = from.resources.iter().chain(&to.resources).filter_map(|r| match r {
-        Resource::Value(v) => Some(&**v),
+        Resource::Value(v) => Some(&***v),
         Resource::Generated(_) | Resource::Sealed(..) | Resource::Reread(..) | Resource::Input(..) => None,
     });
     let redactor = Redactor::new(values.chain(&kept_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);
     let to_changes = by_key(to.changes);
-    let generated: HashMap<&Key, &String> = to.generated.iter().map(|(k, r)| (k, r)).collect();
+    let generated: HashMap<KeyRef<'_>, RuleId> = to.generated.iter().map(|g| (id_key_ref(g.id()), g.rule)).collect();
     let (replaced, replaced_from) = replaced_in_place(to.changes);
     // Resources that did not change are counted, and kept only if the options ask for them.
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -143,9 +144,10 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 }
             }
             let rule = match change_type {
-                ChangeType::Added => {
-                    generated.get(&key).map(|r| r.to_string()).or_else(|| replaced.get(&key).map(|r| r.to_string()))
-                }
+                ChangeType::Added => generated
+                    .get(&key_ref(&key))
+                    .map(|r| r.to_string())
+                    .or_else(|| replaced.get(&key).map(|r| r.to_string())),
                 ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
                 _ => None,
             };
@@ -417,16 +419,24 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
     (by_new, by_old)
 }
 
-fn by_key(changes: &[Change]) -> HashMap<Key, Recorded<'_>> {
-    let mut map: HashMap<Key, Recorded<'_>> = HashMap::new();
+/// A [`Key`] borrowed from the identity a change was recorded with (group, kind, namespace,
+/// name): a diff of a stream files the changes of every resource by it, and copies of the
+/// keys took as much as the lists they filed.
+type KeyRef<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+fn key_ref(key: &Key) -> KeyRef<'_> {
+    (&key.group, &key.kind, &key.namespace, &key.name)
+}
+
+/// The [`Key`] of `id`, borrowed.
+fn id_key_ref(id: &ResourceId) -> KeyRef<'_> {
+    (id.group(), &id.kind, id.namespace.as_deref().unwrap_or_default(), &id.name)
+}
+
+fn by_key(changes: &[Change]) -> HashMap<KeyRef<'_>, Recorded<'_>> {
+    let mut map: HashMap<KeyRef<'_>, Recorded<'_>> = HashMap::new();
     for c in changes {
-        let key = Key {
-            group: c.resource.group().to_string(),
-            kind: c.resource.kind.clone(),
-            namespace: c.resource.namespace.clone().unwrap_or_default(),
-            name: c.resource.name.clone(),
-        };
-        map.entry(key).or_default().0.push(c);
+        map.entry(id_key_ref(&c.resource)).or_default().0.push(c);
     }
     for recorded in map.values_mut() {
         recorded.0.sort_by(|a, b| a.pointer.as_str().cmp(b.pointer.as_str()));
@@ -468,8 +478,8 @@ fn attribute(
     c: &Field,
     key: &Key,
     before_key: Option<&Key>,
-    to: &HashMap<Key, Recorded<'_>>,
-    from: &HashMap<Key, Recorded<'_>>,
+    to: &HashMap<KeyRef<'_>, Recorded<'_>>,
+    from: &HashMap<KeyRef<'_>, Recorded<'_>>,
 ) -> Option<String> {
     let related = |records: Option<&Recorded<'_>>| -> Vec<String> {
         let mut rules: Vec<String> = records
@@ -485,9 +495,9 @@ fn attribute(
         rules.dedup();
         rules
     };
-    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(key)) };
+    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(&key_ref(key))) };
     if rules.is_empty() {
-        rules = related(before_key.and_then(|k| from.get(k)));
+        rules = related(before_key.and_then(|k| from.get(&key_ref(k))));
     }
     (!rules.is_empty()).then(|| rules.join(", "))
 }

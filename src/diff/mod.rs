@@ -44,8 +44,8 @@ pub struct Side<'a> {
     pub resources: Vec<Resource<'a>>,
     /// The changes the render that produced this side recorded (empty for raw input).
     pub changes: &'a [Change],
-    /// Rules that generated resources on this side, by resource key.
-    pub generated: Vec<(Key, String)>,
+    /// The objects its render generated (empty for raw input), with the rule that did.
+    pub generated: &'a [Generated],
     pub compliance_hash: Option<String>,
     /// The connections its render inferred, with what the policies of its input and of its
     /// output allow.
@@ -55,18 +55,21 @@ pub struct Side<'a> {
 /// A resource of a side: a value the side holds or borrows, or an object its render kept
 /// as text (a sealed document, an object it generated), read back only when the diff comes to
 /// it: both sides of a promotion hold a whole render.
+///
+/// The variants that hold more than a reference are boxed: both sides of a promotion hold a
+/// resource per object of a render.
 #[derive(Debug, Clone)]
 pub enum Resource<'a> {
-    Value(Cow<'a, Value>),
+    Value(Box<Cow<'a, Value>>),
     Generated(&'a Generated),
     /// A sealed document holding one object as text.
     Sealed(&'a ResourceId, &'a Document<Sealed>),
     /// A document read again for the diff and kept as text, as a render compacts it.
-    Reread(ResourceId, Document<Sealed>),
+    Reread(ResourceId, Box<Document<Sealed>>),
     /// A document of the input that its render changed, read from the input text only when
     /// the diff comes to it. Its identity is its render's: no change the render recorded
     /// touched it (see [`Side::before_render`]).
-    Input(Key, &'a [Input], &'a Document<Sealed>),
+    Input(ResourceId, &'a [Input], &'a Document<Sealed>),
 }
 
 impl<'a> Resource<'a> {
@@ -77,14 +80,14 @@ impl<'a> Resource<'a> {
             Resource::Generated(g) => g.id().key(),
             Resource::Sealed(id, _) => id.key(),
             Resource::Reread(id, _) => id.key(),
-            Resource::Input(key, ..) => key.clone(),
+            Resource::Input(id, ..) => id.key(),
         }
     }
 
     /// The resource as a value, read back if it was kept as text.
     pub fn value(&self) -> Result<Cow<'_, Value>> {
         match self {
-            Resource::Value(v) => Ok(Cow::Borrowed(&**v)),
+            Resource::Value(v) => Ok(Cow::Borrowed(&***v)),
             Resource::Generated(g) => Ok(Cow::Owned(g.object()?)),
             Resource::Sealed(_, doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
             Resource::Reread(_, doc) => Ok(doc.open()?.into_value().unwrap_or_default()),
@@ -108,13 +111,13 @@ impl<'a> Resource<'a> {
 
 impl<'a> From<&'a Value> for Resource<'a> {
     fn from(value: &'a Value) -> Resource<'a> {
-        Resource::Value(Cow::Borrowed(value))
+        Resource::Value(Box::new(Cow::Borrowed(value)))
     }
 }
 
 impl From<Value> for Resource<'_> {
     fn from(value: Value) -> Self {
-        Resource::Value(Cow::Owned(value))
+        Resource::Value(Box::new(Cow::Owned(value)))
     }
 }
 
@@ -138,7 +141,7 @@ impl<'a> Side<'a> {
             label: label.to_string(),
             resources: documents.chain(generated).collect(),
             changes: &outcome.report.changes,
-            generated: outcome.generated.iter().map(|g| (g.id().key(), g.rule.to_string())).collect(),
+            generated: &outcome.generated,
             compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
             flows: &outcome.report.flows,
         }
@@ -177,12 +180,12 @@ impl<'a> Side<'a> {
             .map(|doc| -> Result<Vec<Resource<'a>>> {
                 match (changed.get(&doc.number), &doc.value) {
                     (None, _) => Ok(Resource::of_sealed(doc)),
-                    (Some(false), Some(Sealed::Text { id, .. })) => Ok(vec![Resource::Input(id.key(), inputs, doc)]),
+                    (Some(false), Some(Sealed::Text { id, .. })) => Ok(vec![Resource::Input(id.clone(), inputs, doc)]),
                     (Some(_), _) => {
                         // Read again as the render read it, and kept compact as the render keeps it.
                         let again = read::parse_again(inputs, doc)?.compact();
                         match &again.value {
-                            Some(Sealed::Text { id, .. }) => Ok(vec![Resource::Reread(id.clone(), again)]),
+                            Some(Sealed::Text { id, .. }) => Ok(vec![Resource::Reread(id.clone(), Box::new(again))]),
                             _ => Ok(again.reopen()?.0.into_resources().into_iter().map(Resource::from).collect()),
                         }
                     }
