@@ -130,10 +130,12 @@ impl Rule for Params {
             }
         }
         for slot in containers(obj, &spec_ptr, true) {
-            let Some(c) = slot.get(obj).cloned() else { continue };
+            // Read where it is: a container may hold a long list (its env), and nothing here
+            // changes the object.
+            let Some(c) = slot.get(obj) else { continue };
             let who = format!("container `{}`", slot.name);
             let sc_ptr = slot.ptr.key("securityContext");
-            let sc = object::get(&c, &["securityContext"]);
+            let sc = object::get(c, &["securityContext"]);
             if sc.and_then(|s| s.get("privileged")) == Some(&json!(true)) {
                 cx.violation(sc_ptr.key("privileged"), format!("{who} is privileged"));
             }
@@ -165,10 +167,10 @@ impl Rule for Params {
                 }
             }
             for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
-                host_field(cx, &c, &slot.ptr, &[probe], &who);
+                host_field(cx, c, &slot.ptr, &[probe], &who);
             }
             for hook in ["postStart", "preStop"] {
-                host_field(cx, &c, &slot.ptr, &["lifecycle", hook], &who);
+                host_field(cx, c, &slot.ptr, &["lifecycle", hook], &who);
             }
         }
     }

@@ -30,43 +30,31 @@ pub fn locate(text: &str, pointer: &Pointer) -> Option<usize> {
 /// [`locate`] for every pointer of `pointers`, in one pass over `text`: the result holds the
 /// line of each, in the same order.
 pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
-    // Every prefix of every pointer (the pointer itself included), escaped as pointers are,
-    // with the pointers it leads to and whether it is the whole of them.
-    let mut prefixes: HashMap<String, Vec<(usize, bool)>> = HashMap::new();
-    for (i, pointer) in pointers.iter().enumerate() {
-        let tokens: Vec<String> = pointer.tokens().collect();
-        let mut prefix = Pointer::root();
-        prefixes.entry(String::new()).or_default().push((i, tokens.is_empty()));
-        for (depth, token) in tokens.iter().enumerate() {
-            prefix = prefix.key(token);
-            prefixes.entry(prefix.as_str().to_string()).or_default().push((i, depth + 1 == tokens.len()));
+    // Every prefix of every pointer (the pointer itself included), escaped as pointers are:
+    // slices of the pointers' own text, each with the line where its node was first seen and
+    // the last line it was seen at. A document with many violations asks for as many pointers,
+    // and a copy of every prefix with the pointers it leads to took several times the text.
+    let mut prefixes: HashMap<&str, Sighting> = HashMap::new();
+    for pointer in pointers {
+        for prefix in prefixes_of(pointer.as_str()) {
+            prefixes.entry(prefix).or_default();
         }
     }
-    let mut exact: Vec<Option<usize>> = vec![None; pointers.len()];
-    let mut best: Vec<Option<usize>> = vec![None; pointers.len()];
     let mut options = serde_saphyr::granit_parser::Options::default();
     options.set_emit_comments(false);
     let mut stack: Vec<Level> = Vec::new();
     // The path of the node at hand, escaped; valid while the innermost level is relevant.
     let mut path = String::new();
-    let seen = |path: &str, line: usize, exact: &mut Vec<Option<usize>>, best: &mut Vec<Option<usize>>| {
-        let Some(found) = prefixes.get(path) else { return false };
-        for &(i, whole) in found {
-            if exact[i].is_some() {
-                continue;
-            }
-            if whole {
-                exact[i] = Some(line);
-            } else {
-                best[i] = Some(line);
-            }
-        }
+    let mut seen = |path: &str, line: usize| {
+        let Some(sighting) = prefixes.get_mut(path) else { return false };
+        sighting.first.get_or_insert(line);
+        sighting.last = Some(line);
         true
     };
     for event in Parser::new_from_str_with_options(text, options) {
         let Ok((event, span)) = event else {
             // As a single pointer's search would: what was found stays, the rest is unknown.
-            return exact;
+            return pointers.iter().map(|p| prefixes.get(p.as_str()).and_then(|s| s.first)).collect();
         };
         let line = span.start.line();
         let is_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
@@ -75,7 +63,7 @@ pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
         let mut on_path = false;
         if is_node {
             match stack.last_mut() {
-                None => on_path = seen("", line, &mut exact, &mut best),
+                None => on_path = seen("", line),
                 Some(level) => {
                     let in_key = matches!(level.kind, Kind::Map { in_value: false, .. });
                     let token = match &mut level.kind {
@@ -98,7 +86,7 @@ pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
                     {
                         path.truncate(level.base);
                         path.push_str(Pointer::root().key(&token).as_str());
-                        on_path = seen(&path, line, &mut exact, &mut best);
+                        on_path = seen(&path, line);
                     }
                     if in_key {
                         if is_collection {
@@ -133,7 +121,31 @@ pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
             _ => {}
         }
     }
-    exact.into_iter().zip(best).map(|(exact, best)| exact.or(best)).collect()
+    // A pointer's own node where it was first seen; else the last line at which any of its
+    // ancestors was seen (lines only grow as the text is read), which is its deepest ancestor
+    // present.
+    let line_of = |pointer: &Pointer| {
+        let path = pointer.as_str();
+        let sighting = |prefix: &str| prefixes.get(prefix).copied().unwrap_or_default();
+        sighting(path).first.or_else(|| {
+            prefixes_of(path).filter(|prefix| prefix.len() < path.len()).filter_map(|p| sighting(p).last).max()
+        })
+    };
+    pointers.iter().map(line_of).collect()
+}
+
+/// Where a prefix of the pointers [`locate_all`] looks for was seen, by line.
+#[derive(Clone, Copy, Default)]
+struct Sighting {
+    first: Option<usize>,
+    last: Option<usize>,
+}
+
+/// The prefixes of an escaped pointer, from the root (`""`) to the pointer itself: its text up
+/// to each `/` (escaped tokens hold none), then the whole of it.
+fn prefixes_of(pointer: &str) -> impl Iterator<Item = &str> {
+    let cuts = pointer.match_indices('/').map(|(at, _)| at).filter(|&at| at > 0);
+    std::iter::once("").chain(cuts.map(|at| &pointer[..at])).chain((!pointer.is_empty()).then_some(pointer))
 }
 
 fn value_done(stack: &mut [Level]) {
