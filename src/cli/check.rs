@@ -56,6 +56,6 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         Format::Text => write_stdout(report.summary_with(args.limit.max_violations).as_bytes())?,
         format => stream_stdout(|out| report::write_with(report, format, &inputs, &outcome.documents, &sources, out))?,
     }
-    super::log(&report.summary());
+    super::log_with(|| report.summary());
     Ok(if report.fails() { EXIT_VIOLATION } else { EXIT_OK })
 }

@@ -257,7 +257,7 @@ impl ProcessArgs {
         if !self.quiet {
             eprint!("{notes}{}", report.summary_with(limit.max_violations));
         }
-        log(&format!("{notes}{}", report.summary()));
+        log_with(|| format!("{notes}{}", report.summary()));
     }
 }
 
@@ -269,16 +269,22 @@ pub fn refuse(notes: &str, report: &temper::report::Report, environment: &str, l
         report.counts.errors
     );
     eprint!("{notes}{}{last}", report.summary_with(limit.max_violations));
-    log(&format!("{notes}{}{last}", report.summary()));
+    log_with(|| format!("{notes}{}{last}", report.summary()));
     EXIT_VIOLATION
 }
 
 /// Appends `text` to the log file, if one is set. Logging never fails a run.
 fn log(text: &str) {
-    let text = temper::credential::redact_text(text);
-    if let Some(path) = LOG_FILE.get()
-        && let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path)
-    {
+    log_with(|| text.to_string());
+}
+
+/// [`log`] of the text `make` makes, made only if a log file is set: a run's full summary
+/// lists every violation, many times the input on a large stream.
+fn log_with(make: impl FnOnce() -> String) {
+    let Some(path) = LOG_FILE.get() else { return };
+    let text = make();
+    let text = temper::credential::redact_text(&text);
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
         let _ = file.write_all(text.as_bytes());
     }
 }
