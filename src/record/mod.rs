@@ -147,7 +147,7 @@ pub struct Violation {
     pub path: Pointer,
     /// `error` when the rule is enforced in this environment, else `warning`.
     pub severity: Severity,
-    /// Shared where it repeats ([`Violation::message`]): a check of a stream of small
+    /// Shared where it repeats ([`crate::intern::text`]): a check of a stream of small
     /// workloads reports the same absent field, in the same words, for each of them.
     pub message: Arc<str>,
     /// Set when an exemption covers this violation: it is reported but never fails a run.
@@ -160,11 +160,6 @@ pub struct Violation {
 }
 
 impl Violation {
-    /// `text` as a violation keeps it: this thread's copy of it, if it kept one ([`crate::intern`]).
-    pub fn message(text: String) -> Arc<str> {
-        crate::intern::share(Arc::from(text))
-    }
-
     /// Whether this violation fails the run: an enforced rule, not exempted.
     pub fn blocks(&self) -> bool {
         self.severity == Severity::Error && self.exempted.is_none()

@@ -100,7 +100,7 @@ impl<'a> Cx<'a> {
             resource: self.id.clone(),
             path: path.interned(),
             severity,
-            message: Violation::message(message),
+            message: crate::intern::text(&message),
             exempted,
             refused,
         });

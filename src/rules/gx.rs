@@ -206,7 +206,7 @@ impl<'a> Gx<'a> {
             resource: about.clone(),
             path: path.interned(),
             severity,
-            message: Violation::message(message),
+            message: crate::intern::text(&message),
             exempted: waiver.map(|w| crate::intern::text(&w.reason)),
             refused,
         });
