@@ -52,11 +52,20 @@ pub fn documents(
     progress: &Progress,
     may_name_service: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(Vec<Document<Sealed>>, Vec<WorkloadFacts>)> {
-    let checked: Vec<(Document<Sealed>, Findings, Vec<WorkloadFacts>)> = docs
-        .into_par_iter()
+    let counting = findings.counts_changes();
+    let count = docs.len();
+    // Both lists are filled in place, in document order: a fallible collect
+    // (`Result<Vec<_>>`) gathers its results in a list per thread and copies them once more,
+    // at the stage's peak.
+    let mut sealed: Vec<Option<Document<Sealed>>> = Vec::with_capacity(count);
+    let mut checked: Vec<Result<Checked>> = Vec::with_capacity(count);
+    docs.into_par_iter()
         .map(|doc| {
-            let (mut doc, kept) = doc.reopen()?;
-            let (found, mut facts, id) = document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
+            let (mut doc, kept) = match doc.reopen() {
+                Ok(opened) => opened,
+                Err(e) => return (None, Err(e)),
+            };
+            let (mut found, mut facts, id) = document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
             for f in &mut facts {
                 f.references.keep_hosts(may_name_service);
             }
@@ -64,20 +73,28 @@ pub fn documents(
                 progress.checked_one();
             }
             let changed = !found.changes.is_empty();
-            Ok((doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref())), found, facts))
+            // A run that counts its changes holds none of them, not even until every
+            // document is checked.
+            if counting {
+                found.count_kept_changes();
+            }
+            (Some(doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref()))), Ok((found, facts)))
         })
-        .collect::<Result<_>>()?;
-    let mut sealed = Vec::with_capacity(checked.len());
-    let mut found = Vec::with_capacity(checked.len());
-    let mut facts = Vec::new();
-    for (doc, doc_findings, doc_facts) in checked {
-        sealed.push(doc);
+        .unzip_into_vecs(&mut sealed, &mut checked);
+    let mut found = Vec::with_capacity(count);
+    let mut facts = Vec::with_capacity(checked.iter().flatten().map(|(_, facts)| facts.len()).sum());
+    for result in checked {
+        let (doc_findings, doc_facts) = result?;
         found.push(doc_findings);
         facts.extend(doc_facts);
     }
     findings.extend_all(found);
-    Ok((sealed, facts))
+    // Every document is there: a document that could not be read back returned above.
+    Ok((sealed.into_iter().flatten().collect(), facts))
 }
+
+/// What checking one document found: its findings and the facts about its workloads.
+type Checked = (Findings, Vec<WorkloadFacts>);
 
 /// Runs the rules over every generated object without changing it, as a check of the output
 /// would. In parallel: a large stream gets thousands of generated objects.
@@ -109,7 +126,7 @@ fn document(
     let mut findings = Findings::default();
     let number = doc.number;
     let mut single = None;
-    let facts = doc
+    let mut facts = doc
         .resources_mut()
         .into_iter()
         .filter_map(|(item, obj)| {
@@ -125,7 +142,10 @@ fn document(
             }
             facts
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // Most documents hold one workload or none, and a collect makes room for four: the lists
+    // wait until every document is checked.
+    facts.shrink_to_fit();
     (findings, facts, single)
 }
 

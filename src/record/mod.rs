@@ -274,6 +274,20 @@ impl Findings {
         Findings { counted: Some(Counted::default()), ..Findings::default() }
     }
 
+    /// Whether these findings count the changes added to them ([`Findings::counting`]).
+    pub fn counts_changes(&self) -> bool {
+        self.counted.is_some()
+    }
+
+    /// Counts the changes kept so far, and those added from now on, instead of keeping them:
+    /// a stage that needs each change while it works (to tell whether a document changed) can
+    /// record them, then keep only their count, as the run it works for does.
+    pub fn count_kept_changes(&mut self) {
+        let kept = std::mem::take(&mut self.changes);
+        self.counted.get_or_insert_with(Counted::default);
+        self.add_changes(kept);
+    }
+
     /// Adds `changes`: kept, or counted.
     pub fn add_changes(&mut self, changes: Vec<Change>) {
         match &mut self.counted {
@@ -392,5 +406,42 @@ pub struct Tool {
 impl Tool {
     pub fn this() -> Tool {
         Tool { name: "temper", version: env!("CARGO_PKG_VERSION") }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::pointer::Pointer;
+
+    /// Changes to documents `numbers`, one each.
+    fn changes(numbers: &[usize]) -> Vec<Change> {
+        let set = |n: usize| {
+            let obj = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p{n}")}});
+            let pointer = Pointer::parse("/spec/replicas").unwrap_or_else(Pointer::root);
+            Change::set(RuleId::ComplianceStamp, ResourceId::of(n, None, &obj), pointer, Json::of(&json!(2)), None)
+        };
+        numbers.iter().map(|&n| set(n)).collect()
+    }
+
+    #[test]
+    fn counting_the_changes_a_part_kept_sums_as_keeping_them_would() {
+        let mut kept = Findings::default();
+        let mut counted = Findings::counting();
+        for numbers in [&[1, 1, 2][..], &[], &[3, 2]] {
+            kept.extend(Findings { changes: changes(numbers), ..Findings::default() });
+            let mut part = Findings { changes: changes(numbers), ..Findings::default() };
+            assert!(!part.counts_changes());
+            part.count_kept_changes();
+            assert!(part.counts_changes() && part.changes.is_empty());
+            assert_eq!(part.change_count(), numbers.len());
+            counted.extend(part);
+        }
+        assert!(counted.changes.is_empty());
+        assert_eq!((counted.change_count(), kept.change_count()), (5, 5));
+        assert_eq!(counted.changed_documents(), kept.changed_documents());
+        assert_eq!(counted.changed_documents(), HashSet::from([1, 2, 3]));
     }
 }
