@@ -169,7 +169,15 @@ impl<T> Buckets<T> {
             .min_by_key(|(k, v)| filed(k, v))
             .map(|(k, v)| (k.clone(), v.clone()));
         match pair {
-            Some((k, v)) => self.by_pair.entry(k).or_default().entry(v).or_default().push((selector, payload)),
+            // Most pairs are one workload's own (`app: name`): room for one selector, not the
+            // four a first push makes, in every bucket of a stream of many workloads.
+            Some((k, v)) => self
+                .by_pair
+                .entry(k)
+                .or_default()
+                .entry(v)
+                .or_insert_with(|| Vec::with_capacity(1))
+                .push((selector, payload)),
             None => self.rest.push((selector, payload)),
         }
     }

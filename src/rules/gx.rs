@@ -27,7 +27,8 @@ pub struct Taken(HashMap<Identity, Vec<Place>>);
 impl Taken {
     /// Records the resource `id`, which is in the stream.
     pub fn note(&mut self, index: &Index, id: &ResourceId) {
-        self.0.entry(Identity(id.clone())).or_default().push(index.place_of(id));
+        // Most identities are in one place: room for one, not the four a first push makes.
+        self.0.entry(Identity(id.clone())).or_insert_with(|| Vec::with_capacity(1)).push(index.place_of(id));
     }
 
     /// Whether an object with the identity `id` may already be where it goes.
