@@ -99,15 +99,12 @@ type Checked = (Findings, Vec<WorkloadFacts>);
 /// Runs the rules over every generated object without changing it, as a check of the output
 /// would. In parallel: a large stream gets thousands of generated objects.
 pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findings: &mut Findings) -> Result<()> {
-    let checked: Vec<Findings> = generated
-        .par_iter()
-        .map(|g| {
-            let mut found = Findings::default();
-            let mut object = g.object()?;
-            resource(&mut object, g.id().clone(), policy, index, false, &mut found);
-            Ok(found)
-        })
-        .collect::<Result<_>>()?;
+    let checked: Vec<Findings> = crate::par::collect(generated.par_iter().map(|g| {
+        let mut found = Findings::default();
+        let mut object = g.object()?;
+        resource(&mut object, g.id().clone(), policy, index, false, &mut found);
+        Ok(found)
+    }))?;
     findings.extend_all(checked);
     Ok(())
 }

@@ -187,20 +187,16 @@ pub fn entries(
     before: Vec<Vec<Entry>>,
     changed: &HashSet<usize>,
 ) -> Result<Vec<Entry>> {
-    let entries: Vec<Vec<Entry>> = docs
-        .par_iter()
-        .zip(before)
-        .map(|(d, before)| {
-            if changed.contains(&d.number) {
-                Ok(d.open()?.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect())
-            } else {
-                Ok(before)
-            }
-        })
-        .collect::<Result<_>>()?;
+    let entries: Vec<Vec<Entry>> = crate::par::collect(docs.par_iter().zip(before).map(|(d, before)| {
+        if changed.contains(&d.number) {
+            Ok(d.open()?.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect())
+        } else {
+            Ok(before)
+        }
+    }))?;
     let mut out: Vec<Entry> = entries.into_iter().flatten().collect();
     let generated: Vec<Entry> =
-        generated.par_iter().map(|g| Ok(Entry::of(&g.object()?, secrets))).collect::<Result<_>>()?;
+        crate::par::collect(generated.par_iter().map(|g| Ok(Entry::of(&g.object()?, secrets))))?;
     out.extend(generated);
     Ok(out)
 }

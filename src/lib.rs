@@ -27,6 +27,7 @@ pub mod index;
 pub mod intern;
 pub mod knowledge;
 pub mod object;
+pub mod par;
 pub mod patch;
 pub mod pipeline;
 pub mod pointer;

@@ -147,13 +147,10 @@ pub fn run_parsed(
     policy: &Policy,
     settings: &Settings,
 ) -> Result<Outcome> {
-    let prepared = docs
-        .into_par_iter()
-        .map(|doc| {
-            let (doc, kept) = doc.reopen()?;
-            Ok(prepare(inputs, doc, kept, policy, settings))
-        })
-        .collect::<Result<_>>()?;
+    let prepared = crate::par::collect(docs.into_par_iter().map(|doc| {
+        let (doc, kept) = doc.reopen()?;
+        Ok(prepare(inputs, doc, kept, policy, settings))
+    }))?;
     run_prepared(inputs, prepared, policy, settings)
 }
 

@@ -66,9 +66,8 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     // Resources that did not change are counted, and kept only if the options ask for them.
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
     // Each pair is diffed on its own: in parallel, collected in order.
-    let resources: Vec<ResourceDiff> = pairs
-        .into_par_iter()
-        .map(|pair| -> Result<Option<ResourceDiff>> {
+    let resources: Vec<ResourceDiff> =
+        crate::par::collect_some(pairs.into_par_iter().map(|pair| -> Result<Option<ResourceDiff>> {
             let before_side = pair.before.map(|i| from.resources[i].value()).transpose()?;
             let after_side = pair.after.map(|i| to.resources[i].value()).transpose()?;
             let (before, after) = (before_side.as_deref(), after_side.as_deref());
@@ -177,9 +176,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 after: shown_after,
                 lines,
             }))
-        })
-        .filter_map(Result::transpose)
-        .collect::<Result<_>>()?;
+        }))?;
     let mut counts = Counts {
         unchanged: left_unchanged.into_inner(),
         suppressed: left_suppressed.into_inner(),

@@ -174,10 +174,8 @@ impl<'a> Side<'a> {
         for c in &outcome.report.changes {
             *changed.entry(c.resource.document).or_default() |= touches_identity(&c.pointer);
         }
-        let docs: Vec<Vec<Resource<'a>>> = outcome
-            .documents
-            .par_iter()
-            .map(|doc| -> Result<Vec<Resource<'a>>> {
+        let docs: Vec<Vec<Resource<'a>>> =
+            crate::par::collect(outcome.documents.par_iter().map(|doc| -> Result<Vec<Resource<'a>>> {
                 match (changed.get(&doc.number), &doc.value) {
                     (None, _) => Ok(Resource::of_sealed(doc)),
                     (Some(false), Some(Sealed::Text { id, .. })) => Ok(vec![Resource::Input(id.clone(), inputs, doc)]),
@@ -190,8 +188,7 @@ impl<'a> Side<'a> {
                         }
                     }
                 }
-            })
-            .collect::<Result<_>>()?;
+            }))?;
         Ok(Side { label: label.to_string(), resources: docs.into_iter().flatten().collect(), ..Side::default() })
     }
 }

@@ -114,17 +114,13 @@ pub fn parse_then<T: Send>(
         }
     }
     progress.split(number);
-    let parsed: Vec<Result<T>> = chunks
-        .into_par_iter()
-        .map(|(idx, chunk, number)| {
-            let doc = parse_one(inputs, idx, chunk, number);
-            if number > 0 {
-                progress.read_one();
-            }
-            doc.map(&then)
-        })
-        .collect();
-    parsed.into_iter().collect()
+    crate::par::collect(chunks.into_par_iter().map(|(idx, chunk, number)| {
+        let doc = parse_one(inputs, idx, chunk, number);
+        if number > 0 {
+            progress.read_one();
+        }
+        doc.map(&then)
+    }))
 }
 
 /// `doc` read again from its text, as [`parse`] first read it.
