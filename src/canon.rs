@@ -90,7 +90,8 @@ pub fn canonical(value: &Value) -> String {
     out
 }
 
-fn write_string(s: &str, out: &mut String) {
+/// Writes the canonical JSON of the string `s` into `out`.
+pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -213,7 +213,7 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
         findings.add_changes(changes?);
     }
     typed.into_iter().collect::<Result<()>>()?;
-    let input_digest = input_entries.as_ref().map(|e| set_digest(&e.concat()));
+    let input_digest = input_entries.as_ref().map(|e| set_digest(e.iter().flatten()));
     let Hardened { mut docs, mut generated, reviews } = harden(docs, policy, settings, &mut findings, progress)?;
     let compliance = match (&settings.compliance, input_digest, input_entries) {
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
