@@ -54,9 +54,8 @@ pub fn documents(
 ) -> Result<(Vec<Document<Sealed>>, Vec<WorkloadFacts>)> {
     let counting = findings.counts_changes();
     let count = docs.len();
-    // Both lists are filled in place, in document order: a fallible collect
-    // (`Result<Vec<_>>`) gathers its results in a list per thread and copies them once more,
-    // at the stage's peak.
+    // Both lists are filled in place, in document order, for the reason `par::collect` is
+    // used elsewhere; split in two here, since the documents go on apart from the findings.
     let mut sealed: Vec<Option<Document<Sealed>>> = Vec::with_capacity(count);
     let mut checked: Vec<Result<Checked>> = Vec::with_capacity(count);
     docs.into_par_iter()

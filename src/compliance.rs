@@ -110,9 +110,16 @@ fn empty(v: &Value) -> bool {
 /// a copy and the text of a 6 MB object took 32 MB at once.
 pub fn object_digest(obj: &Value, secrets: &SecretValues) -> String {
     let canonical = if is_canonical(obj) { Cow::Borrowed(obj) } else { Cow::Owned(canonical_object(obj, secrets)) };
+    sha256_of_pieces(|text, take| canon::write_canonical_in_pieces(&canonical, text, take))
+}
+
+/// [`sha256`] of the text `write` makes, hashed a piece at a time: `write` hands the text it
+/// has made so far to `take` (which hashes and clears it) whenever it holds more than
+/// [`canon::PIECE`] bytes, so that the whole text is never held.
+fn sha256_of_pieces(write: impl FnOnce(&mut String, &mut dyn FnMut(&mut String))) -> String {
     let mut hasher = Sha256::new();
     let mut text = String::new();
-    canon::write_canonical_in_pieces(&canonical, &mut text, &mut |piece: &mut String| {
+    write(&mut text, &mut |piece: &mut String| {
         hasher.update(piece.as_bytes());
         piece.clear();
     });
@@ -163,26 +170,24 @@ impl Entry {
 pub fn set_digest<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
     let mut sorted: Vec<&Entry> = entries.into_iter().collect();
     sorted.sort();
-    let mut hasher = Sha256::new();
-    let mut text = String::from("[");
-    for (i, entry) in sorted.into_iter().enumerate() {
-        if i > 0 {
-            text.push(',');
+    sha256_of_pieces(|text, take| {
+        text.push('[');
+        for (i, entry) in sorted.into_iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            // The object `{"id", "sha256"}` with its keys in canonical order.
+            text.push_str("{\"id\":");
+            canon::write_string(&entry.id, text);
+            text.push_str(",\"sha256\":");
+            canon::write_string(&entry.digest, text);
+            text.push('}');
+            if text.len() > canon::PIECE {
+                take(text);
+            }
         }
-        // The object `{"id", "sha256"}` with its keys in canonical order.
-        text.push_str("{\"id\":");
-        canon::write_string(&entry.id, &mut text);
-        text.push_str(",\"sha256\":");
-        canon::write_string(&entry.digest, &mut text);
-        text.push('}');
-        if text.len() > canon::PIECE {
-            hasher.update(text.as_bytes());
-            text.clear();
-        }
-    }
-    text.push(']');
-    hasher.update(text.as_bytes());
-    format!("sha256:{}", hex(&hasher.finalize()))
+        text.push(']');
+    })
 }
 
 /// The digest of the resolved environment: every rule's mode and parameters, the overlays
