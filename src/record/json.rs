@@ -2,12 +2,14 @@
 //!
 //! A `serde_json::Value` takes five to seven times the text of what it holds (an 80-byte node
 //! per value, a 112-byte entry per mapping key, a heap block per string). What a run records
-//! for the report and the diffs (the value a change set, the objects temper generated) is
-//! read again once or twice, so it is kept as text and read back where it is needed.
+//! for the report and the diffs (the value a change set, the objects temper generated, the
+//! documents the rules changed) is read again once or twice, so it is kept as text, packed
+//! when it is long ([`Packed`]), and read back where it is needed.
 //!
 //! **Invariant:** [`Json::value`] returns exactly the value [`Json::of`] was given: serde_json
-//! writes every number so that it reads back the same (`float_roundtrip`), and reading has no
-//! depth limit (a replaced input subtree may be nested as deep as the reader allows).
+//! writes every number so that it reads back the same (`float_roundtrip`), reading has no
+//! depth limit (a replaced input subtree may be nested as deep as the reader allows), and a
+//! packed text unpacks to the very text it was.
 
 use std::fmt;
 
@@ -15,19 +17,22 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 
+use super::Packed;
+
 /// A value kept as its compact JSON text.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Json(Box<str>);
+pub struct Json(Packed);
 
 impl Json {
     pub fn of(value: &Value) -> Json {
-        Json(value.to_string().into_boxed_str())
+        Json(Packed::new(value.to_string()))
     }
 
     /// The value, read back from its text, every mapping and list with room for exactly what
     /// it holds (as the reader builds them).
     pub fn value(&self) -> Result<Value, serde_json::Error> {
-        let mut reader = serde_json::Deserializer::from_str(&self.0);
+        let text = self.0.text().map_err(<serde_json::Error as de::Error>::custom)?;
+        let mut reader = serde_json::Deserializer::from_str(&text);
         reader.disable_recursion_limit();
         let value = Exact.deserialize(&mut reader)?;
         reader.end()?;
@@ -46,13 +51,13 @@ impl Json {
 /// The compact JSON text, as `Value`'s `Display` writes it.
 impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl fmt::Debug for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        fmt::Debug::fmt(&self.0, f)
     }
 }
 
@@ -157,6 +162,43 @@ mod tests {
             deep = json!([deep]);
         }
         check(deep);
+    }
+
+    /// A Deployment as hardening leaves it, `n` containers long, named after `name`.
+    fn hardened(name: &str, n: usize) -> Value {
+        let container = |i: usize| {
+            json!({
+            "name": format!("{name}-{i}"), "image": format!("registry.example.com/{name}:1.{i}"),
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "128Mi"}},
+            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
+                                "readOnlyRootFilesystem": true, "runAsNonRoot": true}})
+        };
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "team"},
+               "spec": {"replicas": 2, "template": {"spec": {"containers": (0..n).map(container).collect::<Vec<_>>()}}}})
+    }
+
+    #[test]
+    fn long_texts_are_packed_and_read_back_whatever_they_hold() {
+        let typical = hardened("checkout", 2);
+        let kept = Json::of(&typical);
+        assert!(kept.0.is_packed() && kept.0.held() * 2 < typical.to_string().len(), "{} bytes", kept.0.held());
+        check(typical);
+        // Nothing like the dictionary, bytes of every width, and longer than LZ4's window.
+        let unlike: String =
+            (0..70_000u32).map(|i| char::from_u32(0x20 + (i * 7919) % 0xD000).unwrap_or('x')).collect();
+        check(json!({"data": {"blob": unlike, "nul": "\u{0}", "quote": "\"", "emoji": "\u{1F600}"}}));
+        check(hardened("many", 400));
+        // Short texts are kept as they are.
+        let short = json!({"drop": ["ALL"]});
+        assert!(!Json::of(&short).0.is_packed());
+        check(short);
+    }
+
+    #[test]
+    fn equal_values_are_kept_as_equal_records() {
+        let (a, b) = (Json::of(&hardened("a", 3)), Json::of(&hardened("a", 3)));
+        assert_eq!(a, b);
+        assert_ne!(a, Json::of(&hardened("b", 3)));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod flow;
 mod json;
+mod packed;
 mod rule_id;
 
 use std::collections::HashSet;
@@ -22,6 +23,7 @@ use crate::pointer::{self, Pointer};
 
 pub use flow::{Flow, PortRef, Source};
 pub use json::Json;
+pub use packed::{Packed, Unreadable};
 pub(crate) use rule_id::catalog;
 pub use rule_id::{Mode, RuleId};
 
