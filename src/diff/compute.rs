@@ -10,7 +10,7 @@ use crate::canon::same_meaning;
 use crate::error::Result;
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
-use crate::record::{Change, Json, RuleId};
+use crate::record::{Change, Json, Packed, RuleId};
 
 use std::borrow::Cow;
 
@@ -161,7 +161,10 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                     // Each value is dropped as soon as its text is made, before the lines are diffed.
                     let text = |side: Option<Value>| side.map(|v| crate::yaml::display(&v)).unwrap_or_default();
                     let (before, after) = (text(shown_before), text(shown_after));
-                    (omitted_before, omitted_after, Some(super::text_hunks(&before, &after)))
+                    // Kept until the diff is written, for every resource shown, packed: hunks
+                    // are mostly the fields hardening adds, and a diff of a stream shows nearly
+                    // every resource.
+                    (omitted_before, omitted_after, Some(Packed::new(super::text_hunks(&before, &after))))
                 }
                 sides => (shown_before.map(|v| Shown::of(v, sides)), shown_after.map(|v| Shown::of(v, sides)), None),
             };

@@ -197,7 +197,8 @@ fn write_resource(out: &mut String, diff: &Diff, r: &ResourceDiff, color: bool) 
     }
     // A diff that kept the values (json-patch's) is diffed line by line here.
     let hunks = match &r.lines {
-        Some(lines) => Cow::Borrowed(lines.as_str()),
+        // Only a corrupted record fails to unpack; the diff says so where the hunks would be.
+        Some(lines) => lines.text().unwrap_or_else(|e| Cow::Owned(format!("# {e}\n"))),
         None => {
             let (before, after) = (r.before.as_ref().and_then(Shown::value), r.after.as_ref().and_then(Shown::value));
             Cow::Owned(super::line_hunks(before, after))

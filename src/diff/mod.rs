@@ -28,7 +28,7 @@ use crate::object::{Key, ResourceId};
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Change, Generated, Json, Violation};
+use crate::record::{Change, Generated, Json, Packed, Violation};
 
 pub use compute::diff;
 pub use format::{Format, Style, render, render_to};
@@ -372,8 +372,6 @@ pub(crate) fn text_hunks(before: &str, after: &str) -> String {
             out.push('\n');
         }
     }
-    // Kept until the diff is written, for every resource shown: without the room it grew into.
-    out.shrink_to_fit();
     out
 }
 
@@ -462,7 +460,7 @@ pub struct ResourceDiff {
     pub after: Option<Shown>,
     /// With [`Sides::Lines`], the hunks of the line diff of the two sides ([`line_hunks`]).
     #[serde(skip)]
-    pub lines: Option<String>,
+    pub lines: Option<Packed>,
 }
 
 /// Counts for headers and exit codes.
