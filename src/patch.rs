@@ -131,15 +131,9 @@ impl Patch {
         }
         let mut changes = Vec::new();
         diff(&before, obj, &Pointer::root(), &mut |pointer, op, before, value| {
-            changes.push(Change {
-                rule: RuleId::OverlayPatch,
-                resource: id.clone(),
-                pointer,
-                op,
-                before: before.as_ref().map(record::replaced),
-                value: Json::of(&value),
-                overlay: Some(format!("{}#{}", self.overlay, self.number)),
-            });
+            let before = before.as_ref().map(record::replaced);
+            let change = Change::new(RuleId::OverlayPatch, id.clone(), pointer, op, before, Json::of(&value));
+            changes.push(change.by_overlay(format!("{}#{}", self.overlay, self.number)));
         });
         Ok(changes)
     }

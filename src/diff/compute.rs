@@ -486,7 +486,7 @@ fn attribute(
             .map(|r| r.touching(&c.pointer))
             .unwrap_or_default()
             .into_iter()
-            .map(|r| match (&r.rule, &r.overlay) {
+            .map(|r| match (&r.rule, r.overlay()) {
                 (RuleId::OverlayPatch, Some(o)) => format!("overlay-patch ({o})"),
                 (rule, _) => rule.to_string(),
             })

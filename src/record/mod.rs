@@ -37,42 +37,70 @@ pub enum Op {
 }
 
 /// One field a rule set. Parents missing along `pointer` were created as empty mappings.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// A large stream records a hundred thousand changes, and a review holds two renders' worth:
+/// what few changes hold (the value a change replaced or removed, the overlay patch that made
+/// it) is boxed apart, so that a change is 56 bytes rather than 88.
+#[derive(Clone, Debug)]
 pub struct Change {
     pub rule: RuleId,
+    pub op: Op,
     pub resource: ResourceId,
     pub pointer: Pointer,
-    pub op: Op,
-    /// What the field held before (kept as text, like `value`: a large stream records a
-    /// hundred thousand changes).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub before: Option<Json>,
     pub value: Json,
+    rare: Option<Box<Rare>>,
+}
+
+/// What few changes hold.
+#[derive(Clone, Debug)]
+struct Rare {
+    /// What the field held before (kept as text, like `value`).
+    before: Option<Json>,
     /// For overlay patches: the overlay and the patch's index in it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub overlay: Option<String>,
+    overlay: Option<String>,
 }
 
 impl Change {
+    /// A change as it was made: `before` is what the field held, if it held anything.
+    pub fn new(
+        rule: RuleId,
+        resource: ResourceId,
+        pointer: Pointer,
+        op: Op,
+        before: Option<Json>,
+        value: Json,
+    ) -> Change {
+        let rare = before.map(|before| Box::new(Rare { before: Some(before), overlay: None }));
+        Change { rule, op, resource, pointer, value, rare }
+    }
+
     /// A field set where it was absent (`before` is `None`) or replaced (`before` is the old value).
     pub fn set(rule: RuleId, resource: ResourceId, pointer: Pointer, value: Json, before: Option<&Value>) -> Change {
         let op = if before.is_some() { Op::Replace } else { Op::Add };
-        Change { rule, resource, pointer: pointer.interned(), op, before: before.map(replaced), value, overlay: None }
+        Change::new(rule, resource, pointer.interned(), op, before.map(replaced), value)
     }
 
     /// A field removed. `before` is recorded as [`redacted`]: key names and byte lengths,
     /// never the value, because removals are how Secret data leaves a document.
     pub fn removed(rule: RuleId, resource: ResourceId, pointer: Pointer, before: &Value) -> Change {
-        Change {
-            rule,
-            resource,
-            pointer: pointer.interned(),
-            op: Op::Remove,
-            before: Some(replaced(&redacted(before))),
-            value: Json::of(&Value::Null),
-            overlay: None,
-        }
+        let before = Some(replaced(&redacted(before)));
+        Change::new(rule, resource, pointer.interned(), Op::Remove, before, Json::of(&Value::Null))
+    }
+
+    /// The change, made by the overlay patch `overlay` names (the overlay and the patch's index).
+    pub fn by_overlay(mut self, overlay: String) -> Change {
+        self.rare.get_or_insert_with(|| Box::new(Rare { before: None, overlay: None })).overlay = Some(overlay);
+        self
+    }
+
+    /// What the field held before, for a replacement or a removal.
+    pub fn before(&self) -> Option<&Json> {
+        self.rare.as_ref()?.before.as_ref()
+    }
+
+    /// For overlay patches: the overlay and the patch's index in it.
+    pub fn overlay(&self) -> Option<&str> {
+        self.rare.as_ref()?.overlay.as_deref()
     }
 
     /// Applies the change to its resource, as the report describes it: parents missing along
@@ -99,6 +127,30 @@ impl Change {
                 }
             }
         }
+    }
+}
+
+/// Serialized with its fields in the order the report has always listed them.
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let (before, overlay) = (self.before(), self.overlay());
+        let mut out = serializer
+            .serialize_struct("Change", 5 + usize::from(before.is_some()) + usize::from(overlay.is_some()))?;
+        out.serialize_field("rule", &self.rule)?;
+        out.serialize_field("resource", &self.resource)?;
+        out.serialize_field("pointer", &self.pointer)?;
+        out.serialize_field("op", &self.op)?;
+        match before {
+            Some(before) => out.serialize_field("before", before)?,
+            None => out.skip_field("before")?,
+        }
+        out.serialize_field("value", &self.value)?;
+        match overlay {
+            Some(overlay) => out.serialize_field("overlay", overlay)?,
+            None => out.skip_field("overlay")?,
+        }
+        out.end()
     }
 }
 
@@ -426,6 +478,24 @@ mod tests {
             Change::set(RuleId::ComplianceStamp, ResourceId::of(n, None, &obj), pointer, Json::of(&json!(2)), None)
         };
         numbers.iter().map(|&n| set(n)).collect()
+    }
+
+    #[test]
+    fn a_change_keeps_what_few_changes_hold_apart() {
+        assert!(std::mem::size_of::<Change>() <= 56, "{} bytes", std::mem::size_of::<Change>());
+        let id = ResourceId::of(1, None, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}));
+        let at = Pointer::root().key("data").key("k");
+        let added = Change::set(RuleId::OverlayPatch, id.clone(), at.clone(), Json::of(&"v".into()), None);
+        let replaced =
+            Change::set(RuleId::OverlayPatch, id.clone(), at.clone(), Json::of(&"v".into()), Some(&"old".into()));
+        let patched =
+            Change::new(RuleId::OverlayPatch, id, at, Op::Add, None, Json::of(&"v".into())).by_overlay("o#0".into());
+        let json = |c: &Change| serde_json::to_string(c).unwrap();
+        assert!(added.before().is_none() && added.overlay().is_none() && !json(&added).contains("before"));
+        assert_eq!(replaced.before().map(ToString::to_string).as_deref(), Some("\"old\""));
+        assert!(json(&replaced).contains(r#""op":"replace","before":"old","value":"v"}"#), "{}", json(&replaced));
+        assert_eq!(patched.overlay(), Some("o#0"));
+        assert!(json(&patched).ends_with(r#""value":"v","overlay":"o#0"}"#), "{}", json(&patched));
     }
 
     #[test]

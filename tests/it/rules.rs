@@ -74,7 +74,7 @@ fn snapshot(folder: &str, path: &Path) -> String {
     let mut snap = outcome.output.clone();
     snap.push_str("===== changes =====\n");
     for c in &outcome.report.changes {
-        let via = c.overlay.as_deref().map(|o| format!(" ({o})")).unwrap_or_default();
+        let via = c.overlay().map(|o| format!(" ({o})")).unwrap_or_default();
         let _ = writeln!(snap, "{}{via} {} {:?} {} = {}", c.rule, c.resource, c.op, c.pointer, c.value);
     }
     snap.push_str("===== summary =====\n");
