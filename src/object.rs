@@ -110,11 +110,16 @@ impl ResourceId {
 
     /// The key of this resource across streams.
     pub fn key(&self) -> Key {
-        Key {
-            group: self.group().to_string(),
-            kind: self.kind.clone(),
-            namespace: self.namespace.clone().unwrap_or_default(),
-            name: self.name.clone(),
+        self.key_ref().to_key()
+    }
+
+    /// [`ResourceId::key`], borrowed.
+    pub fn key_ref(&self) -> KeyRef<'_> {
+        KeyRef {
+            group: self.group(),
+            kind: &self.kind,
+            namespace: self.namespace.as_deref().unwrap_or_default(),
+            name: &self.name,
         }
     }
 }
@@ -141,11 +146,37 @@ pub struct Key {
 
 impl Key {
     pub fn of(obj: &Value) -> Key {
+        KeyRef::of(obj).to_key()
+    }
+
+    /// The key, borrowed.
+    pub fn as_ref(&self) -> KeyRef<'_> {
+        KeyRef { group: &self.group, kind: &self.kind, namespace: &self.namespace, name: &self.name }
+    }
+}
+
+/// A [`Key`] borrowed from what it was read from (an object, an identity): a diff of two
+/// streams matches every resource of both by key, and files every recorded change by it, and
+/// owned keys took four strings each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyRef<'a> {
+    pub group: &'a str,
+    pub kind: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+}
+
+impl<'a> KeyRef<'a> {
+    pub fn of(obj: &'a Value) -> KeyRef<'a> {
+        KeyRef { group: group(obj), kind: kind(obj), namespace: namespace(obj).unwrap_or_default(), name: name(obj) }
+    }
+
+    pub fn to_key(self) -> Key {
         Key {
-            group: group(obj).to_string(),
-            kind: kind(obj).to_string(),
-            namespace: namespace(obj).unwrap_or_default().to_string(),
-            name: name(obj).to_string(),
+            group: self.group.to_string(),
+            kind: self.kind.to_string(),
+            namespace: self.namespace.to_string(),
+            name: self.name.to_string(),
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::canon::same_meaning;
 use crate::error::Result;
-use crate::object::ResourceId;
+use crate::object::KeyRef;
 use crate::pointer::Pointer;
 use crate::record::{Change, Json, Packed, RuleId};
 
@@ -44,8 +44,8 @@ fn whole_secret(redactor: &Redactor, ptr: &Pointer, secret_kind: bool, resource:
 
 /// Diffs `to` against `from`.
 pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
-    let from_keys: Vec<Key> = from.resources.iter().map(Resource::key).collect();
-    let to_keys: Vec<Key> = to.resources.iter().map(Resource::key).collect();
+    let from_keys: Vec<KeyRef<'_>> = from.resources.iter().map(Resource::key).collect();
+    let to_keys: Vec<KeyRef<'_>> = to.resources.iter().map(Resource::key).collect();
     let pairs = match_resources(&from_keys, &to_keys);
     // The redactor learns every Secret value of either side; a Secret kept as text (a sealed
     // document, one read again, or one a rule generated) is read back for it.
@@ -61,7 +61,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let redactor = Redactor::new(values.chain(&kept_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);
     let to_changes = by_key(to.changes);
-    let generated: HashMap<KeyRef<'_>, RuleId> = to.generated.iter().map(|g| (id_key_ref(g.id()), g.rule)).collect();
+    let generated: HashMap<KeyRef<'_>, RuleId> = to.generated.iter().map(|g| (g.id().key_ref(), g.rule)).collect();
     let (replaced, replaced_from) = replaced_in_place(to.changes);
     // Resources that did not change are counted, and kept only if the options ask for them.
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -144,7 +144,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             }
             let rule = match change_type {
                 ChangeType::Added => generated
-                    .get(&key_ref(&key))
+                    .get(&key.as_ref())
                     .map(|r| r.to_string())
                     .or_else(|| replaced.get(&key).map(|r| r.to_string())),
                 ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
@@ -170,7 +170,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             };
             Ok(Some(ResourceDiff {
                 rule,
-                renamed_from: pair.renamed_from.map(|i| Box::new(from_keys[i].clone())),
+                renamed_from: pair.renamed_from.map(|i| Box::new(from_keys[i].to_key())),
                 id: key,
                 change_type,
                 changes: Field::keep_all(changes),
@@ -251,8 +251,8 @@ struct Pair {
 /// Pairs resources by key (the n-th occurrence of a key with the n-th), then pairs removed and
 /// added ConfigMaps and Secrets whose names differ only by a generated hash suffix. Pairs
 /// come in `to` order, then what only `from` has.
-fn match_resources(from: &[Key], to: &[Key]) -> Vec<Pair> {
-    let mut by_key: HashMap<&Key, Vec<usize>> = HashMap::new();
+fn match_resources(from: &[KeyRef<'_>], to: &[KeyRef<'_>]) -> Vec<Pair> {
+    let mut by_key: HashMap<&KeyRef<'_>, Vec<usize>> = HashMap::new();
     for (i, key) in from.iter().enumerate() {
         by_key.entry(key).or_default().push(i);
     }
@@ -275,8 +275,8 @@ fn match_resources(from: &[Key], to: &[Key]) -> Vec<Pair> {
             let old = &from[r];
             old.kind == added.kind
                 && old.namespace == added.namespace
-                && hash_stem(&old.name).is_some()
-                && hash_stem(&old.name) == hash_stem(&added.name)
+                && hash_stem(old.name).is_some()
+                && hash_stem(old.name) == hash_stem(added.name)
         });
         if let Some(pos) = found {
             let r = removed.remove(pos);
@@ -419,24 +419,10 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
     (by_new, by_old)
 }
 
-/// A [`Key`] borrowed from the identity a change was recorded with (group, kind, namespace,
-/// name): a diff of a stream files the changes of every resource by it, and copies of the
-/// keys took as much as the lists they filed.
-type KeyRef<'a> = (&'a str, &'a str, &'a str, &'a str);
-
-fn key_ref(key: &Key) -> KeyRef<'_> {
-    (&key.group, &key.kind, &key.namespace, &key.name)
-}
-
-/// The [`Key`] of `id`, borrowed.
-fn id_key_ref(id: &ResourceId) -> KeyRef<'_> {
-    (id.group(), &id.kind, id.namespace.as_deref().unwrap_or_default(), &id.name)
-}
-
 fn by_key(changes: &[Change]) -> HashMap<KeyRef<'_>, Recorded<'_>> {
     let mut map: HashMap<KeyRef<'_>, Recorded<'_>> = HashMap::new();
     for c in changes {
-        map.entry(id_key_ref(&c.resource)).or_default().0.push(c);
+        map.entry(c.resource.key_ref()).or_default().0.push(c);
     }
     for recorded in map.values_mut() {
         recorded.0.sort_by(|a, b| a.pointer.as_str().cmp(b.pointer.as_str()));
@@ -495,9 +481,9 @@ fn attribute(
         rules.dedup();
         rules
     };
-    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(&key_ref(key))) };
+    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(&key.as_ref())) };
     if rules.is_empty() {
-        rules = related(before_key.and_then(|k| from.get(&key_ref(k))));
+        rules = related(before_key.and_then(|k| from.get(&k.as_ref())));
     }
     (!rules.is_empty()).then(|| rules.join(", "))
 }

@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use crate::error::Result;
 use crate::flows::{Review, Verdict};
-use crate::object::{Key, ResourceId};
+use crate::object::{Key, KeyRef, ResourceId};
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
 use crate::read::{self, Document, Input, Sealed};
@@ -73,14 +73,14 @@ pub enum Resource<'a> {
 }
 
 impl<'a> Resource<'a> {
-    /// Its identity across streams.
-    pub fn key(&self) -> Key {
+    /// Its identity across streams, borrowed.
+    pub fn key(&self) -> KeyRef<'_> {
         match self {
-            Resource::Value(v) => Key::of(v),
-            Resource::Generated(g) => g.id().key(),
-            Resource::Sealed(id, _) => id.key(),
-            Resource::Reread(id, _) => id.key(),
-            Resource::Input(id, ..) => id.key(),
+            Resource::Value(v) => KeyRef::of(v),
+            Resource::Generated(g) => g.id().key_ref(),
+            Resource::Sealed(id, _) => id.key_ref(),
+            Resource::Reread(id, _) => id.key_ref(),
+            Resource::Input(id, ..) => id.key_ref(),
         }
     }
 
