@@ -94,9 +94,9 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 left_suppressed.fetch_add(suppressed, Ordering::Relaxed);
                 return Ok(None);
             }
-            let before_key = before.map(Key::of);
+            let before_key = before.map(KeyRef::of);
             for c in &mut changes {
-                c.rule = attribute(c, &key, before_key.as_ref(), &to_changes, &from_changes);
+                c.rule = attribute(c, key.as_ref(), before_key, &to_changes, &from_changes);
             }
             // Only a resource that is shown needs its text, and its secrets hidden in it.
             let shown = change_type != ChangeType::Changed || !changes.is_empty();
@@ -402,12 +402,7 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
         .collect();
     for c in changes.iter().filter(|c| c.pointer.as_str() == "/kind" && c.op == crate::record::Op::Replace) {
         let api_version = api_versions.get(&c.resource).and_then(|v| v.as_deref()).unwrap_or(&c.resource.api_version);
-        let old = Key {
-            group: c.resource.group().to_string(),
-            kind: c.resource.kind.clone(),
-            namespace: c.resource.namespace.clone().unwrap_or_default(),
-            name: c.resource.name.clone(),
-        };
+        let old = c.resource.key();
         let new = Key {
             group: crate::object::group_of(api_version).to_string(),
             kind: c.value.string().unwrap_or_default(),
@@ -462,8 +457,8 @@ impl<'a> Recorded<'a> {
 /// additions and replacements, on the old side for removals (and as a fallback).
 fn attribute(
     c: &Field,
-    key: &Key,
-    before_key: Option<&Key>,
+    key: KeyRef<'_>,
+    before_key: Option<KeyRef<'_>>,
     to: &HashMap<KeyRef<'_>, Recorded<'_>>,
     from: &HashMap<KeyRef<'_>, Recorded<'_>>,
 ) -> Option<String> {
@@ -481,9 +476,9 @@ fn attribute(
         rules.dedup();
         rules
     };
-    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(&key.as_ref())) };
+    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(&key)) };
     if rules.is_empty() {
-        rules = related(before_key.and_then(|k| from.get(&k.as_ref())));
+        rules = related(before_key.and_then(|k| from.get(&k)));
     }
     (!rules.is_empty()).then(|| rules.join(", "))
 }
