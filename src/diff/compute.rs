@@ -1,6 +1,6 @@
 //! Computing a [`Diff`]: matching resources and list items, attributing, suppressing, redacting.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
@@ -82,8 +82,8 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             let mut changes = Vec::new();
             match (before, after) {
                 (Some(b), Some(a)) => diff_values(b, a, &Pointer::root(), None, &mut changes),
-                (None, Some(a)) => changes.push(change(Pointer::root(), Op::Add, None, Some(a.clone()))),
-                (Some(b), None) => changes.push(change(Pointer::root(), Op::Remove, Some(b.clone()), None)),
+                (None, Some(a)) => changes.push(change(Pointer::root(), Op::Add, None, Some(Cow::Borrowed(a)))),
+                (Some(b), None) => changes.push(change(Pointer::root(), Op::Remove, Some(Cow::Borrowed(b)), None)),
                 (None, None) => {}
             }
             let total = changes.len();
@@ -100,26 +100,32 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             }
             // Only a resource that is shown needs its text, and its secrets hidden in it.
             let shown = change_type != ChangeType::Changed || !changes.is_empty();
-            if !options.show_secrets {
-                for c in &mut changes {
-                    if whole_secret(&redactor, &c.pointer, secret_kind, after.or(before)) {
-                        let changed = c.before.is_some() && c.before != c.after;
-                        c.before = c.before.as_ref().map(|v| redactor.placeholder(v, false));
-                        c.after = c.after.as_ref().map(|v| redactor.placeholder(v, changed));
-                        c.redacted = true;
-                        continue;
-                    }
-                    let place = Place::at(&c.pointer, secret_kind);
-                    let (b, a) = (c.before.clone(), c.after.clone());
-                    let mut n = 0;
-                    if let Some(v) = &mut c.before {
-                        n += redactor.redact(v, a.as_ref(), place, false);
-                    }
-                    if let Some(v) = &mut c.after {
-                        n += redactor.redact(v, b.as_ref(), place, true);
-                    }
-                    c.redacted = n > 0;
+            let rule = match change_type {
+                ChangeType::Added => generated
+                    .get(&key.as_ref())
+                    .map(|r| r.to_string())
+                    .or_else(|| replaced.get(&key).map(|r| r.to_string())),
+                ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
+                _ => None,
+            };
+            // Each change's values are borrowed from the sides until it is kept as text, one
+            // change at a time: a copy is made only to hide a secret in it, and dropped at once
+            // (every field a rule added to a resource of thousands of containers, copied, took
+            // as much again as the two sides).
+            let mut kept = Vec::with_capacity(changes.len());
+            for (i, mut c) in changes.into_iter().enumerate() {
+                if !options.show_secrets {
+                    redact_field(&mut c, &redactor, secret_kind, after.or(before));
                 }
+                // A whole resource added or removed is shown by its text, which the line diff
+                // reads; its one change's value (a copy of the resource) is not printed there.
+                if options.sides == Sides::Lines && c.pointer.is_root() {
+                    (c.before, c.after) = (None, None);
+                }
+                if let (Some(rule), 0) = (&rule, i) {
+                    c.rule = Some(rule.clone());
+                }
+                kept.push(c.kept());
             }
             // The sides shown are the values read for the diff, taken rather than copied where
             // they were read for it (a side read back or parsed again): a resource of a large
@@ -134,24 +140,6 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             let mut shown_before = before.map(Cow::into_owned);
             if let (Some(v), false) = (&mut shown_before, options.show_secrets) {
                 redactor.redact(v, None, place, false);
-            }
-            // A whole resource added or removed is shown by its text, which the line diff
-            // reads; its one change's value (a copy of the resource) is not printed there.
-            if options.sides == Sides::Lines {
-                for c in changes.iter_mut().filter(|c| c.pointer.is_root()) {
-                    (c.before, c.after) = (None, None);
-                }
-            }
-            let rule = match change_type {
-                ChangeType::Added => generated
-                    .get(&key.as_ref())
-                    .map(|r| r.to_string())
-                    .or_else(|| replaced.get(&key).map(|r| r.to_string())),
-                ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
-                _ => None,
-            };
-            if let (Some(rule), Some(c)) = (&rule, changes.first_mut()) {
-                c.rule = Some(rule.clone());
             }
             let (shown_before, shown_after, lines) = match options.sides {
                 // The sides are dropped once they are diffed: only the hunks are kept.
@@ -173,7 +161,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 renamed_from: pair.renamed_from.map(|i| Box::new(from_keys[i].to_key())),
                 id: key,
                 change_type,
-                changes: Field::keep_all(changes),
+                changes: kept,
                 suppressed,
                 before: shown_before,
                 after: shown_after,
@@ -207,39 +195,70 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     })
 }
 
-fn change(pointer: Pointer, op: Op, before: Option<Value>, after: Option<Value>) -> Field {
+fn change<'a>(pointer: Pointer, op: Op, before: Option<Cow<'a, Value>>, after: Option<Cow<'a, Value>>) -> Field<'a> {
     Field { pointer, op, before, after, redacted: false, rule: None }
 }
 
-/// A [`FieldChange`] while its resource is diffed: its values are matched, attributed and
-/// redacted as values, then kept as text.
-struct Field {
+/// A [`FieldChange`] while its resource is diffed: its values, borrowed from the sides, are
+/// matched, attributed and redacted as values, then kept as text.
+struct Field<'a> {
     pointer: Pointer,
     op: Op,
-    before: Option<Value>,
-    after: Option<Value>,
+    before: Option<Cow<'a, Value>>,
+    after: Option<Cow<'a, Value>>,
     redacted: bool,
     rule: Option<String>,
 }
 
-impl Field {
-    /// The changes as a resource's diff keeps them, in a list of their own size. (Collected
-    /// from the list of `Field`s, they would keep its block, which is more than twice as large
-    /// and sized for growth: 6.8 MB held for 20,000 changes on the synthetic 10 MB stream.)
-    fn keep_all(changes: Vec<Field>) -> Vec<FieldChange> {
-        let mut kept = Vec::with_capacity(changes.len());
-        kept.extend(changes.into_iter().map(Field::kept));
-        kept
-    }
-
+impl Field<'_> {
     fn kept(self) -> FieldChange {
-        let text = |side: Option<Value>| side.as_ref().map(Json::of);
+        let text = |side: Option<Cow<'_, Value>>| side.as_deref().map(Json::of);
         let Field { pointer, op, before, after, redacted, rule } = self;
         // Shared: a diff of a stream holds a field change per field its rules fixed, and they
         // repeat a few hundred pointers and rule names.
         let rule = rule.map(|r| crate::intern::text(&r));
         FieldChange { pointer: pointer.interned(), op, before: text(before), after: text(after), redacted, rule }
     }
+}
+
+/// Hides the secrets in one change's values (`resource` is the side it is read against): a
+/// value that is a secret as a whole becomes a placeholder; any other is copied only to be
+/// redacted, each side against the other as it was.
+fn redact_field(c: &mut Field<'_>, redactor: &Redactor, secret_kind: bool, resource: Option<&Value>) {
+    if whole_secret(redactor, &c.pointer, secret_kind, resource) {
+        let changed = c.before.is_some() && c.before != c.after;
+        c.before = c.before.as_deref().map(|v| Cow::Owned(redactor.placeholder(v, false)));
+        c.after = c.after.as_deref().map(|v| Cow::Owned(redactor.placeholder(v, changed)));
+        c.redacted = true;
+        return;
+    }
+    let place = Place::at(&c.pointer, secret_kind);
+    let (b, a) = (c.before.clone(), c.after.clone());
+    let mut n = 0;
+    if let Some(v) = &mut c.before {
+        n += redact_side(redactor, v, a.as_deref(), place, false);
+    }
+    if let Some(v) = &mut c.after {
+        n += redact_side(redactor, v, b.as_deref(), place, true);
+    }
+    c.redacted = n > 0;
+}
+
+/// [`Redactor::redact`] on a side that may be borrowed: it is copied to be redacted, and the
+/// copy kept only if something in it was hidden.
+fn redact_side(
+    redactor: &Redactor,
+    side: &mut Cow<'_, Value>,
+    other: Option<&Value>,
+    place: Place,
+    after: bool,
+) -> usize {
+    let mut copy = side.as_ref().clone();
+    let n = redactor.redact(&mut copy, other, place, after);
+    if n > 0 {
+        *side = Cow::Owned(copy);
+    }
+    n
 }
 
 struct Pair {
@@ -297,79 +316,107 @@ fn hash_stem(name: &str) -> Option<&str> {
 }
 
 /// Diffs two values at `at`; `parent` is the key holding them (it picks list merge keys).
-fn diff_values(before: &Value, after: &Value, at: &Pointer, parent: Option<&str>, out: &mut Vec<Field>) {
+fn diff_values<'a>(before: &'a Value, after: &'a Value, at: &Pointer, parent: Option<&str>, out: &mut Vec<Field<'a>>) {
     match (before, after) {
         (Value::Object(b), Value::Object(a)) => {
             for (k, bv) in b {
                 match a.get(k) {
                     Some(av) => diff_values(bv, av, &at.key(k), Some(k), out),
-                    None => out.push(change(at.key(k), Op::Remove, Some(bv.clone()), None)),
+                    None => out.push(change(at.key(k), Op::Remove, Some(Cow::Borrowed(bv)), None)),
                 }
             }
             for (k, av) in a {
                 if !b.contains_key(k) {
-                    out.push(change(at.key(k), Op::Add, None, Some(av.clone())));
+                    out.push(change(at.key(k), Op::Add, None, Some(Cow::Borrowed(av))));
                 }
             }
         }
         (Value::Array(b), Value::Array(a)) => diff_lists(b, a, at, parent, out),
         _ if same_meaning(before, after) => {}
-        _ => out.push(change(at.clone(), Op::Replace, Some(before.clone()), Some(after.clone()))),
+        _ => out.push(change(at.clone(), Op::Replace, Some(Cow::Borrowed(before)), Some(Cow::Borrowed(after)))),
     }
 }
 
-/// The merge key of one list item, given the field that holds the list.
-fn item_key(parent: Option<&str>, item: &Value) -> Option<String> {
+/// The merge key of one list item, given the field that holds the list: borrowed from the
+/// item where it is its name.
+fn item_key<'a>(parent: Option<&str>, item: &'a Value) -> Option<Cow<'a, str>> {
     let obj = item.as_object()?;
     if parent == Some("ports") {
         let proto = obj.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
         let port = obj.get("containerPort").or_else(|| obj.get("port"))?;
-        return Some(format!("{port}/{proto}"));
+        return Some(Cow::Owned(format!("{port}/{proto}")));
     }
-    obj.get("name").and_then(Value::as_str).map(str::to_string)
+    obj.get("name").and_then(Value::as_str).map(Cow::Borrowed)
 }
 
-fn diff_lists(before: &[Value], after: &[Value], at: &Pointer, parent: Option<&str>, out: &mut Vec<Field>) {
-    let keys = |items: &[Value]| -> Option<Vec<String>> {
-        let keys: Option<Vec<String>> = items.iter().map(|i| item_key(parent, i)).collect();
-        keys.filter(|k| k.iter().collect::<HashSet<_>>().len() == k.len())
-    };
-    let (Some(bk), Some(ak)) = (keys(before), keys(after)) else {
-        // By position.
-        for i in 0..before.len().min(after.len()) {
-            diff_values(&before[i], &after[i], &at.index(i), None, out);
-        }
-        for (i, item) in before.iter().enumerate().skip(after.len()).rev() {
-            out.push(change(at.index(i), Op::Remove, Some(item.clone()), None));
-        }
-        for (i, item) in after.iter().enumerate().skip(before.len()) {
-            out.push(change(at.index(i), Op::Add, None, Some(item.clone())));
-        }
-        return;
-    };
-    let in_after: HashSet<&String> = ak.iter().collect();
-    let in_before: HashSet<&String> = bk.iter().collect();
-    for (i, k) in bk.iter().enumerate().rev() {
-        if !in_after.contains(k) {
-            out.push(change(at.index(i), Op::Remove, Some(before[i].clone()), None));
+/// Each key's position, if no two items share one.
+fn positions<'k>(keys: &'k [Cow<'_, str>]) -> Option<HashMap<&'k str, usize>> {
+    let mut position = HashMap::with_capacity(keys.len());
+    for (i, key) in keys.iter().enumerate() {
+        if position.insert(key.as_ref(), i).is_some() {
+            return None;
         }
     }
-    let common_before: Vec<&String> = bk.iter().filter(|k| in_after.contains(k)).collect();
-    let common_after: Vec<&String> = ak.iter().filter(|k| in_before.contains(k)).collect();
-    if common_before != common_after {
+    Some(position)
+}
+
+/// Diffs two lists: item by item by merge key when every item of both has its own, else by
+/// position.
+fn diff_lists<'a>(
+    before: &'a [Value],
+    after: &'a [Value],
+    at: &Pointer,
+    parent: Option<&str>,
+    out: &mut Vec<Field<'a>>,
+) {
+    let keys = |items: &'a [Value]| -> Option<Vec<Cow<'a, str>>> {
+        let mut keys = Vec::with_capacity(items.len());
+        for item in items {
+            keys.push(item_key(parent, item)?);
+        }
+        Some(keys)
+    };
+    let (Some(bk), Some(ak)) = (keys(before), keys(after)) else {
+        return diff_by_position(before, after, at, out);
+    };
+    let (Some(in_before), Some(in_after)) = (positions(&bk), positions(&ak)) else {
+        return diff_by_position(before, after, at, out);
+    };
+    for (i, k) in bk.iter().enumerate().rev() {
+        if !in_after.contains_key(k.as_ref()) {
+            out.push(change(at.index(i), Op::Remove, Some(Cow::Borrowed(&before[i])), None));
+        }
+    }
+    // The keys both lists hold, in each one's order: listed only if the orders differ.
+    let common_before = || bk.iter().map(AsRef::as_ref).filter(|k| in_after.contains_key(k));
+    let common_after = || ak.iter().map(AsRef::as_ref).filter(|k| in_before.contains_key(k));
+    if !common_before().eq(common_after()) {
+        let listed = |keys: &mut dyn Iterator<Item = &str>| Cow::Owned(keys.map(Value::from).collect::<Value>());
         out.push(change(
             at.clone(),
             Op::Reorder,
-            Some(Value::from(common_before.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
-            Some(Value::from(common_after.iter().map(|s| s.to_string()).collect::<Vec<_>>())),
+            Some(listed(&mut common_before())),
+            Some(listed(&mut common_after())),
         ));
     }
-    let position: HashMap<&String, usize> = bk.iter().enumerate().map(|(j, k)| (k, j)).collect();
     for (i, k) in ak.iter().enumerate() {
-        match position.get(k).copied() {
+        match in_before.get(k.as_ref()).copied() {
             Some(j) => diff_values(&before[j], &after[i], &at.index(i), None, out),
-            None => out.push(change(at.index(i), Op::Add, None, Some(after[i].clone()))),
+            None => out.push(change(at.index(i), Op::Add, None, Some(Cow::Borrowed(&after[i])))),
         }
+    }
+}
+
+/// Diffs two lists item by item by position.
+fn diff_by_position<'a>(before: &'a [Value], after: &'a [Value], at: &Pointer, out: &mut Vec<Field<'a>>) {
+    for i in 0..before.len().min(after.len()) {
+        diff_values(&before[i], &after[i], &at.index(i), None, out);
+    }
+    for (i, item) in before.iter().enumerate().skip(after.len()).rev() {
+        out.push(change(at.index(i), Op::Remove, Some(Cow::Borrowed(item)), None));
+    }
+    for (i, item) in after.iter().enumerate().skip(before.len()) {
+        out.push(change(at.index(i), Op::Add, None, Some(Cow::Borrowed(item))));
     }
 }
 
@@ -456,7 +503,7 @@ impl<'a> Recorded<'a> {
 /// The rules that recorded a change at, above or below this field: on the new side for
 /// additions and replacements, on the old side for removals (and as a fallback).
 fn attribute(
-    c: &Field,
+    c: &Field<'_>,
     key: KeyRef<'_>,
     before_key: Option<KeyRef<'_>>,
     to: &HashMap<KeyRef<'_>, Recorded<'_>>,
