@@ -27,10 +27,13 @@ pub struct Identity {
     /// Index in the `items` of a List document.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
-    pub api_version: String,
-    pub kind: String,
+    /// Shared with every identity of the same version, kind and namespace on this thread
+    /// ([`crate::intern`]): a stream of small objects keeps an identity per object, and more
+    /// than one per object it changes or generates.
+    pub api_version: Arc<str>,
+    pub kind: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
+    pub namespace: Option<Arc<str>>,
     pub name: String,
 }
 
@@ -63,9 +66,9 @@ impl ResourceId {
         ResourceId::new(Identity {
             document,
             item,
-            api_version: str_at(obj, &["apiVersion"]).unwrap_or_default().to_string(),
-            kind: kind(obj).to_string(),
-            namespace: namespace(obj).map(str::to_string),
+            api_version: crate::intern::text(str_at(obj, &["apiVersion"]).unwrap_or_default()),
+            kind: crate::intern::text(kind(obj)),
+            namespace: namespace(obj).map(crate::intern::text),
             name: name(obj).to_string(),
         })
     }
@@ -79,8 +82,8 @@ impl ResourceId {
             Some(id)
                 if id.document == document
                     && id.item == item
-                    && id.api_version == str_at(obj, &["apiVersion"]).unwrap_or_default()
-                    && id.kind == kind(obj)
+                    && *id.api_version == *str_at(obj, &["apiVersion"]).unwrap_or_default()
+                    && *id.kind == *kind(obj)
                     && id.namespace.as_deref() == namespace(obj)
                     && id.name == name(obj) =>
             {
@@ -101,8 +104,8 @@ impl ResourceId {
         ResourceId::new(Identity {
             document: 0,
             item: None,
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
+            api_version: crate::intern::text("v1"),
+            kind: crate::intern::text("Namespace"),
             namespace: None,
             name: ns.clone().unwrap_or_else(|| "(release namespace)".into()),
         })

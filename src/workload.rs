@@ -14,7 +14,8 @@ use crate::select::Selector;
 /// What rules know about a resource that carries a pod spec.
 #[derive(Clone, Debug)]
 pub struct Workload {
-    pub kind: String,
+    /// Shared with its identity.
+    pub kind: std::sync::Arc<str>,
     /// The pod template's metadata and spec.
     pub meta: Pointer,
     pub spec: Pointer,
@@ -42,8 +43,8 @@ impl Workload {
         let pod_labels =
             obj.pointer(meta.key("labels").as_str()).and_then(Value::as_object).cloned().unwrap_or_default();
         let restart = object::str_at(pod_spec, &["restartPolicy"]).unwrap_or("Always");
-        let batch = matches!(id.kind.as_str(), "Job" | "CronJob");
-        let long_running = !(batch || id.kind == "Pod" && restart != "Always");
+        let batch = matches!(&*id.kind, "Job" | "CronJob");
+        let long_running = !(batch || &*id.kind == "Pod" && restart != "Always");
         let class = classify(&knowledge.classes, &pod_labels, object::labels(obj), &id.name, batch);
         Some(Workload {
             kind: id.kind.clone(),
@@ -51,7 +52,7 @@ impl Workload {
             spec,
             replicas: entry.replicas.clone(),
             selector: object::get(obj, &["spec", "selector"])
-                .filter(|_| entry.replicas.is_some() || id.kind == "DaemonSet")
+                .filter(|_| entry.replicas.is_some() || &*id.kind == "DaemonSet")
                 .map(as_label_selector),
             pod_labels,
             class,

@@ -469,7 +469,7 @@ mod tests {
         let text = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: A, metadata: {name: a}}\n- {apiVersion: v1, kind: B, metadata: {name: b}}\n";
         let docs = sealed(text);
         assert!(matches!(docs[0].value, Some(Sealed::Value(_))));
-        let kinds: Vec<String> = docs[0].resource_ids().iter().map(|id| id.kind.clone()).collect();
+        let kinds: Vec<String> = docs[0].resource_ids().iter().map(|id| id.kind.to_string()).collect();
         assert_eq!(kinds, ["A", "B"]);
         assert!(docs[0].holds(|_, k| k == "B"));
         assert!(!docs[0].holds(|_, k| k == "C"));

@@ -285,7 +285,7 @@ impl Rule for Params {
         if self.provider.is_none() {
             return;
         }
-        if cx.id.kind == "Secret" && cx.id.api_version == "v1" {
+        if *cx.id.kind == *"Secret" && *cx.id.api_version == *"v1" {
             self.replace_secret(cx, obj);
         } else if self.provider == Some(Provider::Csi) && cx.workload.is_some() && cx.fixes() {
             self.mount(cx, obj);

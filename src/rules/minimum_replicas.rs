@@ -66,10 +66,10 @@ impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
         let n = self.replicas;
         let (group, kind) = (cx.id.group().to_string(), cx.id.kind.clone());
-        if group == "autoscaling" && kind == "HorizontalPodAutoscaler" {
+        if group == "autoscaling" && *kind == *"HorizontalPodAutoscaler" {
             return self.autoscaler(cx, obj);
         }
-        if !matches!(group.as_str(), "apps" | "extensions") || !matches!(kind.as_str(), "Deployment" | "StatefulSet") {
+        if !matches!(group.as_str(), "apps" | "extensions") || !matches!(&*kind, "Deployment" | "StatefulSet") {
             return;
         }
         let ns = cx.index.namespace_of(obj);
@@ -97,7 +97,7 @@ impl Rule for Params {
             );
             return cx.refuse(ptr, message);
         }
-        if kind == "StatefulSet" && !self.fix_stateful_sets {
+        if *kind == *"StatefulSet" && !self.fix_stateful_sets {
             return cx.violation(
                 ptr,
                 format!("StatefulSet has {current} replica(s), fewer than {n}; raise it in the chart"),

@@ -89,7 +89,7 @@ impl Default for Params {
 
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
-        if cx.id.kind != "Namespace" || cx.id.group() != "" {
+        if *cx.id.kind != *"Namespace" || cx.id.group() != "" {
             return;
         }
         let labels = Pointer::root().key("metadata").key("labels");

@@ -95,7 +95,7 @@ impl Default for Params {
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
         let Some(w) = cx.workload else { return };
-        if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet") {
+        if !matches!(&*w.kind, "Deployment" | "StatefulSet") {
             return;
         }
         let Some(selector) = w.selector.clone() else { return };

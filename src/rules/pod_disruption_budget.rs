@@ -125,7 +125,7 @@ impl Rule for Params {
         let mut added: SelectorSet<()> = SelectorSet::default();
         for facts in gx.workloads {
             let w = &facts.workload;
-            if !matches!(w.kind.as_str(), "Deployment" | "StatefulSet")
+            if !matches!(&*w.kind, "Deployment" | "StatefulSet")
                 || !matches!(facts.id.group(), "apps" | "extensions")
             {
                 continue;

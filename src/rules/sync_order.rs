@@ -232,7 +232,7 @@ impl Rule for Params {
             configured
         } else {
             let earliest = needed.iter().map(|d| self.dependent_wave(d)).min().unwrap_or(0);
-            if cx.id.kind == "PersistentVolumeClaim" && cx.id.group().is_empty() {
+            if *cx.id.kind == *"PersistentVolumeClaim" && cx.id.group().is_empty() {
                 Some(earliest)
             } else {
                 let own = self.wave(layer);
