@@ -175,12 +175,12 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let mut a = args.hash.review_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);
-    Side::trim(&mut a);
+    let a_changes = Side::trim(&mut a);
     let b = args.hash.review_parsed(&inputs, docs, &to, args.input.namespace(), strict)?;
     // Both renders are done, and the diff reads what they hold, never the input text.
     drop(inputs);
-    let d = diff::diff(&Side::rendered(&args.from, &a), &Side::rendered(&args.to, &b), &options)?
-        .blocked_by(&b.report.blockers());
+    let from = Side::rendered(&args.from, &a).attributed(&a_changes);
+    let d = diff::diff(&from, &Side::rendered(&args.to, &b), &options)?.blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();
     let mut command = Command::new(&["promote", "--from", &args.from, "--to", &args.to]);
     command.config(&args.config).namespace(args.input.namespace().as_deref()).inputs(&args.input.files);

@@ -14,6 +14,7 @@ use crate::record::{Change, Json, Packed, RuleId};
 
 use std::borrow::Cow;
 
+use super::attribution::{Changes, Made};
 use super::redact::{Place, Redactor};
 use super::{
     ChangeType, Counts, Diff, FieldChange, Key, Label, Op, Options, Resource, ResourceDiff, SCHEMA, Shown, Side, Sides,
@@ -62,7 +63,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let from_changes = by_key(from.changes);
     let to_changes = by_key(to.changes);
     let generated: HashMap<KeyRef<'_>, RuleId> = to.generated.iter().map(|g| (g.id().key_ref(), g.rule)).collect();
-    let (replaced, replaced_from) = replaced_in_place(to.changes);
+    let (replaced, replaced_from) = replaced_in_place(to.changes.records());
     // Resources that did not change are counted, and kept only if the options ask for them.
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
     // Each pair is diffed on its own: in parallel, collected in order.
@@ -461,13 +462,24 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
     (by_new, by_old)
 }
 
-fn by_key(changes: &[Change]) -> HashMap<KeyRef<'_>, Recorded<'_>> {
+fn by_key(changes: Changes<'_>) -> HashMap<KeyRef<'_>, Recorded<'_>> {
     let mut map: HashMap<KeyRef<'_>, Recorded<'_>> = HashMap::new();
-    for c in changes {
-        map.entry(c.resource.key_ref()).or_default().0.push(c);
+    match changes {
+        Changes::Records(records) => {
+            for c in records {
+                map.entry(c.resource.key_ref()).or_default().made.push(Made::Record(c));
+            }
+        }
+        Changes::Attributed(kept) => {
+            for (id, fields) in kept.resources() {
+                let recorded = map.entry(id.key_ref()).or_default();
+                recorded.made.extend(fields.iter().map(Made::Kept));
+                recorded.overlays = kept.overlays();
+            }
+        }
     }
     for recorded in map.values_mut() {
-        recorded.0.sort_by(|a, b| a.pointer.as_str().cmp(b.pointer.as_str()));
+        recorded.made.sort_by(|a, b| a.pointer().as_str().cmp(b.pointer().as_str()));
     }
     map
 }
@@ -476,24 +488,28 @@ fn by_key(changes: &[Change]) -> HashMap<KeyRef<'_>, Recorded<'_>> {
 /// or below a field are found by search rather than by a pass over all of them (a resource
 /// with thousands of fixed fields would otherwise cost their square).
 #[derive(Default)]
-struct Recorded<'a>(Vec<&'a Change>);
+struct Recorded<'a> {
+    made: Vec<Made<'a>>,
+    /// The overlays of the attribution they were kept in, if they were.
+    overlays: &'a [Box<str>],
+}
 
 impl<'a> Recorded<'a> {
     /// The changes at `at`, below it, or above it.
-    fn touching(&self, at: &Pointer) -> Vec<&'a Change> {
-        let sorted = &self.0;
-        let from = |p: &str| sorted.partition_point(|c| c.pointer.as_str() < p);
+    fn touching(&self, at: &Pointer) -> Vec<Made<'a>> {
+        let sorted = &self.made;
+        let from = |p: &str| sorted.partition_point(|c| c.pointer().as_str() < p);
         // At or below: a contiguous run of pointers that start with `at`'s text.
-        let mut out: Vec<&'a Change> = sorted[from(at.as_str())..]
+        let mut out: Vec<Made<'a>> = sorted[from(at.as_str())..]
             .iter()
-            .take_while(|c| c.pointer.as_str().starts_with(at.as_str()))
-            .filter(|c| c.pointer.starts_with(at))
+            .take_while(|c| c.pointer().as_str().starts_with(at.as_str()))
+            .filter(|c| c.pointer().starts_with(at))
             .copied()
             .collect();
         // Above: each ancestor's own run.
         let mut up = at.parent();
         while let Some(p) = up {
-            out.extend(sorted[from(p.as_str())..].iter().take_while(|c| c.pointer == p).copied());
+            out.extend(sorted[from(p.as_str())..].iter().take_while(|c| *c.pointer() == p).copied());
             up = p.parent();
         }
         out
@@ -514,7 +530,7 @@ fn attribute(
             .map(|r| r.touching(&c.pointer))
             .unwrap_or_default()
             .into_iter()
-            .map(|r| match (&r.rule, r.overlay()) {
+            .map(|made| match made.author(records.map_or(&[], |r| r.overlays)) {
                 (RuleId::OverlayPatch, Some(o)) => format!("overlay-patch ({o})"),
                 (rule, _) => rule.to_string(),
             })

@@ -10,6 +10,7 @@
 //! Secret values are redacted unless asked for; noise (chart and version labels, `checksum/*`
 //! annotations) is suppressed and counted.
 
+mod attribution;
 mod compute;
 mod format;
 mod redact;
@@ -28,8 +29,9 @@ use crate::object::{Key, KeyRef, ResourceId};
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Change, Generated, Json, Packed, Violation};
+use crate::record::{Generated, Json, Packed, Violation};
 
+pub use attribution::{Attribution, Changes};
 pub use compute::diff;
 pub use format::{Format, Style, render, render_to};
 
@@ -42,8 +44,8 @@ pub struct Side<'a> {
     /// `input`, an environment name, or a file name.
     pub label: String,
     pub resources: Vec<Resource<'a>>,
-    /// The changes the render that produced this side recorded (empty for raw input).
-    pub changes: &'a [Change],
+    /// The changes the render that produced this side recorded (none for raw input).
+    pub changes: Changes<'a>,
     /// The objects its render generated (empty for raw input), with the rule that did.
     pub generated: &'a [Generated],
     pub compliance_hash: Option<String>,
@@ -140,7 +142,7 @@ impl<'a> Side<'a> {
         Side {
             label: label.to_string(),
             resources: documents.chain(generated).collect(),
-            changes: &outcome.report.changes,
+            changes: Changes::Records(&outcome.report.changes),
             generated: &outcome.generated,
             compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
             flows: &outcome.report.flows,
@@ -148,16 +150,24 @@ impl<'a> Side<'a> {
     }
 
     /// Drops from `outcome` what [`Side::rendered`] does not read of it (of its report, all
-    /// but the changes, the compliance statement and the flows): `promote` holds its first
-    /// render while the second runs.
-    pub fn trim(outcome: &mut Outcome) {
+    /// but the compliance statement and the flows), and takes its changes out, reduced to who
+    /// changed what, for [`Side::attributed`]: `promote` holds its first render while the
+    /// second runs, and a diff reads the values of changes only on the side it goes to.
+    pub fn trim(outcome: &mut Outcome) -> Attribution {
         let report = &mut outcome.report;
+        let changes = Attribution::of(std::mem::take(&mut report.changes));
         report.documents = Vec::new();
         report.generated = Vec::new();
         report.violations = Vec::new();
         report.exemptions = Vec::new();
         report.warnings = Vec::new();
         report.prerequisites = Vec::new();
+        changes
+    }
+
+    /// This side with its render's changes read from `changes` ([`Side::trim`]).
+    pub fn attributed(self, changes: &'a Attribution) -> Side<'a> {
+        Side { changes: Changes::Attributed(changes), ..self }
     }
 
     /// The input of the render `outcome`, as it was before the render changed it: documents the
