@@ -2,6 +2,7 @@
 //! kubectl string form (`app=web,tier in (a,b),!legacy`) used in overlay targets.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
@@ -132,10 +133,13 @@ pub struct SelectorSet<T> {
 #[derive(Clone, Debug)]
 struct Buckets<T> {
     /// label key → label value → selectors requiring that pair (with their payloads).
-    by_pair: HashMap<String, HashMap<String, Vec<(Selector, T)>>>,
+    by_pair: HashMap<String, HashMap<String, Vec<Filed<T>>>>,
     /// Selectors with no `key=value` requirement, the empty one included.
-    rest: Vec<(Selector, T)>,
+    rest: Vec<Filed<T>>,
 }
+
+/// A selector with its payload, filed both by namespace and everywhere: one copy, shared.
+type Filed<T> = Arc<(Selector, T)>;
 
 impl<T> Default for SelectorSet<T> {
     fn default() -> Self {
@@ -149,16 +153,18 @@ impl<T> Default for Buckets<T> {
     }
 }
 
-impl<T: Clone> SelectorSet<T> {
+impl<T> SelectorSet<T> {
     pub fn insert(&mut self, namespace: Option<String>, selector: Selector, payload: T) {
-        self.everywhere.insert(selector.clone(), payload.clone());
-        self.namespaces.entry(namespace).or_default().insert(selector, payload);
+        let filed = Arc::new((selector, payload));
+        self.everywhere.insert(Arc::clone(&filed));
+        self.namespaces.entry(namespace).or_default().insert(filed);
     }
 }
 
 impl<T> Buckets<T> {
-    fn insert(&mut self, selector: Selector, payload: T) {
-        let filed = |k: &String, v: &String| self.by_pair.get(k).and_then(|m| m.get(v)).map_or(0, Vec::len);
+    fn insert(&mut self, filed: Filed<T>) {
+        let selector = &filed.0;
+        let count = |k: &String, v: &String| self.by_pair.get(k).and_then(|m| m.get(v)).map_or(0, Vec::len);
         let pair = selector
             .0
             .iter()
@@ -166,30 +172,26 @@ impl<T> Buckets<T> {
                 Requirement::Equals(k, v) => Some((k, v)),
                 _ => None,
             })
-            .min_by_key(|(k, v)| filed(k, v))
+            .min_by_key(|(k, v)| count(k, v))
             .map(|(k, v)| (k.clone(), v.clone()));
         match pair {
             // Most pairs are one workload's own (`app: name`): room for one selector, not the
             // four a first push makes, in every bucket of a stream of many workloads.
-            Some((k, v)) => self
-                .by_pair
-                .entry(k)
-                .or_default()
-                .entry(v)
-                .or_insert_with(|| Vec::with_capacity(1))
-                .push((selector, payload)),
-            None => self.rest.push((selector, payload)),
+            Some((k, v)) => {
+                self.by_pair.entry(k).or_default().entry(v).or_insert_with(|| Vec::with_capacity(1)).push(filed)
+            }
+            None => self.rest.push(filed),
         }
     }
 
     /// The payloads of the selectors that select `labels`, each once.
     fn selecting<'a>(&'a self, labels: &'a Map<String, Value>) -> impl Iterator<Item = &'a T> + 'a {
         let paired = labels.iter().filter_map(|(k, v)| self.by_pair.get(k)?.get(v.as_str()?));
-        self.rest.iter().chain(paired.flatten()).filter(|(s, _)| s.matches(labels)).map(|(_, t)| t)
+        self.rest.iter().chain(paired.flatten()).filter(|f| f.0.matches(labels)).map(|f| &f.1)
     }
 
     fn any_selects(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
-        let hit = |list: &Vec<(Selector, T)>| list.iter().any(|(s, t)| accept(t) && s.matches(labels));
+        let hit = |list: &Vec<Filed<T>>| list.iter().any(|f| accept(&f.1) && f.0.matches(labels));
         hit(&self.rest)
             || labels.iter().any(|(k, v)| {
                 let bucket = v.as_str().and_then(|v| self.by_pair.get(k)?.get(v));
@@ -229,7 +231,7 @@ impl<T> SelectorSet<T> {
         self.namespaces
             .get(namespace)
             .into_iter()
-            .flat_map(|b| b.rest.iter().chain(b.by_pair.values().flat_map(|m| m.values().flatten())).map(|(_, t)| t))
+            .flat_map(|b| b.rest.iter().chain(b.by_pair.values().flat_map(|m| m.values().flatten())).map(|f| &f.1))
     }
 }
 
