@@ -153,6 +153,7 @@ impl<'a> Side<'a> {
     /// but the compliance statement and the flows), and takes its changes out, reduced to who
     /// changed what, for [`Side::attributed`]: `promote` holds its first render while the
     /// second runs, and a diff reads the values of changes only on the side it goes to.
+    #[must_use = "the changes taken out of the render are only in what this returns"]
     pub fn trim(outcome: &mut Outcome) -> Attribution {
         let report = &mut outcome.report;
         let changes = Attribution::of(std::mem::take(&mut report.changes));
