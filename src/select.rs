@@ -2,9 +2,12 @@
 //! kubectl string form (`app=web,tier in (a,b),!legacy`) used in overlay targets.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
+
+use crate::intern;
 
 /// A parsed selector requirement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,84 +126,144 @@ impl Selector {
 /// a query looks only in the buckets of the pod's own labels, plus the few selectors that have
 /// no equality requirement. Each selector is in exactly one bucket, and answers are those of
 /// testing every selector in turn.
+///
+/// A bucket is found by the hash of its namespace and pair, in one table for the whole set: a
+/// table of pairs per namespace cost more than its selectors on a stream of many namespaces of
+/// one workload each. Two pairs whose hashes meet share a bucket, which costs a test, not an
+/// answer: every selector found is tested against the labels and its namespace.
 #[derive(Clone, Debug)]
 pub struct SelectorSet<T> {
-    namespaces: HashMap<Option<String>, Buckets<T>>,
-    /// Every selector again, whatever its namespace, for questions about any namespace.
-    everywhere: Buckets<T>,
+    /// hash of (namespace, key, value) → the selectors in that namespace filed under that pair.
+    by_pair: HashMap<u64, Bucket<T>>,
+    /// Selectors with no `key=value` requirement (the empty one included), by namespace.
+    rest: HashMap<Option<String>, Vec<Filed<T>>>,
+    /// Every selector again, whatever its namespace, for questions about any namespace: by
+    /// the hash of (key, value), and those with no pair.
+    everywhere_by_pair: HashMap<u64, Bucket<T>>,
+    everywhere_rest: Vec<Filed<T>>,
 }
 
+/// A selector with its namespace and payload, filed both by namespace and everywhere: one
+/// copy, shared.
+type Filed<T> = Arc<FiledSelector<T>>;
+
+#[derive(Debug)]
+struct FiledSelector<T> {
+    namespace: Option<Arc<str>>,
+    selector: Selector,
+    payload: T,
+}
+
+impl<T> FiledSelector<T> {
+    fn in_namespace(&self, namespace: &Option<String>) -> bool {
+        self.namespace.as_deref() == namespace.as_deref()
+    }
+}
+
+/// The selectors filed under one pair: most pairs are one workload's own (`app: name`), so one
+/// selector is held without a list.
 #[derive(Clone, Debug)]
-struct Buckets<T> {
-    /// label key → label value → selectors requiring that pair (with their payloads).
-    by_pair: HashMap<String, HashMap<String, Vec<Filed<T>>>>,
-    /// Selectors with no `key=value` requirement, the empty one included.
-    rest: Vec<Filed<T>>,
+enum Bucket<T> {
+    One(Filed<T>),
+    Many(Vec<Filed<T>>),
 }
 
-/// A selector with its payload, filed both by namespace and everywhere: one copy, shared.
-type Filed<T> = Arc<(Selector, T)>;
+impl<T> Bucket<T> {
+    fn as_slice(&self) -> &[Filed<T>] {
+        match self {
+            Bucket::One(filed) => std::slice::from_ref(filed),
+            Bucket::Many(list) => list,
+        }
+    }
+
+    fn push(&mut self, filed: Filed<T>) {
+        match self {
+            Bucket::One(first) => *self = Bucket::Many(vec![Arc::clone(first), filed]),
+            Bucket::Many(list) => list.push(filed),
+        }
+    }
+}
 
 impl<T> Default for SelectorSet<T> {
     fn default() -> Self {
-        SelectorSet { namespaces: HashMap::new(), everywhere: Buckets::default() }
+        SelectorSet {
+            by_pair: HashMap::new(),
+            rest: HashMap::new(),
+            everywhere_by_pair: HashMap::new(),
+            everywhere_rest: Vec::new(),
+        }
     }
 }
 
-impl<T> Default for Buckets<T> {
-    fn default() -> Self {
-        Buckets { by_pair: HashMap::new(), rest: Vec::new() }
+/// The hash a bucket is found by, of a pair in a namespace (`scope`: `Some`) or anywhere
+/// (`None`): the same for the same text whatever the run (a fixed hasher), so that which pair a
+/// selector is filed under never depends on the process.
+fn pair_hash(scope: Option<Option<&str>>, key: &str, value: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one((scope, key, value))
+}
+
+/// Files `filed` under the pair of its selector filed least often so far (as `hash` places
+/// pairs in `by_pair`); gives it back if it has no pair.
+fn file<T>(
+    by_pair: &mut HashMap<u64, Bucket<T>>,
+    filed: Filed<T>,
+    hash: impl Fn(&str, &str) -> u64,
+) -> Option<Filed<T>> {
+    let equalities = filed.selector.0.iter().filter_map(|r| match r {
+        Requirement::Equals(k, v) => Some(hash(k, v)),
+        _ => None,
+    });
+    let Some(h) = equalities.min_by_key(|h| by_pair.get(h).map_or(0, |b| b.as_slice().len())) else {
+        return Some(filed);
+    };
+    match by_pair.entry(h) {
+        Entry::Occupied(mut bucket) => bucket.get_mut().push(filed),
+        Entry::Vacant(slot) => {
+            slot.insert(Bucket::One(filed));
+        }
     }
+    None
 }
 
 impl<T> SelectorSet<T> {
     pub fn insert(&mut self, namespace: Option<String>, selector: Selector, payload: T) {
-        let filed = Arc::new((selector, payload));
-        self.everywhere.insert(Arc::clone(&filed));
-        self.namespaces.entry(namespace).or_default().insert(filed);
-    }
-}
-
-impl<T> Buckets<T> {
-    fn insert(&mut self, filed: Filed<T>) {
-        let selector = &filed.0;
-        let count = |k: &String, v: &String| self.by_pair.get(k).and_then(|m| m.get(v)).map_or(0, Vec::len);
-        let pair = selector
-            .0
-            .iter()
-            .filter_map(|r| match r {
-                Requirement::Equals(k, v) => Some((k, v)),
-                _ => None,
-            })
-            .min_by_key(|(k, v)| count(k, v))
-            .map(|(k, v)| (k.clone(), v.clone()));
-        match pair {
-            // Most pairs are one workload's own (`app: name`): room for one selector, not the
-            // four a first push makes, in every bucket of a stream of many workloads.
-            Some((k, v)) => {
-                self.by_pair.entry(k).or_default().entry(v).or_insert_with(|| Vec::with_capacity(1)).push(filed)
-            }
-            None => self.rest.push(filed),
+        let filed = Arc::new(FiledSelector { namespace: namespace.as_deref().map(intern::text), selector, payload });
+        let scope = Some(namespace.as_deref());
+        if let Some(unpaired) = file(&mut self.by_pair, Arc::clone(&filed), |k, v| pair_hash(scope, k, v)) {
+            self.rest.entry(namespace.clone()).or_default().push(unpaired);
+        }
+        if let Some(unpaired) = file(&mut self.everywhere_by_pair, filed, |k, v| pair_hash(None, k, v)) {
+            self.everywhere_rest.push(unpaired);
         }
     }
 
-    /// The payloads of the selectors that select `labels`, each once.
-    fn selecting<'a>(&'a self, labels: &'a Map<String, Value>) -> impl Iterator<Item = &'a T> + 'a {
-        let paired = labels.iter().filter_map(|(k, v)| self.by_pair.get(k)?.get(v.as_str()?));
-        self.rest.iter().chain(paired.flatten()).filter(|f| f.0.matches(labels)).map(|f| &f.1)
+    /// The selectors in `namespace` (any, for `None`) that may select `labels`, each once: those
+    /// with no pair, then those filed under each of the pod's pairs, in the order of its labels.
+    fn candidates<'a>(
+        &'a self,
+        namespace: Option<&'a Option<String>>,
+        labels: &'a Map<String, Value>,
+    ) -> impl Iterator<Item = &'a Filed<T>> + 'a {
+        let (by_pair, rest) = match namespace {
+            Some(ns) => (&self.by_pair, self.rest.get(ns).map(Vec::as_slice).unwrap_or_default()),
+            None => (&self.everywhere_by_pair, self.everywhere_rest.as_slice()),
+        };
+        let mut hashes: Vec<u64> = Vec::with_capacity(labels.len());
+        for (k, v) in labels {
+            let Some(v) = v.as_str() else { continue };
+            let h = pair_hash(namespace.map(|ns| ns.as_deref()), k, v);
+            // Two labels whose pairs hash alike would visit one bucket twice.
+            if !hashes.contains(&h) {
+                hashes.push(h);
+            }
+        }
+        let paired = hashes.into_iter().filter_map(|h| by_pair.get(&h)).flat_map(Bucket::as_slice);
+        rest.iter()
+            .chain(paired)
+            .filter(move |f| namespace.is_none_or(|ns| f.in_namespace(ns)) && f.selector.matches(labels))
     }
 
-    fn any_selects(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
-        let hit = |list: &Vec<Filed<T>>| list.iter().any(|f| accept(&f.1) && f.0.matches(labels));
-        hit(&self.rest)
-            || labels.iter().any(|(k, v)| {
-                let bucket = v.as_str().and_then(|v| self.by_pair.get(k)?.get(v));
-                bucket.is_some_and(hit)
-            })
-    }
-}
-
-impl<T> SelectorSet<T> {
     /// Whether a selector in `namespace` whose payload passes `accept` selects `labels`.
     pub fn any_selects(
         &self,
@@ -208,30 +271,22 @@ impl<T> SelectorSet<T> {
         labels: &Map<String, Value>,
         accept: impl Fn(&T) -> bool,
     ) -> bool {
-        self.namespaces.get(namespace).is_some_and(|b| b.any_selects(labels, accept))
+        self.candidates(Some(namespace), labels).any(|f| accept(&f.payload))
     }
 
     /// Whether a selector in any namespace whose payload passes `accept` selects `labels`.
     pub fn any_selects_anywhere(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
-        self.everywhere.any_selects(labels, accept)
+        self.candidates(None, labels).any(|f| accept(&f.payload))
     }
 
     /// The payloads of the selectors in `namespace` that select `labels`, each once (a selector
     /// is filed under one label pair only).
     pub fn selecting<'a>(
         &'a self,
-        namespace: &Option<String>,
+        namespace: &'a Option<String>,
         labels: &'a Map<String, Value>,
     ) -> impl Iterator<Item = &'a T> + 'a {
-        self.namespaces.get(namespace).into_iter().flat_map(move |b| b.selecting(labels))
-    }
-
-    /// The payloads of every selector in `namespace`, in no particular order.
-    pub fn payloads(&self, namespace: &Option<String>) -> impl Iterator<Item = &T> {
-        self.namespaces
-            .get(namespace)
-            .into_iter()
-            .flat_map(|b| b.rest.iter().chain(b.by_pair.values().flat_map(|m| m.values().flatten())).map(|f| &f.1))
+        self.candidates(Some(namespace), labels).map(|f| &f.payload)
     }
 }
 
@@ -324,13 +379,20 @@ mod tests {
                     set.insert(if i % 3 == 0 { None } else { Some("a".to_string()) }, sel.clone(), i);
                     list.push((if i % 3 == 0 { None } else { Some("a".to_string()) }, sel, i));
                 }
-                assert_eq!(set.payloads(&ns).count(), list.iter().filter(|(n, ..)| *n == ns).count());
                 for pod in &pods {
                     let labels = labels(pod.clone());
                     for parity in [0, 1] {
                         let want = list.iter().any(|(n, s, i)| *n == ns && i % 2 == parity && s.matches(&labels));
                         let got = set.any_selects(&ns, &labels, |i| i % 2 == parity);
                         assert_eq!(got, want, "{n} selectors, namespace {ns:?}, pod {pod}, parity {parity}");
+                        let mut want: Vec<usize> =
+                            list.iter().filter(|(n, s, _)| *n == ns && s.matches(&labels)).map(|(.., i)| *i).collect();
+                        let mut got: Vec<usize> = set.selecting(&ns, &labels).copied().collect();
+                        (want.sort(), got.sort());
+                        assert_eq!(got, want, "{n} selectors selecting, namespace {ns:?}, pod {pod}");
+                        let want = list.iter().any(|(_, s, i)| i % 2 == parity && s.matches(&labels));
+                        let got = set.any_selects_anywhere(&labels, |i| i % 2 == parity);
+                        assert_eq!(got, want, "{n} selectors anywhere, pod {pod}, parity {parity}");
                     }
                 }
             }
