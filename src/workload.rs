@@ -40,8 +40,11 @@ impl Workload {
         let spec = entry.template.key("spec").interned();
         let pod_spec = obj.pointer(spec.as_str()).filter(|v| v.is_object())?;
         let meta = entry.template.key("metadata").interned();
-        let pod_labels =
-            obj.pointer(meta.key("labels").as_str()).and_then(Value::as_object).cloned().unwrap_or_default();
+        let pod_labels = obj
+            .pointer(meta.key("labels").as_str())
+            .and_then(Value::as_object)
+            .map(object::sized_copy)
+            .unwrap_or_default();
         let restart = object::str_at(pod_spec, &["restartPolicy"]).unwrap_or("Always");
         let batch = matches!(&*id.kind, "Job" | "CronJob");
         let long_running = !(batch || &*id.kind == "Pod" && restart != "Always");

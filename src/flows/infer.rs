@@ -193,7 +193,7 @@ impl Network {
                 let exposed = matches!(object::str_at(spec, &["type"]), Some("LoadBalancer" | "NodePort"));
                 self.by_name.insert((ns.clone(), name.clone()), self.services.len());
                 self.by_bare_name.entry(name.clone()).or_default().push(self.services.len());
-                let labels = object::labels(obj).clone();
+                let labels = object::sized_copy(object::labels(obj));
                 let view = Arc::new(ServiceView { name, labels, ports });
                 let selector = selector.unwrap_or_default();
                 self.services.push(Service { namespace: ns, view, selector, exposed });
@@ -356,7 +356,8 @@ impl Network {
             };
         // Pods that name a Service, directly or in a ConfigMap or Secret they read.
         for client in workloads {
-            let from = Source::Workload { id: client.id.clone(), labels: client.workload.pod_labels.clone() };
+            let from =
+                Source::Workload { id: client.id.clone(), labels: object::sized_copy(&client.workload.pod_labels) };
             let mut hosts: Vec<&HostRef> = client.references.hosts.iter().collect();
             for (kind, name, key) in &client.references.configs {
                 let config = self.config_hosts.get(&(*kind, client.namespace.clone(), name.clone()));

@@ -26,7 +26,6 @@ pub struct Policies {
 struct Policy {
     namespace: Option<String>,
     name: String,
-    pods: Selector,
     /// `None` when the policy is not of that type.
     ingress: Option<Vec<Rule>>,
     egress: Option<Vec<Rule>>,
@@ -52,7 +51,8 @@ enum Peer {
 
 #[derive(Clone, Debug)]
 struct PortSpec {
-    protocol: String,
+    /// Shared (`intern`): every generated policy names TCP on each of its ports.
+    protocol: std::sync::Arc<str>,
     port: Option<PortRef>,
     end_port: Option<i64>,
 }
@@ -95,19 +95,20 @@ impl Policies {
         let group = object::group(obj);
         match (group, object::kind(obj)) {
             ("networking.k8s.io", "NetworkPolicy") => {
-                if let Some(policy) = Policy::parse(obj, index) {
-                    self.push(policy);
+                if let Some((pods, policy)) = Policy::parse(obj, index) {
+                    self.push(pods, policy);
                 }
             }
             ("", "Namespace") => {
-                self.namespace_labels.insert(object::name(obj).to_string(), object::labels(obj).clone());
+                self.namespace_labels.insert(object::name(obj).to_string(), object::sized_copy(object::labels(obj)));
             }
             _ => {}
         }
     }
 
-    fn push(&mut self, policy: Policy) {
-        self.by_pods.insert(policy.namespace.clone(), policy.pods.clone(), self.policies.len());
+    /// Files `policy` by the pods it selects (its selector is kept there only).
+    fn push(&mut self, pods: Selector, policy: Policy) {
+        self.by_pods.insert(policy.namespace.clone(), pods, self.policies.len());
         self.policies.push(policy);
     }
 
@@ -224,7 +225,8 @@ impl Policies {
 }
 
 impl Policy {
-    fn parse(obj: &Value, index: &Index) -> Option<Policy> {
+    /// The policy `obj` states, with the selector of the pods it applies to.
+    fn parse(obj: &Value, index: &Index) -> Option<(Selector, Policy)> {
         let spec = obj.get("spec")?;
         let pods = Selector::from_label_selector(spec.get("podSelector").unwrap_or(&Value::Null))?;
         let has = |key: &str| spec.get(key).is_some_and(|v| !v.is_null());
@@ -243,13 +245,13 @@ impl Policy {
                     .collect()
             })
         };
-        Some(Policy {
+        let policy = Policy {
             namespace: index.namespace_of(obj),
             name: object::name(obj).to_string(),
-            pods,
             ingress: rules("ingress", "from"),
             egress: rules("egress", "to"),
-        })
+        };
+        Some((pods, policy))
     }
 }
 
@@ -290,7 +292,7 @@ fn ports(list: Option<&Value>) -> Option<Vec<PortSpec>> {
     Some(
         list.iter()
             .map(|p| PortSpec {
-                protocol: object::str_at(p, &["protocol"]).unwrap_or("TCP").to_string(),
+                protocol: crate::intern::text(object::str_at(p, &["protocol"]).unwrap_or("TCP")),
                 port: p.get("port").and_then(|v| match v {
                     Value::Number(n) => n.as_i64().map(PortRef::Number),
                     Value::String(s) => Some(PortRef::Name(s.clone())),
@@ -328,7 +330,7 @@ fn resolve_port(port: &PortRef, declared: &[ContainerPort], protocol: &str) -> (
 fn rule_ports_match(rule: &Rule, number: Option<i64>, name: Option<&str>, protocol: &str) -> bool {
     let Some(ports) = &rule.ports else { return true };
     ports.iter().any(|p| {
-        p.protocol == protocol
+        *p.protocol == *protocol
             && match &p.port {
                 None => true,
                 Some(PortRef::Number(from)) => {

@@ -449,7 +449,7 @@ impl Params {
             Source::Gateway => {
                 let mut placed = vec![with(Source::Namespace { name: self.ingress_namespace.clone() })];
                 for c in controllers.iter().filter(|c| c.id != flow.to) {
-                    placed.push(with(Source::Workload { id: c.id.clone(), labels: c.workload.pod_labels.clone() }));
+                    placed.push(with(Source::Workload { id: c.id.clone(), labels: crate::object::sized_copy(&c.workload.pod_labels) }));
                 }
                 placed
             }
