@@ -24,10 +24,9 @@ pub fn generate(
     docs: &[Document<Sealed>],
     findings: &mut Findings,
 ) -> Vec<Generated> {
-    let index = stream.index;
     let mut out = Generation::default();
     for id in docs.iter().flat_map(Document::<Sealed>::resource_ids) {
-        out.taken.note(index, &id);
+        out.taken.note(&id);
     }
     let decorators: Vec<_> = policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()).collect();
     let complete = |rule: RuleId, object: &mut Value| {

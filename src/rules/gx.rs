@@ -5,7 +5,7 @@
 //! added only if no object of the same group, kind and name may already be where it goes;
 //! while the release namespace is unknown, it may be any namespace (see `index::Place`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use serde_json::Value;
@@ -19,22 +19,32 @@ use crate::record::{ExemptionUse, Findings, Flow, Generated, Mode, RuleId, Sever
 use crate::workload::WorkloadFacts;
 
 /// The identities already in the stream or generated: for each group, kind and name, the
-/// places objects with it are in. The identity is held by the resource identity it shares
-/// with the records, not as copied strings: a stream of small documents takes many thousands.
+/// resources with it, whose places the index tells. Each is held by the resource identity it
+/// shares with the records, not as copied strings or places: a stream of small documents takes
+/// many thousands, nearly all once, so a second resource of an identity is kept apart.
 #[derive(Debug, Default)]
-pub struct Taken(HashMap<Identity, Vec<Place>>);
+pub struct Taken {
+    first: HashSet<Identity>,
+    more: HashMap<Identity, Vec<ResourceId>>,
+}
 
 impl Taken {
     /// Records the resource `id`, which is in the stream.
-    pub fn note(&mut self, index: &Index, id: &ResourceId) {
-        // Most identities are in one place: room for one, not the four a first push makes.
-        self.0.entry(Identity(id.clone())).or_insert_with(|| Vec::with_capacity(1)).push(index.place_of(id));
+    pub fn note(&mut self, id: &ResourceId) {
+        if let Some(first) = self.first.get(&Identity(id.clone())) {
+            self.more.entry(Identity(first.0.clone())).or_default().push(id.clone());
+        } else {
+            self.first.insert(Identity(id.clone()));
+        }
     }
 
     /// Whether an object with the identity `id` may already be where it goes.
     fn clashes(&self, index: &Index, id: &ResourceId) -> bool {
         let place = index.place_of(id);
-        self.0.get(&Identity(id.clone())).into_iter().flatten().any(|p| match (p, &place) {
+        let key = Identity(id.clone());
+        let Some(first) = self.first.get(&key) else { return false };
+        let mut ids = std::iter::once(&first.0).chain(self.more.get(&key).into_iter().flatten());
+        ids.any(|other| match (&index.place_of(other), &place) {
             (Place::Cluster, Place::Cluster) => true,
             (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
             _ => false,
@@ -46,7 +56,7 @@ impl Taken {
         if self.clashes(index, id) {
             return false;
         }
-        self.note(index, id);
+        self.note(id);
         true
     }
 }
