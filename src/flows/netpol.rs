@@ -3,6 +3,9 @@
 //! policy's rules allow; peers by pod selector, namespace selector (both with expressions) or
 //! IP block; ports by number, range or name.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use crate::index::Index;
@@ -15,11 +18,13 @@ use crate::workload::ContainerPort;
 /// question about one pair of pods does not walk every policy.
 #[derive(Clone, Debug, Default)]
 pub struct Policies {
-    policies: Vec<Policy>,
+    /// Shared with a copy ([`Policies::clone`], as the review makes of the input's policies to
+    /// add the generated ones to), as are the namespaces' labels.
+    policies: Vec<Arc<Policy>>,
     /// Indexes into `policies`, by namespace and the pods selected.
     by_pods: SelectorSet<usize>,
     /// The labels of the Namespace objects in the stream, by name.
-    namespace_labels: std::collections::HashMap<String, Map<String, Value>>,
+    namespace_labels: Arc<HashMap<String, Map<String, Value>>>,
 }
 
 #[derive(Clone, Debug)]
@@ -100,7 +105,8 @@ impl Policies {
                 }
             }
             ("", "Namespace") => {
-                self.namespace_labels.insert(object::name(obj).to_string(), object::sized_copy(object::labels(obj)));
+                let labels = object::sized_copy(object::labels(obj));
+                Arc::make_mut(&mut self.namespace_labels).insert(object::name(obj).to_string(), labels);
             }
             _ => {}
         }
@@ -109,7 +115,7 @@ impl Policies {
     /// Files `policy` by the pods it selects (its selector is kept there only).
     fn push(&mut self, pods: Selector, policy: Policy) {
         self.by_pods.insert(policy.namespace.clone(), pods, self.policies.len());
-        self.policies.push(policy);
+        self.policies.push(Arc::new(policy));
     }
 
     /// The policies that select pods labelled `labels` in `ns` (as resolved), in stream order.
@@ -120,7 +126,7 @@ impl Policies {
             found.extend(self.by_pods.selecting(&None, labels).copied());
         }
         found.sort_unstable();
-        found.into_iter().map(|i| &self.policies[i]).collect()
+        found.into_iter().map(|i| &*self.policies[i]).collect()
     }
 
     /// Whether `client` may connect to `server` on `port`/`protocol` when the release namespace
