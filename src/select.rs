@@ -47,6 +47,13 @@ impl Selector {
         self.0.is_empty()
     }
 
+    /// A selector of `reqs`, holding room for them only: a first push leaves room for four
+    /// requirements, and the index and the generating rules keep a selector per workload.
+    fn sized(mut reqs: Vec<Requirement>) -> Selector {
+        reqs.shrink_to_fit();
+        Selector(reqs)
+    }
+
     /// Reads a Kubernetes `LabelSelector`. `None` when it is malformed; Kubernetes would reject
     /// it, and a selector we cannot read must never be taken to match.
     pub fn from_label_selector(value: &Value) -> Option<Selector> {
@@ -75,7 +82,7 @@ impl Selector {
                 });
             }
         }
-        Some(Selector(reqs))
+        Some(Selector::sized(reqs))
     }
 
     /// Reads a map selector such as a Service's `spec.selector` (all pairs must match).
@@ -84,7 +91,7 @@ impl Selector {
         for (k, v) in value.as_object()? {
             reqs.push(Requirement::Equals(k.clone(), v.as_str()?.to_string()));
         }
-        Some(Selector(reqs))
+        Some(Selector::sized(reqs))
     }
 
     /// Parses the kubectl form: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.
@@ -231,7 +238,7 @@ impl<T> SelectorSet<T> {
         let filed = Arc::new(FiledSelector { namespace: namespace.as_deref().map(intern::text), selector, payload });
         let scope = Some(namespace.as_deref());
         if let Some(unpaired) = file(&mut self.by_pair, Arc::clone(&filed), |k, v| pair_hash(scope, k, v)) {
-            self.rest.entry(namespace.clone()).or_default().push(unpaired);
+            self.rest.entry(namespace.clone()).or_insert_with(|| Vec::with_capacity(1)).push(unpaired);
         }
         if let Some(unpaired) = file(&mut self.everywhere_by_pair, filed, |k, v| pair_hash(None, k, v)) {
             self.everywhere_rest.push(unpaired);

@@ -389,6 +389,15 @@ impl WorkloadFacts {
         let scrape = (annotation("prometheus.io/scrape") == Some("true"))
             .then(|| annotation("prometheus.io/port").and_then(|p| p.trim().parse().ok()));
         let scrape_path = annotation("prometheus.io/path").map(str::to_string);
+        let images = slots
+            .iter()
+            .filter_map(|slot| object::str_at(slot.get(obj)?, &["image"]))
+            .map(|image| ImageRef::parse(image).without_registry());
+        // Lists collected from a filtering iterator leave room for four on a first push; the
+        // facts of every workload wait for generation.
+        let (mut ports, mut images): (Vec<_>, Vec<_>) = (ports, images.collect());
+        ports.shrink_to_fit();
+        images.shrink_to_fit();
         WorkloadFacts {
             scrape_path,
             explicit_namespace: object::namespace(obj).is_some(),
@@ -398,11 +407,7 @@ impl WorkloadFacts {
             host_network,
             references,
             scrape,
-            images: slots
-                .iter()
-                .filter_map(|slot| object::str_at(slot.get(obj)?, &["image"]))
-                .map(|image| ImageRef::parse(image).without_registry())
-                .collect(),
+            images,
             waivers,
             workload,
             id,

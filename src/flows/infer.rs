@@ -178,7 +178,7 @@ impl Network {
                 let selector = spec.get("selector").and_then(Value::as_object).into_iter().flatten();
                 let selector: Option<Box<[_]>> =
                     selector.map(|(k, v)| Some((k.as_str().into(), v.as_str()?.into()))).collect();
-                let ports = spec
+                let mut ports: Vec<_> = spec
                     .get("ports")
                     .and_then(Value::as_array)
                     .into_iter()
@@ -190,9 +190,13 @@ impl Network {
                         Some((object::str_at(p, &["name"]).map(str::to_string), port, target, protocol))
                     })
                     .collect();
+                ports.shrink_to_fit();
                 let exposed = matches!(object::str_at(spec, &["type"]), Some("LoadBalancer" | "NodePort"));
                 self.by_name.insert((ns.clone(), name.clone()), self.services.len());
-                self.by_bare_name.entry(name.clone()).or_default().push(self.services.len());
+                self.by_bare_name
+                    .entry(name.clone())
+                    .or_insert_with(|| Vec::with_capacity(1))
+                    .push(self.services.len());
                 let labels = object::sized_copy(object::labels(obj));
                 let view = Arc::new(ServiceView { name, labels, ports });
                 let selector = selector.unwrap_or_default();
@@ -325,6 +329,9 @@ impl Network {
                 services.entry(workloads[w].id.clone()).or_default().push(Arc::clone(&service.view));
             }
         }
+        // A first push leaves room for four; most workloads are selected by one Service.
+        service_ports.values_mut().for_each(Vec::shrink_to_fit);
+        services.values_mut().for_each(Vec::shrink_to_fit);
         let mut monitored = HashSet::new();
         let flows = self.flows(workloads, index, &servers, &mut monitored);
         Inferred { flows, service_ports, services, monitored }

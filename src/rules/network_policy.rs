@@ -214,7 +214,7 @@ impl Rule for Params {
         let flows: Vec<Flow> = gx.inferred.flows.iter().flat_map(|f| self.placed(f, &controllers, gx)).collect();
         let mut inbound: HashMap<&ResourceId, Vec<&Flow>> = HashMap::new();
         for flow in &flows {
-            inbound.entry(&flow.to).or_default().push(flow);
+            inbound.entry(&flow.to).or_insert_with(|| Vec::with_capacity(1)).push(flow);
         }
         // A policy added in this run for the same pods (two workloads with one selector) counts
         // as existing for the workloads that follow. One that merely selects them too does
@@ -515,7 +515,7 @@ impl Params {
         let mut outbound: HashMap<&ResourceId, Vec<&Flow>> = HashMap::new();
         for flow in flows {
             if let Source::Workload { id, .. } = &flow.from {
-                outbound.entry(id).or_default().push(flow);
+                outbound.entry(id).or_insert_with(|| Vec::with_capacity(1)).push(flow);
             }
         }
         for facts in gx.workloads {
