@@ -9,6 +9,7 @@
 //! statement (and, with `--stamp`, the stamps) is taken between checking and writing, when the
 //! caller's settings ask for it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -16,7 +17,7 @@ use rayon::prelude::*;
 use crate::check;
 use crate::compliance::{self, Entry, SecretValues, set_digest};
 use crate::config::Policy;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exempt;
 use crate::flows::{self, Network, Policies, Review};
 use crate::generate::generate;
@@ -24,10 +25,10 @@ use crate::index::Index;
 use crate::patch;
 use crate::progress::Progress;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Change, Findings, Generated};
+use crate::record::{Change, Findings, Generated, Packed};
 use crate::report::Report;
 use crate::rules::Stream;
-use crate::write;
+use crate::write::{self, Written};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -50,6 +51,10 @@ pub struct Settings {
     /// Keep the manifests written (`Outcome::output`). A review (diff, promote) shows none of
     /// them: it still writes them, so that it fails where the render would, and keeps nothing.
     pub keep_output: bool,
+    /// Keep the manifests packed, a megabyte at a time (`write::PIECE`), for a caller that
+    /// writes them out once ([`Outcome::write_output`]): a render's output may be many times
+    /// its input, and is held until the run has succeeded.
+    pub pack_output: bool,
     /// Keep every change recorded (`Report::changes`: the JSON report, the diffs and a
     /// caller reading the outcome list them). Without it they are counted by document, which
     /// is all the summary and the write stage read.
@@ -68,6 +73,7 @@ impl Settings {
             strict: false,
             progress: None,
             keep_output: true,
+            pack_output: false,
             keep_changes: true,
         }
     }
@@ -83,6 +89,7 @@ impl Settings {
             strict: false,
             progress: None,
             keep_output: true,
+            pack_output: false,
             keep_changes: true,
         }
     }
@@ -100,6 +107,11 @@ impl Settings {
     /// Refuse duplicate mapping keys (`strict` true) instead of warning about them.
     pub fn with_strict(self, strict: bool) -> Settings {
         Settings { strict, ..self }
+    }
+
+    /// Keep the manifests packed (see `pack_output`).
+    pub fn packing_output(self) -> Settings {
+        Settings { pack_output: true, ..self }
     }
 
     /// Write the manifests without keeping them (see `keep_output`).
@@ -121,8 +133,11 @@ impl Settings {
 /// What a run produced.
 #[derive(Debug)]
 pub struct Outcome {
-    /// The manifests to write (empty for `check` and for a review).
+    /// The manifests to write (empty for `check` and for a review, and when kept packed:
+    /// [`Outcome::write_output`] and [`Outcome::output_text`] read them either way).
     pub output: String,
+    /// With `Settings::pack_output`, the manifests, in packed pieces.
+    packed_output: Vec<Packed>,
     pub report: Report,
     /// The documents after the run, sealed, for later stages (diffs, hashes).
     pub documents: Vec<Document<Sealed>>,
@@ -231,14 +246,39 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
     };
     findings.changes.sort_by_key(|c| c.resource.document);
     let changed = write::changed_documents(&docs, &findings.changed_documents());
-    let output = if settings.fix {
-        write::write(inputs, &docs, &changed, &generated, progress, settings.keep_output)?
+    let written = if settings.fix {
+        let (keep, pack) = (settings.keep_output, settings.pack_output);
+        write::write(inputs, &docs, &changed, &generated, progress, keep, pack)?
     } else {
-        String::new()
+        Written::default()
     };
     let report = Report::new(settings.command, &policy.environment, inputs, &docs, findings, &generated, compliance)
         .with_flows(reviews);
-    Ok(Outcome { output, report, documents: docs, generated })
+    Ok(Outcome { output: written.text, packed_output: written.packed, report, documents: docs, generated })
+}
+
+impl Outcome {
+    /// Writes the manifests to `out`, a packed piece at a time if they were kept packed.
+    pub fn write_output(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        for piece in &self.packed_output {
+            let text = piece.text().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+            out.write_all(text.as_bytes())?;
+        }
+        out.write_all(self.output.as_bytes())
+    }
+
+    /// The manifests as one text, unpacked if they were kept packed.
+    pub fn output_text(&self) -> Result<Cow<'_, str>> {
+        if self.packed_output.is_empty() {
+            return Ok(Cow::Borrowed(&self.output));
+        }
+        let mut text = Vec::new();
+        self.write_output(&mut text).map_err(|cause| Error::Write { what: "the output".into(), cause })?;
+        String::from_utf8(text).map(Cow::Owned).map_err(|e| Error::Write {
+            what: "the output".into(),
+            cause: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })
+    }
 }
 
 /// What hardening leaves for the stages after it.

@@ -4,7 +4,8 @@
 //! keeps its separator and leading comment lines (`# Source:`), then its body is re-emitted;
 //! its line endings follow the original. Generated objects follow, each after a `---` line.
 //! **Invariant:** the output is built whole in memory; nothing is written until the run
-//! has succeeded.
+//! has succeeded. Where the caller asks, it is held in packed pieces ([`Written::packed`]),
+//! unpacked one at a time as they are written.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -16,7 +17,7 @@ use crate::canon::same_meaning;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::read::{Document, Input, Sealed};
-use crate::record::Generated;
+use crate::record::{Generated, Packed};
 use crate::yaml;
 
 /// Which of `docs` a recorded change touched (`numbers`, [`crate::record::Findings::changed_documents`]):
@@ -28,7 +29,8 @@ pub fn changed_documents<O>(docs: &[Document<O>], numbers: &HashSet<usize>) -> V
 /// Assembles the output: `docs[i]` is re-emitted where `changed[i]` is set (see
 /// [`changed_documents`]), copied otherwise, and the generated objects follow. `progress`
 /// counts the documents written. Unless `keep`, every document is written and checked as
-/// for output, and the text is dropped as it is made (the output returned is empty).
+/// for output, and the text is dropped as it is made (the output returned is empty). With
+/// `pack`, the output is kept packed, a piece of about [`PIECE`] bytes at a time.
 pub fn write(
     inputs: &[Input],
     docs: &[Document<Sealed>],
@@ -36,11 +38,18 @@ pub fn write(
     generated: &[Generated],
     progress: &Progress,
     keep: bool,
-) -> Result<String> {
+    pack: bool,
+) -> Result<Written> {
     // Documents are emitted in parallel a batch at a time, and each batch is appended to the
     // output before the next is emitted: holding every emitted document until the end would
     // keep the output twice at the peak.
-    let mut out = Output::with_capacity(if keep { inputs.iter().map(|i| i.text.len()).sum() } else { 0 }, keep);
+    let input_len: usize = inputs.iter().map(|i| i.text.len()).sum();
+    let capacity = match (keep, pack) {
+        (false, _) => 0,
+        (true, false) => input_len,
+        (true, true) => input_len.min(PIECE + PIECE / 4),
+    };
+    let mut out = Output { pack, ..Output::with_capacity(capacity, keep) };
     for (batch, batch_changed) in docs.chunks(BATCH).zip(changed.chunks(BATCH)) {
         let pieces: Vec<Result<Piece>> = batch
             .par_iter()
@@ -61,7 +70,18 @@ pub fn write(
         let pieces: Vec<Result<Piece>> = batch.par_iter().map(generated_piece).collect();
         out.extend(pieces)?;
     }
-    Ok(out.finish(docs.len() + generated.len()))
+    out.finish(docs.len() + generated.len())
+}
+
+/// The output is packed a piece of this many bytes (or a little more) at a time: large
+/// enough to pack well, small beside the output of a stream worth packing.
+pub const PIECE: usize = 1 << 20;
+
+/// The manifests written, in order: the packed pieces, then `text` (with `pack`, empty).
+#[derive(Debug, Default)]
+pub struct Written {
+    pub packed: Vec<Packed>,
+    pub text: String,
 }
 
 /// How many documents are emitted in parallel before they are appended to the output: enough
@@ -73,6 +93,11 @@ struct Output {
     text: String,
     /// Whether the pieces are kept; if not, they are only counted.
     keep: bool,
+    /// Whether the text is packed a [`PIECE`] at a time, into `packed`.
+    pack: bool,
+    packed: Vec<Packed>,
+    /// Whether the text packed last ended a line.
+    packed_ends_line: bool,
     pieces: usize,
     /// Whether the first piece was a JSON document, which needs a `---` line if any follow.
     first_json: bool,
@@ -80,7 +105,15 @@ struct Output {
 
 impl Output {
     fn with_capacity(capacity: usize, keep: bool) -> Output {
-        Output { text: String::with_capacity(capacity), keep, pieces: 0, first_json: false }
+        Output {
+            text: String::with_capacity(capacity),
+            keep,
+            pack: false,
+            packed: Vec::new(),
+            packed_ends_line: true,
+            pieces: 0,
+            first_json: false,
+        }
     }
 
     /// Appends a batch's pieces in order, stopping at the first that could not be emitted.
@@ -102,7 +135,8 @@ impl Output {
         if self.text.capacity() - self.text.len() < more {
             self.text.reserve_exact(more.max(self.text.len() / 4));
         }
-        if !self.text.is_empty() && !self.text.ends_with('\n') {
+        let ends_line = if self.text.is_empty() { self.packed_ends_line } else { self.text.ends_with('\n') };
+        if self.pieces > 0 && !ends_line {
             self.text.push('\n');
         }
         // Every document but a lone first one gets a `---` line (added to a JSON first
@@ -116,14 +150,37 @@ impl Output {
         }
         self.text.push_str(&piece.text);
         self.pieces += 1;
+        if self.pack && self.text.len() >= PIECE {
+            self.pack_text();
+        }
+    }
+
+    /// Packs the text so far as the next piece, and starts the next with room for one.
+    fn pack_text(&mut self) {
+        self.packed_ends_line = self.text.ends_with('\n');
+        let text = std::mem::replace(&mut self.text, String::with_capacity(PIECE + PIECE / 4));
+        self.packed.push(Packed::new(text));
     }
 
     /// The output of `total` pieces.
-    fn finish(mut self, total: usize) -> String {
-        if self.first_json && total > 1 {
-            self.text.insert_str(0, "---\n");
+    fn finish(mut self, total: usize) -> Result<Written> {
+        if self.pack && !self.text.is_empty() {
+            self.pack_text();
+            self.text = String::new();
         }
-        self.text
+        if self.first_json && total > 1 {
+            match self.packed.first_mut() {
+                Some(first) => {
+                    let text = first.text().map_err(|e| Error::Write {
+                        what: "the output".into(),
+                        cause: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                    })?;
+                    *first = Packed::new(format!("---\n{text}"));
+                }
+                None => self.text.insert_str(0, "---\n"),
+            }
+        }
+        Ok(Written { packed: self.packed, text: self.text })
     }
 }
 

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use temper::source::{self, Deadline, HelmTemplate, Kustomize, Rendered, Source};
 use temper::{Config, Settings};
 
-use super::{ConfigDir, EXIT_OK, ProcessArgs, write_stdout};
+use super::{ConfigDir, EXIT_OK, ProcessArgs, stream_stdout};
 
 /// ArgoCD integration.
 #[derive(Debug, Clone, Args)]
@@ -118,7 +118,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     }
 
     // ArgoCD reads the manifests and the summary, which counts the changes.
-    let settings = Settings::render(namespace).with_strict(args.strict.strict).keeping_changes(false);
+    let settings = Settings::render(namespace).with_strict(args.strict.strict).keeping_changes(false).packing_output();
     let outcome = temper::run(&inputs, &policy, &settings)?;
     let report = &outcome.report;
     if report.counts.resources == 0 {
@@ -139,7 +139,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
         return Ok(super::refuse(&notes, report, &policy.environment, &args.limit));
     }
     args.process.summary(&notes, report, &args.limit);
-    write_stdout(outcome.output.as_bytes())?;
+    stream_stdout(|out| outcome.write_output(out))?;
     Ok(EXIT_OK)
 }
 

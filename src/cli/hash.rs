@@ -40,7 +40,8 @@ impl HashArgs {
         namespace: Option<String>,
         strict: bool,
     ) -> anyhow::Result<Outcome> {
-        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict))?)
+        // The manifests are read only for an attestation, whole, once: held packed until then.
+        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict).packing_output())?)
     }
 
     /// The settings of a review: hashed, and writing the manifests without keeping them.
@@ -108,7 +109,7 @@ pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     super::warn(&outcome.report, &args.process);
     let c = outcome.report.compliance.as_ref().ok_or_else(|| anyhow::anyhow!("no compliance statement"))?;
     if let Some(path) = &args.attestation {
-        let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
+        let statement = compliance::attestation("manifests.yaml", outcome.output_text()?.as_bytes(), c);
         write_file(path, &(serde_json::to_string_pretty(&statement)? + "\n"))?;
     }
     write_stdout(format!("{}\n", c.compliance_hash).as_bytes())?;

@@ -10,7 +10,7 @@ use temper::diff::{self, Format, Options, Style};
 use super::hash::HashArgs;
 use super::progress::Ticker;
 use super::{
-    ConfigArgs, EXIT_OK, InputArgs, LimitArgs, ProcessArgs, choice, write_file, write_json_file, write_stdout,
+    ConfigArgs, EXIT_OK, InputArgs, LimitArgs, ProcessArgs, choice, stream_stdout, write_file, write_json_file,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -58,6 +58,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         .with_strict(args.input.strict.strict)
         // Only the JSON report and the diff list the changes; the summary counts them.
         .keeping_changes(args.report.is_some() || args.diff.is_some())
+        // Written once, at the end: held packed until then.
+        .packing_output()
         .with_progress(ticker.as_ref().map(Ticker::progress));
     let outcome = temper::run(&inputs, &policy, &settings)?;
     if let Some(ticker) = ticker {
@@ -77,13 +79,13 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         return Ok(super::refuse("", report, &policy.environment, &args.limit));
     }
     if let (Some(path), Some(c)) = (&args.attestation, &report.compliance) {
-        let statement = compliance::attestation("manifests.yaml", outcome.output.as_bytes(), c);
+        let statement = compliance::attestation("manifests.yaml", outcome.output_text()?.as_bytes(), c);
         write_file(path, &(serde_json::to_string_pretty(&statement)? + "\n"))?;
     }
     super::debug_panic("render");
     super::debug_panic("worker");
     args.process.summary("", report, &args.limit);
-    write_stdout(outcome.output.as_bytes())?;
+    stream_stdout(|out| outcome.write_output(out))?;
     // The process exits next and the OS takes the memory back at once; freeing every value of
     // a large stream one by one first took a tenth of a single-threaded run.
     std::mem::forget(outcome);

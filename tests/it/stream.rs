@@ -2,6 +2,7 @@
 //! small fixtures in `tests/fixtures/stream`, so the suite means something without the corpus.
 
 use serde_json::json;
+use temper::Settings;
 use temper::read::{self, Input};
 
 use crate::util::{check_faithful, policy, render, render_on};
@@ -178,4 +179,46 @@ fn thread_count_does_not_change_a_byte() {
     let two = render_on(2, &policy("prod"), &many).unwrap();
     assert_eq!(one.output, two.output);
     assert_eq!(serde_json::to_string(&one.report).unwrap(), serde_json::to_string(&two.report).unwrap());
+}
+
+/// A render keeping its output packed, as the binary does, writes the same bytes as one
+/// keeping it whole: over many pieces, for a stream of JSON documents (whose first gets its
+/// `---` line once the output is made) and for YAML documents whose last line has no line
+/// break.
+#[test]
+fn packed_output_is_the_same_text() {
+    let json = |i: usize| {
+        json!({"apiVersion": "v1", "kind": if i % 3 == 0 { "Pod" } else { "ConfigMap" }, "metadata": {"name": format!("o-{i}")},
+               "data": {"k": "x".repeat(300)}})
+        .to_string()
+    };
+    let yaml = |i: usize| match i % 3 {
+        0 => format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p-{i}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.27\n"
+        ),
+        _ => format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c-{i}\ndata:\n  k: \"{}\"", "x".repeat(300)),
+    };
+    let json_stream: Vec<String> = (0..8_000).map(json).collect();
+    let yaml_stream: String = (0..8_000)
+        .map(|i| {
+            format!("{}{}", if i % 2 == 0 { "\n---\n" } else { "\n---\n# Source: chart/templates/x.yaml\n" }, yaml(i))
+        })
+        .collect();
+    for input in [json_stream.join("\n"), yaml_stream] {
+        let inputs = [Input::new("<test>", input.as_str())];
+        let whole = temper::run(&inputs, &policy("prod"), &Settings::render(None)).unwrap();
+        assert!(whole.output.len() > 2 * temper::write::PIECE, "the output must span pieces");
+        if input.starts_with('{') {
+            assert!(whole.output.starts_with("---\n{"), "a JSON first document gets its line once others follow");
+        }
+        let packed = temper::run(&inputs, &policy("prod"), &Settings::render(None).packing_output()).unwrap();
+        assert!(packed.output.is_empty(), "packed output is held packed");
+        assert!(packed.output_text().unwrap() == whole.output, "packed output reads back as the whole");
+        let mut written = Vec::new();
+        packed.write_output(&mut written).unwrap();
+        assert!(written == whole.output.as_bytes(), "packed output is written as the whole");
+        let mut written = Vec::new();
+        whole.write_output(&mut written).unwrap();
+        assert!(written == whole.output.as_bytes());
+    }
 }
