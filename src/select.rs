@@ -395,7 +395,8 @@ mod tests {
                         let mut want: Vec<usize> =
                             list.iter().filter(|(n, s, _)| *n == ns && s.matches(&labels)).map(|(.., i)| *i).collect();
                         let mut got: Vec<usize> = set.selecting(&ns, &labels).copied().collect();
-                        (want.sort(), got.sort());
+                        want.sort();
+                        got.sort();
                         assert_eq!(got, want, "{n} selectors selecting, namespace {ns:?}, pod {pod}");
                         let want = list.iter().any(|(_, s, i)| i % 2 == parity && s.matches(&labels));
                         let got = set.any_selects_anywhere(&labels, |i| i % 2 == parity);

@@ -188,7 +188,7 @@ fn thread_count_does_not_change_a_byte() {
 #[test]
 fn packed_output_is_the_same_text() {
     let json = |i: usize| {
-        json!({"apiVersion": "v1", "kind": if i % 3 == 0 { "Pod" } else { "ConfigMap" }, "metadata": {"name": format!("o-{i}")},
+        json!({"apiVersion": "v1", "kind": if i.is_multiple_of(3) { "Pod" } else { "ConfigMap" }, "metadata": {"name": format!("o-{i}")},
                "data": {"k": "x".repeat(300)}})
         .to_string()
     };
