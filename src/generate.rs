@@ -26,7 +26,7 @@ pub fn generate(
 ) -> Vec<Generated> {
     let mut out = Generation::default();
     for id in docs.iter().flat_map(Document::<Sealed>::resource_ids) {
-        out.taken.note(&id);
+        out.taken.note(stream.index, &id);
     }
     let decorators: Vec<_> = policy.rules.iter().filter(|r| stream.fix && r.mode.fixes()).collect();
     let complete = |rule: RuleId, object: &mut Value| {

@@ -19,36 +19,78 @@ use crate::record::{ExemptionUse, Findings, Flow, Generated, Mode, RuleId, Sever
 use crate::workload::WorkloadFacts;
 
 /// The identities already in the stream or generated: for each group, kind and name, the
-/// resources with it, whose places the index tells. Each is held by the resource identity it
-/// shares with the records, not as copied strings or places: a stream of small documents takes
-/// many thousands, nearly all once, so a second resource of an identity is kept apart.
+/// places objects with it are in. Nearly every identity is in one place, and is held by the
+/// resource identity it shares with the records (its place asked of the index when it is
+/// needed), not as copied strings: a stream of small documents takes many thousands. An
+/// identity in more than one place has its places filed apart, so that a clash is a lookup
+/// however many namespaces share a name (a chart installed per tenant, or the objects a rule
+/// adds once per namespace, each under the same name).
 #[derive(Debug, Default)]
 pub struct Taken {
     first: HashSet<Identity>,
-    more: HashMap<Identity, Vec<ResourceId>>,
+    more: HashMap<Identity, Places>,
+}
+
+/// The places of an identity taken more than once.
+#[derive(Debug, Default)]
+struct Places {
+    cluster: bool,
+    /// Each namespace (`None`: the release namespace, while it is unknown).
+    namespaces: HashSet<Option<String>>,
+}
+
+impl Places {
+    fn add(&mut self, place: Place) {
+        match place {
+            Place::Cluster => self.cluster = true,
+            Place::Namespace(namespace) => {
+                self.namespaces.insert(namespace);
+            }
+        }
+    }
+
+    /// Whether an object in `place` may be where one of these is ([`Index::may_share`]).
+    fn clash(&self, index: &Index, place: &Place) -> bool {
+        match place {
+            Place::Cluster => self.cluster,
+            Place::Namespace(namespace) => {
+                self.namespaces.contains(namespace)
+                    || (!index.release_known()
+                        && ((namespace.is_none() && !self.namespaces.is_empty()) || self.namespaces.contains(&None)))
+            }
+        }
+    }
 }
 
 impl Taken {
     /// Records the resource `id`, which is in the stream.
-    pub fn note(&mut self, id: &ResourceId) {
-        if let Some(first) = self.first.get(&Identity(id.clone())) {
-            self.more.entry(Identity(first.0.clone())).or_default().push(id.clone());
-        } else {
-            self.first.insert(Identity(id.clone()));
-        }
+    pub fn note(&mut self, index: &Index, id: &ResourceId) {
+        let key = Identity(id.clone());
+        let Some(first) = self.first.get(&key) else {
+            self.first.insert(key);
+            return;
+        };
+        let places = self.more.entry(key).or_insert_with(|| {
+            let mut places = Places::default();
+            places.add(index.place_of(&first.0));
+            places
+        });
+        places.add(index.place_of(id));
     }
 
     /// Whether an object with the identity `id` may already be where it goes.
     fn clashes(&self, index: &Index, id: &ResourceId) -> bool {
-        let place = index.place_of(id);
         let key = Identity(id.clone());
         let Some(first) = self.first.get(&key) else { return false };
-        let mut ids = std::iter::once(&first.0).chain(self.more.get(&key).into_iter().flatten());
-        ids.any(|other| match (&index.place_of(other), &place) {
-            (Place::Cluster, Place::Cluster) => true,
-            (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
-            _ => false,
-        })
+        let place = index.place_of(id);
+        match self.more.get(&key) {
+            Some(places) => places.clash(index, &place),
+            None => match (&index.place_of(&first.0), &place) {
+                (Place::Cluster, Place::Cluster) => true,
+                (Place::Namespace(a), Place::Namespace(b)) => index.may_share(a, b),
+                _ => false,
+            },
+        }
     }
 
     /// Records `id` unless an object with that identity may already be where it goes.
@@ -56,7 +98,7 @@ impl Taken {
         if self.clashes(index, id) {
             return false;
         }
-        self.note(id);
+        self.note(index, id);
         true
     }
 }
@@ -272,5 +314,78 @@ impl<'a> Gx<'a> {
             self.refuse(&ResourceId::namespace(&None), None, Pointer::root(), message);
         }
         targets.into_iter().map(|(namespace, explicit)| Target { namespace, explicit }).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::knowledge::ClusterScoped;
+
+    fn id(kind: &str, name: &str, namespace: Option<&str>) -> ResourceId {
+        let mut object = json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}});
+        if let Some(namespace) = namespace {
+            object["metadata"]["namespace"] = json!(namespace);
+        }
+        ResourceId::of(0, None, &object)
+    }
+
+    /// `taken` resources, then whether each of `asked` clashes, with the release namespace
+    /// `release` (`None`: unknown).
+    fn check(
+        release: Option<&str>,
+        taken: &[(&str, &str, Option<&str>)],
+        asked: &[((&str, &str, Option<&str>), bool)],
+    ) {
+        let scoped = ClusterScoped::new([(String::new(), "Namespace".to_string())]);
+        let index = Index::scopes(&[], release, &scoped).unwrap();
+        let mut set = Taken::default();
+        for &(kind, name, namespace) in taken {
+            set.note(&index, &id(kind, name, namespace));
+        }
+        for &((kind, name, namespace), clashes) in asked {
+            assert_eq!(set.clashes(&index, &id(kind, name, namespace)), clashes, "{kind} {name} in {namespace:?}");
+        }
+    }
+
+    #[test]
+    fn an_identity_clashes_where_it_may_already_be() {
+        let in_many =
+            [("ConfigMap", "app", Some("a")), ("ConfigMap", "app", Some("b")), ("ConfigMap", "app", Some("c"))];
+        // Known release namespace: only the same namespace, the release's included.
+        check(
+            Some("a"),
+            &in_many,
+            &[
+                (("ConfigMap", "app", Some("b")), true),
+                (("ConfigMap", "app", None), true),
+                (("ConfigMap", "app", Some("d")), false),
+                (("ConfigMap", "web", Some("b")), false),
+                (("Secret", "app", Some("b")), false),
+            ],
+        );
+        check(Some("z"), &in_many, &[(("ConfigMap", "app", None), false)]);
+        // Unknown release namespace: an object without one may be in any of them.
+        check(None, &in_many, &[(("ConfigMap", "app", None), true), (("ConfigMap", "app", Some("d")), false)]);
+        check(
+            None,
+            &[("ConfigMap", "app", None), ("ConfigMap", "app", Some("b"))],
+            &[(("ConfigMap", "app", Some("d")), true)],
+        );
+        check(None, &[("ConfigMap", "app", Some("b"))], &[(("ConfigMap", "app", None), true)]);
+        check(None, &[("ConfigMap", "app", Some("b"))], &[(("ConfigMap", "app", Some("d")), false)]);
+        // Cluster-scoped: one place, whatever namespace the object names.
+        check(
+            None,
+            &[("Namespace", "team", None), ("Namespace", "team", Some("x"))],
+            &[(("Namespace", "team", Some("y")), true), (("ConfigMap", "team", Some("y")), false)],
+        );
+        check(
+            None,
+            &[("ConfigMap", "team", Some("x")), ("ConfigMap", "team", Some("y"))],
+            &[(("Namespace", "team", None), false)],
+        );
     }
 }
