@@ -324,6 +324,9 @@ mod tests {
     use super::*;
     use crate::knowledge::ClusterScoped;
 
+    /// A kind, name and namespace.
+    type Object<'a> = (&'a str, &'a str, Option<&'a str>);
+
     fn id(kind: &str, name: &str, namespace: Option<&str>) -> ResourceId {
         let mut object = json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}});
         if let Some(namespace) = namespace {
@@ -334,11 +337,7 @@ mod tests {
 
     /// `taken` resources, then whether each of `asked` clashes, with the release namespace
     /// `release` (`None`: unknown).
-    fn check(
-        release: Option<&str>,
-        taken: &[(&str, &str, Option<&str>)],
-        asked: &[((&str, &str, Option<&str>), bool)],
-    ) {
+    fn check(release: Option<&str>, taken: &[Object<'_>], asked: &[(Object<'_>, bool)]) {
         let scoped = ClusterScoped::new([(String::new(), "Namespace".to_string())]);
         let index = Index::scopes(&[], release, &scoped).unwrap();
         let mut set = Taken::default();
