@@ -8,6 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use temper::canon::same_meaning;
 use temper::progress::Progress;
 use temper::read::{self, Input};
+use temper::write::Written;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = read::decode("fuzz", data.to_vec()) else { return };
@@ -15,15 +16,27 @@ fuzz_target!(|data: &[u8]| {
     let Ok(docs) = read::parse(&inputs) else { return };
     // Untouched, every document goes out as it came (a JSON document may be rewritten as YAML,
     // which may fail); re-emitted, it must mean what it meant, or emitting must refuse.
-    for changed in [false, true] {
+    // Kept whole or packed (as a render keeps it), the output must be the same text.
+    for (changed, pack) in [(false, false), (true, false), (false, true), (true, true)] {
         // Sealed as the pipeline seals them: as text when changed, read back to be re-emitted.
         let sealed: Vec<_> = docs.iter().map(|d| d.clone().seal(changed)).collect();
-        match temper::write::write(&inputs, &sealed, &vec![changed; docs.len()], &[], &Progress::default(), true) {
-            Ok(out) => same_documents(&docs, &out),
+        let changes = vec![changed; docs.len()];
+        match temper::write::write(&inputs, &sealed, &changes, &[], &Progress::default(), true, pack) {
+            Ok(out) => same_documents(&docs, &joined(out)),
             Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json), "untouched YAML failed to write: {e}"),
         }
     }
 });
+
+/// The output as one text: its packed pieces unpacked, then the rest.
+fn joined(out: Written) -> String {
+    let mut text = String::new();
+    for piece in &out.packed {
+        text.push_str(&piece.text().unwrap_or_else(|e| panic!("a packed piece of the output does not unpack: {e}")));
+    }
+    text.push_str(&out.text);
+    text
+}
 
 fn same_documents(docs: &[read::Document], out: &str) {
     let again =
