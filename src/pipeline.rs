@@ -17,7 +17,7 @@ use rayon::prelude::*;
 use crate::check;
 use crate::compliance::{self, Entry, SecretValues, set_digest};
 use crate::config::Policy;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::exempt;
 use crate::flows::{self, Network, Policies, Review};
 use crate::generate::generate;
@@ -269,15 +269,7 @@ impl Outcome {
 
     /// The manifests as one text, unpacked if they were kept packed.
     pub fn output_text(&self) -> Result<Cow<'_, str>> {
-        if self.packed_output.is_empty() {
-            return Ok(Cow::Borrowed(&self.output));
-        }
-        let mut text = Vec::new();
-        self.write_output(&mut text).map_err(|cause| Error::Write { what: "the output".into(), cause })?;
-        String::from_utf8(text).map(Cow::Owned).map_err(|e| Error::Write {
-            what: "the output".into(),
-            cause: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })
+        write::joined(&self.packed_output, &self.output)
     }
 }
 

@@ -49,7 +49,8 @@ pub fn write(
         (true, false) => input_len,
         (true, true) => input_len.min(PIECE + PIECE / 4),
     };
-    let mut out = Output { pack, ..Output::with_capacity(capacity, keep) };
+    let total = docs.len() + generated.len();
+    let mut out = Output { pack, ..Output::with_capacity(capacity, keep, total) };
     for (batch, batch_changed) in docs.chunks(BATCH).zip(changed.chunks(BATCH)) {
         let pieces: Vec<Result<Piece>> = batch
             .par_iter()
@@ -70,7 +71,7 @@ pub fn write(
         let pieces: Vec<Result<Piece>> = batch.par_iter().map(generated_piece).collect();
         out.extend(pieces)?;
     }
-    out.finish(docs.len() + generated.len())
+    Ok(out.finish())
 }
 
 /// The output is packed a piece of this many bytes (or a little more) at a time: large
@@ -99,12 +100,12 @@ struct Output {
     /// Whether the text packed last ended a line.
     packed_ends_line: bool,
     pieces: usize,
-    /// Whether the first piece was a JSON document, which needs a `---` line if any follow.
-    first_json: bool,
+    /// How many pieces there are in all.
+    total: usize,
 }
 
 impl Output {
-    fn with_capacity(capacity: usize, keep: bool) -> Output {
+    fn with_capacity(capacity: usize, keep: bool, total: usize) -> Output {
         Output {
             text: String::with_capacity(capacity),
             keep,
@@ -112,7 +113,7 @@ impl Output {
             packed: Vec::new(),
             packed_ends_line: true,
             pieces: 0,
-            first_json: false,
+            total,
         }
     }
 
@@ -139,49 +140,51 @@ impl Output {
         if self.pieces > 0 && !ends_line {
             self.text.push('\n');
         }
-        // Every document but a lone first one gets a `---` line (added to a JSON first
-        // document once a second one comes, in `finish`). A JSON first document followed by
-        // others would make ArgoCD read the whole stream as JSON.
-        if !piece.separated && self.pieces > 0 {
+        // Every document but a lone first one gets a `---` line, a JSON first document too
+        // when others follow: it would make ArgoCD read the whole stream as JSON.
+        let first_alone = self.pieces == 0 && (!piece.json || self.total == 1);
+        if !piece.separated && !first_alone {
             self.text.push_str("---\n");
-        }
-        if self.pieces == 0 {
-            self.first_json = !piece.separated && piece.json;
         }
         self.text.push_str(&piece.text);
         self.pieces += 1;
         if self.pack && self.text.len() >= PIECE {
-            self.pack_text();
+            self.pack_text(PIECE + PIECE / 4);
         }
     }
 
-    /// Packs the text so far as the next piece, and starts the next with room for one.
-    fn pack_text(&mut self) {
+    /// Packs the text so far as the next piece, and starts the next with `room`.
+    fn pack_text(&mut self, room: usize) {
         self.packed_ends_line = self.text.ends_with('\n');
-        let text = std::mem::replace(&mut self.text, String::with_capacity(PIECE + PIECE / 4));
+        let text = std::mem::replace(&mut self.text, String::with_capacity(room));
         self.packed.push(Packed::new(text));
     }
 
-    /// The output of `total` pieces.
-    fn finish(mut self, total: usize) -> Result<Written> {
+    /// The output, its last piece packed too if it is kept packed.
+    fn finish(mut self) -> Written {
         if self.pack && !self.text.is_empty() {
-            self.pack_text();
-            self.text = String::new();
+            self.pack_text(0);
         }
-        if self.first_json && total > 1 {
-            match self.packed.first_mut() {
-                Some(first) => {
-                    let text = first.text().map_err(|e| Error::Write {
-                        what: "the output".into(),
-                        cause: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-                    })?;
-                    *first = Packed::new(format!("---\n{text}"));
-                }
-                None => self.text.insert_str(0, "---\n"),
-            }
-        }
-        Ok(Written { packed: self.packed, text: self.text })
+        Written { packed: self.packed, text: self.text }
     }
+}
+
+/// The manifests `packed` then `text` hold ([`Written`]), as one text.
+pub fn joined<'a>(packed: &[Packed], text: &'a str) -> Result<Cow<'a, str>> {
+    if packed.is_empty() {
+        return Ok(Cow::Borrowed(text));
+    }
+    let mut whole = String::new();
+    for piece in packed {
+        whole.push_str(&piece.text().map_err(unreadable)?);
+    }
+    whole.push_str(text);
+    Ok(Cow::Owned(whole))
+}
+
+/// The error of a packed piece of the output that does not unpack.
+fn unreadable(e: crate::record::Unreadable) -> Error {
+    Error::Write { what: "the output".into(), cause: std::io::Error::new(std::io::ErrorKind::InvalidData, e) }
 }
 
 struct Piece<'a> {

@@ -8,7 +8,7 @@ use libfuzzer_sys::fuzz_target;
 use temper::canon::same_meaning;
 use temper::progress::Progress;
 use temper::read::{self, Input};
-use temper::write::Written;
+use temper::write::joined;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = read::decode("fuzz", data.to_vec()) else { return };
@@ -22,21 +22,11 @@ fuzz_target!(|data: &[u8]| {
         let sealed: Vec<_> = docs.iter().map(|d| d.clone().seal(changed)).collect();
         let changes = vec![changed; docs.len()];
         match temper::write::write(&inputs, &sealed, &changes, &[], &Progress::default(), true, pack) {
-            Ok(out) => same_documents(&docs, &joined(out)),
+            Ok(out) => same_documents(&docs, &joined(&out.packed, &out.text).unwrap_or_else(|e| panic!("{e}"))),
             Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json), "untouched YAML failed to write: {e}"),
         }
     }
 });
-
-/// The output as one text: its packed pieces unpacked, then the rest.
-fn joined(out: Written) -> String {
-    let mut text = String::new();
-    for piece in &out.packed {
-        text.push_str(&piece.text().unwrap_or_else(|e| panic!("a packed piece of the output does not unpack: {e}")));
-    }
-    text.push_str(&out.text);
-    text
-}
 
 fn same_documents(docs: &[read::Document], out: &str) {
     let again =
