@@ -139,12 +139,15 @@ impl fmt::Display for ResourceId {
 /// Who a resource is across streams: group, kind, namespace and name (not the version, and
 /// not its place in a stream). Diffs match resources by it and the compliance hash names
 /// them by it.
+///
+/// Its group, kind and namespace are this thread's shared copies ([`crate::intern`]): a diff of
+/// a stream keeps a key per resource it shows, and they repeat a few kinds and namespaces.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
-    pub group: String,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
+    pub group: Arc<str>,
+    pub kind: Arc<str>,
+    pub namespace: Arc<str>,
+    pub name: Box<str>,
 }
 
 impl Key {
@@ -176,10 +179,10 @@ impl<'a> KeyRef<'a> {
 
     pub fn to_key(self) -> Key {
         Key {
-            group: self.group.to_string(),
-            kind: self.kind.to_string(),
-            namespace: self.namespace.to_string(),
-            name: self.name.to_string(),
+            group: crate::intern::text(self.group),
+            kind: crate::intern::text(self.kind),
+            namespace: crate::intern::text(self.namespace),
+            name: self.name.into(),
         }
     }
 }

@@ -73,7 +73,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             let after_side = pair.after.map(|i| to.resources[i].value()).transpose()?;
             let (before, after) = (before_side.as_deref(), after_side.as_deref());
             let key = Key::of(after.or(before).unwrap_or(&Value::Null));
-            let secret_kind = key.group.is_empty() && key.kind == "Secret";
+            let secret_kind = key.group.is_empty() && &*key.kind == "Secret";
             let change_type = match (before, after, &pair.renamed_from) {
                 (Some(_), Some(_), Some(_)) => ChangeType::Renamed,
                 (Some(_), Some(_), None) => ChangeType::Changed,
@@ -102,11 +102,8 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             // Only a resource that is shown needs its text, and its secrets hidden in it.
             let shown = change_type != ChangeType::Changed || !changes.is_empty();
             let rule = match change_type {
-                ChangeType::Added => generated
-                    .get(&key.as_ref())
-                    .map(|r| r.to_string())
-                    .or_else(|| replaced.get(&key).map(|r| r.to_string())),
-                ChangeType::Removed => replaced_from.get(&key).map(|r| r.to_string()),
+                ChangeType::Added => generated.get(&key.as_ref()).or_else(|| replaced.get(&key)).copied(),
+                ChangeType::Removed => replaced_from.get(&key).copied(),
                 _ => None,
             };
             // Each change's values are borrowed from the sides until it is kept as text, one
@@ -124,7 +121,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                     (c.before, c.after) = (None, None);
                 }
                 if let (Some(rule), 0) = (&rule, i) {
-                    c.rule = Some(rule.clone());
+                    c.rule = Some(rule.to_string());
                 }
                 kept.push(c.kept());
             }
@@ -452,8 +449,8 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
         let api_version = api_versions.get(&c.resource).and_then(|v| v.as_deref()).unwrap_or(&c.resource.api_version);
         let old = c.resource.key();
         let new = Key {
-            group: crate::object::group_of(api_version).to_string(),
-            kind: c.value.string().unwrap_or_default(),
+            group: crate::intern::text(crate::object::group_of(api_version)),
+            kind: c.value.string().unwrap_or_default().into(),
             ..old.clone()
         };
         by_new.insert(new, c.rule);

@@ -29,7 +29,7 @@ use crate::object::{Key, KeyRef, ResourceId};
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Generated, Json, Packed, Violation};
+use crate::record::{Generated, Json, Packed, RuleId, Violation};
 
 pub use attribution::{Attribution, Changes};
 pub use compute::diff;
@@ -461,7 +461,7 @@ pub struct ResourceDiff {
     /// For added resources, the rule that generated them; for a resource a rule turned into
     /// another kind in place, that rule, on the removed old one and on the added new one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<RuleId>,
     pub changes: Vec<FieldChange>,
     pub suppressed: usize,
     /// Both sides, redacted, as the options keep them (not serialized: the changes say it all).
