@@ -75,16 +75,20 @@ impl ShowArgs {
             ignore,
             ..Options::default()
         }
-        .for_format(self.format))
+        .for_format(self.format, self.color()))
     }
 
-    fn style(&self, full_command: &str) -> Style {
-        let color = match self.color {
+    /// Whether the unified format is coloured: the diff's options and its style both ask.
+    fn color(&self) -> bool {
+        match self.color {
             Color::Always => true,
             Color::Never => false,
             Color::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        };
-        Style { color, budget: self.markdown_budget, full_command: full_command.to_string() }
+        }
+    }
+
+    fn style(&self, full_command: &str) -> Style {
+        Style { color: self.color(), budget: self.markdown_budget, full_command: full_command.to_string() }
     }
 
     /// Prints the diff and picks the exit code: 3 if the target would fail, else 1 with

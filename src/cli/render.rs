@@ -71,7 +71,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         write_json_file(path, report)?;
     }
     if let Some(path) = &args.diff {
-        let options = Options::default().for_format(args.diff_format);
+        // Written to a file: never coloured, as the style below says.
+        let options = Options::default().for_format(args.diff_format, false);
         let hardening = diff::hardening(&inputs, &outcome, &options)?;
         write_file(path, &diff::render(&hardening, args.diff_format, &Style::default()))?;
     }

@@ -67,120 +67,131 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     // Resources that did not change are counted, and kept only if the options ask for them.
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
     // Each pair is diffed on its own: in parallel, collected in order.
-    let resources: Vec<ResourceDiff> =
-        crate::par::collect_some(pairs.into_par_iter().map(|pair| -> Result<Option<ResourceDiff>> {
-            let before_side = pair.before.map(|i| from.resources[i].value()).transpose()?;
-            let after_side = pair.after.map(|i| to.resources[i].value()).transpose()?;
-            let (before, after) = (before_side.as_deref(), after_side.as_deref());
-            let key = Key::of(after.or(before).unwrap_or(&Value::Null));
-            let secret_kind = key.group.is_empty() && &*key.kind == "Secret";
-            let change_type = match (before, after, &pair.renamed_from) {
-                (Some(_), Some(_), Some(_)) => ChangeType::Renamed,
-                (Some(_), Some(_), None) => ChangeType::Changed,
-                (None, Some(_), _) => ChangeType::Added,
-                _ => ChangeType::Removed,
-            };
-            let mut changes = Vec::new();
-            match (before, after) {
-                (Some(b), Some(a)) => diff_values(b, a, &Pointer::root(), None, &mut changes),
-                (None, Some(a)) => changes.push(change(Pointer::root(), Op::Add, None, Some(Cow::Borrowed(a)))),
-                (Some(b), None) => changes.push(change(Pointer::root(), Op::Remove, Some(Cow::Borrowed(b)), None)),
-                (None, None) => {}
+    let diff_pair = |pair: Pair| -> Result<Option<ResourceDiff>> {
+        let before_side = pair.before.map(|i| from.resources[i].value()).transpose()?;
+        let after_side = pair.after.map(|i| to.resources[i].value()).transpose()?;
+        let (before, after) = (before_side.as_deref(), after_side.as_deref());
+        let key = Key::of(after.or(before).unwrap_or(&Value::Null));
+        let secret_kind = key.group.is_empty() && &*key.kind == "Secret";
+        let change_type = match (before, after, &pair.renamed_from) {
+            (Some(_), Some(_), Some(_)) => ChangeType::Renamed,
+            (Some(_), Some(_), None) => ChangeType::Changed,
+            (None, Some(_), _) => ChangeType::Added,
+            _ => ChangeType::Removed,
+        };
+        let mut changes = Vec::new();
+        match (before, after) {
+            (Some(b), Some(a)) => diff_values(b, a, &Pointer::root(), None, &mut changes),
+            (None, Some(a)) => changes.push(change(Pointer::root(), Op::Add, None, Some(Cow::Borrowed(a)))),
+            (Some(b), None) => changes.push(change(Pointer::root(), Op::Remove, Some(Cow::Borrowed(b)), None)),
+            (None, None) => {}
+        }
+        let total = changes.len();
+        changes.retain(|c| !suppressed(&c.pointer, options));
+        let suppressed = total - changes.len();
+        if change_type == ChangeType::Changed && changes.is_empty() && !options.unchanged {
+            left_unchanged.fetch_add(1, Ordering::Relaxed);
+            left_suppressed.fetch_add(suppressed, Ordering::Relaxed);
+            return Ok(None);
+        }
+        let before_key = before.map(KeyRef::of);
+        for c in &mut changes {
+            c.rule = attribute(c, key.as_ref(), before_key, &to_changes, &from_changes);
+        }
+        // Only a resource that is shown needs its text, and its secrets hidden in it.
+        let shown = change_type != ChangeType::Changed || !changes.is_empty();
+        let rule = match change_type {
+            ChangeType::Added => generated.get(&key.as_ref()).or_else(|| replaced.get(&key)).copied(),
+            ChangeType::Removed => replaced_from.get(&key).copied(),
+            _ => None,
+        };
+        // Each change's values are borrowed from the sides until it is kept as text, one
+        // change at a time: a copy is made only to hide a secret in it, and dropped at once
+        // (every field a rule added to a resource of thousands of containers, copied, took
+        // as much again as the two sides).
+        let mut kept = Vec::with_capacity(changes.len());
+        for (i, mut c) in changes.into_iter().enumerate() {
+            if !options.show_secrets {
+                redact_field(&mut c, &redactor, secret_kind, after.or(before));
             }
-            let total = changes.len();
-            changes.retain(|c| !suppressed(&c.pointer, options));
-            let suppressed = total - changes.len();
-            if change_type == ChangeType::Changed && changes.is_empty() && !options.unchanged {
-                left_unchanged.fetch_add(1, Ordering::Relaxed);
-                left_suppressed.fetch_add(suppressed, Ordering::Relaxed);
-                return Ok(None);
+            // A whole resource added or removed is shown by its text, which the line diff
+            // reads; its one change's value (a copy of the resource) is not printed there.
+            if matches!(options.sides, Sides::Lines | Sides::Text) && c.pointer.is_root() {
+                (c.before, c.after) = (None, None);
             }
-            let before_key = before.map(KeyRef::of);
-            for c in &mut changes {
-                c.rule = attribute(c, key.as_ref(), before_key, &to_changes, &from_changes);
+            if let (Some(rule), 0) = (&rule, i) {
+                c.rule = Some(rule.to_string());
             }
-            // Only a resource that is shown needs its text, and its secrets hidden in it.
-            let shown = change_type != ChangeType::Changed || !changes.is_empty();
-            let rule = match change_type {
-                ChangeType::Added => generated.get(&key.as_ref()).or_else(|| replaced.get(&key)).copied(),
-                ChangeType::Removed => replaced_from.get(&key).copied(),
-                _ => None,
-            };
-            // Each change's values are borrowed from the sides until it is kept as text, one
-            // change at a time: a copy is made only to hide a secret in it, and dropped at once
-            // (every field a rule added to a resource of thousands of containers, copied, took
-            // as much again as the two sides).
-            let mut kept = Vec::with_capacity(changes.len());
-            for (i, mut c) in changes.into_iter().enumerate() {
-                if !options.show_secrets {
-                    redact_field(&mut c, &redactor, secret_kind, after.or(before));
-                }
-                // A whole resource added or removed is shown by its text, which the line diff
-                // reads; its one change's value (a copy of the resource) is not printed there.
-                if options.sides == Sides::Lines && c.pointer.is_root() {
-                    (c.before, c.after) = (None, None);
-                }
-                if let (Some(rule), 0) = (&rule, i) {
-                    c.rule = Some(rule.to_string());
-                }
-                kept.push(c.kept());
+            kept.push(c.kept());
+        }
+        // The sides shown are the values read for the diff, taken rather than copied where
+        // they were read for it (a side read back or parsed again): a resource of a large
+        // list is otherwise held four times over here. The side after is redacted while
+        // the side before is still as it was, since a value is hidden where it differs.
+        let (before, after) = (before_side.filter(|_| shown), after_side.filter(|_| shown));
+        let mut shown_after = after.map(Cow::into_owned);
+        let place = Place::at(&Pointer::root(), secret_kind);
+        if let (Some(v), false) = (&mut shown_after, options.show_secrets) {
+            redactor.redact(v, before.as_deref(), place, true);
+        }
+        let mut shown_before = before.map(Cow::into_owned);
+        if let (Some(v), false) = (&mut shown_before, options.show_secrets) {
+            redactor.redact(v, None, place, false);
+        }
+        let (shown_before, shown_after, lines) = match options.sides {
+            // The sides are dropped once they are diffed: only the hunks are kept.
+            Sides::Lines | Sides::Text => {
+                let omitted = |side: &Option<Value>| side.as_ref().map(|_| Shown::Omitted);
+                let (omitted_before, omitted_after) = (omitted(&shown_before), omitted(&shown_after));
+                // Each value is dropped as soon as its text is made, before the lines are diffed.
+                let text = |side: Option<Value>| side.map(|v| crate::yaml::display(&v)).unwrap_or_default();
+                let (before, after) = (text(shown_before), text(shown_after));
+                // Kept until the diff is written, for every resource shown, packed: hunks
+                // are mostly the fields hardening adds, and a diff of a stream shows nearly
+                // every resource.
+                // With Sides::Text, they are read at once into the resource's text, which
+                // is kept packed instead.
+                let hunks = super::text_hunks(&before, &after);
+                let hunks = if options.sides == Sides::Text { Packed::unpacked(hunks) } else { Packed::new(hunks) };
+                (omitted_before, omitted_after, Some(hunks))
             }
-            // The sides shown are the values read for the diff, taken rather than copied where
-            // they were read for it (a side read back or parsed again): a resource of a large
-            // list is otherwise held four times over here. The side after is redacted while
-            // the side before is still as it was, since a value is hidden where it differs.
-            let (before, after) = (before_side.filter(|_| shown), after_side.filter(|_| shown));
-            let mut shown_after = after.map(Cow::into_owned);
-            let place = Place::at(&Pointer::root(), secret_kind);
-            if let (Some(v), false) = (&mut shown_after, options.show_secrets) {
-                redactor.redact(v, before.as_deref(), place, true);
-            }
-            let mut shown_before = before.map(Cow::into_owned);
-            if let (Some(v), false) = (&mut shown_before, options.show_secrets) {
-                redactor.redact(v, None, place, false);
-            }
-            let (shown_before, shown_after, lines) = match options.sides {
-                // The sides are dropped once they are diffed: only the hunks are kept.
-                Sides::Lines => {
-                    let omitted = |side: &Option<Value>| side.as_ref().map(|_| Shown::Omitted);
-                    let (omitted_before, omitted_after) = (omitted(&shown_before), omitted(&shown_after));
-                    // Each value is dropped as soon as its text is made, before the lines are diffed.
-                    let text = |side: Option<Value>| side.map(|v| crate::yaml::display(&v)).unwrap_or_default();
-                    let (before, after) = (text(shown_before), text(shown_after));
-                    // Kept until the diff is written, for every resource shown, packed: hunks
-                    // are mostly the fields hardening adds, and a diff of a stream shows nearly
-                    // every resource.
-                    (omitted_before, omitted_after, Some(Packed::new(super::text_hunks(&before, &after))))
-                }
-                sides => (shown_before.map(|v| Shown::of(v, sides)), shown_after.map(|v| Shown::of(v, sides)), None),
-            };
-            Ok(Some(ResourceDiff {
-                rule,
-                renamed_from: pair.renamed_from.map(|i| Box::new(from_keys[i].to_key())),
-                id: key,
-                change_type,
-                changes: kept,
-                suppressed,
-                before: shown_before,
-                after: shown_after,
-                lines,
+            sides => (shown_before.map(|v| Shown::of(v, sides)), shown_after.map(|v| Shown::of(v, sides)), None),
+        };
+        Ok(Some(ResourceDiff {
+            rule,
+            renamed_from: pair.renamed_from.map(|i| Box::new(from_keys[i].to_key())),
+            id: key,
+            change_type,
+            changes: kept,
+            suppressed,
+            before: shown_before,
+            after: shown_after,
+            lines,
+        }))
+    };
+    let (resources, tallies, texts): (Vec<ResourceDiff>, Vec<Tally>, Vec<Packed>) = if options.sides == Sides::Text {
+        // Each resource is written as the unified format shows it as soon as it is diffed, and
+        // only its text is kept, with what the counts need of it.
+        let (from_label, to_label) = (&from.label, &to.label);
+        let shown: Vec<(Tally, Packed)> = crate::par::collect_some(pairs.into_par_iter().map(|pair| {
+            Ok(diff_pair(pair)?.map(|r| {
+                (Tally::of(&r), Packed::new(super::format::resource_text(from_label, to_label, &r, options.color)))
             }))
         }))?;
+        let (tallies, texts) = shown.into_iter().unzip();
+        (Vec::new(), tallies, texts)
+    } else {
+        let resources: Vec<ResourceDiff> = crate::par::collect_some(pairs.into_par_iter().map(diff_pair))?;
+        let tallies = resources.iter().map(Tally::of).collect();
+        (resources, tallies, Vec::new())
+    };
     let mut counts = Counts {
         unchanged: left_unchanged.into_inner(),
         suppressed: left_suppressed.into_inner(),
         ..Counts::default()
     };
-    for r in &resources {
-        counts.suppressed += r.suppressed;
-        counts.secrets_changed += r.changes.iter().filter(|c| c.redacted).count();
-        match r.change_type {
-            ChangeType::Added => counts.added += 1,
-            ChangeType::Removed => counts.removed += 1,
-            ChangeType::Renamed => counts.renamed += 1,
-            ChangeType::Changed if r.changes.is_empty() => counts.unchanged += 1,
-            ChangeType::Changed => counts.changed += 1,
-        }
+    for tally in tallies {
+        tally.add_to(&mut counts);
     }
     Ok(Diff {
         schema_version: SCHEMA,
@@ -188,9 +199,41 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         to: Label { label: to.label.clone(), compliance_hash: to.compliance_hash.clone() },
         counts,
         resources,
+        texts,
         blockers: Vec::new(),
         flows: super::compare_flows(from, to),
     })
+}
+
+/// What the counts read of a resource diffed.
+struct Tally {
+    change_type: ChangeType,
+    changed: bool,
+    suppressed: usize,
+    secrets_changed: usize,
+}
+
+impl Tally {
+    fn of(r: &ResourceDiff) -> Tally {
+        Tally {
+            change_type: r.change_type,
+            changed: !r.changes.is_empty(),
+            suppressed: r.suppressed,
+            secrets_changed: r.changes.iter().filter(|c| c.redacted).count(),
+        }
+    }
+
+    fn add_to(self, counts: &mut Counts) {
+        counts.suppressed += self.suppressed;
+        counts.secrets_changed += self.secrets_changed;
+        match self.change_type {
+            ChangeType::Added => counts.added += 1,
+            ChangeType::Removed => counts.removed += 1,
+            ChangeType::Renamed => counts.renamed += 1,
+            ChangeType::Changed if !self.changed => counts.unchanged += 1,
+            ChangeType::Changed => counts.changed += 1,
+        }
+    }
 }
 
 fn change<'a>(pointer: Pointer, op: Op, before: Option<Cow<'a, Value>>, after: Option<Cow<'a, Value>>) -> Field<'a> {
@@ -565,12 +608,24 @@ mod tests {
             side("a", vec![config("same", "x-1", "1"), config("noisy", "x-1", "1"), config("changed", "x-1", "1")]);
         let to =
             side("b", vec![config("same", "x-1", "1"), config("noisy", "x-2", "1"), config("changed", "x-1", "2")]);
-        let json = diff(&from, &to, &Options::default().for_format(Format::Json)).unwrap();
+        let json = diff(&from, &to, &Options::default().for_format(Format::Json, false)).unwrap();
         assert_eq!(json.resources.len(), 3, "the JSON format lists every resource");
         for format in [Format::Unified, Format::Markdown, Format::Brief, Format::JsonPatch] {
-            let d = diff(&from, &to, &Options::default().for_format(format)).unwrap();
+            let d = diff(&from, &to, &Options::default().for_format(format, false)).unwrap();
             let kept: Vec<String> = d.resources.iter().map(|r| r.id.to_string()).collect();
-            assert_eq!(kept, ["ConfigMap/changed"], "{format:?}");
+            // The unified format keeps each resource shown as its text, and no record of it.
+            let texts: Vec<String> = d.texts.iter().map(|t| t.text().unwrap().into_owned()).collect();
+            if format == Format::Unified {
+                assert!(kept.is_empty());
+                assert_eq!(texts.len(), 1);
+                assert!(
+                    texts[0].starts_with("diff --temper a/a/ConfigMap/changed b/b/ConfigMap/changed\n"),
+                    "{texts:?}"
+                );
+            } else {
+                assert_eq!(kept, ["ConfigMap/changed"], "{format:?}");
+                assert!(texts.is_empty());
+            }
             assert_eq!(
                 serde_json::to_value(&d.counts).unwrap(),
                 serde_json::to_value(&json.counts).unwrap(),

@@ -167,18 +167,17 @@ fn counts_line(diff: &Diff) -> String {
     )
 }
 
-/// The line-level diff of one resource as YAML text, with one comment line per field change
-/// naming its rule.
-fn resource_text(diff: &Diff, r: &ResourceDiff, color: bool) -> String {
+/// The line-level diff of one resource (of the sides labelled `from` and `to`) as YAML text,
+/// with one comment line per field change naming its rule.
+pub(super) fn resource_text(from: &str, to: &str, r: &ResourceDiff, color: bool) -> String {
     let mut out = String::new();
-    write_resource(&mut out, diff, r, color);
+    write_resource(&mut out, from, to, r, color);
     out
 }
 
 /// [`resource_text`], written at the end of `out`.
-fn write_resource(out: &mut String, diff: &Diff, r: &ResourceDiff, color: bool) {
+fn write_resource(out: &mut String, from: &str, to: &str, r: &ResourceDiff, color: bool) {
     let paint = |code: &str, line: &str| if color { format!("\x1b[{code}m{line}\x1b[0m") } else { line.to_string() };
-    let (from, to) = (&diff.from.label, &diff.to.label);
     let old_id = r.renamed_from.as_deref().unwrap_or(&r.id);
     out.push_str(&paint("1", &format!("diff --temper a/{from}/{old_id} b/{to}/{}", r.id)));
     out.push('\n');
@@ -255,7 +254,13 @@ fn unified(diff: &Diff, style: &Style, out: &mut impl io::Write) -> io::Result<(
     let mut text = String::new();
     for r in diff.resources.iter().filter(|r| shown(r)) {
         text.clear();
-        write_resource(&mut text, diff, r, style.color);
+        write_resource(&mut text, &diff.from.label, &diff.to.label, r, style.color);
+        out.write_all(text.as_bytes())?;
+    }
+    // A diff that kept the texts (Sides::Text) made them as above, coloured as its options said.
+    for kept in &diff.texts {
+        // Only a corrupted record fails to unpack; the diff says so where the resource would be.
+        let text = kept.text().unwrap_or_else(|e| Cow::Owned(format!("# {e}\n")));
         out.write_all(text.as_bytes())?;
     }
     let mut tail = String::new();
@@ -340,7 +345,7 @@ fn markdown(diff: &Diff, style: &Style) -> String {
     let mut left_out = Vec::new();
     for r in diff.resources.iter().filter(|r| shown(r)) {
         if left_out.is_empty() {
-            let body = resource_text(diff, r, false).replace("```", "ʼʼʼ");
+            let body = resource_text(&diff.from.label, &diff.to.label, r, false).replace("```", "ʼʼʼ");
             let section = format!(
                 "<details><summary><code>{}</code>: {}</summary>\n\n```diff\n{body}```\n\n</details>\n\n",
                 r.id,

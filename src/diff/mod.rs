@@ -300,12 +300,15 @@ pub struct Options {
     /// Whether resources that did not change are kept (the JSON format lists them); if not,
     /// they are only counted.
     pub unchanged: bool,
+    /// With [`Sides::Text`], whether the texts kept are coloured (ANSI), as the unified format's
+    /// [`Style::color`] says: they are written as they were kept.
+    pub color: bool,
 }
 
 impl Options {
-    /// The options, keeping what `format` reads and no more.
-    pub fn for_format(self, format: Format) -> Options {
-        Options { sides: Sides::for_format(format), unchanged: format == Format::Json, ..self }
+    /// The options, keeping what `format` reads and no more; `color` colours the unified format.
+    pub fn for_format(self, format: Format, color: bool) -> Options {
+        Options { sides: Sides::for_format(format), unchanged: format == Format::Json, color, ..self }
     }
 }
 
@@ -320,6 +323,10 @@ pub enum Sides {
     Lines,
     /// Nothing: the format lists the field changes alone (json, brief).
     Neither,
+    /// The unified text of each resource shown, made as it is diffed, and nothing else of it
+    /// ([`Diff::texts`]): the unified format of a stream shows nearly every resource, and its
+    /// text, packed, takes less than the record it is made from.
+    Text,
 }
 
 impl Sides {
@@ -327,7 +334,8 @@ impl Sides {
     pub fn for_format(format: Format) -> Sides {
         match format {
             Format::JsonPatch => Sides::Values,
-            Format::Unified | Format::Markdown => Sides::Lines,
+            Format::Unified => Sides::Text,
+            Format::Markdown => Sides::Lines,
             Format::Json | Format::Brief => Sides::Neither,
         }
     }
@@ -348,7 +356,7 @@ impl Shown {
     fn of(value: Value, sides: Sides) -> Shown {
         match sides {
             Sides::Values => Shown::Value(Box::new(value)),
-            Sides::Lines | Sides::Neither => Shown::Omitted,
+            Sides::Lines | Sides::Neither | Sides::Text => Shown::Omitted,
         }
     }
 
@@ -395,6 +403,7 @@ impl Default for Options {
             ignore: Vec::new(),
             sides: Sides::Values,
             unchanged: true,
+            color: false,
         }
     }
 }
@@ -495,7 +504,12 @@ pub struct Diff {
     pub from: Label,
     pub to: Label,
     pub counts: Counts,
+    /// Every resource that differs (and, if the options keep them, those that do not); with
+    /// [`Sides::Text`], none: [`Diff::texts`] holds what is shown of them.
     pub resources: Vec<ResourceDiff>,
+    /// With [`Sides::Text`], the unified text of each resource shown, in order, packed.
+    #[serde(skip)]
+    pub texts: Vec<Packed>,
     /// Violations that would make the target fail (promotion blockers).
     pub blockers: Vec<Violation>,
     /// Who may talk to whom on each side.
@@ -519,6 +533,7 @@ impl Diff {
 
     /// Whether anything differs that is not suppressed.
     pub fn has_differences(&self) -> bool {
-        self.resources.iter().any(|r| r.change_type != ChangeType::Changed || !r.changes.is_empty())
+        !self.texts.is_empty()
+            || self.resources.iter().any(|r| r.change_type != ChangeType::Changed || !r.changes.is_empty())
     }
 }

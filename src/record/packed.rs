@@ -40,6 +40,15 @@ impl Packed {
         Packed(pack(text.as_bytes()).unwrap_or_else(|| text.into_bytes().into_boxed_slice()))
     }
 
+    /// `text` as it is, not packed (unless it starts as a packed text does, so that it is never
+    /// misread): for a text kept only to be read again at once.
+    pub fn unpacked(text: String) -> Packed {
+        match text.as_bytes().first() {
+            Some(&PACKED) => Packed::new(text),
+            _ => Packed(text.into_bytes().into_boxed_slice()),
+        }
+    }
+
     /// The text, unpacked if it was packed.
     pub fn text(&self) -> Result<Cow<'_, str>, Unreadable> {
         match self.0.split_first() {
@@ -131,6 +140,12 @@ mod tests {
         let unlike: String =
             (0..70_000u32).map(|i| char::from_u32(0x20 + (i * 7919) % 0xD000).unwrap_or('x')).collect();
         check(&unlike);
+        let plain = Packed::unpacked(unlike.clone());
+        assert!(!plain.is_packed());
+        assert_eq!(plain.text().unwrap(), unlike);
+        let starts_as_packed = Packed::unpacked("\0 and more".into());
+        assert!(starts_as_packed.is_packed());
+        assert_eq!(starts_as_packed.text().unwrap(), "\0 and more");
         // YAML, as a diff's hunks are.
         let hunk = "@@ -1,3 +1,9 @@\n spec:\n+  securityContext:\n+    runAsNonRoot: true\n".repeat(20);
         assert!(check(&hunk).is_packed());
