@@ -54,7 +54,8 @@ impl fmt::Display for Format {
 /// How to write it.
 #[derive(Debug, Clone)]
 pub struct Style {
-    /// ANSI colours (unified only).
+    /// ANSI colours (unified only). A diff that kept its resources as text (`Sides::Text`)
+    /// coloured them when it made them, as its `Options::color` said: give both the same.
     pub color: bool,
     /// Markdown size budget in characters; past it, resources are left out and listed.
     pub budget: usize,
