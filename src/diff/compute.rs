@@ -148,9 +148,8 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
                 let (before, after) = (text(shown_before), text(shown_after));
                 // Kept until the diff is written, for every resource shown, packed: hunks
                 // are mostly the fields hardening adds, and a diff of a stream shows nearly
-                // every resource.
-                // With Sides::Text, they are read at once into the resource's text, which
-                // is kept packed instead.
+                // every resource. With Sides::Text they are read at once into the resource's
+                // text, which is what is kept packed, so they are not packed first.
                 let hunks = super::text_hunks(&before, &after);
                 let hunks = if options.sides == Sides::Text { Packed::unpacked(hunks) } else { Packed::new(hunks) };
                 (omitted_before, omitted_after, Some(hunks))
