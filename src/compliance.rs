@@ -72,8 +72,7 @@ pub fn canonical_object(obj: &Value, secrets: &SecretValues) -> Value {
     {
         map.remove("metadata");
     }
-    let key = Key::of(&obj);
-    if key.group.is_empty() && &*key.kind == "Secret" {
+    if object::group(&obj).is_empty() && object::kind(&obj) == "Secret" {
         for field in ["data", "stringData"] {
             if let Some(values) = obj.get_mut(field).and_then(Value::as_object_mut) {
                 for v in values.values_mut() {
