@@ -80,14 +80,15 @@ pub fn documents(
             (Some(doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref()))), Ok((found, facts)))
         })
         .unzip_into_vecs(&mut sealed, &mut checked);
-    let mut found = Vec::with_capacity(count);
+    // Each document's findings are moved straight into the run's, not gathered in a list of
+    // their own first: that list would hold a stream's worth of them a second time.
+    findings.reserve_for(checked.iter().flatten().map(|(found, _)| found));
     let mut facts = Vec::with_capacity(checked.iter().flatten().map(|(_, facts)| facts.len()).sum());
     for result in checked {
         let (doc_findings, doc_facts) = result?;
-        found.push(doc_findings);
+        findings.append(doc_findings);
         facts.extend(doc_facts);
     }
-    findings.extend_all(found);
     // Every document is there: a document that could not be read back returned above.
     Ok((sealed.into_iter().flatten().collect(), facts))
 }

@@ -316,7 +316,21 @@ pub struct Findings {
 #[derive(Clone, Debug, Default)]
 struct Counted {
     changes: usize,
-    documents: HashSet<usize>,
+    /// Each document's number once for each run of changes to it, not once in all: a list
+    /// of numbers, since a document's own findings name only it, and a set of one number
+    /// takes eight times the room of a list of one (the findings of every document of a
+    /// stream are held until the last one is checked).
+    documents: Vec<usize>,
+}
+
+impl Counted {
+    fn add_documents(&mut self, documents: impl IntoIterator<Item = usize>) {
+        for document in documents {
+            if self.documents.last() != Some(&document) {
+                self.documents.push(document);
+            }
+        }
+    }
 }
 
 impl Findings {
@@ -347,7 +361,7 @@ impl Findings {
         match &mut self.counted {
             Some(counted) => {
                 counted.changes += changes.len();
-                counted.documents.extend(changes.iter().map(|c| c.resource.document));
+                counted.add_documents(changes.iter().map(|c| c.resource.document));
             }
             None => self.changes.extend(changes),
         }
@@ -374,7 +388,17 @@ impl Findings {
     /// final length: doubling a stream's worth of changes would hold the old and the new list
     /// at once, and leave up to half of the new one unused.
     pub fn extend_all(&mut self, parts: Vec<Findings>) {
-        let total = |len: fn(&Findings) -> usize| parts.iter().map(len).sum::<usize>();
+        self.reserve_for(&parts);
+        for part in parts {
+            self.append(part);
+        }
+    }
+
+    /// Grows each list once to the length it will have once `parts` are appended
+    /// ([`Findings::append`]): for a caller that holds its parts in a list of its own.
+    pub fn reserve_for<'a>(&mut self, parts: impl IntoIterator<Item = &'a Findings, IntoIter: Clone>) {
+        let parts = parts.into_iter();
+        let total = |len: fn(&Findings) -> usize| parts.clone().map(len).sum::<usize>();
         if self.counted.is_none() {
             self.changes.reserve_exact(total(|f| f.changes.len()));
         }
@@ -382,16 +406,19 @@ impl Findings {
         self.exemptions.reserve_exact(total(|f| f.exemptions.len()));
         self.flows.reserve_exact(total(|f| f.flows.len()));
         self.prerequisites.reserve_exact(total(|f| f.prerequisites.len()));
-        for part in parts {
-            if let Some(counted) = part.counted {
-                self.add_counted(counted);
-            }
-            self.add_changes(part.changes);
-            self.violations.extend(part.violations);
-            self.exemptions.extend(part.exemptions);
-            self.flows.extend(part.flows);
-            self.prerequisites.extend(part.prerequisites);
+    }
+
+    /// Appends `part`'s lists to these, growing them only if [`Findings::reserve_for`] left no
+    /// room.
+    pub fn append(&mut self, part: Findings) {
+        if let Some(counted) = part.counted {
+            self.add_counted(counted);
         }
+        self.add_changes(part.changes);
+        self.violations.extend(part.violations);
+        self.exemptions.extend(part.exemptions);
+        self.flows.extend(part.flows);
+        self.prerequisites.extend(part.prerequisites);
     }
 
     /// Adds what another [`Findings::counting`] counted.
@@ -399,7 +426,7 @@ impl Findings {
         match &mut self.counted {
             Some(counted) => {
                 counted.changes += other.changes;
-                counted.documents.extend(other.documents);
+                counted.add_documents(other.documents);
             }
             // Kept changes cannot be made of counted ones: the count is kept beside them.
             None => self.counted = Some(other),
