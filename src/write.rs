@@ -74,9 +74,8 @@ pub fn write(
     Ok(out.finish())
 }
 
-/// The output is packed a piece of this many bytes (or a little more) at a time: large
-/// enough to pack well, small beside the output of a stream worth packing.
-pub const PIECE: usize = 1 << 20;
+/// The output is packed a piece of this many bytes (or a little more) at a time.
+pub use crate::record::PIECE;
 
 /// The manifests written, in order: the packed pieces, then `text` (with `pack`, empty).
 #[derive(Debug, Default)]

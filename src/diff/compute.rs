@@ -1,6 +1,8 @@
 //! Computing a [`Diff`]: matching resources and list items, attributing, suppressing, redacting.
 
 use std::collections::HashMap;
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
@@ -10,7 +12,7 @@ use crate::canon::same_meaning;
 use crate::error::Result;
 use crate::object::KeyRef;
 use crate::pointer::Pointer;
-use crate::record::{Change, Json, Packed, RuleId};
+use crate::record::{Change, Json, Packed, PackedPieces, RuleId};
 
 use std::borrow::Cow;
 
@@ -45,15 +47,18 @@ fn whole_secret(redactor: &Redactor, ptr: &Pointer, secret_kind: bool, resource:
 
 /// Diffs `to` against `from`.
 pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
-    let from_keys: Vec<KeyRef<'_>> = from.resources.iter().map(Resource::key).collect();
-    let to_keys: Vec<KeyRef<'_>> = to.resources.iter().map(Resource::key).collect();
-    let pairs = match_resources(&from_keys, &to_keys);
+    // A resource's key is read from it whenever it is needed, never listed: both sides of a
+    // promotion hold a resource per object of a render, and a list of their keys took as much
+    // again (BENCHMARKS.md, "Fifteenth pass").
+    let pairs = match_resources(&from.resources, &to.resources);
     // The redactor learns every Secret value of either side; a Secret kept as text (a sealed
     // document, one read again, or one a rule generated) is read back for it.
-    let kept_secrets: Vec<Value> = (from.resources.iter().zip(&from_keys))
-        .chain(to.resources.iter().zip(&to_keys))
-        .filter(|(r, k)| !matches!(r, Resource::Value(_)) && k.group.is_empty() && k.kind == "Secret")
-        .map(|(r, _)| r.value().map(Cow::into_owned))
+    let kept_secrets: Vec<Value> = from
+        .resources
+        .iter()
+        .chain(&to.resources)
+        .filter(|r| !matches!(r, Resource::Value(_)) && is_core_secret(r.key()))
+        .map(|r| r.value().map(Cow::into_owned))
         .collect::<Result<_>>()?;
     let values = from.resources.iter().chain(&to.resources).filter_map(|r| match r {
         Resource::Value(v) => Some(&***v),
@@ -62,7 +67,9 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let redactor = Redactor::new(values.chain(&kept_secrets), &options.redaction_key);
     let from_changes = by_key(from.changes);
     let to_changes = by_key(to.changes);
-    let generated: HashMap<KeyRef<'_>, RuleId> = to.generated.iter().map(|g| (g.id().key_ref(), g.rule)).collect();
+    // The last generated object of a key is found first, as it would win in a map by key.
+    let generated_key = |i: usize| to.generated[i].id().key_ref();
+    let generated = KeyIndex::new(0..to.generated.len(), generated_key);
     let (replaced, replaced_from) = replaced_in_place(to.changes.records());
     // Resources that did not change are counted, and kept only if the options ask for them.
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -101,7 +108,10 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         // Only a resource that is shown needs its text, and its secrets hidden in it.
         let shown = change_type != ChangeType::Changed || !changes.is_empty();
         let rule = match change_type {
-            ChangeType::Added => generated.get(&key.as_ref()).or_else(|| replaced.get(&key)).copied(),
+            ChangeType::Added => generated
+                .first(key.as_ref(), generated_key)
+                .map(|i| to.generated[i].rule)
+                .or_else(|| replaced.get(&key).copied()),
             ChangeType::Removed => replaced_from.get(&key).copied(),
             _ => None,
         };
@@ -158,7 +168,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         };
         Ok(Some(ResourceDiff {
             rule,
-            renamed_from: pair.renamed_from.map(|i| Box::new(from_keys[i].to_key())),
+            renamed_from: pair.renamed_from.map(|i| Box::new(from.resources[i].key().to_key())),
             id: key,
             change_type,
             changes: kept,
@@ -168,30 +178,39 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
             lines,
         }))
     };
-    let (resources, tallies, texts): (Vec<ResourceDiff>, Vec<Tally>, Vec<Packed>) = if options.sides == Sides::Text {
+    let mut counts = Counts::default();
+    let (resources, texts) = if options.sides == Sides::Text {
         // Each resource is written as the unified format shows it as soon as it is diffed, and
-        // only its text is kept, with what the counts need of it.
+        // only its text is kept, with what the counts need of it. The pairs are diffed in
+        // parallel a batch at a time, and the texts are packed together a piece at a time, as
+        // a render's output is: similar resources pack far better side by side than alone.
         let (from_label, to_label) = (&from.label, &to.label);
-        let shown: Vec<(Tally, Packed)> = crate::par::collect_some(pairs.into_par_iter().map(|pair| {
-            Ok(diff_pair(pair)?.map(|r| {
-                (Tally::of(&r), Packed::new(super::format::resource_text(from_label, to_label, &r, options.color)))
-            }))
-        }))?;
-        let (tallies, texts) = shown.into_iter().unzip();
-        (Vec::new(), tallies, texts)
+        let mut texts = PackedPieces::default();
+        let mut pairs = pairs.into_iter();
+        loop {
+            let batch: Vec<Pair> = pairs.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let shown: Vec<(Tally, String)> = crate::par::collect_some(batch.into_par_iter().map(|pair| {
+                Ok(diff_pair(pair)?
+                    .map(|r| (Tally::of(&r), super::format::resource_text(from_label, to_label, &r, options.color))))
+            }))?;
+            for (tally, text) in shown {
+                tally.add_to(&mut counts);
+                texts.push_str(&text);
+            }
+        }
+        (Vec::new(), texts.finish())
     } else {
         let resources: Vec<ResourceDiff> = crate::par::collect_some(pairs.into_par_iter().map(diff_pair))?;
-        let tallies = resources.iter().map(Tally::of).collect();
-        (resources, tallies, Vec::new())
+        for r in &resources {
+            Tally::of(r).add_to(&mut counts);
+        }
+        (resources, Vec::new())
     };
-    let mut counts = Counts {
-        unchanged: left_unchanged.into_inner(),
-        suppressed: left_suppressed.into_inner(),
-        ..Counts::default()
-    };
-    for tally in tallies {
-        tally.add_to(&mut counts);
-    }
+    counts.unchanged += left_unchanged.into_inner();
+    counts.suppressed += left_suppressed.into_inner();
     Ok(Diff {
         schema_version: SCHEMA,
         from: Label { label: from.label.clone(), compliance_hash: from.compliance_hash.clone() },
@@ -203,6 +222,10 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         flows: super::compare_flows(from, to),
     })
 }
+
+/// How many pairs are diffed in parallel before their texts are kept: enough to keep every
+/// thread busy, few enough that a batch's texts are small beside the whole diff's.
+const BATCH: usize = 512;
 
 /// What the counts read of a resource diffed.
 struct Tally {
@@ -310,28 +333,21 @@ struct Pair {
 /// Pairs resources by key (the n-th occurrence of a key with the n-th), then pairs removed and
 /// added ConfigMaps and Secrets whose names differ only by a generated hash suffix. Pairs
 /// come in `to` order, then what only `from` has.
-fn match_resources(from: &[KeyRef<'_>], to: &[KeyRef<'_>]) -> Vec<Pair> {
-    let mut by_key: HashMap<&KeyRef<'_>, Vec<usize>> = HashMap::new();
-    for (i, key) in from.iter().enumerate() {
-        by_key.entry(key).or_default().push(i);
-    }
-    for list in by_key.values_mut() {
-        list.reverse();
-    }
-    let mut pairs: Vec<Pair> = to
-        .iter()
-        .enumerate()
-        .map(|(i, key)| Pair { before: by_key.get_mut(key).and_then(Vec::pop), after: Some(i), renamed_from: None })
+fn match_resources(from: &[Resource<'_>], to: &[Resource<'_>]) -> Vec<Pair> {
+    let from_key = |i: usize| from[i].key();
+    // The first occurrence of a key is found first.
+    let mut by_key = KeyIndex::new((0..from.len()).rev(), from_key);
+    let mut pairs: Vec<Pair> = (0..to.len())
+        .map(|i| Pair { before: by_key.take(to[i].key(), from_key), after: Some(i), renamed_from: None })
         .collect();
-    let mut removed: Vec<usize> = by_key.into_values().flatten().collect();
-    removed.sort_unstable();
+    let mut removed: Vec<usize> = by_key.left();
     for pair in pairs.iter_mut().filter(|p| p.before.is_none()) {
-        let added = &to[pair.after.unwrap_or_default()];
+        let added = to[pair.after.unwrap_or_default()].key();
         if !(added.group.is_empty() && (added.kind == "ConfigMap" || added.kind == "Secret")) {
             continue;
         }
         let found = removed.iter().position(|&r| {
-            let old = &from[r];
+            let old = from_key(r);
             old.kind == added.kind
                 && old.namespace == added.namespace
                 && hash_stem(old.name).is_some()
@@ -345,6 +361,77 @@ fn match_resources(from: &[KeyRef<'_>], to: &[KeyRef<'_>]) -> Vec<Pair> {
     }
     pairs.extend(removed.into_iter().map(|r| Pair { before: Some(r), after: None, renamed_from: None }));
     pairs
+}
+
+fn is_core_secret(key: KeyRef<'_>) -> bool {
+    key.group.is_empty() && key.kind == "Secret"
+}
+
+/// The items of a list by their keys, holding for each item only its index and a link to the
+/// next item whose key has the same hash: a key is read again from its item (`key_of`)
+/// whenever two are compared. A map holding each key took 64 bytes per resource of a side more.
+struct KeyIndex {
+    /// The hash of a key, and the item found first for it.
+    heads: HashMap<u64, usize>,
+    /// For each item, the next with the same hash ([`NONE`] for none); [`TAKEN`] once taken.
+    next: Vec<usize>,
+    hasher: RandomState,
+}
+
+const NONE: usize = usize::MAX;
+const TAKEN: usize = usize::MAX - 1;
+
+impl KeyIndex {
+    /// Indexes the items `order` lists: the item listed last is found first.
+    fn new<'a>(order: impl Iterator<Item = usize>, key_of: impl Fn(usize) -> KeyRef<'a>) -> KeyIndex {
+        let hasher = RandomState::new();
+        let (mut heads, mut next) = (HashMap::new(), Vec::new());
+        for i in order {
+            if next.len() <= i {
+                next.resize(i + 1, NONE);
+            }
+            next[i] = heads.insert(hasher.hash_one(key_of(i)), i).unwrap_or(NONE);
+        }
+        KeyIndex { heads, next, hasher }
+    }
+
+    /// The first item with `key`, if one is left.
+    fn first<'a>(&self, key: KeyRef<'_>, key_of: impl Fn(usize) -> KeyRef<'a>) -> Option<usize> {
+        let mut at = self.heads.get(&self.hasher.hash_one(key)).copied().unwrap_or(NONE);
+        while at != NONE && key_of(at) != key {
+            at = self.next[at];
+        }
+        (at != NONE).then_some(at)
+    }
+
+    /// [`KeyIndex::first`], which is then no longer found.
+    fn take<'a>(&mut self, key: KeyRef<'_>, key_of: impl Fn(usize) -> KeyRef<'a>) -> Option<usize> {
+        let hash = self.hasher.hash_one(key);
+        let head = self.heads.get(&hash).copied()?;
+        let (mut before, mut at) = (None, head);
+        while at != NONE && key_of(at) != key {
+            (before, at) = (Some(at), self.next[at]);
+        }
+        if at == NONE {
+            return None;
+        }
+        let after = std::mem::replace(&mut self.next[at], TAKEN);
+        match before {
+            Some(b) => self.next[b] = after,
+            None if after == NONE => {
+                self.heads.remove(&hash);
+            }
+            None => {
+                self.heads.insert(hash, after);
+            }
+        }
+        Some(at)
+    }
+
+    /// The items never taken, in order.
+    fn left(&self) -> Vec<usize> {
+        (0..self.next.len()).filter(|&i| self.next[i] != TAKEN).collect()
+    }
 }
 
 /// The name without a generated hash suffix (`-` and 10 lowercase letters or digits, as
@@ -598,6 +685,52 @@ mod tests {
 
     fn pod(containers: Value) -> Value {
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}})
+    }
+
+    #[test]
+    fn resources_pair_by_key_in_order_then_by_hash_suffix() {
+        let object = |kind: &str, name: &str| json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name}});
+        let from = side(
+            "a",
+            vec![
+                object("ConfigMap", "a"),
+                object("ConfigMap", "a"),
+                object("Secret", "s-abcdefghij"),
+                object("Pod", "p"),
+            ],
+        );
+        let to = side(
+            "b",
+            vec![
+                object("ConfigMap", "a"),
+                object("Pod", "p"),
+                object("ConfigMap", "a"),
+                object("Secret", "s-0123456789"),
+                object("ConfigMap", "a"),
+                object("Pod", "gone-0123456789"),
+            ],
+        );
+        let pairs: Vec<_> = match_resources(&from.resources, &to.resources)
+            .into_iter()
+            .map(|p| (p.before, p.after, p.renamed_from))
+            .collect();
+        // The n-th occurrence of a key pairs with the n-th; a third has none. Only a ConfigMap
+        // or a Secret is paired by its name without the hash suffix.
+        assert_eq!(
+            pairs,
+            [
+                (Some(0), Some(0), None),
+                (Some(3), Some(1), None),
+                (Some(1), Some(2), None),
+                (Some(2), Some(3), Some(2)),
+                (None, Some(4), None),
+                (None, Some(5), None),
+            ]
+        );
+        let removed = side("a", vec![object("Pod", "x"), object("Pod", "y"), object("Pod", "x")]);
+        let pairs: Vec<_> =
+            match_resources(&removed.resources, &to.resources[1..2]).into_iter().map(|p| (p.before, p.after)).collect();
+        assert_eq!(pairs, [(None, Some(0)), (Some(0), None), (Some(1), None), (Some(2), None)], "removed, in order");
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::pointer::{self, Pointer};
 
 pub use flow::{Flow, PortRef, Source};
 pub use json::Json;
-pub use packed::{Packed, Unreadable};
+pub use packed::{PIECE, Packed, PackedPieces, Unreadable};
 pub(crate) use rule_id::catalog;
 pub use rule_id::{Mode, RuleId};
 

@@ -74,6 +74,36 @@ impl Packed {
     }
 }
 
+/// Long text is packed a piece of this many bytes (or a little more) at a time: large enough
+/// to pack well (LZ4 finds what a text repeats of the text before it), small beside the text
+/// of a stream worth packing.
+pub const PIECE: usize = 1 << 20;
+
+/// Texts appended one after another and packed a [`PIECE`] at a time: for what is kept to be
+/// written out in order, such as the resources of a diff.
+#[derive(Default)]
+pub struct PackedPieces {
+    text: String,
+    packed: Vec<Packed>,
+}
+
+impl PackedPieces {
+    pub fn push_str(&mut self, text: &str) {
+        self.text.push_str(text);
+        if self.text.len() >= PIECE {
+            self.packed.push(Packed::new(std::mem::take(&mut self.text)));
+        }
+    }
+
+    /// The pieces, in order; their texts joined are the texts pushed.
+    pub fn finish(mut self) -> Vec<Packed> {
+        if !self.text.is_empty() {
+            self.packed.push(Packed::new(self.text));
+        }
+        self.packed
+    }
+}
+
 /// `text` packed, if it is long enough to be worth it and packing makes it shorter; a text
 /// starting with [`PACKED`] is packed whatever its length, so that it is never read as packed.
 fn pack(text: &[u8]) -> Option<Box<[u8]>> {
@@ -127,6 +157,22 @@ mod tests {
         assert_eq!(packed.text().unwrap(), text);
         assert_eq!(packed.to_string(), text);
         packed
+    }
+
+    #[test]
+    fn pieces_join_to_the_texts_pushed() {
+        let mut pieces = PackedPieces::default();
+        let mut all = String::new();
+        for i in 0..40_000 {
+            let text = format!("diff --temper a/ConfigMap/c{i} b/ConfigMap/c{i}\n+  k: v{i}\n");
+            pieces.push_str(&text);
+            all.push_str(&text);
+        }
+        let packed = pieces.finish();
+        assert!(packed.len() > 1 && packed.iter().all(Packed::is_packed), "{} pieces", packed.len());
+        assert!(packed.iter().map(Packed::held).sum::<usize>() < all.len() / 4, "similar texts pack together");
+        assert_eq!(packed.iter().map(|p| p.text().unwrap()).collect::<String>(), all);
+        assert!(PackedPieces::default().finish().is_empty());
     }
 
     #[test]
