@@ -325,7 +325,7 @@ pub enum Sides {
     Neither,
     /// The unified text of each resource shown, made as it is diffed, and nothing else of it
     /// ([`Diff::texts`]): the unified format of a stream shows nearly every resource, and its
-    /// text, packed, takes less than the record it is made from.
+    /// texts, packed together, take far less than the records they are made from.
     Text,
 }
 
@@ -507,7 +507,9 @@ pub struct Diff {
     /// Every resource that differs (and, if the options keep them, those that do not); with
     /// [`Sides::Text`], none: [`Diff::texts`] holds what is shown of them.
     pub resources: Vec<ResourceDiff>,
-    /// With [`Sides::Text`], the unified text of each resource shown, in order, packed.
+    /// With [`Sides::Text`], the unified texts of the resources shown, in order, packed
+    /// together a piece of about a megabyte at a time ([`crate::record::PackedPieces`]): joined,
+    /// they are the resources as the unified format writes them.
     #[serde(skip)]
     pub texts: Vec<Packed>,
     /// Violations that would make the target fail (promotion blockers).
