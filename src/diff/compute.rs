@@ -69,7 +69,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let to_changes = by_key(to.changes);
     // The last generated object of a key is found first, as it would win in a map by key.
     let generated_key = |i: usize| to.generated[i].id().key_ref();
-    let generated = KeyIndex::new(0..to.generated.len(), generated_key);
+    let generated = KeyIndex::new(to.generated.len(), 0..to.generated.len(), generated_key);
     let (replaced, replaced_from) = replaced_in_place(to.changes.records());
     // Resources that did not change are counted, and kept only if the options ask for them.
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -79,7 +79,7 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         let after_side = pair.after.map(|i| to.resources[i].value()).transpose()?;
         let (before, after) = (before_side.as_deref(), after_side.as_deref());
         let key = Key::of(after.or(before).unwrap_or(&Value::Null));
-        let secret_kind = key.group.is_empty() && &*key.kind == "Secret";
+        let secret_kind = is_core_secret(key.as_ref());
         let change_type = match (before, after, &pair.renamed_from) {
             (Some(_), Some(_), Some(_)) => ChangeType::Renamed,
             (Some(_), Some(_), None) => ChangeType::Changed,
@@ -186,13 +186,8 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
         // a render's output is: similar resources pack far better side by side than alone.
         let (from_label, to_label) = (&from.label, &to.label);
         let mut texts = PackedPieces::default();
-        let mut pairs = pairs.into_iter();
-        loop {
-            let batch: Vec<Pair> = pairs.by_ref().take(BATCH).collect();
-            if batch.is_empty() {
-                break;
-            }
-            let shown: Vec<(Tally, String)> = crate::par::collect_some(batch.into_par_iter().map(|pair| {
+        for batch in pairs.chunks(BATCH) {
+            let shown: Vec<(Tally, String)> = crate::par::collect_some(batch.par_iter().map(|&pair| {
                 Ok(diff_pair(pair)?
                     .map(|r| (Tally::of(&r), super::format::resource_text(from_label, to_label, &r, options.color))))
             }))?;
@@ -324,6 +319,7 @@ fn redact_side(
     n
 }
 
+#[derive(Clone, Copy)]
 struct Pair {
     before: Option<usize>,
     after: Option<usize>,
@@ -336,7 +332,7 @@ struct Pair {
 fn match_resources(from: &[Resource<'_>], to: &[Resource<'_>]) -> Vec<Pair> {
     let from_key = |i: usize| from[i].key();
     // The first occurrence of a key is found first.
-    let mut by_key = KeyIndex::new((0..from.len()).rev(), from_key);
+    let mut by_key = KeyIndex::new(from.len(), (0..from.len()).rev(), from_key);
     let mut pairs: Vec<Pair> = (0..to.len())
         .map(|i| Pair { before: by_key.take(to[i].key(), from_key), after: Some(i), renamed_from: None })
         .collect();
@@ -382,39 +378,36 @@ const NONE: usize = usize::MAX;
 const TAKEN: usize = usize::MAX - 1;
 
 impl KeyIndex {
-    /// Indexes the items `order` lists: the item listed last is found first.
-    fn new<'a>(order: impl Iterator<Item = usize>, key_of: impl Fn(usize) -> KeyRef<'a>) -> KeyIndex {
+    /// Indexes the `len` items in the order `order` lists them: the item listed last is found
+    /// first.
+    fn new<'a>(len: usize, order: impl Iterator<Item = usize>, key_of: impl Fn(usize) -> KeyRef<'a>) -> KeyIndex {
         let hasher = RandomState::new();
-        let (mut heads, mut next) = (HashMap::new(), Vec::new());
+        let (mut heads, mut next) = (HashMap::new(), vec![NONE; len]);
         for i in order {
-            if next.len() <= i {
-                next.resize(i + 1, NONE);
-            }
             next[i] = heads.insert(hasher.hash_one(key_of(i)), i).unwrap_or(NONE);
         }
         KeyIndex { heads, next, hasher }
     }
 
-    /// The first item with `key`, if one is left.
-    fn first<'a>(&self, key: KeyRef<'_>, key_of: impl Fn(usize) -> KeyRef<'a>) -> Option<usize> {
-        let mut at = self.heads.get(&self.hasher.hash_one(key)).copied().unwrap_or(NONE);
+    /// The first item left with `key`, with the item before it in its hash's chain (`None` at
+    /// the head), and the key's hash.
+    fn find<'a>(&self, key: KeyRef<'_>, key_of: impl Fn(usize) -> KeyRef<'a>) -> (Option<(Option<usize>, usize)>, u64) {
+        let hash = self.hasher.hash_one(key);
+        let (mut before, mut at) = (None, self.heads.get(&hash).copied().unwrap_or(NONE));
         while at != NONE && key_of(at) != key {
-            at = self.next[at];
+            (before, at) = (Some(at), self.next[at]);
         }
-        (at != NONE).then_some(at)
+        ((at != NONE).then_some((before, at)), hash)
+    }
+
+    /// The first item left with `key`.
+    fn first<'a>(&self, key: KeyRef<'_>, key_of: impl Fn(usize) -> KeyRef<'a>) -> Option<usize> {
+        self.find(key, key_of).0.map(|(_, at)| at)
     }
 
     /// [`KeyIndex::first`], which is then no longer found.
     fn take<'a>(&mut self, key: KeyRef<'_>, key_of: impl Fn(usize) -> KeyRef<'a>) -> Option<usize> {
-        let hash = self.hasher.hash_one(key);
-        let head = self.heads.get(&hash).copied()?;
-        let (mut before, mut at) = (None, head);
-        while at != NONE && key_of(at) != key {
-            (before, at) = (Some(at), self.next[at]);
-        }
-        if at == NONE {
-            return None;
-        }
+        let (Some((before, at)), hash) = self.find(key, key_of) else { return None };
         let after = std::mem::replace(&mut self.next[at], TAKEN);
         match before {
             Some(b) => self.next[b] = after,
