@@ -52,7 +52,7 @@ pub fn documents(
     progress: &Progress,
     may_name_service: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(Vec<Document<Sealed>>, Vec<WorkloadFacts>)> {
-    let counting = findings.counts_changes();
+    let keeping = findings.keeps();
     let count = docs.len();
     // Both lists are filled in place, in document order, for the reason `par::collect` is
     // used elsewhere; split in two here, since the documents go on apart from the findings.
@@ -72,11 +72,9 @@ pub fn documents(
                 progress.checked_one();
             }
             let changed = !found.changes.is_empty();
-            // A run that counts its changes holds none of them, not even until every
-            // document is checked.
-            if counting {
-                found.count_kept_changes();
-            }
+            // A run that counts its changes, or keeps only who made them, holds no record of
+            // them, not even until every document is checked.
+            found.reduce_kept_changes(keeping);
             (Some(doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref()))), Ok((found, facts)))
         })
         .unzip_into_vecs(&mut sealed, &mut checked);

@@ -25,7 +25,7 @@ use crate::index::Index;
 use crate::patch;
 use crate::progress::Progress;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Change, Findings, Generated, Packed};
+use crate::record::{Change, Findings, Generated, Keeping, Packed};
 use crate::report::Report;
 use crate::rules::Stream;
 use crate::write::{self, Written};
@@ -55,10 +55,11 @@ pub struct Settings {
     /// writes them out once ([`Outcome::write_output`]): a render's output may be many times
     /// its input, and is held until the run has succeeded.
     pub pack_output: bool,
-    /// Keep every change recorded (`Report::changes`: the JSON report, the diffs and a
-    /// caller reading the outcome list them). Without it they are counted by document, which
-    /// is all the summary and the write stage read.
-    pub keep_changes: bool,
+    /// How to keep the changes recorded: whole (`Report::changes`: the JSON report,
+    /// `render --diff` and a caller reading the outcome list them), as who changed what
+    /// (`Report::attribution`: all a review's diff reads), or counted by document (all the
+    /// summary and the write stage read).
+    pub changes: Keeping,
 }
 
 impl Settings {
@@ -74,7 +75,7 @@ impl Settings {
             progress: None,
             keep_output: true,
             pack_output: false,
-            keep_changes: true,
+            changes: Keeping::Records,
         }
     }
 
@@ -90,7 +91,7 @@ impl Settings {
             progress: None,
             keep_output: true,
             pack_output: false,
-            keep_changes: true,
+            changes: Keeping::Records,
         }
     }
 
@@ -114,14 +115,15 @@ impl Settings {
         Settings { pack_output: true, ..self }
     }
 
-    /// Write the manifests without keeping them (see `keep_output`).
+    /// Write the manifests without keeping them (see `keep_output`), and keep of the changes
+    /// only who made them (see `changes`): a review's diff reads the values from the two sides.
     pub fn for_review(self) -> Settings {
-        Settings { keep_output: false, ..self }
+        Settings { keep_output: false, changes: Keeping::Attribution, ..self }
     }
 
-    /// Count the changes instead of keeping them (`keep` false; see `keep_changes`).
-    pub fn keeping_changes(self, keep: bool) -> Settings {
-        Settings { keep_changes: keep, ..self }
+    /// Keep the changes as `keeping` says (see `changes`).
+    pub fn keeping_changes(self, keeping: Keeping) -> Settings {
+        Settings { changes: keeping, ..self }
     }
 
     /// Advance `progress` as the run goes.
@@ -223,7 +225,7 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
     if settings.strict {
         read::refuse_duplicates(inputs, &docs)?;
     }
-    let mut findings = if settings.keep_changes { Findings::default() } else { Findings::counting() };
+    let mut findings = Findings::keeping(settings.changes);
     for changes in patched {
         findings.add_changes(changes?);
     }

@@ -17,6 +17,7 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde::Deserialize;
 
+use temper::record::Keeping;
 use temper::source::{self, Deadline, HelmTemplate, Kustomize, Rendered, Source};
 use temper::{Config, Settings};
 
@@ -118,7 +119,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     }
 
     // ArgoCD reads the manifests and the summary, which counts the changes.
-    let settings = Settings::render(namespace).with_strict(args.strict.strict).keeping_changes(false).packing_output();
+    let settings =
+        Settings::render(namespace).with_strict(args.strict.strict).keeping_changes(Keeping::Count).packing_output();
     let outcome = temper::run(&inputs, &policy, &settings)?;
     let report = &outcome.report;
     if report.counts.resources == 0 {

@@ -6,6 +6,7 @@ use clap::Args;
 
 use temper::compliance;
 use temper::diff::{self, Format, Options, Style};
+use temper::record::Keeping;
 
 use super::hash::HashArgs;
 use super::progress::Ticker;
@@ -57,7 +58,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         .with_stamps(args.stamp)
         .with_strict(args.input.strict.strict)
         // Only the JSON report and the diff list the changes; the summary counts them.
-        .keeping_changes(args.report.is_some() || args.diff.is_some())
+        .keeping_changes(if args.report.is_some() || args.diff.is_some() { Keeping::Records } else { Keeping::Count })
         // Written once, at the end: held packed until then.
         .packing_output()
         .with_progress(ticker.as_ref().map(Ticker::progress));

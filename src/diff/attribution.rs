@@ -1,19 +1,17 @@
 //! What a diff reads of the changes a render recorded: which rule (or overlay patch) changed
 //! which field of which resource. A side holds its render's records, or only this much of
-//! them ([`Attribution`]) when it waits for another render.
+//! them ([`Attribution`]), as a review's render keeps them.
 
-use std::collections::HashMap;
-
-use crate::object::ResourceId;
 use crate::pointer::Pointer;
-use crate::record::{Change, RuleId};
+use crate::record::{Attribution, Change, Field, RuleId};
+use crate::report::Report;
 
 /// The changes of a side's render, as a diff reads them.
 #[derive(Debug, Clone, Copy)]
 pub enum Changes<'a> {
     /// The render's own records (empty for a stream no render produced).
     Records(&'a [Change]),
-    /// Who changed what, and nothing more: what a side keeps that waits for another render.
+    /// Who changed what, and nothing more: what a review's render keeps.
     Attributed(&'a Attribution),
 }
 
@@ -24,12 +22,31 @@ impl Default for Changes<'_> {
 }
 
 impl<'a> Changes<'a> {
-    /// The records, where the side kept them: a diff reads the values of the changes that
-    /// turned a resource into another kind from the side it goes to, which keeps them all.
+    /// The changes `report`'s run recorded, as it kept them.
+    pub fn of_report(report: &'a Report) -> Changes<'a> {
+        match &report.attribution {
+            Some(kept) => Changes::Attributed(kept),
+            None => Changes::Records(&report.changes),
+        }
+    }
+
+    /// The document and the pointer of each field changed.
+    pub fn fields(self) -> Box<dyn Iterator<Item = (usize, &'a Pointer)> + 'a> {
+        match self {
+            Changes::Records(records) => Box::new(records.iter().map(|c| (c.resource.document, &c.pointer))),
+            Changes::Attributed(kept) => {
+                Box::new(kept.resources().flat_map(|(id, fields)| fields.iter().map(|f| (id.document, f.pointer()))))
+            }
+        }
+    }
+
+    /// The records a diff reads the values of: all of them, or those an [`Attribution`]
+    /// keeps whole (the changes of a kind or version, which tell the resources a rule turned
+    /// into another kind).
     pub fn records(self) -> &'a [Change] {
         match self {
             Changes::Records(changes) => changes,
-            Changes::Attributed(_) => &[],
+            Changes::Attributed(kept) => kept.records(),
         }
     }
 }
@@ -45,7 +62,7 @@ impl<'a> Made<'a> {
     pub fn pointer(self) -> &'a Pointer {
         match self {
             Made::Record(c) => &c.pointer,
-            Made::Kept(f) => &f.pointer,
+            Made::Kept(f) => f.pointer(),
         }
     }
 
@@ -54,75 +71,15 @@ impl<'a> Made<'a> {
     pub fn author(self, overlays: &'a [Box<str>]) -> (RuleId, Option<&'a str>) {
         match self {
             Made::Record(c) => (c.rule, c.overlay()),
-            Made::Kept(f) => {
-                let overlay = (f.overlay as usize).checked_sub(1).and_then(|i| overlays.get(i)).map(|o| &**o);
-                (f.rule, overlay)
-            }
+            Made::Kept(f) => (f.rule(), f.overlay(overlays)),
         }
-    }
-}
-
-/// The changes of a render reduced to who changed what: by resource, each field changed and
-/// the rule that did, without the values or an identity per change. `promote` keeps its first
-/// render's changes this way while the second runs: on a stream of small workloads that
-/// render records 16 changes per Deployment and Service pair, and a change kept whole takes
-/// about three times as much (56 bytes, its value apart, against 24).
-#[derive(Debug, Default)]
-pub struct Attribution {
-    resources: Vec<(ResourceId, Vec<Field>)>,
-    /// The overlays named by changes that overlay patches made, each once.
-    overlays: Vec<Box<str>>,
-}
-
-/// A field changed: its pointer, the rule, and (for an overlay patch) its overlay's place in
-/// [`Attribution::overlays`], plus one; 0 for none.
-#[derive(Debug)]
-pub struct Field {
-    pointer: Pointer,
-    rule: RuleId,
-    overlay: u32,
-}
-
-impl Attribution {
-    /// Who made `changes`, by resource in the order each first appears.
-    pub fn of(changes: Vec<Change>) -> Attribution {
-        let mut kept = Attribution::default();
-        let mut at: HashMap<ResourceId, usize> = HashMap::new();
-        let mut overlay_at: HashMap<Box<str>, u32> = HashMap::new();
-        for c in changes {
-            let overlay = match c.overlay() {
-                None => 0,
-                Some(o) => *overlay_at.entry(o.into()).or_insert_with(|| {
-                    kept.overlays.push(o.into());
-                    u32::try_from(kept.overlays.len()).unwrap_or(u32::MAX)
-                }),
-            };
-            let i = *at.entry(c.resource.clone()).or_insert_with(|| {
-                kept.resources.push((c.resource.clone(), Vec::new()));
-                kept.resources.len() - 1
-            });
-            kept.resources[i].1.push(Field { pointer: c.pointer, rule: c.rule, overlay });
-        }
-        for (_, fields) in &mut kept.resources {
-            fields.shrink_to_fit();
-        }
-        kept
-    }
-
-    /// Each resource with the fields its render changed.
-    pub fn resources(&self) -> impl Iterator<Item = (&ResourceId, &[Field])> {
-        self.resources.iter().map(|(id, fields)| (id, fields.as_slice()))
-    }
-
-    /// The overlays [`Made::author`] names.
-    pub fn overlays(&self) -> &[Box<str>] {
-        &self.overlays
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::object::ResourceId;
     use crate::record::{Json, Op};
     use serde_json::json;
 
@@ -148,19 +105,27 @@ mod tests {
     }
 
     #[test]
-    fn an_attribution_lists_what_the_records_list_by_resource() {
+    fn an_attribution_lists_what_the_records_list_and_keeps_whole_only_changes_of_kind() {
         let records = vec![
             change(RuleId::OverlayPatch, "a", "/spec/x").by_overlay("ops#0".into()),
             change(RuleId::OverlayPatch, "b", "/spec/y").by_overlay("ops#1".into()),
-            change(RuleId::OverlayPatch, "a", "/spec/z").by_overlay("ops#0".into()),
+            change(RuleId::OverlayPatch, "b", "/spec/z").by_overlay("ops#0".into()),
+            change(RuleId::ExternalSecrets, "a", "/kind"),
+            change(RuleId::ExternalSecrets, "a", "/spec/data"),
         ];
-        let from_records = listed(Changes::Records(&records));
-        let kept = Attribution::of(records);
-        let mut expected = from_records.clone();
-        // By resource: the second change of `a` comes before the change of `b`.
-        expected.swap(1, 2);
-        assert_eq!(listed(Changes::Attributed(&kept)), expected);
-        assert_eq!(kept.overlays.len(), 2, "each overlay is kept once");
-        assert!(Changes::Attributed(&kept).records().is_empty());
+        let expected = listed(Changes::Records(&records));
+        let whole = Attribution::of(records.clone());
+        assert_eq!(listed(Changes::Attributed(&whole)), expected);
+        assert_eq!(whole.overlays().len(), 2, "each overlay is kept once");
+        assert_eq!(whole.len(), 5);
+        // Kept in parts, as a render keeps each document's, and joined: the second part names
+        // its overlays in another order.
+        let mut joined = Attribution::of(records[..2].to_vec());
+        joined.append(Attribution::of(records[2..].to_vec()));
+        assert_eq!(listed(Changes::Attributed(&joined)), expected);
+        assert_eq!(joined.overlays().len(), 2, "each overlay is kept once");
+        let whole_records: Vec<&str> =
+            Changes::Attributed(&joined).records().iter().map(|c| c.pointer.as_str()).collect();
+        assert_eq!(whole_records, ["/kind"]);
     }
 }

@@ -29,9 +29,9 @@ use crate::object::{Key, KeyRef, ResourceId};
 use crate::pipeline::Outcome;
 use crate::pointer::Pointer;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Generated, Json, Packed, RuleId, Violation};
+use crate::record::{Attribution, Generated, Json, Packed, RuleId, Violation};
 
-pub use attribution::{Attribution, Changes};
+pub use attribution::Changes;
 pub use compute::diff;
 pub use format::{Format, Style, render, render_to};
 
@@ -142,7 +142,7 @@ impl<'a> Side<'a> {
         Side {
             label: label.to_string(),
             resources: documents.chain(generated).collect(),
-            changes: Changes::Records(&outcome.report.changes),
+            changes: Changes::of_report(&outcome.report),
             generated: &outcome.generated,
             compliance_hash: outcome.report.compliance.as_ref().map(|c| c.compliance_hash.clone()),
             flows: &outcome.report.flows,
@@ -151,12 +151,15 @@ impl<'a> Side<'a> {
 
     /// Drops from `outcome` what [`Side::rendered`] does not read of it (of its report, all
     /// but the compliance statement and the flows), and takes its changes out, reduced to who
-    /// changed what, for [`Side::attributed`]: `promote` holds its first render while the
-    /// second runs, and a diff reads the values of changes only on the side it goes to.
+    /// changed what (as a review's render keeps them), for [`Side::attributed`]: `promote`
+    /// holds its first render while the second runs.
     #[must_use = "the changes taken out of the render are only in what this returns"]
     pub fn trim(outcome: &mut Outcome) -> Attribution {
         let report = &mut outcome.report;
-        let changes = Attribution::of(std::mem::take(&mut report.changes));
+        let changes = match report.attribution.take() {
+            Some(kept) => kept,
+            None => Attribution::of(std::mem::take(&mut report.changes)),
+        };
         report.documents = Vec::new();
         report.generated = Vec::new();
         report.violations = Vec::new();
@@ -182,8 +185,8 @@ impl<'a> Side<'a> {
     pub fn before_render(label: &str, inputs: &'a [Input], outcome: &'a Outcome) -> Result<Side<'a>> {
         // For each changed document, whether a change touched its identity.
         let mut changed: HashMap<usize, bool> = HashMap::new();
-        for c in &outcome.report.changes {
-            *changed.entry(c.resource.document).or_default() |= touches_identity(&c.pointer);
+        for (document, pointer) in Changes::of_report(&outcome.report).fields() {
+            *changed.entry(document).or_default() |= touches_identity(pointer);
         }
         let docs: Vec<Vec<Resource<'a>>> =
             crate::par::collect(outcome.documents.par_iter().map(|doc| -> Result<Vec<Resource<'a>>> {

@@ -6,6 +6,7 @@
 //! **Invariant:** every change a run makes is one [`Change`] with its rule, its resource and a
 //! JSON pointer; reports, diffs and the compliance statement are all read from this record.
 
+mod attribution;
 mod flow;
 mod json;
 mod packed;
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::object::ResourceId;
 use crate::pointer::{self, Pointer};
 
+pub use attribution::{Attribution, Field};
 pub use flow::{Flow, PortRef, Source};
 pub use json::Json;
 pub use packed::{PIECE, Packed, PackedPieces, Unreadable};
@@ -301,6 +303,7 @@ impl ExemptionUse {
 /// Everything a run recorded, for one document or the whole run.
 #[derive(Clone, Debug, Default)]
 pub struct Findings {
+    /// The changes, when they are kept as records ([`Keeping::Records`]).
     pub changes: Vec<Change>,
     pub violations: Vec<Violation>,
     pub exemptions: Vec<ExemptionUse>,
@@ -308,8 +311,31 @@ pub struct Findings {
     pub flows: Vec<Flow>,
     /// What the operator must provide for the output to work.
     pub prerequisites: Vec<Prerequisite>,
-    /// Set by [`Findings::counting`]: the changes added since, counted instead of kept.
-    counted: Option<Counted>,
+    /// The changes added since [`Findings::keeping`], when they are not kept as records.
+    reduced: Reduced,
+}
+
+/// How a run keeps the changes it records: what its outputs read of them, and no more (a
+/// stream of small workloads records eight times as many changes as documents).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Keeping {
+    /// Every change whole: for a run whose outputs list them (the JSON report, `render --diff`).
+    #[default]
+    Records,
+    /// Who changed which field ([`Attribution`]): for a review, whose diff reads the values
+    /// from the two sides and of the changes only which rule made each.
+    Attribution,
+    /// Only how many, and the documents they changed: for a run whose report is the summary.
+    Count,
+}
+
+/// The changes [`Findings`] hold other than as records.
+#[derive(Clone, Debug, Default)]
+enum Reduced {
+    #[default]
+    None,
+    Attributed(Attribution),
+    Counted(Counted),
 }
 
 /// Changes counted rather than kept: how many, and the documents they changed.
@@ -331,52 +357,95 @@ impl Counted {
             }
         }
     }
+
+    /// What `kept` attributed, counted.
+    fn of_attribution(kept: &Attribution) -> Counted {
+        let mut counted = Counted { changes: kept.len(), documents: Vec::new() };
+        counted.add_documents(kept.documents());
+        counted
+    }
 }
 
 impl Findings {
-    /// Findings that count the changes added to them, by document, instead of keeping them:
-    /// for a run none of whose outputs lists the changes (a render whose report is the
-    /// summary), which then does not hold a record per field fixed (a stream of small
-    /// workloads records eight times as many changes as documents).
+    /// Findings that keep the changes added to them as `keeping` says.
+    pub fn keeping(keeping: Keeping) -> Findings {
+        let reduced = match keeping {
+            Keeping::Records => Reduced::None,
+            Keeping::Attribution => Reduced::Attributed(Attribution::default()),
+            Keeping::Count => Reduced::Counted(Counted::default()),
+        };
+        Findings { reduced, ..Findings::default() }
+    }
+
+    /// Findings that count the changes added to them, by document, instead of keeping them.
     pub fn counting() -> Findings {
-        Findings { counted: Some(Counted::default()), ..Findings::default() }
+        Findings::keeping(Keeping::Count)
     }
 
-    /// Whether these findings count the changes added to them ([`Findings::counting`]).
-    pub fn counts_changes(&self) -> bool {
-        self.counted.is_some()
-    }
-
-    /// Counts the changes kept so far, and those added from now on, instead of keeping them:
-    /// a stage that needs each change while it works (to tell whether a document changed) can
-    /// record them, then keep only their count, as the run it works for does.
-    pub fn count_kept_changes(&mut self) {
-        let kept = std::mem::take(&mut self.changes);
-        self.counted.get_or_insert_with(Counted::default);
-        self.add_changes(kept);
-    }
-
-    /// Adds `changes`: kept, or counted.
-    pub fn add_changes(&mut self, changes: Vec<Change>) {
-        match &mut self.counted {
-            Some(counted) => {
-                counted.changes += changes.len();
-                counted.add_documents(changes.iter().map(|c| c.resource.document));
-            }
-            None => self.changes.extend(changes),
+    /// How these findings keep the changes added to them.
+    pub fn keeps(&self) -> Keeping {
+        match self.reduced {
+            Reduced::None => Keeping::Records,
+            Reduced::Attributed(_) => Keeping::Attribution,
+            Reduced::Counted(_) => Keeping::Count,
         }
     }
 
-    /// How many changes were recorded, kept or counted.
-    pub fn change_count(&self) -> usize {
-        self.changes.len() + self.counted.as_ref().map_or(0, |c| c.changes)
+    /// Keeps the changes kept so far as records, and those added from now on, as `keeping`
+    /// says: a stage that needs each change while it works (to tell whether a document
+    /// changed) can record them, then keep only what the run it works for keeps.
+    pub fn reduce_kept_changes(&mut self, keeping: Keeping) {
+        if keeping == self.keeps() {
+            return;
+        }
+        let kept = std::mem::take(&mut self.changes);
+        let reduced = std::mem::replace(&mut self.reduced, Findings::keeping(keeping).reduced);
+        self.add_reduced(reduced);
+        self.add_changes(kept);
     }
 
-    /// The numbers of the documents a recorded change (kept or counted) changed.
+    /// Adds `changes`, kept as these findings keep them.
+    pub fn add_changes(&mut self, changes: Vec<Change>) {
+        match &mut self.reduced {
+            Reduced::None => self.changes.extend(changes),
+            Reduced::Attributed(kept) => kept.add(changes),
+            Reduced::Counted(counted) => {
+                counted.changes += changes.len();
+                counted.add_documents(changes.iter().map(|c| c.resource.document));
+            }
+        }
+    }
+
+    /// How many changes were recorded, however they are kept.
+    pub fn change_count(&self) -> usize {
+        self.changes.len()
+            + match &self.reduced {
+                Reduced::None => 0,
+                Reduced::Attributed(kept) => kept.len(),
+                Reduced::Counted(counted) => counted.changes,
+            }
+    }
+
+    /// The numbers of the documents a recorded change changed.
     pub fn changed_documents(&self) -> HashSet<usize> {
         let mut changed: HashSet<usize> = self.changes.iter().map(|c| c.resource.document).collect();
-        changed.extend(self.counted.iter().flat_map(|c| c.documents.iter().copied()));
+        match &self.reduced {
+            Reduced::None => {}
+            Reduced::Attributed(kept) => changed.extend(kept.documents()),
+            Reduced::Counted(counted) => changed.extend(counted.documents.iter().copied()),
+        }
         changed
+    }
+
+    /// The changes, reduced to who changed what, when they were kept that way.
+    pub fn take_attribution(&mut self) -> Option<Attribution> {
+        match std::mem::take(&mut self.reduced) {
+            Reduced::Attributed(kept) => Some(kept),
+            other => {
+                self.reduced = other;
+                None
+            }
+        }
     }
 
     /// Appends `other`'s lists to these.
@@ -399,8 +468,13 @@ impl Findings {
     pub fn reserve_for<'a>(&mut self, parts: impl IntoIterator<Item = &'a Findings, IntoIter: Clone>) {
         let parts = parts.into_iter();
         let total = |len: fn(&Findings) -> usize| parts.clone().map(len).sum::<usize>();
-        if self.counted.is_none() {
-            self.changes.reserve_exact(total(|f| f.changes.len()));
+        match &mut self.reduced {
+            Reduced::None => self.changes.reserve_exact(total(|f| f.changes.len())),
+            Reduced::Attributed(kept) => kept.reserve_for(parts.clone().filter_map(|f| match &f.reduced {
+                Reduced::Attributed(part) => Some(part),
+                _ => None,
+            })),
+            Reduced::Counted(_) => {}
         }
         self.violations.reserve_exact(total(|f| f.violations.len()));
         self.exemptions.reserve_exact(total(|f| f.exemptions.len()));
@@ -411,9 +485,7 @@ impl Findings {
     /// Appends `part`'s lists to these, growing them only if [`Findings::reserve_for`] left no
     /// room.
     pub fn append(&mut self, part: Findings) {
-        if let Some(counted) = part.counted {
-            self.add_counted(counted);
-        }
+        self.add_reduced(part.reduced);
         self.add_changes(part.changes);
         self.violations.extend(part.violations);
         self.exemptions.extend(part.exemptions);
@@ -421,15 +493,29 @@ impl Findings {
         self.prerequisites.extend(part.prerequisites);
     }
 
-    /// Adds what another [`Findings::counting`] counted.
-    fn add_counted(&mut self, other: Counted) {
-        match &mut self.counted {
-            Some(counted) => {
-                counted.changes += other.changes;
-                counted.add_documents(other.documents);
+    /// Adds changes another [`Findings`] held other than as records. Records cannot be made
+    /// of them, nor an attribution of a count: what is kept is the less of the two.
+    fn add_reduced(&mut self, other: Reduced) {
+        match (&mut self.reduced, other) {
+            (_, Reduced::None) => {}
+            (Reduced::Attributed(kept), Reduced::Attributed(part)) => kept.append(part),
+            (Reduced::Counted(counted), Reduced::Counted(part)) => {
+                counted.changes += part.changes;
+                counted.add_documents(part.documents);
             }
-            // Kept changes cannot be made of counted ones: the count is kept beside them.
-            None => self.counted = Some(other),
+            (Reduced::Counted(counted), Reduced::Attributed(part)) => {
+                let part = Counted::of_attribution(&part);
+                counted.changes += part.changes;
+                counted.add_documents(part.documents);
+            }
+            (Reduced::Attributed(kept), Reduced::Counted(part)) => {
+                let mut counted = Counted::of_attribution(kept);
+                counted.changes += part.changes;
+                counted.add_documents(part.documents);
+                self.reduced = Reduced::Counted(counted);
+            }
+            // Kept changes are held beside what was reduced.
+            (Reduced::None, other) => self.reduced = other,
         }
     }
 }
@@ -526,21 +612,24 @@ mod tests {
     }
 
     #[test]
-    fn counting_the_changes_a_part_kept_sums_as_keeping_them_would() {
-        let mut kept = Findings::default();
-        let mut counted = Findings::counting();
-        for numbers in [&[1, 1, 2][..], &[], &[3, 2]] {
-            kept.extend(Findings { changes: changes(numbers), ..Findings::default() });
-            let mut part = Findings { changes: changes(numbers), ..Findings::default() };
-            assert!(!part.counts_changes());
-            part.count_kept_changes();
-            assert!(part.counts_changes() && part.changes.is_empty());
-            assert_eq!(part.change_count(), numbers.len());
-            counted.extend(part);
+    fn counting_or_attributing_the_changes_a_part_kept_sums_as_keeping_them_would() {
+        for keeping in [Keeping::Count, Keeping::Attribution] {
+            let mut kept = Findings::default();
+            let mut reduced = Findings::keeping(keeping);
+            for numbers in [&[1, 1, 2][..], &[], &[3, 2]] {
+                kept.extend(Findings { changes: changes(numbers), ..Findings::default() });
+                let mut part = Findings { changes: changes(numbers), ..Findings::default() };
+                assert_eq!(part.keeps(), Keeping::Records);
+                part.reduce_kept_changes(keeping);
+                assert!(part.keeps() == keeping && part.changes.is_empty());
+                assert_eq!(part.change_count(), numbers.len());
+                reduced.extend(part);
+            }
+            assert!(reduced.changes.is_empty());
+            assert_eq!((reduced.change_count(), kept.change_count()), (5, 5));
+            assert_eq!(reduced.changed_documents(), kept.changed_documents());
+            assert_eq!(reduced.changed_documents(), HashSet::from([1, 2, 3]));
+            assert_eq!(reduced.take_attribution().map(|a| a.len()), (keeping == Keeping::Attribution).then_some(5));
         }
-        assert!(counted.changes.is_empty());
-        assert_eq!((counted.change_count(), kept.change_count()), (5, 5));
-        assert_eq!(counted.changed_documents(), kept.changed_documents());
-        assert_eq!(counted.changed_documents(), HashSet::from([1, 2, 3]));
     }
 }

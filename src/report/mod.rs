@@ -13,7 +13,9 @@ use crate::flows::Review;
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
 use crate::read::{Document, Input, Sealed};
-use crate::record::{Change, ExemptionUse, Findings, Generated, Prerequisite, RuleId, Severity, Tool, Violation};
+use crate::record::{
+    Attribution, Change, ExemptionUse, Findings, Generated, Prerequisite, RuleId, Severity, Tool, Violation,
+};
 
 pub use format::{Format, Sources, render, render_with, write_pretty, write_with};
 
@@ -29,7 +31,12 @@ pub struct Report {
     pub command: &'static str,
     pub counts: Counts,
     pub documents: Vec<DocumentInfo>,
+    /// The changes, when the run kept them as records (([`crate::record::Keeping::Records`])).
     pub changes: Vec<Change>,
+    /// The changes, when the run kept only who made them ([`crate::record::Keeping::Attribution`]): for a
+    /// review, whose diff reads no more of them.
+    #[serde(skip)]
+    pub attribution: Option<Attribution>,
     pub generated: Vec<GeneratedInfo>,
     pub violations: Vec<Violation>,
     pub exemptions: Vec<ExemptionUse>,
@@ -131,7 +138,7 @@ impl Report {
         environment: &str,
         inputs: &[Input],
         docs: &[Document<Sealed>],
-        findings: Findings,
+        mut findings: Findings,
         generated: &[Generated],
         compliance: Option<Compliance>,
     ) -> Report {
@@ -160,6 +167,7 @@ impl Report {
             exempted,
         };
         let generated = generated.iter().map(|g| GeneratedInfo { rule: g.rule, resource: g.id().clone() }).collect();
+        let attribution = findings.take_attribution();
         let Findings { changes, mut violations, exemptions, .. } = findings;
         // Reports are read by people and pasted into reviews: what a message quotes never
         // shows a credential (what a change replaced was hidden when it was recorded:
@@ -177,6 +185,7 @@ impl Report {
             counts,
             documents,
             changes,
+            attribution,
             generated,
             violations,
             exemptions,

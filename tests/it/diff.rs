@@ -236,3 +236,45 @@ fn a_review_fails_where_the_render_would_fail_to_write() {
         );
     }
 }
+
+/// A review's renders keep of their changes only who made each, but whole the changes of a
+/// kind: every review still names the rule that turned a Secret into an ExternalSecret in
+/// place, on the resource removed and on the one added.
+#[test]
+fn a_review_names_the_rule_that_turned_a_resource_into_another_kind() {
+    let fixture = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules/external-secrets/eso.yaml"),
+    )
+    .unwrap();
+    let (environment, _) = fixture.split_once("\n---\n").unwrap();
+    let dir = TempDir::new("review-replaced-in-place");
+    dir.write("config/environments/eso.yaml", environment);
+    let input = dir.write(
+        "in.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\nstringData: {password: SECRET-VALUE}\n",
+    );
+    let (config, input) = (dir.path("config"), input.to_str().unwrap().to_string());
+    let config = config.to_str().unwrap();
+    for args in [
+        &["diff", "-c", config, "--env", "eso", "--no-enforce", "-f", &input][..],
+        &["promote", "-c", config, "--from", "dev", "--to", "eso", "-f", &input][..],
+    ] {
+        let out = temper().args(args).args(["--format", "json"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", transcript(&out));
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let shown: Vec<(&str, &str, &str)> = json["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap(), r["changeType"].as_str().unwrap(), r["rule"].as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("ExternalSecret.external-secrets.io/shop/db", "added", "external-secrets"),
+                ("Secret/shop/db", "removed", "external-secrets")
+            ],
+            "{args:?}"
+        );
+    }
+}
