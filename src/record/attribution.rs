@@ -21,6 +21,14 @@ pub struct Attribution {
     /// Each resource with the fields changed, in the order they were recorded: a run per
     /// resource for each stage that changed it (an overlay patch, then the rules).
     resources: Vec<(ResourceId, Vec<Field>)>,
+    /// What few attributions hold, boxed apart: a render keeps one attribution per document
+    /// until every document is checked.
+    rare: Option<Box<Rare>>,
+}
+
+/// What an [`Attribution`] holds only where an overlay patch or a change of kind was made.
+#[derive(Clone, Debug, Default)]
+struct Rare {
     /// The overlays named by changes that overlay patches made, each once.
     overlays: Vec<Box<str>>,
     /// The place of each of `overlays`, plus one.
@@ -77,7 +85,7 @@ impl Attribution {
                 _ => self.resources.push((c.resource.clone(), vec![field])),
             }
             if matches!(c.pointer.as_str(), "/kind" | "/apiVersion") {
-                self.records.push(c);
+                self.rare().records.push(c);
             }
         }
         // Most runs are one document's and are not added to: room for more is room wasted
@@ -89,7 +97,8 @@ impl Attribution {
 
     /// Appends what `other` kept, after what this keeps.
     pub fn append(&mut self, other: Attribution) {
-        let places: Vec<u32> = other.overlays.iter().map(|o| self.overlay_place(o)).collect();
+        let other_rare = other.rare.map(|rare| *rare).unwrap_or_default();
+        let places: Vec<u32> = other_rare.overlays.iter().map(|o| self.overlay_place(o)).collect();
         let mut resources = other.resources;
         if !places.is_empty() {
             for field in resources.iter_mut().flat_map(|(_, fields)| fields) {
@@ -99,23 +108,29 @@ impl Attribution {
             }
         }
         self.resources.extend(resources);
-        self.records.extend(other.records);
+        if !other_rare.records.is_empty() {
+            self.rare().records.extend(other_rare.records);
+        }
     }
 
-    /// Makes room for the runs and records of `parts`, which will be appended.
-    pub fn reserve_for<'a>(&mut self, parts: impl Iterator<Item = &'a Attribution> + Clone) {
-        self.resources.reserve_exact(parts.clone().map(|p| p.resources.len()).sum());
-        self.records.reserve_exact(parts.map(|p| p.records.len()).sum());
+    /// Makes room for the runs of `parts`, which will be appended.
+    pub fn reserve_for<'a>(&mut self, parts: impl Iterator<Item = &'a Attribution>) {
+        self.resources.reserve_exact(parts.map(|p| p.resources.len()).sum());
+    }
+
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     /// The place of `overlay` in [`Attribution::overlays`], plus one, added if it is not there.
     fn overlay_place(&mut self, overlay: &str) -> u32 {
-        if let Some(&place) = self.overlay_places.get(overlay) {
+        let rare = self.rare();
+        if let Some(&place) = rare.overlay_places.get(overlay) {
             return place;
         }
-        self.overlays.push(overlay.into());
-        let place = u32::try_from(self.overlays.len()).unwrap_or(u32::MAX);
-        self.overlay_places.insert(overlay.into(), place);
+        rare.overlays.push(overlay.into());
+        let place = u32::try_from(rare.overlays.len()).unwrap_or(u32::MAX);
+        rare.overlay_places.insert(overlay.into(), place);
         place
     }
 
@@ -127,12 +142,12 @@ impl Attribution {
 
     /// The overlays [`Field::overlay`] names.
     pub fn overlays(&self) -> &[Box<str>] {
-        &self.overlays
+        self.rare.as_ref().map_or(&[], |rare| &rare.overlays)
     }
 
     /// The changes kept whole: those of an object's kind or version.
     pub fn records(&self) -> &[Change] {
-        &self.records
+        self.rare.as_ref().map_or(&[], |rare| &rare.records)
     }
 
     /// How many changes were kept.

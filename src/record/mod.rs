@@ -612,6 +612,12 @@ mod tests {
     }
 
     #[test]
+    fn findings_keep_apart_what_few_documents_hold() {
+        // A render holds a document's findings for every document until the last is checked.
+        assert!(std::mem::size_of::<Findings>() <= 160, "{} bytes", std::mem::size_of::<Findings>());
+    }
+
+    #[test]
     fn counting_or_attributing_the_changes_a_part_kept_sums_as_keeping_them_would() {
         for keeping in [Keeping::Count, Keeping::Attribution] {
             let mut kept = Findings::default();
