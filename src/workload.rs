@@ -22,8 +22,9 @@ pub struct Workload {
     pub replicas: Option<Pointer>,
     /// Labels of the pods it creates.
     pub pod_labels: Map<String, Value>,
-    /// `spec.selector` for controllers.
-    pub selector: Option<Value>,
+    /// `spec.selector` for controllers. Boxed: the facts of every workload keep a workload
+    /// without it (see `WorkloadFacts::selector`) until generation.
+    pub selector: Option<Box<Value>>,
     /// Component class: app, engine, database, cache, queue, job or scheduler.
     pub class: String,
     /// `spec.os.name: windows`: Linux-only fields must not be set.
@@ -56,7 +57,7 @@ impl Workload {
             replicas: entry.replicas.clone(),
             selector: object::get(obj, &["spec", "selector"])
                 .filter(|_| entry.replicas.is_some() || &*id.kind == "DaemonSet")
-                .map(as_label_selector),
+                .map(|selector| Box::new(as_label_selector(selector))),
             pod_labels,
             class,
             windows: object::str_at(pod_spec, &["os", "name"]) == Some("windows"),
@@ -437,7 +438,7 @@ fn generated_selector(workload: &Workload) -> Option<Value> {
     let labels = &workload.pod_labels;
     let own = |s: &Value| Selector::from_label_selector(s).is_some_and(|s| !s.is_empty() && s.matches(labels));
     match workload.selector.as_ref().filter(|s| own(s)) {
-        Some(s) => Some(s.clone()),
+        Some(s) => Some(Value::clone(s)),
         None => Some(serde_json::json!({"matchLabels": labels})).filter(own),
     }
 }
