@@ -364,22 +364,29 @@ impl Counted {
         counted.add_documents(kept.documents());
         counted
     }
+
+    /// Adds what `other` counted.
+    fn add(&mut self, other: Counted) {
+        self.changes += other.changes;
+        self.add_documents(other.documents);
+    }
+}
+
+impl Reduced {
+    /// Nothing yet, kept as `keeping` says.
+    fn new(keeping: Keeping) -> Reduced {
+        match keeping {
+            Keeping::Records => Reduced::None,
+            Keeping::Attribution => Reduced::Attributed(Attribution::default()),
+            Keeping::Count => Reduced::Counted(Counted::default()),
+        }
+    }
 }
 
 impl Findings {
     /// Findings that keep the changes added to them as `keeping` says.
     pub fn keeping(keeping: Keeping) -> Findings {
-        let reduced = match keeping {
-            Keeping::Records => Reduced::None,
-            Keeping::Attribution => Reduced::Attributed(Attribution::default()),
-            Keeping::Count => Reduced::Counted(Counted::default()),
-        };
-        Findings { reduced, ..Findings::default() }
-    }
-
-    /// Findings that count the changes added to them, by document, instead of keeping them.
-    pub fn counting() -> Findings {
-        Findings::keeping(Keeping::Count)
+        Findings { reduced: Reduced::new(keeping), ..Findings::default() }
     }
 
     /// How these findings keep the changes added to them.
@@ -395,11 +402,13 @@ impl Findings {
     /// says: a stage that needs each change while it works (to tell whether a document
     /// changed) can record them, then keep only what the run it works for keeps.
     pub fn reduce_kept_changes(&mut self, keeping: Keeping) {
-        if keeping == self.keeps() {
+        // Records asked to stay records: nothing to reduce (the rules stage of a run that keeps
+        // them asks this of every document).
+        if keeping == Keeping::Records && self.keeps() == Keeping::Records {
             return;
         }
         let kept = std::mem::take(&mut self.changes);
-        let reduced = std::mem::replace(&mut self.reduced, Findings::keeping(keeping).reduced);
+        let reduced = std::mem::replace(&mut self.reduced, Reduced::new(keeping));
         self.add_reduced(reduced);
         self.add_changes(kept);
     }
@@ -499,19 +508,11 @@ impl Findings {
         match (&mut self.reduced, other) {
             (_, Reduced::None) => {}
             (Reduced::Attributed(kept), Reduced::Attributed(part)) => kept.append(part),
-            (Reduced::Counted(counted), Reduced::Counted(part)) => {
-                counted.changes += part.changes;
-                counted.add_documents(part.documents);
-            }
-            (Reduced::Counted(counted), Reduced::Attributed(part)) => {
-                let part = Counted::of_attribution(&part);
-                counted.changes += part.changes;
-                counted.add_documents(part.documents);
-            }
+            (Reduced::Counted(counted), Reduced::Counted(part)) => counted.add(part),
+            (Reduced::Counted(counted), Reduced::Attributed(part)) => counted.add(Counted::of_attribution(&part)),
             (Reduced::Attributed(kept), Reduced::Counted(part)) => {
                 let mut counted = Counted::of_attribution(kept);
-                counted.changes += part.changes;
-                counted.add_documents(part.documents);
+                counted.add(part);
                 self.reduced = Reduced::Counted(counted);
             }
             // Kept changes are held beside what was reduced.
