@@ -11,6 +11,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -123,7 +124,12 @@ type Wanted<'a> = (&'a Document<Sealed>, Vec<(usize, Pointer)>);
 
 /// Where each violation points: a file (a SARIF URI) and a 1-based line. Every document is
 /// read once for all its violations, and each template file once.
-fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sources: &Sources) -> Vec<(String, usize)> {
+fn locations(
+    report: &Report,
+    inputs: &[Input],
+    docs: &[Document<Sealed>],
+    sources: &Sources,
+) -> Vec<(Arc<str>, usize)> {
     let by_number: HashMap<usize, &Document<Sealed>> =
         docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
     let mut wanted: BTreeMap<usize, Vec<(usize, Pointer)>> = BTreeMap::new();
@@ -136,8 +142,11 @@ fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sourc
             wanted.entry(v.resource.document).or_default().push((i, within));
         }
     }
+    // Each input's URI is made once and shared by its violations: a document can have
+    // thousands, and a copy of the URI each took more than the rest of its location.
+    let input_uris: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(uri_of(&i.origin))).collect();
     // Findings about a namespace rather than a document point at the start of the input.
-    let start = (inputs.first().map_or_else(|| "stdin".to_string(), |i| uri_of(&i.origin)), 1);
+    let start = (input_uris.first().cloned().unwrap_or_else(|| Arc::from("stdin")), 1);
     let mut out = vec![start; report.violations.len()];
     let mut templates = Templates::default();
     let wanted: Vec<Wanted> =
@@ -160,7 +169,7 @@ fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sourc
             let offset = offset.unwrap_or(1);
             out[*i] = match &template {
                 Some(mapped) => (mapped.uri.clone(), mapped.line(offset)),
-                None => (uri_of(&inputs[doc.input].origin), doc.chunk.line + offset - 1),
+                None => (input_uris[doc.input].clone(), doc.chunk.line + offset - 1),
             };
         }
     }
@@ -170,7 +179,7 @@ fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sourc
 /// A document lined up with its chart template: body line `k` (1-based, the first line after
 /// the document's separator and leading comments) is template line `start + k - 1`.
 struct Mapped {
-    uri: String,
+    uri: Arc<str>,
     start: usize,
     /// Lines of the document's text before its body: the separator and leading comments.
     header: usize,
@@ -218,7 +227,7 @@ impl Templates {
                 lines.len() == body.len() && lines.iter().zip(&body).all(|(t, r)| same_line(t, r))
             });
             let (Some((start, _)), None) = (starts.next(), starts.next()) else { continue };
-            return Some(Mapped { uri: uri_of(&path.display().to_string()), start, header });
+            return Some(Mapped { uri: Arc::from(uri_of(&path.display().to_string())), start, header });
         }
         None
     }
@@ -338,7 +347,7 @@ struct Run<'a> {
 struct Results<'a> {
     report: &'a Report,
     /// Each violation's artifact URI and line, in the report's order.
-    locations: Vec<(String, usize)>,
+    locations: Vec<(Arc<str>, usize)>,
 }
 
 impl Serialize for Results<'_> {

@@ -47,14 +47,13 @@ pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
     let mut path = String::new();
     let mut seen = |path: &str, line: usize| {
         let Some(sighting) = prefixes.get_mut(path) else { return false };
-        sighting.first.get_or_insert(line);
-        sighting.last = Some(line);
+        sighting.see(line);
         true
     };
     for event in Parser::new_from_str_with_options(text, options) {
         let Ok((event, span)) = event else {
             // As a single pointer's search would: what was found stays, the rest is unknown.
-            return pointers.iter().map(|p| prefixes.get(p.as_str()).and_then(|s| s.first)).collect();
+            return pointers.iter().map(|p| prefixes.get(p.as_str()).and_then(Sighting::first)).collect();
         };
         let line = span.start.line();
         let is_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
@@ -127,18 +126,39 @@ pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
     let line_of = |pointer: &Pointer| {
         let path = pointer.as_str();
         let sighting = |prefix: &str| prefixes.get(prefix).copied().unwrap_or_default();
-        sighting(path).first.or_else(|| {
-            prefixes_of(path).filter(|prefix| prefix.len() < path.len()).filter_map(|p| sighting(p).last).max()
+        sighting(path).first().or_else(|| {
+            prefixes_of(path).filter(|prefix| prefix.len() < path.len()).filter_map(|p| sighting(p).last()).max()
         })
     };
     pointers.iter().map(line_of).collect()
 }
 
-/// Where a prefix of the pointers [`locate_all`] looks for was seen, by line.
+/// Where a prefix of the pointers [`locate_all`] looks for was seen: the first and last lines,
+/// 1-based, 0 while unseen. Held as `u32`: a document with many findings files a prefix for
+/// each, and lines as `Option<usize>` made the table twice as large. A line past `u32::MAX`
+/// (a document of four billion lines) is kept as `u32::MAX`.
 #[derive(Clone, Copy, Default)]
 struct Sighting {
-    first: Option<usize>,
-    last: Option<usize>,
+    first: u32,
+    last: u32,
+}
+
+impl Sighting {
+    fn see(&mut self, line: usize) {
+        let line = u32::try_from(line).unwrap_or(u32::MAX);
+        if self.first == 0 {
+            self.first = line;
+        }
+        self.last = line;
+    }
+
+    fn first(&self) -> Option<usize> {
+        (self.first > 0).then_some(self.first as usize)
+    }
+
+    fn last(&self) -> Option<usize> {
+        (self.last > 0).then_some(self.last as usize)
+    }
 }
 
 /// The prefixes of an escaped pointer, from the root (`""`) to the pointer itself: its text up
