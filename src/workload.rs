@@ -535,7 +535,7 @@ fn class_by<'v>(classes: &Classes, label: impl Fn(&str) -> Option<&'v Value>, na
         .or_else(|| by_label("component"))
         .or_else(|| {
             let name = name.to_ascii_lowercase();
-            classes.0.iter().find(|(_, patterns)| patterns.iter().any(|p| p.is_match(&name))).map(|(c, _)| c.as_str())
+            classes.by_pattern(&name)
         })
         .map(str::to_string)
 }

@@ -11,17 +11,15 @@
 mod builtin;
 mod schema;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{LazyLock, Mutex, PoisonError};
 
-use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
 use crate::knowledge::{
-    Classes, ClusterScoped, ImageWrites, Knowledge, Signals, SingleWriters, Store, WorkloadKinds, WritablePaths,
-    workload_kind,
+    Classes, ClusterScoped, ImageWrites, Knowledge, Patterns, Signals, SingleWriterTable, SingleWriters, Store,
+    WorkloadKinds, WritablePaths, workload_kind,
 };
 use crate::patch::Patch;
 use crate::record::{Mode, RuleId, Severity};
@@ -334,7 +332,7 @@ impl Config {
         let mut classes = Map::new();
         let mut kinds = Vec::new();
         let mut cluster_scoped = Vec::new();
-        let mut single_writers = SingleWriters::default();
+        let mut single_writers = SingleWriterTable::default();
         let mut writable = Vec::new();
         let mut resolved_overlays = Vec::new();
         // Later overlays come first in the tables where the first match wins.
@@ -348,8 +346,9 @@ impl Config {
                 merge_single_writers(&mut single_writers, spec).map_err(|m| bad("singleWriters", m))?;
             }
             for (i, w) in o.spec.writable_paths.iter().enumerate().rev() {
+                Patterns::check(&w.image).map_err(|m| bad(&format!("writablePaths[{i}].image"), m))?;
                 let entry = ImageWrites {
-                    image: regex(&w.image).map_err(|m| bad(&format!("writablePaths[{i}].image"), m))?,
+                    image: w.image.clone(),
                     paths: w.paths.clone(),
                     data_paths: w.data_paths.clone(),
                     not_read_only: (!w.read_only)
@@ -375,6 +374,12 @@ impl Config {
         }
         let compiled_classes =
             compile_classes(&classes).map_err(|m| Error::config(&where_, format!("classes: {m}")))?;
+        // Each table's patterns were checked where they were written; compiled together now,
+        // one can only fail for its size.
+        let single_writers =
+            SingleWriters::new(single_writers).map_err(|m| Error::config(&where_, format!("singleWriters: {m}")))?;
+        let writable_paths =
+            WritablePaths::new(writable).map_err(|m| Error::config(&where_, format!("writablePaths: {m}")))?;
         let resolved = json!({
             "apiVersion": API_VERSION,
             "kind": "ResolvedEnvironment",
@@ -401,7 +406,7 @@ impl Config {
                 classes: compiled_classes,
                 cluster_scoped: ClusterScoped::new(cluster_scoped),
                 single_writers,
-                writable_paths: WritablePaths(writable),
+                writable_paths,
             },
             resolved,
         })
@@ -475,27 +480,15 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-/// The compiled `pattern`. Compiled once per process: the built-in knowledge's patterns take
-/// about 1.6 MB compiled (heaptrack of a render), and `promote` resolves two environments from
-/// the same files (a `Regex` is shared by reference count when cloned).
-fn regex(pattern: &str) -> std::result::Result<Regex, String> {
-    static COMPILED: LazyLock<Mutex<HashMap<String, Regex>>> = LazyLock::new(Mutex::default);
-    let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(regex) = compiled.get(pattern) {
-        return Ok(regex.clone());
-    }
-    let regex = Regex::new(pattern).map_err(|e| format!("`{pattern}`: {e}"))?;
-    compiled.insert(pattern.to_string(), regex.clone());
-    Ok(regex)
-}
-
-fn regexes(patterns: &[String]) -> std::result::Result<Vec<Regex>, String> {
-    patterns.iter().map(|p| regex(p)).collect()
+/// Checks every pattern of `patterns`, as compiling them would.
+fn check_all(patterns: &[String]) -> std::result::Result<Vec<String>, String> {
+    patterns.iter().try_for_each(|p| Patterns::check(p))?;
+    Ok(patterns.to_vec())
 }
 
 /// Adds an overlay's single-writer table: its classes and exclusions replace earlier ones, its
 /// stores come before earlier ones.
-fn merge_single_writers(table: &mut SingleWriters, spec: &SingleWritersSpec) -> std::result::Result<(), String> {
+fn merge_single_writers(table: &mut SingleWriterTable, spec: &SingleWritersSpec) -> std::result::Result<(), String> {
     if let Some(classes) = &spec.classes {
         table.classes = classes
             .iter()
@@ -506,7 +499,7 @@ fn merge_single_writers(table: &mut SingleWriters, spec: &SingleWritersSpec) -> 
             .collect::<std::result::Result<_, _>>()?;
     }
     if let Some(not_names) = &spec.not_names {
-        table.not_names = regexes(not_names).map_err(|m| format!("notNames: {m}"))?;
+        table.not_names = check_all(not_names).map_err(|m| format!("notNames: {m}"))?;
     }
     let mut stores = Vec::new();
     for (i, s) in spec.stores.iter().enumerate() {
@@ -514,8 +507,8 @@ fn merge_single_writers(table: &mut SingleWriters, spec: &SingleWritersSpec) -> 
         let signals = s.replicated_when.clone().unwrap_or_default();
         stores.push(Store {
             name: s.name.clone(),
-            names: regexes(&s.names).map_err(at)?,
-            images: regexes(&s.images).map_err(at)?,
+            names: check_all(&s.names).map_err(at)?,
+            images: check_all(&s.images).map_err(at)?,
             replicated: compile_signals(&signals).map_err(at)?,
             why: s.why.clone(),
             practice: s.practice.clone(),
@@ -530,9 +523,13 @@ fn compile_signals(spec: &SignalsSpec) -> std::result::Result<Signals, String> {
     let env = spec
         .env
         .iter()
-        .map(|e| Ok((regex(&e.name)?, e.value.as_deref().map(regex).transpose()?)))
+        .map(|e| {
+            Patterns::check(&e.name)?;
+            e.value.as_deref().map(Patterns::check).transpose()?;
+            Ok((e.name.clone(), e.value.clone()))
+        })
         .collect::<std::result::Result<_, String>>()?;
-    Ok(Signals { env, args: regexes(&spec.args)?, containers: regexes(&spec.containers)? })
+    Ok(Signals { env, args: check_all(&spec.args)?, containers: check_all(&spec.containers)? })
 }
 
 fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<Classes, String> {
@@ -544,12 +541,13 @@ fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<Classes,
             .iter()
             .map(|p| {
                 let p = p.as_str().ok_or_else(|| format!("`{class}`: patterns are strings"))?;
-                Regex::new(p).map_err(|e| format!("`{class}`: {e}"))
+                regex_syntax::Parser::new().parse(p).map_err(|e| format!("`{class}`: {e}"))?;
+                Ok(p.to_string())
             })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+            .collect::<std::result::Result<Vec<_>, String>>()?;
         out.push((class.clone(), patterns));
     }
-    Ok(Classes(out))
+    Classes::new(out)
 }
 
 #[cfg(test)]

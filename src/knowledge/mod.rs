@@ -3,13 +3,15 @@
 //! (`scope`), which workloads cannot run twice (`single_writer`), and where well-known images
 //! write (`writable`). Configuration builds it; rules and stages only read it.
 
+mod patterns;
 mod scope;
 mod single_writer;
 mod workloads;
 mod writable;
 
+pub use patterns::Patterns;
 pub use scope::ClusterScoped;
-pub use single_writer::{PodView, Signals, SingleWriter, SingleWriters, Store};
+pub use single_writer::{PodView, Signals, SingleWriter, SingleWriterTable, SingleWriters, Store};
 pub use workloads::{Classes, WorkloadKind, WorkloadKinds, workload_kind};
 pub use writable::{ImageWrites, WritablePaths};
 

@@ -2,7 +2,7 @@
 //! kinds, plus the custom kinds configuration adds, such as Argo Rollouts), and the component
 //! classes (app, engine, database, cache, queue, job, scheduler) with their name patterns.
 
-use regex::Regex;
+use super::patterns::Patterns;
 
 use crate::pointer::Pointer;
 
@@ -97,14 +97,34 @@ impl WorkloadKinds {
 /// Component classes (app, engine, database, cache, queue, job, scheduler) and how to recognise
 /// them.
 #[derive(Clone, Debug, Default)]
-pub struct Classes(pub Vec<(String, Vec<Regex>)>);
+pub struct Classes {
+    names: Vec<String>,
+    patterns: Patterns,
+}
 
 impl Classes {
+    /// The classes in order, each with its patterns (each has passed [`Patterns::check`]).
+    pub fn new(classes: Vec<(String, Vec<String>)>) -> Result<Classes, String> {
+        let patterns = Patterns::new(
+            classes.iter().enumerate().flat_map(|(i, (_, patterns))| patterns.iter().map(move |p| (i, p.as_str()))),
+        )?;
+        Ok(Classes { names: classes.into_iter().map(|(name, _)| name).collect(), patterns })
+    }
+
+    /// The first class named `value` (in any case) or with a pattern matching it, lower-cased.
     pub(crate) fn by_value(&self, value: &str) -> Option<&str> {
         let lower = value.to_ascii_lowercase();
-        self.0
-            .iter()
-            .find(|(class, patterns)| *class == lower || patterns.iter().any(|p| p.is_match(&lower)))
-            .map(|(class, _)| class.as_str())
+        let named = self.names.iter().position(|class| *class == lower);
+        let matched = self.patterns.first(&lower);
+        self.name(named.into_iter().chain(matched).min()?)
+    }
+
+    /// The first class with a pattern matching `name`, as given.
+    pub(crate) fn by_pattern(&self, name: &str) -> Option<&str> {
+        self.name(self.patterns.first(name)?)
+    }
+
+    fn name(&self, class: usize) -> Option<&str> {
+        self.names.get(class).map(String::as_str)
     }
 }

@@ -2,15 +2,14 @@
 //! that need a scratch volume, the data directories that need a real one, and the images that
 //! cannot run read-only at all.
 
-use regex::Regex;
-
+use super::patterns::Patterns;
 use crate::image::ImageRef;
 
 /// What one image (matched by a pattern) writes.
 #[derive(Clone, Debug)]
 pub struct ImageWrites {
-    /// Matched against the reference without its registry host.
-    pub image: Regex,
+    /// The pattern matched against the reference without its registry host.
+    pub image: String,
     /// Scratch directories: an emptyDir is the right volume.
     pub paths: Vec<String>,
     /// Directories whose data must outlive the pod.
@@ -21,12 +20,21 @@ pub struct ImageWrites {
 
 /// The table, first match wins.
 #[derive(Clone, Debug, Default)]
-pub struct WritablePaths(pub Vec<ImageWrites>);
+pub struct WritablePaths {
+    entries: Vec<ImageWrites>,
+    images: Patterns,
+}
 
 impl WritablePaths {
+    /// The table of `entries`, whose image patterns have each passed [`Patterns::check`].
+    pub fn new(entries: Vec<ImageWrites>) -> Result<WritablePaths, String> {
+        let images = Patterns::new(entries.iter().enumerate().map(|(i, e)| (i, e.image.as_str())))?;
+        Ok(WritablePaths { entries, images })
+    }
+
     /// What `image` writes, when the table knows it.
     pub fn of(&self, image: &str) -> Option<&ImageWrites> {
         let reference = ImageRef::parse(image).without_registry();
-        self.0.iter().find(|w| w.image.is_match(&reference))
+        self.entries.get(self.images.first(&reference)?)
     }
 }

@@ -68,6 +68,18 @@ fn configuration_errors_name_the_file_and_the_field() {
             ),
         ),
         (
+            "bad writable image pattern",
+            overlay_error(
+                "apiVersion: temper.dev/v1alpha1\nkind: Overlay\nmetadata: {name: bad}\nspec:\n  writablePaths: [{image: '^x(', paths: [/tmp], source: docs}]\n",
+            ),
+        ),
+        (
+            "bad single-writer signal pattern",
+            overlay_error(
+                "apiVersion: temper.dev/v1alpha1\nkind: Overlay\nmetadata: {name: bad}\nspec:\n  singleWriters:\n    stores: [{name: Db, images: ['^db'], replicatedWhen: {env: [{name: '^X$', value: '[a'}]}, practice: p}]\n",
+            ),
+        ),
+        (
             "bad workload pointer",
             overlay_error(
                 "apiVersion: temper.dev/v1alpha1\nkind: Overlay\nmetadata: {name: bad}\nspec:\n  workloads: [{kind: X, podTemplate: spec.template}]\n",

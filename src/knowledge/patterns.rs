@@ -1,0 +1,109 @@
+//! A table's patterns, compiled together. Every table of knowledge asks which of its entries a
+//! text matches first, or whether any does. Compiled one by one, a pattern took 8 to 15 KB
+//! whatever its length (the regex engine's fixed tables): the built-in tables' 125 patterns
+//! took 1.9 MB of every run, more than the rest of the configuration together. Compiled as one
+//! set per table, they take about a fifth of that, and a text is matched against a table in
+//! one pass instead of one per pattern (BENCHMARKS.md, "Seventeenth pass").
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use regex::{RegexSet, RegexSetBuilder};
+
+/// The regex engine's limit on one compiled pattern; a set gets this much per pattern, so a
+/// table compiles whenever each of its patterns would alone.
+const SIZE_LIMIT_PER_PATTERN: usize = 10 << 20;
+
+/// Patterns, each belonging to an entry of its table (its owner, the entry's index).
+#[derive(Clone, Debug)]
+pub struct Patterns {
+    set: Arc<RegexSet>,
+    owners: Vec<usize>,
+}
+
+impl Default for Patterns {
+    fn default() -> Patterns {
+        Patterns { set: Arc::new(RegexSet::empty()), owners: Vec::new() }
+    }
+}
+
+impl Patterns {
+    /// Whether `pattern` compiles, and if not why, in the words compiling it alone would give
+    /// (the regex engine reports the same parser's errors), without compiling it: a table is
+    /// compiled once it is complete, and a pattern's error names where it was written.
+    pub fn check(pattern: &str) -> Result<(), String> {
+        regex_syntax::Parser::new().parse(pattern).map(drop).map_err(|e| format!("`{pattern}`: {e}"))
+    }
+
+    /// Compiles `patterns`, each with its owner. A set is compiled once per process: `promote`
+    /// resolves two environments from the same tables.
+    pub fn new<'a>(patterns: impl IntoIterator<Item = (usize, &'a str)>) -> Result<Patterns, String> {
+        static COMPILED: LazyLock<Mutex<HashMap<Vec<String>, Arc<RegexSet>>>> = LazyLock::new(Mutex::default);
+        let (owners, texts): (Vec<usize>, Vec<String>) =
+            patterns.into_iter().map(|(owner, text)| (owner, text.to_string())).unzip();
+        let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(set) = compiled.get(&texts) {
+            return Ok(Patterns { set: set.clone(), owners });
+        }
+        let set = RegexSetBuilder::new(&texts)
+            .size_limit(SIZE_LIMIT_PER_PATTERN.saturating_mul(texts.len().max(1)))
+            .build()
+            .map_err(|e| match texts.iter().find_map(|t| Patterns::check(t).err()) {
+                Some(message) => message,
+                None => e.to_string(),
+            })?;
+        let set = Arc::new(set);
+        compiled.insert(texts, set.clone());
+        Ok(Patterns { set, owners })
+    }
+
+    /// Whether any pattern matches `text`.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.set.is_match(text)
+    }
+
+    /// The first owner, in table order, with a pattern matching `text`.
+    pub fn first(&self, text: &str) -> Option<usize> {
+        self.matches(text).map(|(_, owner)| owner).min()
+    }
+
+    /// Every pattern matching `text`: its place in the table's patterns, and its owner.
+    pub fn matches(&self, text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.set.matches(text).into_iter().filter_map(|i| Some((i, *self.owners.get(i)?)))
+    }
+
+    /// The patterns, in the order they were given.
+    pub fn texts(&self) -> &[String] {
+        self.set.patterns()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_answers_as_its_patterns_would_one_by_one() {
+        let table = [(0, "^nginx(:|@|$)"), (1, "^bitnami/(redis|valkey)(:|@|$)"), (1, "^valkey/valkey"), (2, "^redis")];
+        let patterns = Patterns::new(table).unwrap();
+        for text in ["nginx:1.27", "bitnami/valkey:8", "valkey/valkey:8", "redis:7", "nginxinc/x", ""] {
+            let first = table.iter().find(|(_, p)| regex::Regex::new(p).unwrap().is_match(text)).map(|(o, _)| *o);
+            assert_eq!(patterns.first(text), first, "{text}");
+            assert_eq!(patterns.is_match(text), first.is_some(), "{text}");
+        }
+        assert_eq!(patterns.matches("bitnami/redis:7").collect::<Vec<_>>(), [(1, 1)]);
+        assert_eq!(patterns.texts()[3], "^redis");
+        assert_eq!(Patterns::default().first("x"), None);
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named_with_the_engine_s_own_words() {
+        // Compiled from a variable, as configuration's patterns are (a literal would be
+        // checked by the linter before the test could run).
+        let bad = String::from("a(b");
+        let alone = regex::Regex::new(&bad).unwrap_err().to_string();
+        assert_eq!(Patterns::check("a(b"), Err(format!("`a(b`: {alone}")));
+        assert_eq!(Patterns::new([(0, "x"), (1, "a(b")]).unwrap_err(), format!("`a(b`: {alone}"));
+        assert_eq!(Patterns::check("^x(:|@|$)"), Ok(()));
+    }
+}
