@@ -541,6 +541,7 @@ fn compile_classes(classes: &Map<String, Value>) -> std::result::Result<Classes,
             .iter()
             .map(|p| {
                 let p = p.as_str().ok_or_else(|| format!("`{class}`: patterns are strings"))?;
+                // Checked as `Patterns::check` does, but named by their class, as they always were.
                 regex_syntax::Parser::new().parse(p).map_err(|e| format!("`{class}`: {e}"))?;
                 Ok(p.to_string())
             })

@@ -116,8 +116,7 @@ impl SingleWriters {
     pub fn recognise(&self, class: &str, names: &[String], pod: &PodView<'_>) -> Option<SingleWriter> {
         let by_image = pod.images.iter().filter_map(|image| self.images.first(image)).min();
         let by_name = || names.iter().filter_map(|name| self.names.first(name)).min();
-        if let Some(store) = by_image.or_else(by_name).and_then(|i| Some((i, self.stores.get(i)?))) {
-            let (i, store) = store;
+        if let Some((i, store)) = by_image.or_else(by_name).and_then(|i| Some((i, self.stores.get(i)?))) {
             return (!self.replicated(Some(i), pod)).then(|| SingleWriter {
                 what: store.name.clone(),
                 why: store.why.clone().unwrap_or_else(|| COPIES.into()),
@@ -146,5 +145,52 @@ impl SingleWriters {
             .any(|(name, value)| self.env_names.matches(name).any(|(at, owner)| ours(owner) && value_fits(at, *value)))
             || pod.args.iter().any(|arg| self.args.matches(arg).any(|(_, owner)| ours(owner)))
             || pod.containers.iter().any(|name| self.containers.matches(name).any(|(_, owner)| ours(owner)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(name: &str, images: &[&str], env: &[(&str, Option<&str>)]) -> Store {
+        Store {
+            name: name.into(),
+            names: Vec::new(),
+            images: images.iter().map(|p| p.to_string()).collect(),
+            replicated: Signals {
+                env: env.iter().map(|(n, v)| (n.to_string(), v.map(str::to_string))).collect(),
+                ..Signals::default()
+            },
+            why: None,
+            practice: format!("run {name} replicated"),
+        }
+    }
+
+    fn what(table: &SingleWriters, image: &str, env: &[(&str, Option<&str>)]) -> Option<String> {
+        let pod = PodView { images: vec![image.into()], env: env.to_vec(), ..PodView::default() };
+        table.recognise("app", &[], &pod).map(|w| w.what)
+    }
+
+    #[test]
+    fn a_store_is_replicated_only_by_its_own_signals_and_the_first_store_wins() {
+        let table = SingleWriters::new(SingleWriterTable {
+            classes: Vec::new(),
+            not_names: Vec::new(),
+            stores: vec![
+                store("Db", &["^db(:|$)"], &[("^DB_MASTER_HOST$", None), ("^DB_PEERS$", Some(","))]),
+                store("Cache", &["^cache(:|$)", "^db"], &[("^CACHE_REPLICA$", None)]),
+            ],
+        })
+        .unwrap();
+        assert_eq!(what(&table, "db:16", &[]).as_deref(), Some("Db"));
+        assert_eq!(what(&table, "dbx:1", &[]).as_deref(), Some("Cache"));
+        assert_eq!(what(&table, "db:16", &[("DB_MASTER_HOST", Some("a"))]), None);
+        // Another store's sign says nothing about this one.
+        assert_eq!(what(&table, "db:16", &[("CACHE_REPLICA", Some("1"))]).as_deref(), Some("Db"));
+        // A signal with a value pattern needs a value that matches it.
+        assert_eq!(what(&table, "db:16", &[("DB_PEERS", Some("a"))]).as_deref(), Some("Db"));
+        assert_eq!(what(&table, "db:16", &[("DB_PEERS", None)]).as_deref(), Some("Db"));
+        assert_eq!(what(&table, "db:16", &[("DB_PEERS", Some("a,b"))]), None);
+        assert_eq!(what(&table, "web:1", &[]), None);
     }
 }
