@@ -81,9 +81,11 @@ struct Monitor {
 #[derive(Debug, Default)]
 pub struct Network {
     services: Vec<Service>,
-    by_name: HashMap<(Option<String>, String), usize>,
-    /// Services by name alone, in whatever namespace.
-    by_bare_name: HashMap<String, Vec<usize>>,
+    /// Every Service's place in `services`, ordered by name, namespace and place: the
+    /// Services of one name, or of one name and namespace, are a range found by binary
+    /// search. A map from each name (and from each name and namespace) held two more copies
+    /// of every name, a tenth of the network on a stream of many small Services.
+    by_name: Vec<usize>,
     /// Host names in the values of ConfigMaps and Secrets, by key.
     config_hosts: HashMap<ConfigKey, Vec<(String, Vec<HostRef>)>>,
     calls: Vec<ServiceCall>,
@@ -127,6 +129,7 @@ impl Network {
         let mut network = Network::default();
         let is_config = |group: &str, kind: &str| group.is_empty() && matches!(kind, "ConfigMap" | "Secret");
         read::visit_resources(docs, |group, kind| !is_config(group, kind), |_, _, _, obj| network.add(obj, index))?;
+        network.file_by_name();
         // ConfigMaps and Secrets come last, once every Service is known: of the words in
         // their values only those that may name a Service are kept (a configuration file
         // holds many words, and keeping them all cost more memory than the values).
@@ -165,7 +168,33 @@ impl Network {
     /// Whether `host` starts with the name of a Service of the stream, as every host name
     /// [`Network::services_named`] resolves does.
     pub fn may_name_service(&self, host: &str) -> bool {
-        self.by_bare_name.contains_key(host.split('.').next().unwrap_or(host))
+        !self.named(host.split('.').next().unwrap_or(host)).is_empty()
+    }
+
+    /// Files every Service by name, once all are gathered.
+    fn file_by_name(&mut self) {
+        let services = &self.services;
+        let mut by_name: Vec<usize> = (0..services.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| {
+            (services[a].name(), &services[a].namespace, a).cmp(&(services[b].name(), &services[b].namespace, b))
+        });
+        self.by_name = by_name;
+    }
+
+    /// The places of the Services named `name`, in any namespace, ordered by namespace.
+    fn named(&self, name: &str) -> &[usize] {
+        let start = self.by_name.partition_point(|&i| self.services[i].name() < name);
+        let len = self.by_name[start..].partition_point(|&i| self.services[i].name() == name);
+        &self.by_name[start..start + len]
+    }
+
+    /// The Service `name` in `namespace`: of two with one identity, the later, as Kubernetes
+    /// would keep it.
+    fn service(&self, namespace: &Option<String>, name: &str) -> Option<&Service> {
+        let named = self.named(name);
+        let end = named.partition_point(|&i| self.services[i].namespace <= *namespace);
+        let last = &self.services[*named[..end].last()?];
+        (last.namespace == *namespace).then_some(last)
     }
 
     fn add(&mut self, obj: &Value, index: &Index) {
@@ -192,11 +221,6 @@ impl Network {
                     .collect();
                 ports.shrink_to_fit();
                 let exposed = matches!(object::str_at(spec, &["type"]), Some("LoadBalancer" | "NodePort"));
-                self.by_name.insert((ns.clone(), name.clone()), self.services.len());
-                self.by_bare_name
-                    .entry(name.clone())
-                    .or_insert_with(|| Vec::with_capacity(1))
-                    .push(self.services.len());
                 let labels = object::sized_copy(object::labels(obj));
                 let view = Arc::new(ServiceView { name, labels, ports });
                 let selector = selector.unwrap_or_default();
@@ -387,8 +411,8 @@ impl Network {
         }
         // The API server, ingress controllers and gateways, by Service.
         for call in &self.calls {
-            let Some(&i) = self.by_name.get(&(call.namespace.clone(), call.name.clone())) else { continue };
-            to_service(&call.from, &self.services[i], call.port.as_ref(), &call.reason, &mut flows);
+            let Some(service) = self.service(&call.namespace, &call.name) else { continue };
+            to_service(&call.from, service, call.port.as_ref(), &call.reason, &mut flows);
         }
         // Clients outside the cluster.
         for service in self.services.iter().filter(|s| s.exposed) {
@@ -514,8 +538,11 @@ impl Network {
             Some(_) => return Vec::new(),
             None => (host, client_ns.clone()),
         };
-        let same_name = self.by_bare_name.get(name).map(Vec::as_slice).unwrap_or_default();
-        same_name.iter().map(|&i| &self.services[i]).filter(|s| index.may_share(&s.namespace, &ns)).collect()
+        // In stream order, as the flows they give are listed.
+        let mut same_name: Vec<usize> =
+            self.named(name).iter().copied().filter(|&i| index.may_share(&self.services[i].namespace, &ns)).collect();
+        same_name.sort_unstable();
+        same_name.into_iter().map(|i| &self.services[i]).collect()
     }
 }
 
