@@ -303,10 +303,10 @@ impl Index {
     /// Files a workload: what it needs, and, when it reads Secrets of the stream, as their reader.
     fn add_dependent(&mut self, found: Found) {
         let Found { id, class, needs, hook, wave, waivers } = found;
-        let ns = if self.is_cluster_scoped(id.group(), &id.kind) {
+        let ns = if self.is_cluster_scoped(id.group(), &id.kind()) {
             return;
         } else {
-            id.namespace.as_deref().map(str::to_string).or_else(|| self.release_namespace.clone())
+            id.namespace().as_deref().map(str::to_string).or_else(|| self.release_namespace.clone())
         };
         let mut secrets: Vec<(&String, Vec<SecretUse>)> = Vec::new();
         for (name, how) in &needs.secrets {
@@ -353,7 +353,7 @@ impl Index {
         let ns = self.namespace_of(obj);
         let claim_modes = |claim: &str| self.claims.get(&(ns.clone(), claim.to_string())).cloned();
         let singleton = workload.singleton(obj, id, knowledge, claim_modes)?;
-        Some(((ns, id.kind.to_string(), id.name.clone()), singleton))
+        Some(((ns, id.kind().to_string(), id.name.to_string()), singleton))
     }
 
     /// A CustomResourceDefinition's kind and scope. `apiextensions.k8s.io/v1beta1` defaulted
@@ -383,10 +383,10 @@ impl Index {
 
     /// Where the resource `id` will live once applied.
     pub fn place_of(&self, id: &ResourceId) -> Place {
-        if self.is_cluster_scoped(id.group(), &id.kind) {
+        if self.is_cluster_scoped(id.group(), &id.kind()) {
             Place::Cluster
         } else {
-            Place::Namespace(id.namespace.as_deref().map(str::to_string).or_else(|| self.release_namespace.clone()))
+            Place::Namespace(id.namespace().as_deref().map(str::to_string).or_else(|| self.release_namespace.clone()))
         }
     }
 

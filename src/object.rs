@@ -19,22 +19,107 @@ pub const HELM4_FILENAME: &str = "postrenderer.helm.sh/postrender-filename";
 pub struct ResourceId(Arc<Identity>);
 
 /// The fields of a [`ResourceId`], which reads them through `Deref`.
-#[derive(Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// A stream of small objects keeps an identity per object, and one per object temper
+/// generates: the version and kind, which a stream repeats, are one shared [`Type`], the
+/// namespace is shared text, and an identity takes 64 bytes (it took 96 with the version and
+/// kind apart and the name's room).
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Identity {
     /// 1-based document number; 0 for resources temper generated.
     pub document: usize,
     /// Index in the `items` of a List document.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
-    /// Shared with every identity of the same version, kind and namespace on this thread
-    /// ([`crate::intern`]): a stream of small objects keeps an identity per object, and more
-    /// than one per object it changes or generates.
-    pub api_version: Arc<str>,
-    pub kind: Arc<str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<Arc<str>>,
-    pub name: String,
+    of_type: Arc<Type>,
+    /// This thread's shared copy ([`crate::intern`]); `None`: the release namespace, or a
+    /// cluster-scoped object.
+    namespace: Option<Arc<str>>,
+    pub name: Box<str>,
+}
+
+/// The API version and kind of identities: this thread's shared copy ([`Type::shared`]),
+/// ordered as those fields are.
+#[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Type {
+    api_version: Arc<str>,
+    kind: Arc<str>,
+}
+
+thread_local! {
+    /// The types this thread made, up to [`crate::intern::KEPT`] of them, as
+    /// [`crate::intern`] keeps texts.
+    static TYPES: std::cell::RefCell<std::collections::HashSet<Arc<Type>>> = Default::default();
+}
+
+impl Type {
+    /// The type of `api_version` and `kind`: the copy this thread kept, if any.
+    fn shared(api_version: &str, kind: &str) -> Arc<Type> {
+        let of_type = Type { api_version: crate::intern::text(api_version), kind: crate::intern::text(kind) };
+        TYPES.with_borrow_mut(|kept| {
+            if let Some(known) = kept.get(&of_type) {
+                return Arc::clone(known);
+            }
+            if kept.len() >= crate::intern::KEPT {
+                kept.clear();
+            }
+            let of_type = Arc::new(of_type);
+            kept.insert(Arc::clone(&of_type));
+            of_type
+        })
+    }
+}
+
+impl Identity {
+    pub fn api_version(&self) -> &str {
+        &self.of_type.api_version
+    }
+
+    pub fn kind(&self) -> &str {
+        &self.of_type.kind
+    }
+
+    /// The kind as this thread's shared copy, for a record that keeps it.
+    pub fn shared_kind(&self) -> Arc<str> {
+        Arc::clone(&self.of_type.kind)
+    }
+
+    /// `None`: the release namespace, or a cluster-scoped object.
+    pub fn namespace(&self) -> &Option<Arc<str>> {
+        &self.namespace
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("document", &self.document)
+            .field("item", &self.item)
+            .field("api_version", &self.api_version())
+            .field("kind", &self.kind())
+            .field("namespace", self.namespace())
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Identity", 6)?;
+        out.serialize_field("document", &self.document)?;
+        match self.item {
+            Some(item) => out.serialize_field("item", &item)?,
+            None => out.skip_field("item")?,
+        }
+        out.serialize_field("apiVersion", self.api_version())?;
+        out.serialize_field("kind", self.kind())?;
+        match self.namespace() {
+            Some(ns) => out.serialize_field("namespace", &**ns)?,
+            None => out.skip_field("namespace")?,
+        }
+        out.serialize_field("name", &*self.name)?;
+        out.end()
+    }
 }
 
 impl std::ops::Deref for ResourceId {
@@ -66,10 +151,9 @@ impl ResourceId {
         ResourceId::new(Identity {
             document,
             item,
-            api_version: crate::intern::text(str_at(obj, &["apiVersion"]).unwrap_or_default()),
-            kind: crate::intern::text(kind(obj)),
+            of_type: Type::shared(str_at(obj, &["apiVersion"]).unwrap_or_default(), kind(obj)),
             namespace: namespace(obj).map(crate::intern::text),
-            name: name(obj).to_string(),
+            name: name(obj).into(),
         })
     }
 
@@ -82,10 +166,10 @@ impl ResourceId {
             Some(id)
                 if id.document == document
                     && id.item == item
-                    && *id.api_version == *str_at(obj, &["apiVersion"]).unwrap_or_default()
-                    && *id.kind == *kind(obj)
-                    && id.namespace.as_deref() == namespace(obj)
-                    && id.name == name(obj) =>
+                    && id.api_version() == str_at(obj, &["apiVersion"]).unwrap_or_default()
+                    && id.kind() == kind(obj)
+                    && id.namespace().as_deref() == namespace(obj)
+                    && *id.name == *name(obj) =>
             {
                 id.clone()
             }
@@ -95,19 +179,18 @@ impl ResourceId {
 
     /// The API group: empty for the core group.
     pub fn group(&self) -> &str {
-        group_of(&self.api_version)
+        group_of(self.api_version())
     }
 
     /// The identity reports use for a namespace, which the stream may not define; `None` is
     /// the release namespace.
-    pub fn namespace(ns: &Option<String>) -> ResourceId {
+    pub fn of_namespace(ns: &Option<String>) -> ResourceId {
         ResourceId::new(Identity {
             document: 0,
             item: None,
-            api_version: crate::intern::text("v1"),
-            kind: crate::intern::text("Namespace"),
+            of_type: Type::shared("v1", "Namespace"),
             namespace: None,
-            name: ns.clone().unwrap_or_else(|| "(release namespace)".into()),
+            name: ns.as_deref().unwrap_or("(release namespace)").into(),
         })
     }
 
@@ -120,8 +203,8 @@ impl ResourceId {
     pub fn key_ref(&self) -> KeyRef<'_> {
         KeyRef {
             group: self.group(),
-            kind: &self.kind,
-            namespace: self.namespace.as_deref().unwrap_or_default(),
+            kind: self.kind(),
+            namespace: self.namespace().as_deref().unwrap_or_default(),
             name: &self.name,
         }
     }
@@ -129,9 +212,9 @@ impl ResourceId {
 
 impl fmt::Display for ResourceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
-            None => write!(f, "{}/{}", self.kind, self.name),
+        match self.namespace() {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind(), ns, self.name),
+            None => write!(f, "{}/{}", self.kind(), self.name),
         }
     }
 }

@@ -55,9 +55,9 @@ impl Target {
     /// Whether the resource matches. `namespace` is where it lands (explicit or release).
     pub fn matches(&self, id: &ResourceId, obj: &Value, namespace: Option<&str>) -> bool {
         let s = &self.spec;
-        s.api_version.as_ref().is_none_or(|v| **v == *id.api_version)
+        s.api_version.as_ref().is_none_or(|v| **v == *id.api_version())
             && s.group.as_ref().is_none_or(|g| g == id.group())
-            && s.kind.as_ref().is_none_or(|k| **k == *id.kind)
+            && s.kind.as_ref().is_none_or(|k| **k == *id.kind())
             && self.name.as_ref().is_none_or(|re| re.is_match(&id.name))
             && s.namespace.as_ref().is_none_or(|ns| Some(ns.as_str()) == namespace)
             && self.labels.as_ref().is_none_or(|sel| sel.matches(object::labels(obj)))

@@ -91,7 +91,7 @@ impl Named for Value {
 impl Named for Sealed {
     fn named(&self) -> Option<String> {
         match self {
-            Sealed::Text { id, .. } => named(&id.kind, &id.name),
+            Sealed::Text { id, .. } => named(&id.kind(), &id.name),
             Sealed::Value(value) => kind_and_name(value),
         }
     }
@@ -275,7 +275,7 @@ impl Document<Sealed> {
     pub fn holds(&self, wanted: impl Fn(&str, &str) -> bool) -> bool {
         match &self.value {
             None => false,
-            Some(Sealed::Text { id, .. }) => wanted(id.group(), &id.kind),
+            Some(Sealed::Text { id, .. }) => wanted(id.group(), &id.kind()),
             Some(Sealed::Value(value)) => {
                 resources_of(Some(value)).into_iter().any(|(_, v)| wanted(object::group(v), object::kind(v)))
             }
@@ -469,7 +469,7 @@ mod tests {
         let text = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: A, metadata: {name: a}}\n- {apiVersion: v1, kind: B, metadata: {name: b}}\n";
         let docs = sealed(text);
         assert!(matches!(docs[0].value, Some(Sealed::Value(_))));
-        let kinds: Vec<String> = docs[0].resource_ids().iter().map(|id| id.kind.to_string()).collect();
+        let kinds: Vec<String> = docs[0].resource_ids().iter().map(|id| id.kind().to_string()).collect();
         assert_eq!(kinds, ["A", "B"]);
         assert!(docs[0].holds(|_, k| k == "B"));
         assert!(!docs[0].holds(|_, k| k == "C"));
@@ -528,7 +528,7 @@ mod tests {
             v["metadata"]["name"] = json!("d");
         }
         let changed = doc.reseal(kept, true, |d| d.seal(true));
-        assert_eq!(changed.resource_ids()[0].name, "d");
+        assert_eq!(&*changed.resource_ids()[0].name, "d");
         assert_ne!(text(&changed), before);
         // A document kept as a value is handed back as it is.
         let live = parse(&[Input::new("in", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")]).unwrap();
@@ -577,7 +577,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(docs[0].open().unwrap().value().map(object::name), Some("renamed"));
-        assert_eq!(docs[0].resource_ids()[0].name, "renamed");
+        assert_eq!(&*docs[0].resource_ids()[0].name, "renamed");
         let mut kept: Vec<Document<Sealed>> =
             parse(&[Input::new("in", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")])
                 .unwrap()
@@ -585,6 +585,6 @@ mod tests {
                 .map(|d| d.seal(false))
                 .collect();
         kept[0].edit(|_, obj| obj["metadata"]["name"] = json!("renamed")).unwrap();
-        assert_eq!(kept[0].resource_ids()[0].name, "renamed");
+        assert_eq!(&*kept[0].resource_ids()[0].name, "renamed");
     }
 }

@@ -233,7 +233,7 @@ impl Rule for Params {
             }
             let Some(name) = ns.clone() else {
                 let message = "no backup Schedule for the release namespace, which holds volumes: a Schedule names the namespaces it backs up, and temper was not told this one; pass the release namespace with --namespace (Helm: --post-renderer-args --namespace=NAMESPACE)".to_string();
-                gx.refuse(&ResourceId::namespace(&ns), None, Pointer::root(), message);
+                gx.refuse(&ResourceId::of_namespace(&ns), None, Pointer::root(), message);
                 continue;
             };
             if gx.index.backed_up(&name) {
@@ -260,7 +260,7 @@ impl Rule for Params {
                 "metadata": {"name": schedule_name, "namespace": self.velero_namespace},
                 "spec": {"schedule": self.schedule, "template": template},
             });
-            let about = ResourceId::namespace(&ns);
+            let about = ResourceId::of_namespace(&ns);
             if !gx.free(&schedule) {
                 continue;
             }

@@ -285,7 +285,7 @@ impl Rule for Params {
         if self.provider.is_none() {
             return;
         }
-        if *cx.id.kind == *"Secret" && *cx.id.api_version == *"v1" {
+        if *cx.id.kind() == *"Secret" && *cx.id.api_version() == *"v1" {
             self.replace_secret(cx, obj);
         } else if self.provider == Some(Provider::Csi) && cx.workload.is_some() && cx.fixes() {
             self.mount(cx, obj);
@@ -305,7 +305,7 @@ impl Params {
         if self.skip_types.contains(&secret.secret_type) || others && secret.waivers.get(rule).is_some() {
             return None;
         }
-        let name = secret.id.name.as_str();
+        let name = &*secret.id.name;
         let o = self.override_for(ns.as_deref(), name);
         let key_template = o.and_then(|o| o.remote_key.as_deref()).unwrap_or(&self.remote_key);
         let property_template = o.and_then(|o| o.remote_property.as_deref()).or(self.remote_property.as_deref());

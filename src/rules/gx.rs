@@ -110,7 +110,7 @@ struct Identity(ResourceId);
 
 impl PartialEq for Identity {
     fn eq(&self, other: &Identity) -> bool {
-        self.0.group() == other.0.group() && self.0.kind == other.0.kind && self.0.name == other.0.name
+        self.0.group() == other.0.group() && self.0.kind() == other.0.kind() && self.0.name == other.0.name
     }
 }
 
@@ -118,7 +118,7 @@ impl Eq for Identity {}
 
 impl Hash for Identity {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        (self.0.group(), &self.0.kind, &self.0.name).hash(state);
+        (self.0.group(), &self.0.kind(), &self.0.name).hash(state);
     }
 }
 
@@ -277,7 +277,7 @@ impl<'a> Gx<'a> {
                     "objects without a namespace in this stream include {what}, and the release namespace, which temper was not told, may be {ns}, so none was added there: pass the release namespace with --namespace (Helm: --post-renderer-args --namespace=NAMESPACE)"
                 ),
             };
-            self.refuse(&ResourceId::namespace(ns), None, Pointer::root(), message);
+            self.refuse(&ResourceId::of_namespace(ns), None, Pointer::root(), message);
         }
         holds == Holds::No
     }
@@ -311,7 +311,7 @@ impl<'a> Gx<'a> {
                 "objects without a namespace go to the release namespace, which temper was not told, and this stream also puts workloads in {}; {what} for the release namespace could be a second one in one of those, so none was added there: pass the release namespace with --namespace (Helm: --post-renderer-args --namespace=NAMESPACE)",
                 named.join(", ")
             );
-            self.refuse(&ResourceId::namespace(&None), None, Pointer::root(), message);
+            self.refuse(&ResourceId::of_namespace(&None), None, Pointer::root(), message);
         }
         targets.into_iter().map(|(namespace, explicit)| Target { namespace, explicit }).collect()
     }

@@ -45,7 +45,7 @@ impl Rule for Params {
                 shown.as_deref().unwrap_or("the release namespace"),
                 hooks.join(", ")
             );
-            gx.violation(&ResourceId::namespace(ns), None, Pointer::root(), message);
+            gx.violation(&ResourceId::of_namespace(ns), None, Pointer::root(), message);
         }
     }
 }

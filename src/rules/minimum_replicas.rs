@@ -65,7 +65,7 @@ impl Default for Params {
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
         let n = self.replicas;
-        let (group, kind) = (cx.id.group().to_string(), cx.id.kind.clone());
+        let (group, kind) = (cx.id.group().to_string(), cx.id.shared_kind());
         if group == "autoscaling" && *kind == *"HorizontalPodAutoscaler" {
             return self.autoscaler(cx, obj);
         }

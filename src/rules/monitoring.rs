@@ -215,7 +215,7 @@ impl Rule for Params {
         for Target { namespace: ns, explicit } in gx.target_namespaces(&self.exclude_namespaces, "a PrometheusRule") {
             let Some(name) = ns.clone() else {
                 let message = "no PrometheusRule with day-one alerts for the release namespace: its alerts are scoped by the namespace's name, which temper was not told; pass the release namespace with --namespace (Helm: --post-renderer-args --namespace=NAMESPACE)".to_string();
-                gx.refuse(&ResourceId::namespace(&ns), None, Pointer::root(), message);
+                gx.refuse(&ResourceId::of_namespace(&ns), None, Pointer::root(), message);
                 continue;
             };
             let rules: Vec<Value> = self
@@ -248,7 +248,7 @@ impl Rule for Params {
             if !gx.free(&object) {
                 continue;
             }
-            gx.add(object, &ResourceId::namespace(&ns), None, "namespace has no day-one alerts".into());
+            gx.add(object, &ResourceId::of_namespace(&ns), None, "namespace has no day-one alerts".into());
         }
     }
 }

@@ -86,7 +86,7 @@ impl Rule for Params {
                 app.join(", "),
                 shown.as_deref().unwrap_or("(the release namespace)")
             );
-            gx.violation(&ResourceId::namespace(&ns), None, Pointer::root(), message);
+            gx.violation(&ResourceId::of_namespace(&ns), None, Pointer::root(), message);
         }
     }
 }

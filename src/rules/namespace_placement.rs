@@ -34,7 +34,7 @@ pub struct Params {}
 
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, _obj: &mut Value) {
-        if cx.id.namespace.as_deref() == Some("default") {
+        if cx.id.namespace().as_deref() == Some("default") {
             cx.violation(Pointer::root().key("metadata").key("namespace"), "object is placed in the default namespace");
         }
     }

@@ -89,7 +89,7 @@ impl Default for Params {
 
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
-        if *cx.id.kind != *"Namespace" || cx.id.group() != "" {
+        if *cx.id.kind() != *"Namespace" || cx.id.group() != "" {
             return;
         }
         let labels = Pointer::root().key("metadata").key("labels");
@@ -131,7 +131,7 @@ impl Rule for Params {
                 self.enforce.as_str(),
                 self.warn.as_str()
             );
-            gx.refuse(&ResourceId::namespace(ns), None, Pointer::root(), message);
+            gx.refuse(&ResourceId::of_namespace(ns), None, Pointer::root(), message);
         }
     }
 }

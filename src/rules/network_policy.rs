@@ -284,7 +284,7 @@ impl Rule for Params {
             let named = |name: String| policy(&name, ns, spec.clone());
             let mut object = named(format!("{}-temper-ingress", facts.id.name));
             if !gx.free(&object) {
-                object = named(format!("{}-{}-temper-ingress", facts.id.name, facts.id.kind.to_ascii_lowercase()));
+                object = named(format!("{}-{}-temper-ingress", facts.id.name, facts.id.kind().to_ascii_lowercase()));
             }
             // No name free, while a policy added for a namespace this one may turn out to be
             // already selects its pods: as a check of the output will see it, it is governed.
@@ -318,14 +318,14 @@ impl Rule for Params {
                     "no default-deny ingress policy added: it would cut off {}, which get no policy of their own (exempted from network-policy, no policy name was free, or no labels to select their pods by); give them one (or labels), or lift the exemption",
                     workloads.join(", ")
                 );
-                gx.refuse(&ResourceId::namespace(&ns), None, Pointer::root(), message);
+                gx.refuse(&ResourceId::of_namespace(&ns), None, Pointer::root(), message);
                 continue;
             }
             if gx.needs(&ns, gx.index.default_deny(&ns, false), "a default-deny ingress NetworkPolicy") {
                 let spec = json!({"podSelector": {}, "policyTypes": ["Ingress"]});
                 gx.add(
                     policy("temper-default-deny", meta_ns, spec),
-                    &ResourceId::namespace(&ns),
+                    &ResourceId::of_namespace(&ns),
                     None,
                     "namespace has no default-deny ingress policy".into(),
                 );
@@ -340,7 +340,7 @@ impl Rule for Params {
                 let spec = json!({"podSelector": {}, "policyTypes": ["Egress"], "egress": dns});
                 gx.add(
                     policy("temper-default-deny-egress", meta_ns, spec),
-                    &ResourceId::namespace(&ns),
+                    &ResourceId::of_namespace(&ns),
                     None,
                     "namespace has no default-deny egress policy".into(),
                 );
@@ -584,7 +584,7 @@ impl Params {
                 "this stream routes traffic through Ingresses or routes, but no ingress controller is in it: temper allows that traffic from namespace `{}` (ingressNamespace); set ingressNamespace to where your ingress controller or gateway runs",
                 self.ingress_namespace
             );
-            gx.refuse(&ResourceId::namespace(&ns), None, Pointer::root(), message);
+            gx.refuse(&ResourceId::of_namespace(&ns), None, Pointer::root(), message);
         }
     }
 }

@@ -40,7 +40,7 @@ pub struct Params {
 
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
-        if *cx.id.kind != *"Secret" || *cx.id.api_version != *"v1" {
+        if *cx.id.kind() != *"Secret" || *cx.id.api_version() != *"v1" {
             return;
         }
         let ty = obj.get("type").and_then(Value::as_str).unwrap_or("Opaque");

@@ -158,7 +158,7 @@ impl Rule for Params {
                 ..Default::default()
             };
             let Ok(object) = serde_json::to_value(&quota) else { continue };
-            let about = ResourceId::namespace(&ns);
+            let about = ResourceId::of_namespace(&ns);
             if gx.add(object, &about, None, "namespace has no ResourceQuota".into())
                 && gx.needs(&ns, gx.index.limit_range(&ns), "a LimitRange")
             {
@@ -189,6 +189,6 @@ impl Params {
         };
         let Ok(object) = serde_json::to_value(&limits) else { return };
         let message = "the quota needs a LimitRange, or pods without requests and limits are rejected".into();
-        gx.add(object, &ResourceId::namespace(ns), None, message);
+        gx.add(object, &ResourceId::of_namespace(ns), None, message);
     }
 }

@@ -529,7 +529,7 @@ fn the_platform_chart_keeps_every_connection_it_needs() {
         .iter()
         .map(|r| {
             assert!(r.after.allowed(), "{} -> {} is {}", r.flow.from.describe(), r.flow.to, r.after.describe());
-            (r.flow.from.describe(), r.flow.to.name.clone(), r.flow.describe_ports())
+            (r.flow.from.describe(), r.flow.to.name.to_string(), r.flow.describe_ports())
         })
         .collect();
     let needed = [
