@@ -213,7 +213,7 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
         Some(v) if doc.chunk.json => return json_piece(raw, v),
         _ => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
     };
-    if let Some(why) = &doc.frozen {
+    if let Some(why) = doc.frozen() {
         return Err(Error::Document {
             place: doc.place(inputs).into(),
             message: format!("cannot re-emit this document without changing its meaning ({why})"),

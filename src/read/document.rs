@@ -36,12 +36,20 @@ pub struct Document<O = Value> {
     pub number: usize,
     /// The object as Kubernetes decodes it; `None` for an empty or comment-only document.
     pub value: Option<O>,
+    /// What few documents have, apart: a stream of small documents keeps a document each
+    /// until it is written, and these took 72 of its 176 bytes.
+    notes: Option<Box<Notes>>,
+}
+
+/// What a document may have besides its object.
+#[derive(Clone, Debug, Default)]
+struct Notes {
     /// Set when the document holds something that cannot be re-emitted with the same meaning.
-    pub frozen: Option<String>,
+    frozen: Option<String>,
     /// The chart template it was rendered from, when the renderer said so.
-    pub template: Option<String>,
+    template: Option<String>,
     /// Mapping keys set twice, with lines in the input (not the document).
-    pub duplicates: Vec<Duplicate>,
+    duplicates: Vec<Duplicate>,
 }
 
 impl<O> Document<O> {
@@ -58,21 +66,28 @@ impl<O> Document<O> {
             line: self.chunk.line,
             column: None,
             object,
-            template: self.template.clone(),
+            template: self.template().map(str::to_string),
         }
+    }
+
+    /// Why the document cannot be re-emitted with the same meaning, if it cannot.
+    pub fn frozen(&self) -> Option<&str> {
+        self.notes.as_ref()?.frozen.as_deref()
+    }
+
+    /// The chart template it was rendered from, when the renderer said so.
+    pub fn template(&self) -> Option<&str> {
+        self.notes.as_ref()?.template.as_deref()
+    }
+
+    /// Mapping keys set twice, with lines in the input (not the document).
+    pub fn duplicates(&self) -> &[Duplicate] {
+        self.notes.as_ref().map(|notes| notes.duplicates.as_slice()).unwrap_or_default()
     }
 
     /// The same document holding `value`.
     fn holding<P>(self, value: Option<P>) -> Document<P> {
-        Document {
-            input: self.input,
-            chunk: self.chunk,
-            number: self.number,
-            value,
-            frozen: self.frozen,
-            template: self.template,
-            duplicates: self.duplicates,
-        }
+        Document { input: self.input, chunk: self.chunk, number: self.number, value, notes: self.notes }
     }
 }
 
@@ -105,6 +120,21 @@ impl<O: Named> Document<O> {
 }
 
 impl Document {
+    /// A document read from input `input`, numbered `number`.
+    pub fn read(
+        input: usize,
+        chunk: Chunk,
+        number: usize,
+        value: Option<Value>,
+        frozen: Option<String>,
+        template: Option<String>,
+        duplicates: Vec<Duplicate>,
+    ) -> Document {
+        let notes = (frozen.is_some() || template.is_some() || !duplicates.is_empty())
+            .then(|| Box::new(Notes { frozen, template, duplicates }));
+        Document { input, chunk, number, value, notes }
+    }
+
     /// Whether the document is a `*List` whose items are the resources.
     pub fn is_list(&self) -> bool {
         self.value.as_ref().is_some_and(object::is_list)

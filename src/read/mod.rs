@@ -170,7 +170,7 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
         return Err(Error::Unrendered { place: place(line, None).into(), text });
     }
     let template = document::template_of(&text[chunk.header.clone()], value.as_ref());
-    let doc = Document { input: idx, chunk, number, value, frozen, template, duplicates };
+    let doc = Document::read(idx, chunk, number, value, frozen, template, duplicates);
     if let Some(value) = &doc.value {
         let invalid = |message: String| Error::Document { place: doc.place(inputs).into(), message };
         object::validate(value).map_err(invalid)?;
@@ -186,7 +186,7 @@ fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Resul
 /// Refuses the first mapping key set twice, in stream order: Kubernetes' strict field
 /// validation rejects such an object, and a run that asks to be strict stops on it.
 pub fn refuse_duplicates<O: Named>(inputs: &[Input], docs: &[Document<O>]) -> Result<()> {
-    let Some((doc, d)) = docs.iter().find_map(|doc| doc.duplicates.first().map(|d| (doc, d))) else {
+    let Some((doc, d)) = docs.iter().find_map(|doc| doc.duplicates().first().map(|d| (doc, d))) else {
         return Ok(());
     };
     let place = DocPlace { line: d.line, ..doc.place(inputs) };

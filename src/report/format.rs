@@ -152,10 +152,8 @@ fn locations(
     let wanted: Vec<Wanted> =
         wanted.into_iter().filter_map(|(number, found)| Some((*by_number.get(&number)?, found))).collect();
     // Template files are read once each, in document order; documents are located in parallel.
-    let mapped: Vec<Option<Mapped>> = wanted
-        .iter()
-        .map(|(doc, _)| doc.template.as_deref().and_then(|t| templates.map(t, doc, inputs, sources)))
-        .collect();
+    let mapped: Vec<Option<Mapped>> =
+        wanted.iter().map(|(doc, _)| doc.template().and_then(|t| templates.map(t, doc, inputs, sources))).collect();
     let located: Vec<Vec<Option<usize>>> = wanted
         .par_iter()
         .map(|(doc, found)| {

@@ -102,7 +102,7 @@ impl Warning {
     pub fn duplicates<O>(inputs: &[Input], docs: &[Document<O>]) -> Vec<Warning> {
         docs.iter()
             .flat_map(|doc| {
-                doc.duplicates.iter().map(|d| Warning {
+                doc.duplicates().iter().map(|d| Warning {
                     kind: "duplicate-key",
                     document: doc.number,
                     origin: inputs[doc.input].origin.clone(),
@@ -149,7 +149,7 @@ impl Report {
                 number: d.number,
                 origin: inputs[d.input].origin.clone(),
                 line: d.chunk.line,
-                template: d.template.clone(),
+                template: d.template().map(str::to_string),
             })
             .collect();
         let changed = findings.changed_documents();

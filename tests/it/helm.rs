@@ -98,7 +98,7 @@ fn documents(text: &str) -> Vec<Doc> {
         .into_iter()
         .filter_map(|d| {
             let text = d.text(&inputs).to_string();
-            Some(Doc { template: d.template, text, value: d.value? })
+            Some(Doc { template: d.template().map(str::to_string), text, value: d.value? })
         })
         .collect()
 }
