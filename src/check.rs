@@ -53,46 +53,59 @@ pub fn documents(
     may_name_service: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(Vec<Document<Sealed>>, Vec<WorkloadFacts>)> {
     let keeping = findings.keeps();
-    let count = docs.len();
-    // Both lists are filled in place, in document order, for the reason `par::collect` is
-    // used elsewhere; split in two here, since the documents go on apart from the findings.
-    let mut sealed: Vec<Option<Document<Sealed>>> = Vec::with_capacity(count);
-    let mut checked: Vec<Result<Checked>> = Vec::with_capacity(count);
-    docs.into_par_iter()
-        .map(|doc| {
-            let (mut doc, kept) = match doc.reopen() {
-                Ok(opened) => opened,
-                Err(e) => return (None, Err(e)),
-            };
-            let (mut found, mut facts, id) = document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
-            for f in &mut facts {
-                f.references.keep_hosts(may_name_service);
-            }
-            if doc.number > 0 {
-                progress.checked_one();
-            }
-            let changed = !found.changes.is_empty();
-            // A run that counts its changes, or keeps only who made them, holds no record of
-            // them, not even until every document is checked.
-            found.reduce_kept_changes(keeping);
-            (Some(doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref()))), Ok((found, facts)))
-        })
-        .unzip_into_vecs(&mut sealed, &mut checked);
-    // Each document's findings are moved straight into the run's, not gathered in a list of
-    // their own first: that list would hold a stream's worth of them a second time.
-    findings.reserve_for(checked.iter().flatten().map(|(found, _)| found));
-    let mut facts = Vec::with_capacity(checked.iter().flatten().map(|(_, facts)| facts.len()).sum());
-    for result in checked {
-        let (doc_findings, doc_facts) = result?;
-        findings.append(doc_findings);
-        facts.extend(doc_facts);
+    let mut checked_docs = Vec::with_capacity(docs.len());
+    let mut facts = Vec::new();
+    let mut docs = docs.into_iter();
+    // A batch at a time: what the rules found in each document is held apart only until its
+    // batch is done, then moved into the run's (whose lists grow as they are filled), so the
+    // run never holds a stream's findings twice, nor a slot per document for them.
+    loop {
+        let batch: Vec<Document<Sealed>> = docs.by_ref().take(CHECKED_TOGETHER).collect();
+        if batch.is_empty() {
+            break;
+        }
+        // Both lists are filled in place, in document order, for the reason `par::collect`
+        // is used elsewhere; split in two here, since the documents go on apart from the
+        // findings.
+        let mut sealed: Vec<Option<Document<Sealed>>> = Vec::with_capacity(batch.len());
+        let mut checked: Vec<Result<Checked>> = Vec::with_capacity(batch.len());
+        batch
+            .into_par_iter()
+            .map(|doc| {
+                let (mut doc, kept) = match doc.reopen() {
+                    Ok(opened) => opened,
+                    Err(e) => return (None, Err(e)),
+                };
+                let (mut found, mut facts, id) =
+                    document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
+                for f in &mut facts {
+                    f.references.keep_hosts(may_name_service);
+                }
+                if doc.number > 0 {
+                    progress.checked_one();
+                }
+                let changed = !found.changes.is_empty();
+                // A run that counts its changes, or keeps only who made them, holds no record
+                // of them, not even until every document is checked.
+                found.reduce_kept_changes(keeping);
+                (Some(doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref()))), Ok((found, facts)))
+            })
+            .unzip_into_vecs(&mut sealed, &mut checked);
+        for result in checked {
+            let (doc_findings, doc_facts) = result?;
+            findings.append(doc_findings);
+            facts.extend(doc_facts);
+        }
+        // Every document of the batch is there: one that could not be read back returned above.
+        checked_docs.extend(sealed.into_iter().flatten());
     }
-    // Every document is there: a document that could not be read back returned above. The
-    // list is taken over in place (an `Option` of a document is the size of a document), not
-    // grown again beside the slots.
-    #[allow(clippy::unnecessary_filter_map)] // `flatten` would not collect in place.
-    Ok((sealed.into_iter().filter_map(|doc| doc).collect(), facts))
+    facts.shrink_to_fit();
+    Ok((checked_docs, facts))
 }
+
+/// How many documents the rules stage checks together: enough to keep both threads busy, few
+/// enough that their findings, held apart until the batch is done, are a small part of a run's.
+const CHECKED_TOGETHER: usize = 1024;
 
 /// What checking one document found: its findings and the facts about its workloads.
 type Checked = (Findings, Vec<WorkloadFacts>);
