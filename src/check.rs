@@ -185,6 +185,6 @@ fn resource(
         }
     }
     // A cluster-scoped object has no namespace to generate namespaced objects in.
-    let workload = workload.filter(|_| !index.is_cluster_scoped(id.group(), &id.kind()))?;
+    let workload = workload.filter(|_| !index.is_cluster_scoped(id.group(), id.kind()))?;
     Some(WorkloadFacts::of(obj, id, workload, namespace, waivers))
 }

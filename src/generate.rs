@@ -49,7 +49,7 @@ pub fn generate(
 /// Where a generated object goes in the output: by kind, namespace and name.
 fn order(g: &Generated) -> (&str, &str, &str) {
     let id = g.id();
-    (&id.kind(), id.namespace().as_deref().unwrap_or_default(), &id.name)
+    (id.kind(), id.namespace().as_deref().unwrap_or_default(), &id.name)
 }
 
 fn stamp(obj: &mut Value, rule: &str) {

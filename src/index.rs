@@ -303,7 +303,7 @@ impl Index {
     /// Files a workload: what it needs, and, when it reads Secrets of the stream, as their reader.
     fn add_dependent(&mut self, found: Found) {
         let Found { id, class, needs, hook, wave, waivers } = found;
-        let ns = if self.is_cluster_scoped(id.group(), &id.kind()) {
+        let ns = if self.is_cluster_scoped(id.group(), id.kind()) {
             return;
         } else {
             id.namespace().as_deref().map(str::to_string).or_else(|| self.release_namespace.clone())
@@ -383,7 +383,7 @@ impl Index {
 
     /// Where the resource `id` will live once applied.
     pub fn place_of(&self, id: &ResourceId) -> Place {
-        if self.is_cluster_scoped(id.group(), &id.kind()) {
+        if self.is_cluster_scoped(id.group(), id.kind()) {
             Place::Cluster
         } else {
             Place::Namespace(id.namespace().as_deref().map(str::to_string).or_else(|| self.release_namespace.clone()))

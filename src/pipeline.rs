@@ -326,7 +326,7 @@ fn harden(
     read::visit_resources(&docs, |_, kind| Policies::reads_kind(kind), |_, _, _, obj| before.add(obj, &index))?;
     let mut after = before.clone();
     // Each generated object is read again one at a time, never all of them at once.
-    for g in generated.iter().filter(|g| Policies::reads_kind(&g.id().kind())) {
+    for g in generated.iter().filter(|g| Policies::reads_kind(g.id().kind())) {
         after.add(&g.object()?, &index);
     }
     let reviews = flows::review(&findings.flows, &facts, &before, &after, &index);

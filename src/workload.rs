@@ -36,7 +36,7 @@ pub struct Workload {
 impl Workload {
     /// The view of `obj`, if its kind carries a pod spec that is present.
     pub fn of(obj: &Value, id: &ResourceId, knowledge: &Knowledge) -> Option<Workload> {
-        let entry = knowledge.kinds.find(id.group(), &id.kind())?;
+        let entry = knowledge.kinds.find(id.group(), id.kind())?;
         // Shared (`interned`): the facts of every workload keep these.
         let spec = entry.template.key("spec").interned();
         let pod_spec = obj.pointer(spec.as_str()).filter(|v| v.is_object())?;
@@ -47,8 +47,8 @@ impl Workload {
             .map(object::sized_copy)
             .unwrap_or_default();
         let restart = object::str_at(pod_spec, &["restartPolicy"]).unwrap_or("Always");
-        let batch = matches!(&*id.kind(), "Job" | "CronJob");
-        let long_running = !(batch || &*id.kind() == "Pod" && restart != "Always");
+        let batch = matches!(id.kind(), "Job" | "CronJob");
+        let long_running = !(batch || id.kind() == "Pod" && restart != "Always");
         let class = classify(&knowledge.classes, &pod_labels, object::labels(obj), &id.name, batch);
         Some(Workload {
             kind: id.shared_kind(),
@@ -56,7 +56,7 @@ impl Workload {
             spec,
             replicas: entry.replicas.clone(),
             selector: object::get(obj, &["spec", "selector"])
-                .filter(|_| entry.replicas.is_some() || &*id.kind() == "DaemonSet")
+                .filter(|_| entry.replicas.is_some() || id.kind() == "DaemonSet")
                 .map(|selector| Box::new(as_label_selector(selector))),
             pod_labels,
             class,
@@ -643,7 +643,7 @@ const TEMPLATE: Shape = Shape::Object(&[
 /// stream cut off at the wrong place can still parse, with a string where the pod spec
 /// should be, and rules would then pass it silently. `Err` holds the path and the problem.
 pub fn check_types(obj: &Value, id: &ResourceId, knowledge: &Knowledge) -> Result<(), (Pointer, String)> {
-    let Some(kind) = knowledge.kinds.find(id.group(), &id.kind()) else { return Ok(()) };
+    let Some(kind) = knowledge.kinds.find(id.group(), id.kind()) else { return Ok(()) };
     if let Some(replicas) = &kind.replicas {
         check_shape(obj.pointer(replicas.as_str()), Shape::Integer, replicas)?;
     }

@@ -568,7 +568,7 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
         .map(|c| (&c.resource, c.value.string()))
         .collect();
     for c in changes.iter().filter(|c| c.pointer.as_str() == "/kind" && c.op == crate::record::Op::Replace) {
-        let api_version = api_versions.get(&c.resource).and_then(|v| v.as_deref()).unwrap_or(&c.resource.api_version());
+        let api_version = api_versions.get(&c.resource).and_then(|v| v.as_deref()).unwrap_or(c.resource.api_version());
         let old = c.resource.key();
         let new = Key {
             group: crate::intern::text(crate::object::group_of(api_version)),

@@ -106,7 +106,7 @@ impl Named for Value {
 impl Named for Sealed {
     fn named(&self) -> Option<String> {
         match self {
-            Sealed::Text { id, .. } => named(&id.kind(), &id.name),
+            Sealed::Text { id, .. } => named(id.kind(), &id.name),
             Sealed::Value(value) => kind_and_name(value),
         }
     }
@@ -305,7 +305,7 @@ impl Document<Sealed> {
     pub fn holds(&self, wanted: impl Fn(&str, &str) -> bool) -> bool {
         match &self.value {
             None => false,
-            Some(Sealed::Text { id, .. }) => wanted(id.group(), &id.kind()),
+            Some(Sealed::Text { id, .. }) => wanted(id.group(), id.kind()),
             Some(Sealed::Value(value)) => {
                 resources_of(Some(value)).into_iter().any(|(_, v)| wanted(object::group(v), object::kind(v)))
             }

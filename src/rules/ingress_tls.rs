@@ -38,7 +38,7 @@ pub struct Params {}
 
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
-        match (cx.id.group(), &*cx.id.kind()) {
+        match (cx.id.group(), cx.id.kind()) {
             ("networking.k8s.io" | "extensions", "Ingress") => {
                 let tls = object::get(obj, &["spec", "tls"]).and_then(Value::as_array);
                 if tls.is_none_or(Vec::is_empty) {

@@ -43,7 +43,7 @@ impl Rule for Params {
         if cx.id.group() != "rbac.authorization.k8s.io" {
             return;
         }
-        match &*cx.id.kind() {
+        match cx.id.kind() {
             "Role" | "ClusterRole" => {
                 let Some(rules) = obj.get("rules").and_then(Value::as_array) else { return };
                 for (i, rule) in rules.iter().enumerate() {

@@ -180,7 +180,7 @@ impl Params {
         if let Some(w) = d.wave {
             return w;
         }
-        let own = self.wave(self.layer(d.id.group(), &d.id.kind(), &serde_json::Map::new(), Some(&d.class)));
+        let own = self.wave(self.layer(d.id.group(), d.id.kind(), &serde_json::Map::new(), Some(&d.class)));
         own.max(d.needs_wave.unwrap_or(i64::MIN))
     }
 }
@@ -225,7 +225,7 @@ impl Rule for Params {
         let ns = cx.index.namespace_of(obj);
         // What workloads need is found by what it was in the input (a Secret an earlier rule
         // turned into an ExternalSecret is still the Secret they read).
-        let needed: Vec<&Dependent> = cx.index.needed_by(&ns, &cx.id.kind(), &cx.id.name).collect();
+        let needed: Vec<&Dependent> = cx.index.needed_by(&ns, cx.id.kind(), &cx.id.name).collect();
         let wave = if let Some(d) = cx.index.dependent(cx.id) {
             configured.map(|w| w.max(d.needs_wave.unwrap_or(i64::MIN)))
         } else if needed.is_empty() {

@@ -58,7 +58,7 @@ fn scalars_keep_their_kubernetes_meaning() {
     assert_eq!(out["metadata"]["annotations"]["date"], json!("2001-12-14"));
     let docs = read::parse(&[Input::new("t", outcome.output.as_str())]).unwrap();
     let rollout = docs.iter().filter_map(|d| d.value.as_ref()).find(|v| v["kind"] == "Rollout").unwrap();
-    assert!(outcome.report.changes.iter().any(|c| &*c.resource.kind() == "Rollout"), "the Rollout must be re-emitted");
+    assert!(outcome.report.changes.iter().any(|c| c.resource.kind() == "Rollout"), "the Rollout must be re-emitted");
     let scalars = rollout["spec"]["scalars"].as_array().unwrap().clone();
     assert_eq!(
         scalars,
