@@ -23,12 +23,18 @@ pub fn share(text: Arc<str>) -> Arc<str> {
         if let Some(known) = kept.get(&*text) {
             return Arc::clone(known);
         }
-        if kept.len() >= KEPT {
-            kept.clear();
-        }
-        kept.insert(Arc::clone(&text));
+        remember(kept, &text);
         text
     })
+}
+
+/// Keeps `value` in a thread's set of shared copies, which starts again when it holds
+/// [`KEPT`]: the one policy of every such set (texts here, identities' types in `object`).
+pub fn remember<T: ?Sized + Eq + std::hash::Hash>(kept: &mut HashSet<Arc<T>>, value: &Arc<T>) {
+    if kept.len() >= KEPT {
+        kept.clear();
+    }
+    kept.insert(Arc::clone(value));
 }
 
 /// [`share`] for borrowed text: copied only if this thread kept no copy of it.

@@ -46,8 +46,7 @@ struct Type {
 }
 
 thread_local! {
-    /// The types this thread made, up to [`crate::intern::KEPT`] of them, as
-    /// [`crate::intern`] keeps texts.
+    /// The types this thread made, kept as [`crate::intern`] keeps texts.
     static TYPES: std::cell::RefCell<std::collections::HashSet<Arc<Type>>> = Default::default();
 }
 
@@ -59,11 +58,8 @@ impl Type {
             if let Some(known) = kept.get(&of_type) {
                 return Arc::clone(known);
             }
-            if kept.len() >= crate::intern::KEPT {
-                kept.clear();
-            }
             let of_type = Arc::new(of_type);
-            kept.insert(Arc::clone(&of_type));
+            crate::intern::remember(kept, &of_type);
             of_type
         })
     }
