@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::index::Index;
+use crate::intern;
 use crate::object;
 use crate::record::PortRef;
 use crate::select::{Selector, SelectorSet};
@@ -24,8 +25,13 @@ pub struct Policies {
     /// Indexes into `policies`, by namespace and the pods selected.
     by_pods: SelectorSet<usize>,
     /// The labels of the Namespace objects in the stream, by name.
-    namespace_labels: Arc<HashMap<String, Map<String, Value>>>,
+    namespace_labels: Arc<HashMap<Box<str>, NamespaceLabels>>,
 }
+
+/// A Namespace's labels, kept small: a stream may hold a Namespace per team, each labelled
+/// alike (the Pod Security labels), so keys and values are shared texts. Reading rejects a label
+/// that is not text; were one here, it would be kept as `None`, there but equal to no text.
+type NamespaceLabels = Box<[(Arc<str>, Option<Arc<str>>)]>;
 
 #[derive(Clone, Debug)]
 struct Policy {
@@ -105,8 +111,11 @@ impl Policies {
                 }
             }
             ("", "Namespace") => {
-                let labels = object::sized_copy(object::labels(obj));
-                Arc::make_mut(&mut self.namespace_labels).insert(object::name(obj).to_string(), labels);
+                let labels = object::labels(obj)
+                    .iter()
+                    .map(|(key, value)| (intern::text(key), value.as_str().map(intern::text)))
+                    .collect();
+                Arc::make_mut(&mut self.namespace_labels).insert(object::name(obj).into(), labels);
             }
             _ => {}
         }
@@ -224,7 +233,9 @@ impl Policies {
 
     /// A namespace's labels: its Namespace object's, plus the name label Kubernetes sets.
     fn labels_of(&self, ns: &str) -> Map<String, Value> {
-        let mut labels = self.namespace_labels.get(ns).cloned().unwrap_or_default();
+        let mut labels: Map<String, Value> = (self.namespace_labels.get(ns).into_iter().flatten())
+            .map(|(key, value)| (key.to_string(), value.as_deref().map_or(Value::Null, Value::from)))
+            .collect();
         labels.insert("kubernetes.io/metadata.name".into(), Value::from(ns));
         labels
     }
@@ -416,6 +427,27 @@ mod tests {
         );
         check(&both, Some(("other", json!({"app": "web"}))), PortRef::Number(5432), true);
         check(&both, Some(("other", json!({"app": "api"}))), PortRef::Number(5432), false);
+    }
+
+    #[test]
+    fn namespace_selectors_read_the_namespace_objects_labels() {
+        let namespaces = "apiVersion: v1\nkind: Namespace\nmetadata: {name: monitoring, labels: {team: obs, audited: 'yes'}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: batch, labels: {team: jobs}}\n";
+        let by_team = |selector: &str| {
+            format!(
+                "{namespaces}---\n{}",
+                allow(&format!("{{podSelector: {{}}, ingress: [{{from: [{{namespaceSelector: {selector}}}]}}]}}"))
+            )
+        };
+        let team_obs = by_team("{matchLabels: {team: obs}}");
+        check(&team_obs, Some(("monitoring", json!({}))), PortRef::Number(5432), true);
+        check(&team_obs, Some(("batch", json!({}))), PortRef::Number(5432), false);
+        check(&team_obs, Some(("elsewhere", json!({}))), PortRef::Number(5432), false);
+        let audited = by_team("{matchExpressions: [{key: audited, operator: Exists}]}");
+        check(&audited, Some(("monitoring", json!({}))), PortRef::Number(5432), true);
+        check(&audited, Some(("batch", json!({}))), PortRef::Number(5432), false);
+        // Kubernetes' own name label is there beside the object's.
+        let named = by_team("{matchLabels: {team: jobs, kubernetes.io/metadata.name: batch}}");
+        check(&named, Some(("batch", json!({}))), PortRef::Number(5432), true);
     }
 
     #[test]
