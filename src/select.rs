@@ -9,27 +9,29 @@ use serde_json::{Map, Value};
 
 use crate::intern;
 
-/// A parsed selector requirement.
+/// A parsed selector requirement. Its keys and values are shared texts (`intern`): the index,
+/// the network and the generating rules keep a selector per workload, Service and policy, and
+/// most of them name the same few labels (`app`, the release, the namespace's name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Requirement {
-    Equals(String, String),
-    NotEquals(String, String),
-    In(String, Vec<String>),
-    NotIn(String, Vec<String>),
-    Exists(String),
-    DoesNotExist(String),
+    Equals(Arc<str>, Arc<str>),
+    NotEquals(Arc<str>, Arc<str>),
+    In(Arc<str>, Box<[Arc<str>]>),
+    NotIn(Arc<str>, Box<[Arc<str>]>),
+    Exists(Arc<str>),
+    DoesNotExist(Arc<str>),
 }
 
 impl Requirement {
     pub fn matches(&self, labels: &Map<String, Value>) -> bool {
         let get = |k: &str| labels.get(k).and_then(Value::as_str);
         match self {
-            Requirement::Equals(k, v) => get(k) == Some(v.as_str()),
-            Requirement::NotEquals(k, v) => get(k) != Some(v.as_str()),
-            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
-            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| v != x)),
-            Requirement::Exists(k) => labels.contains_key(k),
-            Requirement::DoesNotExist(k) => !labels.contains_key(k),
+            Requirement::Equals(k, v) => get(k) == Some(&**v),
+            Requirement::NotEquals(k, v) => get(k) != Some(&**v),
+            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| **v == *x)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| **v != *x)),
+            Requirement::Exists(k) => labels.contains_key(&**k),
+            Requirement::DoesNotExist(k) => !labels.contains_key(&**k),
         }
     }
 }
@@ -64,14 +66,14 @@ impl Selector {
         let obj = value.as_object()?;
         if let Some(ml) = obj.get("matchLabels").filter(|v| !v.is_null()) {
             for (k, v) in ml.as_object()? {
-                reqs.push(Requirement::Equals(k.clone(), v.as_str()?.to_string()));
+                reqs.push(Requirement::Equals(intern::text(k), intern::text(v.as_str()?)));
             }
         }
         if let Some(exprs) = obj.get("matchExpressions").filter(|v| !v.is_null()) {
             for expr in exprs.as_array()? {
-                let key = expr.get("key")?.as_str()?.to_string();
-                let values = || -> Option<Vec<String>> {
-                    expr.get("values")?.as_array()?.iter().map(|v| v.as_str().map(str::to_string)).collect()
+                let key = intern::text(expr.get("key")?.as_str()?);
+                let values = || -> Option<Box<[Arc<str>]>> {
+                    expr.get("values")?.as_array()?.iter().map(|v| v.as_str().map(intern::text)).collect()
                 };
                 reqs.push(match expr.get("operator")?.as_str()? {
                     "In" => Requirement::In(key, values()?),
@@ -89,7 +91,7 @@ impl Selector {
     pub fn from_map(value: &Value) -> Option<Selector> {
         let mut reqs = Vec::new();
         for (k, v) in value.as_object()? {
-            reqs.push(Requirement::Equals(k.clone(), v.as_str()?.to_string()));
+            reqs.push(Requirement::Equals(intern::text(k), intern::text(v.as_str()?)));
         }
         Some(Selector::sized(reqs))
     }
@@ -103,17 +105,17 @@ impl Selector {
                 continue;
             }
             let req = if let Some(key) = part.strip_prefix('!') {
-                Requirement::DoesNotExist(key.trim().to_string())
+                Requirement::DoesNotExist(intern::text(key.trim()))
             } else if let Some((k, v)) = part.split_once("!=") {
-                Requirement::NotEquals(k.trim().into(), v.trim().into())
+                Requirement::NotEquals(intern::text(k.trim()), intern::text(v.trim()))
             } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
-                Requirement::Equals(k.trim().into(), v.trim().into())
+                Requirement::Equals(intern::text(k.trim()), intern::text(v.trim()))
             } else if let Some((k, set)) = split_set(part, " notin ") {
                 Requirement::NotIn(k, set?)
             } else if let Some((k, set)) = split_set(part, " in ") {
                 Requirement::In(k, set?)
             } else if part.chars().all(|c| c.is_alphanumeric() || "-_./".contains(c)) {
-                Requirement::Exists(part.to_string())
+                Requirement::Exists(intern::text(part))
             } else {
                 return Err(format!("cannot parse selector requirement `{part}`"));
             };
@@ -315,15 +317,15 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
-fn split_set(part: &str, op: &str) -> Option<(String, Result<Vec<String>, String>)> {
+fn split_set(part: &str, op: &str) -> Option<(Arc<str>, Result<Box<[Arc<str>]>, String>)> {
     let (key, rest) = part.split_once(op)?;
     let rest = rest.trim();
     let set = rest
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .map(|inner| inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect())
+        .map(|inner| inner.split(',').map(str::trim).filter(|v| !v.is_empty()).map(intern::text).collect())
         .ok_or_else(|| format!("expected a parenthesised set in `{part}`"));
-    Some((key.trim().to_string(), set))
+    Some((intern::text(key.trim()), set))
 }
 
 #[cfg(test)]
