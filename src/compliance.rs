@@ -251,7 +251,7 @@ pub fn statement(
         let mine = violations.iter().filter(|v| v.rule == rule.id);
         let (mut failing, mut exempted) = (0, 0);
         for v in mine {
-            if v.exempted.is_some() {
+            if v.exempted().is_some() {
                 exempted += 1;
             } else {
                 failing += 1;

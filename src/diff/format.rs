@@ -118,7 +118,7 @@ fn brief(diff: &Diff) -> String {
         let _ = writeln!(out, "{verb:<8} {}: {}", r.id, describe(r));
     }
     for b in &diff.blockers {
-        let _ = writeln!(out, "blocker  {}: {} {} ({})", b.resource, b.path, b.message, b.rule);
+        let _ = writeln!(out, "blocker  {}: {} {} ({})", b.resource, b.path, b.message(), b.rule);
     }
     if !diff.flows.is_empty() {
         let changed = diff.flows.iter().filter(|f| f.changed()).count();
@@ -268,7 +268,7 @@ fn unified(diff: &Diff, style: &Style, out: &mut impl io::Write) -> io::Result<(
     if !diff.blockers.is_empty() {
         let _ = writeln!(tail, "# {} would fail:", diff.to.label);
         for b in &diff.blockers {
-            let _ = writeln!(tail, "#   {} {}: {} ({})", b.resource, b.path, b.message, b.rule);
+            let _ = writeln!(tail, "#   {} {}: {} ({})", b.resource, b.path, b.message(), b.rule);
         }
     }
     if !diff.flows.is_empty() {
@@ -309,7 +309,7 @@ fn markdown(diff: &Diff, style: &Style) -> String {
         );
         for b in &diff.blockers {
             let _ =
-                writeln!(head, "> - `{}` `{}`: {} (`{}`)", b.resource, b.path, b.message.replace('|', "\\|"), b.rule);
+                writeln!(head, "> - `{}` `{}`: {} (`{}`)", b.resource, b.path, b.message().replace('|', "\\|"), b.rule);
         }
         head.push('\n');
     }

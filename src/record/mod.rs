@@ -195,30 +195,118 @@ pub struct Prerequisite {
 }
 
 /// A requirement a resource does not meet after the run.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// A check of a stream of small workloads holds a violation for each absent field of each of
+/// them (144,000 for 8,000 Deployment and Service pairs), in the same words for each: what it
+/// says and why it is exempted are one shared pair, and a violation takes 40 bytes (64 with them
+/// apart).
+#[derive(Clone)]
 pub struct Violation {
     pub rule: RuleId,
-    pub resource: ResourceId,
-    pub path: Pointer,
     /// `error` when the rule is enforced in this environment, else `warning`.
     pub severity: Severity,
-    /// Shared where it repeats ([`crate::intern::text`]): a check of a stream of small
-    /// workloads reports the same absent field, in the same words, for each of them.
-    pub message: Arc<str>,
-    /// Set when an exemption covers this violation: it is reported but never fails a run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exempted: Option<Arc<str>>,
     /// Set when this is a fix temper refused because it would break the workload or the
     /// release: a warning, unless the environment makes refusals blocking.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub refused: bool,
+    pub resource: ResourceId,
+    pub path: Pointer,
+    words: Arc<Words>,
+}
+
+/// What a violation says, and the reason of the exemption that covers it, if one does.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Words {
+    message: Arc<str>,
+    exempted: Option<Arc<str>>,
+}
+
+impl Words {
+    /// `message` and `exempted`, sharing the pair this thread kept if it kept one.
+    fn shared(message: &str, exempted: Option<Arc<str>>) -> Arc<Words> {
+        let words = Words { message: crate::intern::text(message), exempted };
+        WORDS.with_borrow_mut(|kept| match kept.get(&words) {
+            Some(known) => Arc::clone(known),
+            None => {
+                let words = Arc::new(words);
+                crate::intern::remember(kept, &words);
+                words
+            }
+        })
+    }
+}
+
+thread_local! {
+    /// The pairs of words this thread's violations share.
+    static WORDS: std::cell::RefCell<HashSet<Arc<Words>>> = std::cell::RefCell::default();
 }
 
 impl Violation {
+    pub fn new(
+        rule: RuleId,
+        resource: ResourceId,
+        path: Pointer,
+        severity: Severity,
+        message: &str,
+        exempted: Option<&str>,
+        refused: bool,
+    ) -> Violation {
+        let words = Words::shared(message, exempted.map(crate::intern::text));
+        Violation { rule, severity, refused, resource, path, words }
+    }
+
+    /// What it says.
+    pub fn message(&self) -> &str {
+        &self.words.message
+    }
+
+    /// Says `message` instead.
+    pub fn set_message(&mut self, message: &str) {
+        self.words = Words::shared(message, self.words.exempted.clone());
+    }
+
+    /// Set when an exemption covers this violation: it is reported but never fails a run.
+    pub fn exempted(&self) -> Option<&str> {
+        self.words.exempted.as_deref()
+    }
+
     /// Whether this violation fails the run: an enforced rule, not exempted.
     pub fn blocks(&self) -> bool {
-        self.severity == Severity::Error && self.exempted.is_none()
+        self.severity == Severity::Error && self.exempted().is_none()
+    }
+}
+
+/// Serialized as a record of its fields, in the order they had as fields of their own.
+impl Serialize for Violation {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let fields = 5 + usize::from(self.exempted().is_some()) + usize::from(self.refused);
+        let mut out = serializer.serialize_struct("Violation", fields)?;
+        out.serialize_field("rule", &self.rule)?;
+        out.serialize_field("resource", &self.resource)?;
+        out.serialize_field("path", &self.path)?;
+        out.serialize_field("severity", &self.severity)?;
+        out.serialize_field("message", self.message())?;
+        if let Some(reason) = self.exempted() {
+            out.serialize_field("exempted", reason)?;
+        }
+        if self.refused {
+            out.serialize_field("refused", &self.refused)?;
+        }
+        out.end()
+    }
+}
+
+impl std::fmt::Debug for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Violation")
+            .field("rule", &self.rule)
+            .field("resource", &self.resource)
+            .field("path", &self.path)
+            .field("severity", &self.severity)
+            .field("message", &self.message())
+            .field("exempted", &self.exempted())
+            .field("refused", &self.refused)
+            .finish()
     }
 }
 
@@ -610,6 +698,27 @@ mod tests {
         assert!(json(&replaced).contains(r#""op":"replace","before":"old","value":"v"}"#), "{}", json(&replaced));
         assert_eq!(patched.overlay(), Some("o#0"));
         assert!(json(&patched).ends_with(r#""value":"v","overlay":"o#0"}"#), "{}", json(&patched));
+    }
+
+    #[test]
+    fn violations_share_their_words_and_serialize_as_records() {
+        assert!(std::mem::size_of::<Violation>() <= 40, "{} bytes", std::mem::size_of::<Violation>());
+        let id = ResourceId::of(1, None, &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}));
+        let at = Pointer::root().key("spec");
+        let new = |exempted| {
+            Violation::new(RuleId::OverlayPatch, id.clone(), at.clone(), Severity::Error, "absent", exempted, false)
+        };
+        let (plain, again, waived) = (new(None), new(None), new(Some("legacy")));
+        assert!(Arc::ptr_eq(&plain.words, &again.words) && !Arc::ptr_eq(&plain.words, &waived.words));
+        assert!(plain.blocks() && !waived.blocks() && waived.exempted() == Some("legacy"));
+        let json = |v: &Violation| serde_json::to_string(v).unwrap();
+        assert!(json(&plain).ends_with(r#""path":"/spec","severity":"error","message":"absent"}"#), "{}", json(&plain));
+        assert!(json(&waived).ends_with(r#""message":"absent","exempted":"legacy"}"#), "{}", json(&waived));
+        let mut said = waived.clone();
+        said.set_message("hidden");
+        assert_eq!((said.message(), said.exempted(), waived.message()), ("hidden", Some("legacy"), "absent"));
+        let refused = Violation { refused: true, ..plain };
+        assert!(json(&refused).ends_with(r#""message":"absent","refused":true}"#), "{}", json(&refused));
     }
 
     #[test]

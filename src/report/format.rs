@@ -359,7 +359,7 @@ impl Serialize for Results<'_> {
 }
 
 fn sarif_result<'a>(v: &'a Violation, uri: &'a str, line: usize) -> SarifResult<'a> {
-    let level = match (v.severity, &v.exempted) {
+    let level = match (v.severity, v.exempted()) {
         (_, Some(_)) => "note",
         (Severity::Error, None) => "error",
         (Severity::Warning, None) => "warning",
@@ -372,7 +372,7 @@ fn sarif_result<'a>(v: &'a Violation, uri: &'a str, line: usize) -> SarifResult<
         rule_id: v.rule.as_str(),
         rule_index: RuleId::ALL.iter().position(|r| *r == v.rule).unwrap_or(0),
         level,
-        message: Text { text: format!("{}: {} ({})", v.resource, v.message, v.path) },
+        message: Text { text: format!("{}: {} ({})", v.resource, v.message(), v.path) },
         locations: [Location {
             physical_location: PhysicalLocation {
                 artifact_location: ArtifactLocation { uri },
@@ -384,7 +384,7 @@ fn sarif_result<'a>(v: &'a Violation, uri: &'a str, line: usize) -> SarifResult<
             }],
         }],
         partial_fingerprints: Fingerprints { temper_violation: fingerprint },
-        suppressions: v.exempted.as_deref().map(|reason| [Suppression { kind: "external", justification: reason }]),
+        suppressions: v.exempted().map(|reason| [Suppression { kind: "external", justification: reason }]),
     }
 }
 

@@ -154,7 +154,7 @@ impl Report {
             .collect();
         let changed = findings.changed_documents();
         let errors = findings.violations.iter().filter(|v| v.blocks()).count();
-        let exempted = findings.violations.iter().filter(|v| v.exempted.is_some()).count();
+        let exempted = findings.violations.iter().filter(|v| v.exempted().is_some()).count();
         let counts = Counts {
             documents: documents.len(),
             resources: docs.iter().map(Document::resource_count).sum(),
@@ -173,8 +173,8 @@ impl Report {
         // shows a credential (what a change replaced was hidden when it was recorded:
         // `record::replaced`).
         for violation in &mut violations {
-            if let std::borrow::Cow::Owned(hidden) = crate::credential::redact_text(&violation.message) {
-                violation.message = hidden.into();
+            if let std::borrow::Cow::Owned(hidden) = crate::credential::redact_text(violation.message()) {
+                violation.set_message(&hidden);
             }
         }
         Report {
@@ -235,7 +235,7 @@ impl Report {
         );
         let templates: HashMap<usize, &DocumentInfo> = self.documents.iter().map(|d| (d.number, d)).collect();
         for v in self.violations.iter().take(max_violations) {
-            let level = match (v.severity, &v.exempted) {
+            let level = match (v.severity, v.exempted()) {
                 (_, Some(_)) => "exempt",
                 (Severity::Error, None) => "error",
                 // A fix temper would not make because it would break something.
@@ -248,7 +248,7 @@ impl Report {
                 v.rule,
                 self.describe(&v.resource, &templates),
                 v.path,
-                v.message
+                v.message()
             );
         }
         let rest = self.violations.get(max_violations..).unwrap_or_default();

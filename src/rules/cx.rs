@@ -93,17 +93,17 @@ impl<'a> Cx<'a> {
     }
 
     fn push(&mut self, path: Pointer, message: String, severity: Severity, refused: bool) {
-        let exempted = self.waiver.map(|w| crate::intern::text(&w.reason));
+        let exempted = self.waiver.map(|w| w.reason.as_str());
         self.waived += usize::from(exempted.is_some());
-        self.findings.violations.push(Violation {
-            rule: self.rule,
-            resource: self.id.clone(),
-            path: path.interned(),
+        self.findings.violations.push(Violation::new(
+            self.rule,
+            self.id.clone(),
+            path.interned(),
             severity,
-            message: crate::intern::text(&message),
+            &message,
             exempted,
             refused,
-        });
+        ));
     }
 
     /// Sets `ptr` to `value` if it is absent or null, creating missing parent mappings.

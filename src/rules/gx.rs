@@ -254,15 +254,15 @@ impl<'a> Gx<'a> {
         if let Some(w) = waiver {
             self.out.findings.exemptions.push(ExemptionUse::used(self.rule, about, w, 1));
         }
-        self.out.findings.violations.push(Violation {
-            rule: self.rule,
-            resource: about.clone(),
-            path: path.interned(),
+        self.out.findings.violations.push(Violation::new(
+            self.rule,
+            about.clone(),
+            path.interned(),
             severity,
-            message: crate::intern::text(&message),
-            exempted: waiver.map(|w| crate::intern::text(&w.reason)),
+            &message,
+            waiver.map(|w| w.reason.as_str()),
             refused,
-        });
+        ));
     }
 
     /// Whether to add `what` (e.g. "a ResourceQuota") to `ns`, which `holds` one already or
