@@ -4,11 +4,18 @@
 //! took 1.9 MB of every run, more than the rest of the configuration together. Compiled as one
 //! set per table, they take about a fifth of that, and a text is matched against a table in
 //! one pass instead of one per pattern (BENCHMARKS.md, "Seventeenth pass").
+//!
+//! A set is compiled as `regex::RegexSet` compiles one, less its one-pass engine: that engine
+//! serves searches for groups, which a set never asks for, and took half of the sets' memory
+//! (BENCHMARKS.md, "Nineteenth pass"). Which patterns match a text is the same.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
-use regex::{RegexSet, RegexSetBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::util::syntax;
+use regex_automata::{Input, MatchKind, PatternSet};
 
 /// The regex engine's limit on one compiled pattern; a set gets this much per pattern, so a
 /// table compiles whenever each of its patterns would alone.
@@ -17,13 +24,14 @@ const SIZE_LIMIT_PER_PATTERN: usize = 10 << 20;
 /// Patterns, each belonging to an entry of its table (its owner, the entry's index).
 #[derive(Clone, Debug)]
 pub struct Patterns {
-    set: Arc<RegexSet>,
+    /// `None` for no pattern at all.
+    set: Option<Arc<Regex>>,
     owners: Vec<usize>,
 }
 
 impl Default for Patterns {
     fn default() -> Patterns {
-        Patterns { set: Arc::new(RegexSet::empty()), owners: Vec::new() }
+        Patterns { set: None, owners: Vec::new() }
     }
 }
 
@@ -38,28 +46,39 @@ impl Patterns {
     /// Compiles `patterns`, each with its owner. A set is compiled once per process: `promote`
     /// resolves two environments from the same tables.
     pub fn new<'a>(patterns: impl IntoIterator<Item = (usize, &'a str)>) -> Result<Patterns, String> {
-        static COMPILED: LazyLock<Mutex<HashMap<Vec<String>, Arc<RegexSet>>>> = LazyLock::new(Mutex::default);
+        static COMPILED: LazyLock<Mutex<HashMap<Vec<String>, Arc<Regex>>>> = LazyLock::new(Mutex::default);
         let (owners, texts): (Vec<usize>, Vec<String>) =
             patterns.into_iter().map(|(owner, text)| (owner, text.to_string())).unzip();
+        if texts.is_empty() {
+            return Ok(Patterns::default());
+        }
         let mut compiled = COMPILED.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(set) = compiled.get(&texts) {
-            return Ok(Patterns { set: set.clone(), owners });
+            return Ok(Patterns { set: Some(set.clone()), owners });
         }
-        let set = RegexSetBuilder::new(&texts)
-            .size_limit(SIZE_LIMIT_PER_PATTERN.saturating_mul(texts.len().max(1)))
-            .build()
+        // `regex::RegexSet`'s settings for text, and its size limit's meaning.
+        let config = meta::Config::new()
+            .match_kind(MatchKind::All)
+            .utf8_empty(true)
+            .which_captures(WhichCaptures::None)
+            .nfa_size_limit(Some(SIZE_LIMIT_PER_PATTERN.saturating_mul(texts.len())))
+            .onepass(false);
+        let set = meta::Builder::new()
+            .configure(config)
+            .syntax(syntax::Config::new().utf8(true))
+            .build_many(&texts)
             .map_err(|e| match texts.iter().find_map(|t| Patterns::check(t).err()) {
                 Some(message) => message,
                 None => e.to_string(),
             })?;
         let set = Arc::new(set);
         compiled.insert(texts, set.clone());
-        Ok(Patterns { set, owners })
+        Ok(Patterns { set: Some(set), owners })
     }
 
     /// Whether any pattern matches `text`.
     pub fn is_match(&self, text: &str) -> bool {
-        self.set.is_match(text)
+        self.set.as_ref().is_some_and(|set| set.is_match(text))
     }
 
     /// The first owner, in table order, with a pattern matching `text`.
@@ -69,7 +88,13 @@ impl Patterns {
 
     /// Every pattern matching `text`: its place in the table's patterns, and its owner.
     pub fn matches(&self, text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-        self.set.matches(text).into_iter().filter_map(|i| Some((i, *self.owners.get(i)?)))
+        let mut found = PatternSet::new(self.owners.len());
+        if let Some(set) = &self.set {
+            set.which_overlapping_matches(&Input::new(text), &mut found);
+        }
+        let matched: Vec<(usize, usize)> =
+            found.iter().map(|p| p.as_usize()).filter_map(|i| Some((i, *self.owners.get(i)?))).collect();
+        matched.into_iter()
     }
 }
 
@@ -88,6 +113,11 @@ mod tests {
         }
         assert_eq!(patterns.matches("bitnami/redis:7").collect::<Vec<_>>(), [(1, 1)]);
         assert_eq!(Patterns::default().first("x"), None);
+        let none = Patterns::new(std::iter::empty()).unwrap();
+        assert!(!none.is_match("") && none.matches("x").next().is_none());
+        // Every pattern that matches is found, not only the first (overlapping matches).
+        let overlapping = Patterns::new([(0, "a"), (1, "ab"), (2, "^b"), (3, "b$")]).unwrap();
+        assert_eq!(overlapping.matches("xab").collect::<Vec<_>>(), [(0, 0), (1, 1), (3, 3)]);
     }
 
     #[test]
