@@ -16,8 +16,8 @@ use crate::intern;
 pub enum Requirement {
     Equals(Arc<str>, Arc<str>),
     NotEquals(Arc<str>, Arc<str>),
-    In(Arc<str>, Box<[Arc<str>]>),
-    NotIn(Arc<str>, Box<[Arc<str>]>),
+    In(Arc<str>, ValueSet),
+    NotIn(Arc<str>, ValueSet),
     Exists(Arc<str>),
     DoesNotExist(Arc<str>),
 }
@@ -72,7 +72,7 @@ impl Selector {
         if let Some(exprs) = obj.get("matchExpressions").filter(|v| !v.is_null()) {
             for expr in exprs.as_array()? {
                 let key = intern::text(expr.get("key")?.as_str()?);
-                let values = || -> Option<Box<[Arc<str>]>> {
+                let values = || -> Option<ValueSet> {
                     expr.get("values")?.as_array()?.iter().map(|v| v.as_str().map(intern::text)).collect()
                 };
                 reqs.push(match expr.get("operator")?.as_str()? {
@@ -317,7 +317,10 @@ fn split_top_level(text: &str) -> Vec<&str> {
     parts
 }
 
-fn split_set(part: &str, op: &str) -> Option<(Arc<str>, Result<Box<[Arc<str>]>, String>)> {
+/// The values of an `in` or `notin` requirement.
+type ValueSet = Box<[Arc<str>]>;
+
+fn split_set(part: &str, op: &str) -> Option<(Arc<str>, Result<ValueSet, String>)> {
     let (key, rest) = part.split_once(op)?;
     let rest = rest.trim();
     let set = rest

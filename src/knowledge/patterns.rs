@@ -22,17 +22,11 @@ use regex_automata::{Input, MatchKind, PatternSet};
 const SIZE_LIMIT_PER_PATTERN: usize = 10 << 20;
 
 /// Patterns, each belonging to an entry of its table (its owner, the entry's index).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Patterns {
     /// `None` for no pattern at all.
     set: Option<Arc<Regex>>,
     owners: Vec<usize>,
-}
-
-impl Default for Patterns {
-    fn default() -> Patterns {
-        Patterns { set: None, owners: Vec::new() }
-    }
 }
 
 impl Patterns {

@@ -44,7 +44,7 @@ fn run_as_non_root_on_the_pod_or_on_every_container() {
 
 #[test]
 fn seccomp_baseline_forbids_unconfined() {
-    control("restrict-seccomp", |v| rule(v, "pod-security-context") && v.message.contains("Unconfined"));
+    control("restrict-seccomp", |v| rule(v, "pod-security-context") && v.message().contains("Unconfined"));
 }
 
 #[test]
@@ -56,12 +56,12 @@ fn seccomp_restricted_needs_a_profile_on_the_pod_or_on_every_container() {
 
 #[test]
 fn apparmor_allows_only_the_default_and_local_profiles() {
-    control("restrict-apparmor-profiles", |v| rule(v, "host-isolation") && v.message.contains("AppArmor"));
+    control("restrict-apparmor-profiles", |v| rule(v, "host-isolation") && v.message().contains("AppArmor"));
 }
 
 #[test]
 fn privileged_containers_are_found() {
-    control("disallow-privileged-containers", |v| rule(v, "host-isolation") && v.message.contains("privileged"));
+    control("disallow-privileged-containers", |v| rule(v, "host-isolation") && v.message().contains("privileged"));
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn beside_a_privileged_container_the_others_are_hardened() {
         .report
         .violations
         .iter()
-        .filter(|v| rule(v, "pod-security-context") && !v.message.contains("privileged"))
+        .filter(|v| rule(v, "pod-security-context") && !v.message().contains("privileged"))
         .collect();
     assert!(left.is_empty(), "fixable pod-security-context violations left: {left:#?}");
 }

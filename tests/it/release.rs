@@ -345,7 +345,7 @@ fn what_cannot_run_twice_is_never_scaled_and_gets_no_budget() {
         }
         // Every one temper left alone is reported, with the reason.
         for v in run.report.violations.iter().filter(|v| v.refused && v.rule.as_str() == "minimum-replicas") {
-            assert!(v.message.contains("production practice"), "{}: {}", run.what(), v.message);
+            assert!(v.message().contains("production practice"), "{}: {}", run.what(), v.message());
         }
     }
     assert!(seen > 30, "only {seen} workloads that cannot run twice were seen");
