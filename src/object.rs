@@ -22,14 +22,16 @@ pub struct ResourceId(Arc<Identity>);
 ///
 /// A stream of small objects keeps an identity per object, and one per object temper
 /// generates: the version and kind, which a stream repeats, are one shared [`Type`], the
-/// namespace is shared text, and an identity takes 64 bytes (it took 96 with the version and
-/// kind apart and the name's room).
+/// namespace is shared text, the document's number and the item's place are 32 bits each, and
+/// an identity takes 48 bytes (it took 96 with the version and kind apart and the name's room,
+/// and 64 with the numbers in 64 bits).
 #[derive(PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Identity {
-    /// 1-based document number; 0 for resources temper generated.
-    pub document: usize,
-    /// Index in the `items` of a List document.
-    pub item: Option<usize>,
+    /// 1-based document number; 0 for resources temper generated ([`Identity::document`]).
+    document: u32,
+    /// Index in the `items` of a List document, plus one; 0 for none ([`Identity::item`]), so
+    /// that identities order as with `None` before every index.
+    item: u32,
     of_type: Arc<Type>,
     /// This thread's shared copy ([`crate::intern`]); `None`: the release namespace, or a
     /// cluster-scoped object.
@@ -66,6 +68,31 @@ impl Type {
 }
 
 impl Identity {
+    /// 1-based document number; 0 for resources temper generated.
+    pub fn document(&self) -> usize {
+        self.document as usize
+    }
+
+    /// Index in the `items` of a List document.
+    pub fn item(&self) -> Option<usize> {
+        (self.item as usize).checked_sub(1)
+    }
+
+    /// Numbered as [`Identity::document`] and [`Identity::item`] read them. A stream's count of
+    /// documents, or a List's of items, past 32 bits (a stream of hundreds of gigabytes) would
+    /// share the last number.
+    fn numbered(
+        document: usize,
+        item: Option<usize>,
+        of_type: Arc<Type>,
+        namespace: Option<Arc<str>>,
+        name: Box<str>,
+    ) -> Identity {
+        let document = u32::try_from(document).unwrap_or(u32::MAX);
+        let item = item.map_or(0, |i| u32::try_from(i).map_or(u32::MAX, |i| i.saturating_add(1)));
+        Identity { document, item, of_type, namespace, name }
+    }
+
     pub fn api_version(&self) -> &str {
         &self.of_type.api_version
     }
@@ -88,8 +115,8 @@ impl Identity {
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Identity")
-            .field("document", &self.document)
-            .field("item", &self.item)
+            .field("document", &self.document())
+            .field("item", &self.item())
             .field("api_version", &self.api_version())
             .field("kind", &self.kind())
             .field("namespace", self.namespace())
@@ -102,8 +129,8 @@ impl Serialize for Identity {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut out = s.serialize_struct("Identity", 6)?;
-        out.serialize_field("document", &self.document)?;
-        match self.item {
+        out.serialize_field("document", &self.document())?;
+        match self.item() {
             Some(item) => out.serialize_field("item", &item)?,
             None => out.skip_field("item")?,
         }
@@ -144,13 +171,13 @@ impl ResourceId {
     }
 
     pub fn of(document: usize, item: Option<usize>, obj: &Value) -> ResourceId {
-        ResourceId::new(Identity {
+        ResourceId::new(Identity::numbered(
             document,
             item,
-            of_type: Type::shared(str_at(obj, &["apiVersion"]).unwrap_or_default(), kind(obj)),
-            namespace: namespace(obj).map(crate::intern::text),
-            name: name(obj).into(),
-        })
+            Type::shared(str_at(obj, &["apiVersion"]).unwrap_or_default(), kind(obj)),
+            namespace(obj).map(crate::intern::text),
+            name(obj).into(),
+        ))
     }
 
     /// The identity of `obj` at `document` and `item`: `like` itself (shared, not copied) when
@@ -160,8 +187,8 @@ impl ResourceId {
     pub fn of_like(like: Option<&ResourceId>, document: usize, item: Option<usize>, obj: &Value) -> ResourceId {
         match like {
             Some(id)
-                if id.document == document
-                    && id.item == item
+                if id.document() == document
+                    && id.item() == item
                     && id.api_version() == str_at(obj, &["apiVersion"]).unwrap_or_default()
                     && id.kind() == kind(obj)
                     && id.namespace().as_deref() == namespace(obj)
@@ -181,13 +208,13 @@ impl ResourceId {
     /// The identity reports use for a namespace, which the stream may not define; `None` is
     /// the release namespace.
     pub fn of_namespace(ns: &Option<String>) -> ResourceId {
-        ResourceId::new(Identity {
-            document: 0,
-            item: None,
-            of_type: Type::shared("v1", "Namespace"),
-            namespace: None,
-            name: ns.as_deref().unwrap_or("(release namespace)").into(),
-        })
+        ResourceId::new(Identity::numbered(
+            0,
+            None,
+            Type::shared("v1", "Namespace"),
+            None,
+            ns.as_deref().unwrap_or("(release namespace)").into(),
+        ))
     }
 
     /// The key of this resource across streams.
@@ -421,6 +448,19 @@ mod tests {
     }
 
     #[test]
+    fn an_identity_keeps_its_numbers_in_48_bytes_and_orders_by_them() {
+        assert!(std::mem::size_of::<Identity>() <= 48, "{} bytes", std::mem::size_of::<Identity>());
+        let obj = json!({"apiVersion": "v1", "kind": "List", "metadata": {"name": "l"}});
+        let (whole, first, tenth) =
+            (ResourceId::of(7, None, &obj), ResourceId::of(7, Some(0), &obj), ResourceId::of(7, Some(9), &obj));
+        assert_eq!((whole.document(), whole.item(), first.item(), tenth.item()), (7, None, Some(0), Some(9)));
+        assert!(whole < first && first < tenth && tenth < ResourceId::of(8, None, &obj));
+        let json = serde_json::to_value(&first).unwrap();
+        assert_eq!((json["document"].clone(), json["item"].clone()), (json!(7), json!(0)));
+        assert!(serde_json::to_value(&whole).unwrap().get("item").is_none());
+    }
+
+    #[test]
     fn an_identity_is_shared_only_while_it_is_the_objects() {
         let obj =
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"}});
@@ -439,7 +479,7 @@ mod tests {
             assert!(!Arc::ptr_eq(&id.0, &made.0), "{made:?}");
             assert_eq!(made.to_string(), shown);
         }
-        assert_eq!(ResourceId::of_like(Some(&id), 4, None, &obj).document, 4);
+        assert_eq!(ResourceId::of_like(Some(&id), 4, None, &obj).document(), 4);
         let mut moved = obj.clone();
         moved["metadata"]["namespace"] = json!("web");
         assert_eq!(ResourceId::of_like(Some(&id), 3, None, &moved).to_string(), "Deployment/web/web");

@@ -246,7 +246,7 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
         }
         _ => None,
     };
-    findings.changes.sort_by_key(|c| c.resource.document);
+    findings.changes.sort_by_key(|c| c.resource.document());
     let changed = write::changed_documents(&docs, &findings.changed_documents());
     let written = if settings.fix {
         let (keep, pack) = (settings.keep_output, settings.pack_output);

@@ -33,9 +33,9 @@ impl<'a> Changes<'a> {
     /// The document and the pointer of each field changed.
     pub fn fields(self) -> Box<dyn Iterator<Item = (usize, &'a Pointer)> + 'a> {
         match self {
-            Changes::Records(records) => Box::new(records.iter().map(|c| (c.resource.document, &c.pointer))),
+            Changes::Records(records) => Box::new(records.iter().map(|c| (c.resource.document(), &c.pointer))),
             Changes::Attributed(kept) => {
-                Box::new(kept.resources().flat_map(|(id, fields)| fields.iter().map(|f| (id.document, f.pointer()))))
+                Box::new(kept.resources().flat_map(|(id, fields)| fields.iter().map(|f| (id.document(), f.pointer()))))
             }
         }
     }

@@ -161,6 +161,6 @@ impl Attribution {
 
     /// The number of the document of each run, in the order kept.
     pub fn documents(&self) -> impl Iterator<Item = usize> + '_ {
-        self.resources.iter().map(|(id, _)| id.document)
+        self.resources.iter().map(|(id, _)| id.document())
     }
 }

@@ -508,7 +508,7 @@ impl Findings {
             Reduced::Attributed(kept) => kept.add(changes),
             Reduced::Counted(counted) => {
                 counted.changes += changes.len();
-                counted.add_documents(changes.iter().map(|c| c.resource.document));
+                counted.add_documents(changes.iter().map(|c| c.resource.document()));
             }
         }
     }
@@ -525,7 +525,7 @@ impl Findings {
 
     /// The numbers of the documents a recorded change changed.
     pub fn changed_documents(&self) -> HashSet<usize> {
-        let mut changed: HashSet<usize> = self.changes.iter().map(|c| c.resource.document).collect();
+        let mut changed: HashSet<usize> = self.changes.iter().map(|c| c.resource.document()).collect();
         match &self.reduced {
             Reduced::None => {}
             Reduced::Attributed(kept) => changed.extend(kept.documents()),

@@ -134,12 +134,12 @@ fn locations(
         docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
     let mut wanted: BTreeMap<usize, Vec<(usize, Pointer)>> = BTreeMap::new();
     for (i, v) in report.violations.iter().enumerate() {
-        if by_number.contains_key(&v.resource.document) {
-            let within = match v.resource.item {
+        if by_number.contains_key(&v.resource.document()) {
+            let within = match v.resource.item() {
                 Some(item) => Pointer::root().key("items").index(item).join(&v.path),
                 None => v.path.clone(),
             };
-            wanted.entry(v.resource.document).or_default().push((i, within));
+            wanted.entry(v.resource.document()).or_default().push((i, within));
         }
     }
     // Each input's URI is made once and shared by its violations: a document can have

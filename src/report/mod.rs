@@ -296,7 +296,7 @@ impl Report {
 
     fn describe(&self, id: &ResourceId, docs: &HashMap<usize, &DocumentInfo>) -> String {
         let mut text = id.to_string();
-        if let Some(doc) = docs.get(&id.document) {
+        if let Some(doc) = docs.get(&id.document()) {
             let from = doc.template.clone().unwrap_or_else(|| format!("{}:{}", doc.origin, doc.line));
             let _ = write!(text, " ({from})");
         }

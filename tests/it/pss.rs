@@ -17,7 +17,7 @@ fn verdicts(file: &str, finds: impl Fn(&Violation) -> bool) -> (usize, HashSet<u
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pss").join(file);
     let text = read_file(&path);
     let outcome = temper::run(&[Input::new(file, text.as_str())], &policy("prod"), &Settings::check(None)).unwrap();
-    let failing = outcome.report.violations.iter().filter(|v| finds(v)).map(|v| v.resource.document).collect();
+    let failing = outcome.report.violations.iter().filter(|v| finds(v)).map(|v| v.resource.document()).collect();
     (outcome.report.counts.resources, failing)
 }
 

@@ -107,10 +107,10 @@ pub fn check_faithful(input: &str, outcome: &Outcome) {
         "output must hold every input document, then the generated ones"
     );
     for (doc_in, doc_out) in input_docs.iter().zip(&output_docs) {
-        let changes: Vec<_> = report.changes.iter().filter(|c| c.resource.document == doc_in.number).collect();
+        let changes: Vec<_> = report.changes.iter().filter(|c| c.resource.document() == doc_in.number).collect();
         let mut expected = doc_in.value.clone().unwrap();
         for c in &changes {
-            let target = match c.resource.item {
+            let target = match c.resource.item() {
                 Some(i) => &mut expected["items"][i],
                 None => &mut expected,
             };
