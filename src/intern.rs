@@ -29,12 +29,23 @@ pub fn share(text: Arc<str>) -> Arc<str> {
 }
 
 /// Keeps `value` in a thread's set of shared copies, which starts again when it holds
-/// [`KEPT`]: the one policy of every such set (texts here, identities' types in `object`).
-pub fn remember<T: ?Sized + Eq + std::hash::Hash>(kept: &mut HashSet<Arc<T>>, value: &Arc<T>) {
+/// [`KEPT`]: the one policy of every such set.
+fn remember<T: ?Sized + Eq + std::hash::Hash>(kept: &mut HashSet<Arc<T>>, value: &Arc<T>) {
     if kept.len() >= KEPT {
         kept.clear();
     }
     kept.insert(Arc::clone(value));
+}
+
+/// `value` as the copy `kept` (a thread's set of shared copies, such as identities' types or
+/// violations' words) holds of it, kept there first if it held none.
+pub fn shared<T: Eq + std::hash::Hash>(kept: &mut HashSet<Arc<T>>, value: T) -> Arc<T> {
+    if let Some(known) = kept.get(&value) {
+        return Arc::clone(known);
+    }
+    let value = Arc::new(value);
+    remember(kept, &value);
+    value
 }
 
 /// [`share`] for borrowed text: copied only if this thread kept no copy of it.
@@ -55,5 +66,18 @@ mod tests {
         let other = text("probes");
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!(&*other, "probes");
+    }
+
+    #[test]
+    fn a_set_of_shared_values_gives_back_its_copy_and_starts_again_when_full() {
+        let mut kept = HashSet::new();
+        let first = shared(&mut kept, (1, "a"));
+        assert!(Arc::ptr_eq(&first, &shared(&mut kept, (1, "a"))));
+        assert!(!Arc::ptr_eq(&first, &shared(&mut kept, (2, "a"))));
+        for n in 0..KEPT {
+            shared(&mut kept, (n + 10, "b"));
+        }
+        assert!(kept.len() <= KEPT);
+        assert_eq!(*shared(&mut kept, (1, "a")), (1, "a"));
     }
 }

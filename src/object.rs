@@ -56,14 +56,7 @@ impl Type {
     /// The type of `api_version` and `kind`: the copy this thread kept, if any.
     fn shared(api_version: &str, kind: &str) -> Arc<Type> {
         let of_type = Type { api_version: crate::intern::text(api_version), kind: crate::intern::text(kind) };
-        TYPES.with_borrow_mut(|kept| {
-            if let Some(known) = kept.get(&of_type) {
-                return Arc::clone(known);
-            }
-            let of_type = Arc::new(of_type);
-            crate::intern::remember(kept, &of_type);
-            of_type
-        })
+        TYPES.with_borrow_mut(|kept| crate::intern::shared(kept, of_type))
     }
 }
 

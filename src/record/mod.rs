@@ -224,14 +224,7 @@ impl Words {
     /// `message` and `exempted`, sharing the pair this thread kept if it kept one.
     fn shared(message: &str, exempted: Option<Arc<str>>) -> Arc<Words> {
         let words = Words { message: crate::intern::text(message), exempted };
-        WORDS.with_borrow_mut(|kept| match kept.get(&words) {
-            Some(known) => Arc::clone(known),
-            None => {
-                let words = Arc::new(words);
-                crate::intern::remember(kept, &words);
-                words
-            }
-        })
+        WORDS.with_borrow_mut(|kept| crate::intern::shared(kept, words))
     }
 }
 
