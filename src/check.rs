@@ -53,29 +53,23 @@ pub fn documents(
     may_name_service: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<(Vec<Document<Sealed>>, Vec<WorkloadFacts>)> {
     let keeping = findings.keeps();
-    let mut checked_docs = Vec::with_capacity(docs.len());
     let mut facts = Vec::new();
-    let mut docs = docs.into_iter();
+    // Each document is checked and sealed again in its own slot: the stream is never held in
+    // two lists (an `Option` of a document is the size of a document, and the slots are made
+    // from the documents' list in place).
+    let mut slots: Vec<Option<Document<Sealed>>> = docs.into_iter().map(Some).collect();
     // A batch at a time: what the rules found in each document is held apart only until its
     // batch is done, then moved into the run's (whose lists grow as they are filled), so the
     // run never holds a stream's findings twice, nor a slot per document for them.
-    loop {
-        let batch: Vec<Document<Sealed>> = docs.by_ref().take(CHECKED_TOGETHER).collect();
-        if batch.is_empty() {
-            break;
-        }
-        // Both lists are filled in place, in document order, for the reason `par::collect`
-        // is used elsewhere; split in two here, since the documents go on apart from the
-        // findings.
-        let mut sealed: Vec<Option<Document<Sealed>>> = Vec::with_capacity(batch.len());
+    for batch in slots.chunks_mut(CHECKED_TOGETHER) {
+        // Filled in place, in document order, for the reason `par::collect` is used elsewhere.
         let mut checked: Vec<Result<Checked>> = Vec::with_capacity(batch.len());
         batch
-            .into_par_iter()
-            .map(|doc| {
-                let (mut doc, kept) = match doc.reopen() {
-                    Ok(opened) => opened,
-                    Err(e) => return (None, Err(e)),
-                };
+            .par_iter_mut()
+            .map(|slot| {
+                // Each slot holds its document until its own check takes it, once.
+                let Some(doc) = slot.take() else { return Ok(Checked::default()) };
+                let (mut doc, kept) = doc.reopen()?;
                 let (mut found, mut facts, id) =
                     document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
                 for f in &mut facts {
@@ -88,18 +82,21 @@ pub fn documents(
                 // A run that counts its changes, or keeps only who made them, holds no record
                 // of them, not even until every document is checked.
                 found.reduce_kept_changes(keeping);
-                (Some(doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref()))), Ok((found, facts)))
+                *slot = Some(doc.reseal(kept, changed, |doc| doc.seal_like(changed, id.as_ref())));
+                Ok((found, facts))
             })
-            .unzip_into_vecs(&mut sealed, &mut checked);
+            .collect_into_vec(&mut checked);
         for result in checked {
             let (doc_findings, doc_facts) = result?;
             findings.append(doc_findings);
             facts.extend(doc_facts);
         }
-        // Every document of the batch is there: one that could not be read back returned above.
-        checked_docs.extend(sealed.into_iter().flatten());
     }
     facts.shrink_to_fit();
+    // Every slot is filled again: a document that could not be read back returned above. The
+    // list is taken over in place, not grown again beside the slots.
+    #[allow(clippy::unnecessary_filter_map)] // `flatten` would not collect in place.
+    let checked_docs = slots.into_iter().filter_map(|doc| doc).collect();
     Ok((checked_docs, facts))
 }
 
