@@ -15,7 +15,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use regex_automata::meta::{self, Regex};
 use regex_automata::nfa::thompson::WhichCaptures;
 use regex_automata::util::syntax;
-use regex_automata::{Input, MatchKind, PatternSet};
+use regex_automata::{Input, MatchKind, PatternID, PatternSet};
 
 /// The regex engine's limit on one compiled pattern; a set gets this much per pattern, so a
 /// table compiles whenever each of its patterns would alone.
@@ -86,9 +86,8 @@ impl Patterns {
         if let Some(set) = &self.set {
             set.which_overlapping_matches(&Input::new(text), &mut found);
         }
-        let matched: Vec<(usize, usize)> =
-            found.iter().map(|p| p.as_usize()).filter_map(|i| Some((i, *self.owners.get(i)?))).collect();
-        matched.into_iter()
+        let matched = move |place: usize| PatternID::new(place).is_ok_and(|p| found.contains(p));
+        self.owners.iter().enumerate().filter(move |(place, _)| matched(*place)).map(|(place, owner)| (place, *owner))
     }
 }
 
