@@ -95,7 +95,7 @@ pub fn documents(
     facts.shrink_to_fit();
     // Every slot is filled again: a document that could not be read back returned above. The
     // list is taken over in place, not grown again beside the slots.
-    #[allow(clippy::unnecessary_filter_map)] // `flatten` would not collect in place.
+    #[allow(clippy::filter_map_identity)] // `flatten` would not collect in place.
     let checked_docs = slots.into_iter().filter_map(|doc| doc).collect();
     Ok((checked_docs, facts))
 }
