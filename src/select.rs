@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 
@@ -140,16 +140,36 @@ impl Selector {
 /// table of pairs per namespace cost more than its selectors on a stream of many namespaces of
 /// one workload each. Two pairs whose hashes meet share a bucket, which costs a test, not an
 /// answer: every selector found is tested against the labels and its namespace.
+///
+/// Questions about any namespace (an object with no namespace, when the release's is unknown)
+/// are answered from a second table of every selector by its pair alone, built when the first
+/// such question is asked: most streams never ask one, and the table took as much again as
+/// the first on a stream of many workloads.
 #[derive(Clone, Debug)]
 pub struct SelectorSet<T> {
     /// hash of (namespace, key, value) → the selectors in that namespace filed under that pair.
     by_pair: HashMap<u64, Bucket<T>>,
     /// Selectors with no `key=value` requirement (the empty one included), by namespace.
     rest: HashMap<Option<String>, Vec<Filed<T>>>,
-    /// Every selector again, whatever its namespace, for questions about any namespace: by
-    /// the hash of (key, value), and those with no pair.
-    everywhere_by_pair: HashMap<u64, Bucket<T>>,
-    everywhere_rest: Vec<Filed<T>>,
+    /// Every selector, in the order inserted, for [`Everywhere`] when it is built.
+    all: Vec<Filed<T>>,
+    everywhere: OnceLock<Everywhere<T>>,
+}
+
+/// Every selector of a set again, whatever its namespace, for questions about any namespace:
+/// by the hash of (key, value), and those with no pair.
+#[derive(Clone, Debug)]
+struct Everywhere<T> {
+    by_pair: HashMap<u64, Bucket<T>>,
+    rest: Vec<Filed<T>>,
+}
+
+impl<T> Everywhere<T> {
+    fn file(&mut self, filed: Filed<T>) {
+        if let Some(unpaired) = file(&mut self.by_pair, filed, |k, v| pair_hash(None, k, v)) {
+            self.rest.push(unpaired);
+        }
+    }
 }
 
 /// A selector with its namespace and payload, filed both by namespace and everywhere: one
@@ -195,12 +215,7 @@ impl<T> Bucket<T> {
 
 impl<T> Default for SelectorSet<T> {
     fn default() -> Self {
-        SelectorSet {
-            by_pair: HashMap::new(),
-            rest: HashMap::new(),
-            everywhere_by_pair: HashMap::new(),
-            everywhere_rest: Vec::new(),
-        }
+        SelectorSet { by_pair: HashMap::new(), rest: HashMap::new(), all: Vec::new(), everywhere: OnceLock::new() }
     }
 }
 
@@ -242,9 +257,23 @@ impl<T> SelectorSet<T> {
         if let Some(unpaired) = file(&mut self.by_pair, Arc::clone(&filed), |k, v| pair_hash(scope, k, v)) {
             self.rest.entry(namespace.clone()).or_insert_with(|| Vec::with_capacity(1)).push(unpaired);
         }
-        if let Some(unpaired) = file(&mut self.everywhere_by_pair, filed, |k, v| pair_hash(None, k, v)) {
-            self.everywhere_rest.push(unpaired);
+        // Once built, the table of every selector is kept up to date: the generating rules
+        // ask about the objects added so far while they add more.
+        if let Some(everywhere) = self.everywhere.get_mut() {
+            everywhere.file(Arc::clone(&filed));
         }
+        self.all.push(filed);
+    }
+
+    /// The table of every selector, built at the first question about any namespace.
+    fn everywhere(&self) -> &Everywhere<T> {
+        self.everywhere.get_or_init(|| {
+            let mut everywhere = Everywhere { by_pair: HashMap::new(), rest: Vec::new() };
+            for filed in &self.all {
+                everywhere.file(Arc::clone(filed));
+            }
+            everywhere
+        })
     }
 
     /// The selectors in `namespace` (any, for `None`) that may select `labels`, each once: those
@@ -256,7 +285,10 @@ impl<T> SelectorSet<T> {
     ) -> impl Iterator<Item = &'a Filed<T>> + 'a {
         let (by_pair, rest) = match namespace {
             Some(ns) => (&self.by_pair, self.rest.get(ns).map(Vec::as_slice).unwrap_or_default()),
-            None => (&self.everywhere_by_pair, self.everywhere_rest.as_slice()),
+            None => {
+                let everywhere = self.everywhere();
+                (&everywhere.by_pair, everywhere.rest.as_slice())
+            }
         };
         let mut hashes: Vec<u64> = Vec::with_capacity(labels.len());
         for (k, v) in labels {
@@ -410,5 +442,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Selectors inserted after a question about any namespace are found by the next one: the
+    /// table built for the first is kept up to date.
+    #[test]
+    fn selector_set_anywhere_sees_later_inserts() {
+        let mut set = SelectorSet::default();
+        let web = labels(json!({"app": "web"}));
+        let db = labels(json!({"app": "db", "tier": "a"}));
+        set.insert(Some("a".to_string()), Selector::parse("app=web").unwrap(), 0);
+        assert!(set.any_selects_anywhere(&web, |_| true));
+        assert!(!set.any_selects_anywhere(&db, |_| true));
+        set.insert(Some("b".to_string()), Selector::parse("app=db").unwrap(), 1);
+        set.insert(None, Selector::parse("tier in (a)").unwrap(), 2);
+        assert!(set.any_selects_anywhere(&db, |&i| i == 1));
+        assert!(set.any_selects_anywhere(&db, |&i| i == 2));
+        assert!(!set.any_selects_anywhere(&web, |&i| i != 0));
+        // A copy made after the table was built answers as the original.
+        let copy = set.clone();
+        assert!(copy.any_selects_anywhere(&db, |&i| i == 2));
     }
 }
