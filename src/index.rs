@@ -12,16 +12,17 @@
 //! answered for every namespace it may turn out to be ("may share").
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::error::Result;
 use crate::knowledge::{ClusterScoped, Knowledge};
 use crate::object::{self, ResourceId};
 use crate::read::{self, Document, Sealed};
 use crate::record::Waivers;
-use crate::select::{Selector, SelectorSet};
+use crate::select::{Labels, Selector, SelectorSet};
 use crate::workload::{Needs, SecretUse, Singleton, Workload};
 
 /// The annotation that orders an ArgoCD sync.
@@ -61,7 +62,7 @@ pub type Needed = (Option<String>, &'static str, String);
 #[derive(Clone, Debug)]
 pub struct Dependent {
     pub id: ResourceId,
-    pub class: String,
+    pub class: Arc<str>,
     /// Its own `argocd.argoproj.io/sync-wave`, if set.
     pub wave: Option<i64>,
     /// The latest wave set explicitly on anything it needs.
@@ -72,7 +73,7 @@ pub struct Dependent {
 /// wave, and its exemptions when it reads a Secret of the stream.
 struct Found {
     id: ResourceId,
-    class: String,
+    class: Arc<str>,
     needs: Needs,
     hook: bool,
     wave: Option<i64>,
@@ -531,7 +532,7 @@ impl Index {
         &self,
         set: &SelectorSet<T>,
         ns: &Option<String>,
-        labels: &Map<String, Value>,
+        labels: &(impl Labels + ?Sized),
         accept: impl Fn(&T) -> bool + Copy,
     ) -> bool {
         match ns {
@@ -543,14 +544,14 @@ impl Index {
 
     /// Whether a PodDisruptionBudget in `ns` (or a namespace it may share) selects pods
     /// labelled `labels`. A second budget over the same pods makes every eviction fail.
-    pub fn pdb_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
+    pub fn pdb_selects(&self, ns: &Option<String>, labels: &(impl Labels + ?Sized)) -> bool {
         self.may_select(&self.pdbs, ns, labels, |_| true)
     }
 
     /// Whether a NetworkPolicy in `ns` (or a namespace it may share) governs ingress to pods
     /// labelled `labels`. A namespace's default-deny policy does not count: it selects every
     /// pod but allows nothing.
-    pub fn network_policy_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
+    pub fn network_policy_selects(&self, ns: &Option<String>, labels: &(impl Labels + ?Sized)) -> bool {
         self.may_select(&self.network_policies, ns, labels, |p| p.ingress && !p.default_deny_ingress)
     }
 
@@ -566,7 +567,7 @@ impl Index {
     }
 
     /// Whether a Service in `ns` sends traffic to pods labelled `labels`.
-    pub fn service_selects(&self, ns: &Option<String>, labels: &Map<String, Value>) -> bool {
+    pub fn service_selects(&self, ns: &Option<String>, labels: &(impl Labels + ?Sized)) -> bool {
         self.services.any_selects(ns, labels, |_| true)
     }
 

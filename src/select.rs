@@ -23,16 +23,76 @@ pub enum Requirement {
 }
 
 impl Requirement {
-    pub fn matches(&self, labels: &Map<String, Value>) -> bool {
-        let get = |k: &str| labels.get(k).and_then(Value::as_str);
+    pub fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
         match self {
-            Requirement::Equals(k, v) => get(k) == Some(&**v),
-            Requirement::NotEquals(k, v) => get(k) != Some(&**v),
-            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| **v == *x)),
-            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| **v != *x)),
-            Requirement::Exists(k) => labels.contains_key(&**k),
-            Requirement::DoesNotExist(k) => !labels.contains_key(&**k),
+            Requirement::Equals(k, v) => labels.value(k) == Some(&**v),
+            Requirement::NotEquals(k, v) => labels.value(k) != Some(&**v),
+            Requirement::In(k, vs) => labels.value(k).is_some_and(|x| vs.iter().any(|v| **v == *x)),
+            Requirement::NotIn(k, vs) => labels.value(k).is_none_or(|x| vs.iter().all(|v| **v != *x)),
+            Requirement::Exists(k) => labels.has(k),
+            Requirement::DoesNotExist(k) => !labels.has(k),
         }
+    }
+}
+
+/// Labels a selector is matched against: a mapping as read from an object, or labels kept as
+/// shared texts ([`LabelSet`]).
+pub trait Labels {
+    /// The value of `key`, if it is there and a string.
+    fn value(&self, key: &str) -> Option<&str>;
+    /// Whether `key` is there, whatever its value.
+    fn has(&self, key: &str) -> bool;
+    /// The labels whose value is a string, in order.
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)>;
+}
+
+impl Labels for Map<String, Value> {
+    fn value(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.iter().filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+    }
+}
+
+/// Labels kept as shared texts (`intern`), in their order: the facts of every workload keep
+/// its pods' labels until generation, and most name the same few keys. A value that is not a
+/// string is kept as there with no text (Kubernetes refuses it, and so does temper's check of
+/// types, but the answers stay those of the mapping it was read from).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelSet(Box<[(Arc<str>, Option<Arc<str>>)]>);
+
+impl LabelSet {
+    pub fn of(labels: &Map<String, Value>) -> LabelSet {
+        LabelSet(labels.iter().map(|(k, v)| (intern::text(k), v.as_str().map(intern::text))).collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The labels as a mapping (a value that is not a string as `null`).
+    pub fn to_map(&self) -> Map<String, Value> {
+        self.0.iter().map(|(k, v)| (k.to_string(), v.as_deref().map_or(Value::Null, Value::from))).collect()
+    }
+}
+
+impl Labels for LabelSet {
+    fn value(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| **k == *key).and_then(|(_, v)| v.as_deref())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| **k == *key)
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().filter_map(|(k, v)| Some((&**k, v.as_deref()?)))
     }
 }
 
@@ -41,7 +101,7 @@ impl Requirement {
 pub struct Selector(pub Vec<Requirement>);
 
 impl Selector {
-    pub fn matches(&self, labels: &Map<String, Value>) -> bool {
+    pub fn matches<L: Labels + ?Sized>(&self, labels: &L) -> bool {
         self.0.iter().all(|r| r.matches(labels))
     }
 
@@ -278,10 +338,10 @@ impl<T> SelectorSet<T> {
 
     /// The selectors in `namespace` (any, for `None`) that may select `labels`, each once: those
     /// with no pair, then those filed under each of the pod's pairs, in the order of its labels.
-    fn candidates<'a>(
+    fn candidates<'a, L: Labels + ?Sized>(
         &'a self,
         namespace: Option<&'a Option<String>>,
-        labels: &'a Map<String, Value>,
+        labels: &'a L,
     ) -> impl Iterator<Item = &'a Filed<T>> + 'a {
         let (by_pair, rest) = match namespace {
             Some(ns) => (&self.by_pair, self.rest.get(ns).map(Vec::as_slice).unwrap_or_default()),
@@ -290,9 +350,8 @@ impl<T> SelectorSet<T> {
                 (&everywhere.by_pair, everywhere.rest.as_slice())
             }
         };
-        let mut hashes: Vec<u64> = Vec::with_capacity(labels.len());
-        for (k, v) in labels {
-            let Some(v) = v.as_str() else { continue };
+        let mut hashes: Vec<u64> = Vec::new();
+        for (k, v) in labels.pairs() {
             let h = pair_hash(namespace.map(|ns| ns.as_deref()), k, v);
             // Two labels whose pairs hash alike would visit one bucket twice.
             if !hashes.contains(&h) {
@@ -309,23 +368,23 @@ impl<T> SelectorSet<T> {
     pub fn any_selects(
         &self,
         namespace: &Option<String>,
-        labels: &Map<String, Value>,
+        labels: &(impl Labels + ?Sized),
         accept: impl Fn(&T) -> bool,
     ) -> bool {
         self.candidates(Some(namespace), labels).any(|f| accept(&f.payload))
     }
 
     /// Whether a selector in any namespace whose payload passes `accept` selects `labels`.
-    pub fn any_selects_anywhere(&self, labels: &Map<String, Value>, accept: impl Fn(&T) -> bool) -> bool {
+    pub fn any_selects_anywhere(&self, labels: &(impl Labels + ?Sized), accept: impl Fn(&T) -> bool) -> bool {
         self.candidates(None, labels).any(|f| accept(&f.payload))
     }
 
     /// The payloads of the selectors in `namespace` that select `labels`, each once (a selector
     /// is filed under one label pair only).
-    pub fn selecting<'a>(
+    pub fn selecting<'a, L: Labels + ?Sized>(
         &'a self,
         namespace: &'a Option<String>,
-        labels: &'a Map<String, Value>,
+        labels: &'a L,
     ) -> impl Iterator<Item = &'a T> + 'a {
         self.candidates(Some(namespace), labels).map(|f| &f.payload)
     }
@@ -438,6 +497,16 @@ mod tests {
                         let want = list.iter().any(|(_, s, i)| i % 2 == parity && s.matches(&labels));
                         let got = set.any_selects_anywhere(&labels, |i| i % 2 == parity);
                         assert_eq!(got, want, "{n} selectors anywhere, pod {pod}, parity {parity}");
+                        // Labels kept as shared texts get the answers of the mapping they were
+                        // read from, in the same order.
+                        let shared = LabelSet::of(&labels);
+                        let got = set.any_selects_anywhere(&shared, |i| i % 2 == parity);
+                        assert_eq!(got, want, "{n} selectors anywhere, shared labels of pod {pod}");
+                        let got = set.any_selects(&ns, &shared, |i| i % 2 == parity);
+                        assert_eq!(got, set.any_selects(&ns, &labels, |i| i % 2 == parity), "pod {pod}");
+                        let from_map: Vec<usize> = set.selecting(&ns, &labels).copied().collect();
+                        let from_shared: Vec<usize> = set.selecting(&ns, &shared).copied().collect();
+                        assert_eq!(from_shared, from_map, "{n} selectors selecting, shared labels of pod {pod}");
                     }
                 }
             }
@@ -462,5 +531,22 @@ mod tests {
         // A copy made after the table was built answers as the original.
         let copy = set.clone();
         assert!(copy.any_selects_anywhere(&db, |&i| i == 2));
+    }
+
+    /// A label set answers every requirement as the mapping it was read from, a value that is
+    /// not a string included, and gives the mapping back.
+    #[test]
+    fn label_set_answers_like_its_mapping() {
+        let map = labels(json!({"app": "web", "n": 1, "tier": "a"}));
+        let set = LabelSet::of(&map);
+        for text in
+            ["app=web", "app!=web", "n", "!n", "n=1", "n!=1", "tier in (a,b)", "tier notin (a)", "gone", "!gone"]
+        {
+            let selector = Selector::parse(text).unwrap();
+            assert_eq!(selector.matches(&set), selector.matches(&map), "{text}");
+        }
+        assert_eq!(set.pairs().collect::<Vec<_>>(), map.pairs().collect::<Vec<_>>());
+        assert_eq!(LabelSet::of(&labels(json!({"app": "web"}))).to_map(), labels(json!({"app": "web"})));
+        assert_eq!(set.to_map().get("n"), Some(&Value::Null));
     }
 }

@@ -13,7 +13,7 @@ use crate::error::Result;
 use crate::index::Index;
 use crate::object::{self, ResourceId};
 use crate::read::{self, Document, Sealed};
-use crate::select::Selector;
+use crate::select::{Labels, Selector};
 use crate::workload::{HostRef, WorkloadFacts, host_refs};
 
 use crate::record::{Flow, PortRef, Source};
@@ -387,8 +387,7 @@ impl Network {
             };
         // Pods that name a Service, directly or in a ConfigMap or Secret they read.
         for client in workloads {
-            let from =
-                Source::Workload { id: client.id.clone(), labels: object::sized_copy(&client.workload.pod_labels) };
+            let from = Source::Workload { id: client.id.clone() };
             let mut hosts: Vec<&HostRef> = client.references.hosts.iter().collect();
             for (kind, name, key) in &client.references.configs {
                 let config = self.config_hosts.get(&(*kind, client.namespace.clone(), name.clone()));
@@ -424,7 +423,7 @@ impl Network {
                 .ports
                 .iter()
                 .filter(|p| p.host_port.is_some())
-                .filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone())))
+                .filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string())))
                 .collect();
             if !host_ports.is_empty() {
                 flows.push(Flow {
@@ -440,7 +439,7 @@ impl Network {
                 let ports = match port {
                     Some(p) => vec![(PortRef::Number(p), "TCP".to_string())],
                     None => {
-                        facts.ports.iter().filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone()))).collect()
+                        facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string()))).collect()
                     }
                 };
                 flows.push(Flow {
@@ -455,7 +454,7 @@ impl Network {
             let scraped: Vec<(PortRef, String)> = match facts.scrape {
                 Some(Some(p)) => vec![(PortRef::Number(p), "TCP".to_string())],
                 Some(None) => {
-                    facts.ports.iter().filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone()))).collect()
+                    facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string()))).collect()
                 }
                 None => Vec::new(),
             };
@@ -463,7 +462,7 @@ impl Network {
                 .ports
                 .iter()
                 .filter(|p| p.name.as_deref().is_some_and(|n| METRICS_PORT_NAMES.contains(&n)))
-                .filter_map(|p| Some((PortRef::of(&p.port)?, p.protocol.clone())))
+                .filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string())))
                 .filter(|port| !scraped.contains(port))
                 .collect();
             if !metrics.is_empty() {
@@ -558,10 +557,8 @@ impl<'a> Servers<'a> {
     fn new(workloads: &'a [WorkloadFacts]) -> Servers<'a> {
         let mut by_pair: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
         for (i, w) in workloads.iter().enumerate() {
-            for (k, v) in &w.workload.pod_labels {
-                if let Some(v) = v.as_str() {
-                    by_pair.entry((k.as_str(), v)).or_default().push(i);
-                }
+            for pair in w.workload.pod_labels.pairs() {
+                by_pair.entry(pair).or_default().push(i);
             }
         }
         Servers { by_pair, workloads }
@@ -585,8 +582,7 @@ impl<'a> Servers<'a> {
             .filter(|&i| {
                 let w = &self.workloads[i];
                 let labels = &w.workload.pod_labels;
-                index.may_share(ns, &w.namespace)
-                    && selector.iter().all(|(k, v)| labels.get(&**k).and_then(Value::as_str) == Some(&**v))
+                index.may_share(ns, &w.namespace) && selector.iter().all(|(k, v)| labels.value(k) == Some(&**v))
             })
             .collect()
     }

@@ -99,7 +99,7 @@ pub fn review(
                 // Not said where they run (network-policy records them as namespaces).
                 Source::Gateway | Source::Monitoring => None,
             };
-            let unlabelled = serde_json::Map::new();
+            let unlabelled = crate::select::LabelSet::default();
             let client = client
                 .or_else(|| namespaced.as_ref().map(|_| Client::Pod { namespace: &namespaced, labels: &unlabelled }));
             let verdict = |policies: &Policies| -> Verdict {

@@ -6,13 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::index::Index;
-use crate::intern;
 use crate::object;
 use crate::record::PortRef;
-use crate::select::{Selector, SelectorSet};
+use crate::select::{LabelSet, Labels, Selector, SelectorSet};
 use crate::workload::ContainerPort;
 
 /// The NetworkPolicies of a stream, parsed, and filed by the pods they select so that a
@@ -29,9 +28,34 @@ pub struct Policies {
 }
 
 /// A Namespace's labels, kept small: a stream may hold a Namespace per team, each labelled
-/// alike (the Pod Security labels), so keys and values are shared texts. Reading rejects a label
-/// that is not text; were one here, it would be kept as `None`, there but equal to no text.
-type NamespaceLabels = Box<[(Arc<str>, Option<Arc<str>>)]>;
+/// alike (the Pod Security labels), so keys and values are shared texts.
+type NamespaceLabels = LabelSet;
+
+/// A namespace's labels as a namespace selector reads them: its Namespace object's, with the
+/// name label Kubernetes sets in place of any of that key.
+struct NamespaceView<'a> {
+    own: Option<&'a LabelSet>,
+    name: &'a str,
+}
+
+impl NamespaceView<'_> {
+    const NAME_LABEL: &'static str = "kubernetes.io/metadata.name";
+}
+
+impl Labels for NamespaceView<'_> {
+    fn value(&self, key: &str) -> Option<&str> {
+        if key == Self::NAME_LABEL { Some(self.name) } else { self.own?.value(key) }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        key == Self::NAME_LABEL || self.own.is_some_and(|own| own.has(key))
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        let own = self.own.into_iter().flat_map(Labels::pairs).filter(|(k, _)| *k != Self::NAME_LABEL);
+        own.chain([(Self::NAME_LABEL, self.name)])
+    }
+}
 
 #[derive(Clone, Debug)]
 struct Policy {
@@ -72,7 +96,7 @@ struct PortSpec {
 #[derive(Clone, Copy, Debug)]
 pub enum Client<'a> {
     /// A pod in `namespace` (`None`: the release namespace) with `labels`.
-    Pod { namespace: &'a Option<String>, labels: &'a Map<String, Value> },
+    Pod { namespace: &'a Option<String>, labels: &'a LabelSet },
     /// Something that is not a pod: the API server, a client outside the cluster.
     External,
 }
@@ -81,7 +105,7 @@ pub enum Client<'a> {
 #[derive(Clone, Copy, Debug)]
 pub struct Server<'a> {
     pub namespace: &'a Option<String>,
-    pub labels: &'a Map<String, Value>,
+    pub labels: &'a LabelSet,
     /// Their declared ports, to read named ports by.
     pub ports: &'a [ContainerPort],
 }
@@ -111,10 +135,7 @@ impl Policies {
                 }
             }
             ("", "Namespace") => {
-                let labels = object::labels(obj)
-                    .iter()
-                    .map(|(key, value)| (intern::text(key), value.as_str().map(intern::text)))
-                    .collect();
+                let labels = LabelSet::of(object::labels(obj));
                 Arc::make_mut(&mut self.namespace_labels).insert(object::name(obj).into(), labels);
             }
             _ => {}
@@ -128,7 +149,7 @@ impl Policies {
     }
 
     /// The policies that select pods labelled `labels` in `ns` (as resolved), in stream order.
-    fn selecting(&self, ns: &Option<String>, labels: &Map<String, Value>, release: Option<&str>) -> Vec<&Policy> {
+    fn selecting(&self, ns: &Option<String>, labels: &LabelSet, release: Option<&str>) -> Vec<&Policy> {
         let mut found: Vec<usize> = self.by_pods.selecting(ns, labels).copied().collect();
         // Policies without a namespace are in the release namespace, which may be `ns`.
         if ns.is_some() && ns.as_deref() == release {
@@ -224,20 +245,16 @@ impl Policies {
                     // Both in the release namespace, while unknown, is one namespace.
                     None => peer_ns == *policy_ns,
                     // The unknown release namespace's labels are unknown: only `{}` matches it.
-                    Some(selector) => selector.matches(&peer_ns.map(|ns| self.labels_of(&ns)).unwrap_or_default()),
+                    Some(selector) => match peer_ns {
+                        Some(ns) => {
+                            selector.matches(&NamespaceView { own: self.namespace_labels.get(&*ns), name: &ns })
+                        }
+                        None => selector.matches(&LabelSet::default()),
+                    },
                 };
                 ns_ok && pods.as_ref().is_none_or(|s| s.matches(labels))
             }
         })
-    }
-
-    /// A namespace's labels: its Namespace object's, plus the name label Kubernetes sets.
-    fn labels_of(&self, ns: &str) -> Map<String, Value> {
-        let mut labels: Map<String, Value> = (self.namespace_labels.get(ns).into_iter().flatten())
-            .map(|(key, value)| (key.to_string(), value.as_deref().map_or(Value::Null, Value::from)))
-            .collect();
-        labels.insert("kubernetes.io/metadata.name".into(), Value::from(ns));
-        labels
     }
 }
 
@@ -323,14 +340,14 @@ fn ports(list: Option<&Value>) -> Option<Vec<PortSpec>> {
 
 /// A port the server's pods accept, as a number and a name where either is known.
 fn resolve_port(port: &PortRef, declared: &[ContainerPort], protocol: &str) -> (Option<i64>, Option<String>) {
-    let same_protocol = |p: &&ContainerPort| p.protocol == protocol;
+    let same_protocol = |p: &&ContainerPort| *p.protocol == *protocol;
     match port {
         PortRef::Number(n) => {
             let name = declared
                 .iter()
                 .filter(same_protocol)
                 .find(|p| p.port.as_i64() == Some(*n))
-                .and_then(|p| p.name.clone());
+                .and_then(|p| p.name.as_deref().map(str::to_string));
             (Some(*n), name)
         }
         PortRef::Name(name) => {
@@ -365,6 +382,7 @@ mod tests {
 
     use super::*;
     use crate::read::{self, Input};
+    use crate::workload::PortValue;
 
     /// `policies` (a YAML stream) allow a pod labelled `client` in `client_ns` (or an external
     /// client, for `None`) to reach pods labelled `app: db` in `shop` declaring port 5432 named
@@ -375,16 +393,20 @@ mod tests {
         let index = Index::default();
         let objects: Vec<Value> = docs.iter().filter_map(|d| d.value.clone()).collect();
         let parsed = Policies::of(&objects, &index);
-        let server_labels = json!({"app": "db"}).as_object().cloned().unwrap();
-        let declared =
-            [ContainerPort { name: Some("pg".into()), port: json!(5432), protocol: "TCP".into(), host_port: None }];
+        let server_labels = LabelSet::of(json!({"app": "db"}).as_object().unwrap());
+        let declared = [ContainerPort {
+            name: Some("pg".into()),
+            port: PortValue::Number(5432),
+            protocol: "TCP".into(),
+            host_port: None,
+        }];
         let shop = Some("shop".to_string());
         let server = Server { namespace: &shop, labels: &server_labels, ports: &declared };
         let (client_ns, client_labels);
         let client = match client {
             Some((ns, labels)) => {
                 client_ns = Some(ns.to_string());
-                client_labels = labels.as_object().cloned().unwrap();
+                client_labels = LabelSet::of(labels.as_object().unwrap());
                 Client::Pod { namespace: &client_ns, labels: &client_labels }
             }
             None => Client::External,

@@ -2,7 +2,7 @@
 //! pods accept it, on which ports, and why temper thinks it is needed.
 
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::object::ResourceId;
 
@@ -42,8 +42,6 @@ pub enum Source {
     Workload {
         #[serde(flatten)]
         id: ResourceId,
-        #[serde(skip)]
-        labels: Map<String, Value>,
     },
     /// The pods of a namespace outside the stream (the gateway's, Prometheus's).
     Namespace { name: String },

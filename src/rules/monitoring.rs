@@ -268,9 +268,9 @@ fn metrics_port(facts: &WorkloadFacts) -> Option<MetricsPort> {
     match facts.scrape {
         Some(Some(annotated)) => {
             let declared = facts.ports.iter().find(|p| number(p) == Some(annotated));
-            Some(MetricsPort { name: declared.and_then(|p| p.name.clone()), number: Some(annotated) })
+            Some(MetricsPort { name: declared.and_then(|p| p.name.as_deref().map(str::to_string)), number: Some(annotated) })
         }
-        _ => named.map(|p| MetricsPort { name: p.name.clone(), number: number(p) }),
+        _ => named.map(|p| MetricsPort { name: p.name.as_deref().map(str::to_string), number: number(p) }),
     }
 }
 

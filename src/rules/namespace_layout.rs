@@ -69,7 +69,7 @@ impl Rule for Params {
             }
             let class = &facts.workload.class;
             let (data, app) = layers.entry(facts.namespace.clone()).or_default();
-            if self.data_classes.contains(class) {
+            if self.data_classes.iter().any(|c| **c == **class) {
                 data.push(format!("{}: {class}", facts.id));
             } else if facts.workload.long_running {
                 app.push(facts.id.to_string());

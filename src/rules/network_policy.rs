@@ -11,7 +11,7 @@ use crate::record::{Flow, PortRef, Source};
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
 use crate::canon::canonical;
-use crate::select::{Selector, SelectorSet};
+use crate::select::{Labels, Selector, SelectorSet};
 use crate::workload::WorkloadFacts;
 
 use super::{Gx, Rule, Target};
@@ -243,7 +243,7 @@ impl Rule for Params {
             }
             // The ports its own release may use: what it declares, and what Services send it.
             let mut ports: Vec<(PortRef, String)> =
-                facts.ports.iter().filter_map(|p| Some((port_ref(&p.port)?, p.protocol.clone()))).collect();
+                facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string()))).collect();
             for port in gx.inferred.service_ports.get(&facts.id).into_iter().flatten() {
                 let port = numbered(port, facts);
                 if !ports.contains(&port) {
@@ -255,14 +255,14 @@ impl Rule for Params {
                 continue;
             }
             let mut ingress = Ingress::default();
-            let release = facts.workload.pod_labels.get(RELEASE_LABEL);
+            let release = facts.workload.pod_labels.value(RELEASE_LABEL);
             let own = match release {
-                Some(release) => object([("podSelector", match_labels([(RELEASE_LABEL, release.clone())]))]),
+                Some(release) => object([("podSelector", match_labels([(RELEASE_LABEL, Value::from(release))]))]),
                 None => json!({"podSelector": {}}),
             };
             ingress.allow(Some(own), &ports);
             let gateway = gx.index.service_selects(&facts.namespace, labels)
-                && !self.no_ingress_from_gateway_classes.contains(&facts.workload.class);
+                && !self.no_ingress_from_gateway_classes.iter().any(|c| **c == *facts.workload.class);
             if gateway {
                 ingress.allow(Some(namespace_peer(&self.ingress_namespace)), &ports);
             }
@@ -356,20 +356,11 @@ fn numbered((port, protocol): &(PortRef, String), facts: &WorkloadFacts) -> (Por
         PortRef::Name(name) => facts
             .ports
             .iter()
-            .find(|p| p.name.as_deref() == Some(name.as_str()) && p.protocol == *protocol)
+            .find(|p| p.name.as_deref() == Some(name.as_str()) && *p.protocol == **protocol)
             .and_then(|p| p.port.as_i64()),
         PortRef::Number(_) => None,
     };
     (number.map_or_else(|| port.clone(), PortRef::Number), protocol.clone())
-}
-
-/// A port as a NetworkPolicy names it: a number, or a container port's name.
-fn port_ref(port: &Value) -> Option<PortRef> {
-    match port {
-        Value::Number(n) => n.as_i64().map(PortRef::Number),
-        Value::String(s) => Some(s.parse().map_or_else(|_| PortRef::Name(s.clone()), PortRef::Number)),
-        _ => None,
-    }
 }
 
 fn match_labels<const N: usize>(labels: [(&str, Value); N]) -> Value {
@@ -449,7 +440,7 @@ impl Params {
             Source::Gateway => {
                 let mut placed = vec![with(Source::Namespace { name: self.ingress_namespace.clone() })];
                 for c in controllers.iter().filter(|c| c.id != flow.to) {
-                    placed.push(with(Source::Workload { id: c.id.clone(), labels: crate::object::sized_copy(&c.workload.pod_labels) }));
+                    placed.push(with(Source::Workload { id: c.id.clone() }));
                 }
                 placed
             }
@@ -470,7 +461,7 @@ impl Params {
         &self,
         flow: &Flow,
         server: &WorkloadFacts,
-        release: Option<&Value>,
+        release: Option<&str>,
         by_id: &HashMap<&ResourceId, &WorkloadFacts>,
         gx: &Gx<'_>,
     ) -> Vec<Option<Value>> {
@@ -495,7 +486,7 @@ impl Params {
                     return vec![None];
                 }
                 let same_release = release.is_some()
-                    && client.workload.pod_labels.get(RELEASE_LABEL) == release
+                    && client.workload.pod_labels.value(RELEASE_LABEL) == release
                     && client.namespace == server.namespace;
                 if same_release {
                     return Vec::new();
@@ -524,8 +515,8 @@ impl Params {
             }
             let Some(selector) = facts.selector() else { continue };
             let mut egress = Ingress::default();
-            if let Some(release) = facts.workload.pod_labels.get(RELEASE_LABEL) {
-                egress.allow(Some(object([("podSelector", match_labels([(RELEASE_LABEL, release.clone())]))])), &[]);
+            if let Some(release) = facts.workload.pod_labels.value(RELEASE_LABEL) {
+                egress.allow(Some(object([("podSelector", match_labels([(RELEASE_LABEL, Value::from(release))]))])), &[]);
             }
             for flow in outbound.get(&facts.id).into_iter().flatten() {
                 let Some(server) = by_id.get(&flow.to) else { continue };

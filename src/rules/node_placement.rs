@@ -73,7 +73,7 @@ pub struct Params {
 impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
         let Some(w) = cx.workload else { return };
-        let Some(placement) = self.classes.get(&w.class) else { return };
+        let Some(placement) = self.classes.get(&*w.class) else { return };
         let spec = w.spec.clone();
         if let Some(selector) = &placement.node_selector {
             cx.fill(obj, &spec.key("nodeSelector"), Value::Object(selector.clone()));

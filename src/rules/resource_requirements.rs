@@ -131,7 +131,7 @@ impl Rule for Params {
     fn check(&self, cx: &mut Cx<'_>, obj: &mut Value) {
         let Some(w) = cx.workload else { return };
         let spec = w.spec.clone();
-        let Some(size) = self.sizes.get(&w.class).or_else(|| self.sizes.get(&self.default_class)) else { return };
+        let Some(size) = self.sizes.get(&*w.class).or_else(|| self.sizes.get(&self.default_class)) else { return };
         let size = size.clone();
         for slot in containers(obj, &spec, false) {
             let res = slot.ptr.key("resources");

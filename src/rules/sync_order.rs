@@ -180,7 +180,7 @@ impl Params {
         if let Some(w) = d.wave {
             return w;
         }
-        let own = self.wave(self.layer(d.id.group(), d.id.kind(), &serde_json::Map::new(), Some(&d.class)));
+        let own = self.wave(self.layer(d.id.group(), d.id.kind(), &serde_json::Map::new(), Some(&*d.class)));
         own.max(d.needs_wave.unwrap_or(i64::MIN))
     }
 }
