@@ -6,7 +6,8 @@
 //! repository (line for line the same, but for `{{ ... }}` substitutions) points into the
 //! template instead of the rendered input.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
@@ -119,11 +120,12 @@ pub fn write_pretty(value: &impl Serialize, out: &mut dyn Write) -> std::io::Res
     out.flush()
 }
 
-/// A document, with the violations in it: their place in the report and their path.
-type Wanted<'a> = (&'a Document<Sealed>, Vec<(usize, Pointer)>);
-
 /// Where each violation points: a file (a SARIF URI) and a 1-based line. Every document is
 /// read once for all its violations, and each template file once.
+///
+/// Violations are found by their place in the report and their paths borrowed from it, not
+/// copied: a stream of many small workloads has a hundred thousand violations, and a copy of
+/// each path with it took more than the rest of the log's making.
 fn locations(
     report: &Report,
     inputs: &[Input],
@@ -132,16 +134,12 @@ fn locations(
 ) -> Vec<(Arc<str>, usize)> {
     let by_number: HashMap<usize, &Document<Sealed>> =
         docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
-    let mut wanted: BTreeMap<usize, Vec<(usize, Pointer)>> = BTreeMap::new();
-    for (i, v) in report.violations.iter().enumerate() {
-        if by_number.contains_key(&v.resource.document()) {
-            let within = match v.resource.item() {
-                Some(item) => Pointer::root().key("items").index(item).join(&v.path),
-                None => v.path.clone(),
-            };
-            wanted.entry(v.resource.document()).or_default().push((i, within));
-        }
-    }
+    // (document number, place in the report), by document and then in the report's order.
+    let mut wanted: Vec<(usize, usize)> = (report.violations.iter().enumerate())
+        .filter(|(_, v)| by_number.contains_key(&v.resource.document()))
+        .map(|(i, v)| (v.resource.document(), i))
+        .collect();
+    wanted.sort_unstable();
     // Each input's URI is made once and shared by its violations: a document can have
     // thousands, and a copy of the URI each took more than the rest of its location.
     let input_uris: Vec<Arc<str>> = inputs.iter().map(|i| Arc::from(uri_of(&i.origin))).collect();
@@ -149,29 +147,42 @@ fn locations(
     let start = (input_uris.first().cloned().unwrap_or_else(|| Arc::from("stdin")), 1);
     let mut out = vec![start; report.violations.len()];
     let mut templates = Templates::default();
-    let wanted: Vec<Wanted> =
-        wanted.into_iter().filter_map(|(number, found)| Some((*by_number.get(&number)?, found))).collect();
-    // Template files are read once each, in document order; documents are located in parallel.
+    // Each document with the places of its violations.
+    let found: Vec<(&Document<Sealed>, &[(usize, usize)])> =
+        wanted.chunk_by(|a, b| a.0 == b.0).filter_map(|run| Some((*by_number.get(&run[0].0)?, run))).collect();
+    // Template files are read once each, in document order; documents are located in
+    // parallel, a batch at a time, so that only a batch's lines wait to be placed.
     let mapped: Vec<Option<Mapped>> =
-        wanted.iter().map(|(doc, _)| doc.template().and_then(|t| templates.map(t, doc, inputs, sources))).collect();
-    let located: Vec<Vec<Option<usize>>> = wanted
-        .par_iter()
-        .map(|(doc, found)| {
-            let pointers: Vec<Pointer> = found.iter().map(|(_, p)| p.clone()).collect();
-            yaml::locate_all(doc.text(inputs), &pointers)
-        })
-        .collect();
-    for (((doc, found), template), lines) in wanted.iter().zip(mapped).zip(located) {
-        for ((i, _), offset) in found.iter().zip(lines) {
-            // The line within the document's text, separator included.
-            let offset = offset.unwrap_or(1);
-            out[*i] = match &template {
-                Some(mapped) => (mapped.uri.clone(), mapped.line(offset)),
-                None => (input_uris[doc.input].clone(), doc.chunk.line + offset - 1),
-            };
+        found.iter().map(|(doc, _)| doc.template().and_then(|t| templates.map(t, doc, inputs, sources))).collect();
+    const BATCH: usize = 1024;
+    for (batch, mapped) in found.chunks(BATCH).zip(mapped.chunks(BATCH)) {
+        let located: Vec<Vec<Option<usize>>> = batch
+            .par_iter()
+            .map(|(doc, run)| {
+                let pointers: Vec<Cow<Pointer>> = run.iter().map(|&(_, i)| within(&report.violations[i])).collect();
+                yaml::locate_all(doc.text(inputs), &pointers)
+            })
+            .collect();
+        for (((doc, run), template), lines) in batch.iter().zip(mapped).zip(located) {
+            for (&(_, i), offset) in run.iter().zip(lines) {
+                // The line within the document's text, separator included.
+                let offset = offset.unwrap_or(1);
+                out[i] = match template {
+                    Some(mapped) => (mapped.uri.clone(), mapped.line(offset)),
+                    None => (input_uris[doc.input].clone(), doc.chunk.line + offset - 1),
+                };
+            }
         }
     }
     out
+}
+
+/// The path of `v` within its document's text: an item of a List is under `/items/N`.
+fn within(v: &Violation) -> Cow<'_, Pointer> {
+    match v.resource.item() {
+        Some(item) => Cow::Owned(Pointer::root().key("items").index(item).join(&v.path)),
+        None => Cow::Borrowed(&v.path),
+    }
 }
 
 /// A document lined up with its chart template: body line `k` (1-based, the first line after

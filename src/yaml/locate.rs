@@ -3,6 +3,7 @@
 //! every pointer of one document is located in a single pass over its events, so a document
 //! with thousands of findings is read once, not once per finding.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use serde_saphyr::granit_parser::{Event, Parser};
@@ -29,14 +30,14 @@ pub fn locate(text: &str, pointer: &Pointer) -> Option<usize> {
 
 /// [`locate`] for every pointer of `pointers`, in one pass over `text`: the result holds the
 /// line of each, in the same order.
-pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
+pub fn locate_all<P: Borrow<Pointer>>(text: &str, pointers: &[P]) -> Vec<Option<usize>> {
     // Every prefix of every pointer (the pointer itself included), escaped as pointers are:
     // slices of the pointers' own text, each with the line where its node was first seen and
     // the last line it was seen at. A document with many violations asks for as many pointers,
     // and a copy of every prefix with the pointers it leads to took several times the text.
     let mut prefixes: HashMap<&str, Sighting> = HashMap::new();
     for pointer in pointers {
-        for prefix in prefixes_of(pointer.as_str()) {
+        for prefix in prefixes_of(pointer.borrow().as_str()) {
             prefixes.entry(prefix).or_default();
         }
     }
@@ -53,7 +54,7 @@ pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
     for event in Parser::new_from_str_with_options(text, options) {
         let Ok((event, span)) = event else {
             // As a single pointer's search would: what was found stays, the rest is unknown.
-            return pointers.iter().map(|p| prefixes.get(p.as_str()).and_then(Sighting::first)).collect();
+            return pointers.iter().map(|p| prefixes.get(p.borrow().as_str()).and_then(Sighting::first)).collect();
         };
         let line = span.start.line();
         let is_collection = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
@@ -130,7 +131,7 @@ pub fn locate_all(text: &str, pointers: &[Pointer]) -> Vec<Option<usize>> {
             prefixes_of(path).filter(|prefix| prefix.len() < path.len()).filter_map(|p| sighting(p).last()).max()
         })
     };
-    pointers.iter().map(line_of).collect()
+    pointers.iter().map(|p| line_of(p.borrow())).collect()
 }
 
 /// Where a prefix of the pointers [`locate_all`] looks for was seen: the first and last lines,
