@@ -65,7 +65,10 @@ impl Labels for Map<String, Value> {
 /// string is kept as there with no text (Kubernetes refuses it, and so does temper's check of
 /// types, but the answers stay those of the mapping it was read from).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LabelSet(Box<[(Arc<str>, Option<Arc<str>>)]>);
+pub struct LabelSet(Box<[Label]>);
+
+/// A label of a [`LabelSet`]: its key, and its value if that is a string.
+type Label = (Arc<str>, Option<Arc<str>>);
 
 impl LabelSet {
     pub fn of(labels: &Map<String, Value>) -> LabelSet {

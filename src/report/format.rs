@@ -148,7 +148,7 @@ fn locations(
     let mut out = vec![start; report.violations.len()];
     let mut templates = Templates::default();
     // Each document with the places of its violations.
-    let found: Vec<(&Document<Sealed>, &[(usize, usize)])> =
+    let found: Vec<Found> =
         wanted.chunk_by(|a, b| a.0 == b.0).filter_map(|run| Some((*by_number.get(&run[0].0)?, run))).collect();
     // Template files are read once each, in document order; documents are located in
     // parallel, a batch at a time, so that only a batch's lines wait to be placed.
@@ -176,6 +176,9 @@ fn locations(
     }
     out
 }
+
+/// A document, with its violations' places in the report (see [`locations`]).
+type Found<'a> = (&'a Document<Sealed>, &'a [(usize, usize)]);
 
 /// The path of `v` within its document's text: an item of a List is under `/items/N`.
 fn within(v: &Violation) -> Cow<'_, Pointer> {
