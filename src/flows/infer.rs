@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Result;
 use crate::index::Index;
+use crate::intern;
 use crate::object::{self, ResourceId};
 use crate::read::{self, Document, Sealed};
 use crate::select::{Labels, Selector};
@@ -40,8 +41,8 @@ impl Service {
 
     /// The target ports of the service ports `port` names (a number or a port name); all of
     /// them for `None`.
-    fn targets(&self, port: Option<&PortRef>) -> Vec<(PortRef, String)> {
-        let matches = |(name, number, _, _): &&(Option<String>, i64, PortRef, String)| match port {
+    fn targets(&self, port: Option<&PortRef>) -> Vec<(PortRef, Arc<str>)> {
+        let matches = |(name, number, _, _): &&ServicePort| match port {
             None => true,
             Some(PortRef::Number(n)) => number == n,
             Some(PortRef::Name(n)) => name.as_deref() == Some(n.as_str()),
@@ -107,10 +108,14 @@ pub const METRICS_PORT_NAMES: &[&str] = &["metrics", "http-metrics"];
 #[derive(Debug, Default)]
 pub struct Inferred {
     pub flows: Vec<Flow>,
-    pub service_ports: HashMap<ResourceId, Vec<(PortRef, String)>>,
+    pub service_ports: HashMap<ResourceId, Vec<(PortRef, Arc<str>)>>,
     pub services: HashMap<ResourceId, Vec<Arc<ServiceView>>>,
     pub monitored: HashSet<ResourceId>,
 }
+
+/// A port of a Service: (name, port, target port, protocol). The name and protocol are
+/// shared texts (`intern`): most Services name `http` and TCP.
+pub type ServicePort = (Option<Arc<str>>, i64, PortRef, Arc<str>);
 
 /// A Service that selects a workload, as a monitor sees it.
 #[derive(Clone, Debug)]
@@ -118,8 +123,7 @@ pub struct ServiceView {
     pub name: String,
     /// Its own labels, which ServiceMonitors select it by.
     pub labels: Map<String, Value>,
-    /// (name, port, target port, protocol).
-    pub ports: Vec<(Option<String>, i64, PortRef, String)>,
+    pub ports: Vec<ServicePort>,
 }
 
 impl Network {
@@ -215,8 +219,8 @@ impl Network {
                     .filter_map(|p| {
                         let port = p.get("port").and_then(Value::as_i64)?;
                         let target = p.get("targetPort").and_then(PortRef::of).unwrap_or(PortRef::Number(port));
-                        let protocol = object::str_at(p, &["protocol"]).unwrap_or("TCP").to_string();
-                        Some((object::str_at(p, &["name"]).map(str::to_string), port, target, protocol))
+                        let protocol = intern::text(object::str_at(p, &["protocol"]).unwrap_or("TCP"));
+                        Some((object::str_at(p, &["name"]).map(intern::text), port, target, protocol))
                     })
                     .collect();
                 ports.shrink_to_fit();
@@ -340,7 +344,7 @@ impl Network {
     /// The connections the workloads need, and the ports Services send to each workload.
     pub fn infer(&self, workloads: &[WorkloadFacts], index: &Index) -> Inferred {
         let servers = Servers::new(workloads);
-        let mut service_ports: HashMap<ResourceId, Vec<(PortRef, String)>> = HashMap::new();
+        let mut service_ports: HashMap<ResourceId, Vec<(PortRef, Arc<str>)>> = HashMap::new();
         let mut services: HashMap<ResourceId, Vec<Arc<ServiceView>>> = HashMap::new();
         for service in &self.services {
             for w in servers.selected_by(&service.namespace, &service.selector, index) {
@@ -419,11 +423,11 @@ impl Network {
             to_service(&Source::Outside, service, None, reason, &mut flows);
         }
         for facts in workloads {
-            let host_ports: Vec<(PortRef, String)> = facts
+            let host_ports: Vec<(PortRef, Arc<str>)> = facts
                 .ports
                 .iter()
                 .filter(|p| p.host_port.is_some())
-                .filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string())))
+                .filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol))))
                 .collect();
             if !host_ports.is_empty() {
                 flows.push(Flow {
@@ -437,9 +441,9 @@ impl Network {
             // Metrics scraping announced on the pods.
             if let Some(port) = facts.scrape {
                 let ports = match port {
-                    Some(p) => vec![(PortRef::Number(p), "TCP".to_string())],
+                    Some(p) => vec![(PortRef::Number(p), intern::text("TCP"))],
                     None => {
-                        facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string()))).collect()
+                        facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol)))).collect()
                     }
                 };
                 flows.push(Flow {
@@ -451,18 +455,18 @@ impl Network {
                 });
             }
             // Metrics ports by name, which monitors (temper's `monitoring` among them) scrape.
-            let scraped: Vec<(PortRef, String)> = match facts.scrape {
-                Some(Some(p)) => vec![(PortRef::Number(p), "TCP".to_string())],
+            let scraped: Vec<(PortRef, Arc<str>)> = match facts.scrape {
+                Some(Some(p)) => vec![(PortRef::Number(p), intern::text("TCP"))],
                 Some(None) => {
-                    facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string()))).collect()
+                    facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol)))).collect()
                 }
                 None => Vec::new(),
             };
-            let metrics: Vec<(PortRef, String)> = facts
+            let metrics: Vec<(PortRef, Arc<str>)> = facts
                 .ports
                 .iter()
                 .filter(|p| p.name.as_deref().is_some_and(|n| METRICS_PORT_NAMES.contains(&n)))
-                .filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string())))
+                .filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol))))
                 .filter(|port| !scraped.contains(port))
                 .collect();
             if !metrics.is_empty() {
@@ -518,7 +522,7 @@ impl Network {
                         from: Source::Monitoring,
                         to: facts.id.clone(),
                         namespace: facts.namespace.clone(),
-                        ports: ports.iter().map(|p| (p.clone(), "TCP".to_string())).collect(),
+                        ports: ports.iter().map(|p| (p.clone(), intern::text("TCP"))).collect(),
                         reason: "a PodMonitor scrapes it".into(),
                     });
                 }

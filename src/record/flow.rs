@@ -1,6 +1,8 @@
 //! The connections a release needs, as a run records them: who opens each, which workload's
 //! pods accept it, on which ports, and why temper thinks it is needed.
 
+use std::sync::Arc;
+
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
@@ -81,7 +83,7 @@ pub struct Flow {
     pub namespace: Option<String>,
     /// Container ports, by number or name, each with its protocol (TCP, UDP or SCTP).
     #[serde(serialize_with = "ports")]
-    pub ports: Vec<(PortRef, String)>,
+    pub ports: Vec<(PortRef, Arc<str>)>,
     /// Why temper thinks the release needs it.
     pub reason: String,
 }
@@ -93,7 +95,7 @@ impl Flow {
     }
 }
 
-fn ports<S: Serializer>(ports: &[(PortRef, String)], s: S) -> Result<S::Ok, S::Error> {
+fn ports<S: Serializer>(ports: &[(PortRef, Arc<str>)], s: S) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     struct Port<'a> {
         port: &'a PortRef,

@@ -292,7 +292,7 @@ fn service_endpoint<'a>(
                     PortRef::Number(n) => port.number == Some(*n),
                 }
         })?;
-        Some((&**s, name.clone()?, selector))
+        Some((&**s, name.as_deref()?.to_string(), selector))
     })
 }
 

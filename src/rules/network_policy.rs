@@ -2,6 +2,7 @@
 
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
@@ -242,8 +243,8 @@ impl Rule for Params {
                 continue;
             }
             // The ports its own release may use: what it declares, and what Services send it.
-            let mut ports: Vec<(PortRef, String)> =
-                facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, p.protocol.to_string()))).collect();
+            let mut ports: Vec<(PortRef, Arc<str>)> =
+                facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol)))).collect();
             for port in gx.inferred.service_ports.get(&facts.id).into_iter().flatten() {
                 let port = numbered(port, facts);
                 if !ports.contains(&port) {
@@ -267,7 +268,7 @@ impl Rule for Params {
                 ingress.allow(Some(namespace_peer(&self.ingress_namespace)), &ports);
             }
             for flow in into {
-                let flow_ports: Vec<(PortRef, String)> = flow.ports.iter().map(|p| numbered(p, facts)).collect();
+                let flow_ports: Vec<(PortRef, Arc<str>)> = flow.ports.iter().map(|p| numbered(p, facts)).collect();
                 for peer in self.peers(flow, facts, release, &by_id, gx) {
                     ingress.allow(peer, &flow_ports);
                 }
@@ -351,7 +352,7 @@ impl Rule for Params {
 
 /// A named port as the number the workload's containers declare for it, when they do: the
 /// policy then says what a reader can check against the Service.
-fn numbered((port, protocol): &(PortRef, String), facts: &WorkloadFacts) -> (PortRef, String) {
+fn numbered((port, protocol): &(PortRef, Arc<str>), facts: &WorkloadFacts) -> (PortRef, Arc<str>) {
     let number = match port {
         PortRef::Name(name) => facts
             .ports
@@ -374,7 +375,7 @@ fn namespace_peer(ns: &str) -> Value {
 
 /// Ingress rules, one per peer, each with the ports allowed from it.
 /// Ports with their protocols.
-type Ports = Vec<(PortRef, String)>;
+type Ports = Vec<(PortRef, Arc<str>)>;
 
 #[derive(Default)]
 struct Ingress {
@@ -383,7 +384,7 @@ struct Ingress {
 }
 
 impl Ingress {
-    fn allow(&mut self, peer: Option<Value>, ports: &[(PortRef, String)]) {
+    fn allow(&mut self, peer: Option<Value>, ports: &[(PortRef, Arc<str>)]) {
         let at = match self.rules.iter().position(|(p, _)| *p == peer) {
             Some(at) => at,
             None => {
@@ -411,7 +412,7 @@ impl Ingress {
                                 PortRef::Number(n) => Value::from(n),
                                 PortRef::Name(name) => Value::from(name),
                             };
-                            object([("port", port), ("protocol", Value::from(protocol))])
+                            object([("port", port), ("protocol", Value::from(&*protocol))])
                         })
                         .collect(),
                 );
