@@ -108,14 +108,24 @@ fn empty(v: &Value) -> bool {
 /// form differs from it, and its canonical JSON is hashed as it is written, a piece at a time:
 /// a copy and the text of a 6 MB object took 32 MB at once.
 pub fn object_digest(obj: &Value, secrets: &SecretValues) -> String {
+    object_sha256(obj, secrets).to_string()
+}
+
+/// [`object_digest`], as its bytes.
+fn object_sha256(obj: &Value, secrets: &SecretValues) -> Sha256Sum {
     let canonical = if is_canonical(obj) { Cow::Borrowed(obj) } else { Cow::Owned(canonical_object(obj, secrets)) };
-    sha256_of_pieces(|text, take| canon::write_canonical_in_pieces(&canonical, text, take))
+    sha256_bytes_of_pieces(|text, take| canon::write_canonical_in_pieces(&canonical, text, take))
 }
 
 /// [`sha256`] of the text `write` makes, hashed a piece at a time: `write` hands the text it
 /// has made so far to `take` (which hashes and clears it) whenever it holds more than
 /// [`canon::PIECE`] bytes, so that the whole text is never held.
 fn sha256_of_pieces(write: impl FnOnce(&mut String, &mut dyn FnMut(&mut String))) -> String {
+    sha256_bytes_of_pieces(write).to_string()
+}
+
+/// [`sha256_of_pieces`], as its bytes.
+fn sha256_bytes_of_pieces(write: impl FnOnce(&mut String, &mut dyn FnMut(&mut String))) -> Sha256Sum {
     let mut hasher = Sha256::new();
     let mut text = String::new();
     write(&mut text, &mut |piece: &mut String| {
@@ -123,7 +133,20 @@ fn sha256_of_pieces(write: impl FnOnce(&mut String, &mut dyn FnMut(&mut String))
         piece.clear();
     });
     hasher.update(text.as_bytes());
-    format!("sha256:{}", hex(&hasher.finalize()))
+    Sha256Sum(hasher.finalize().into())
+}
+
+/// A SHA-256 digest, written `sha256:` and its lowercase hex. Kept as its bytes: a run keeps
+/// a digest per object of its input and of its output for the compliance statement, and as
+/// text each took 104 bytes where these take 32. Bytes order as their hex does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sha256Sum(pub [u8; 32]);
+
+impl std::fmt::Display for Sha256Sum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("sha256:")?;
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
 }
 
 /// Whether `obj` is its own canonical form ([`canonical_object`] would change nothing): it
@@ -151,12 +174,12 @@ fn is_canonical(obj: &Value) -> bool {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Entry {
     pub id: String,
-    pub digest: String,
+    pub digest: Sha256Sum,
 }
 
 impl Entry {
     pub fn of(obj: &Value, secrets: &SecretValues) -> Entry {
-        Entry { id: Key::of(obj).to_string(), digest: object_digest(obj, secrets) }
+        Entry { id: Key::of(obj).to_string(), digest: object_sha256(obj, secrets) }
     }
 }
 
@@ -179,7 +202,7 @@ pub fn set_digest<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
             text.push_str("{\"id\":");
             canon::write_string(&entry.id, text);
             text.push_str(",\"sha256\":");
-            canon::write_string(&entry.digest, text);
+            canon::write_string(&entry.digest.to_string(), text);
             text.push('}');
             if text.len() > canon::PIECE {
                 take(text);
@@ -327,13 +350,13 @@ pub fn stamp(
     for doc in docs.iter_mut() {
         let number = doc.number;
         doc.edit(|item, obj| {
-            let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
+            let digest = digests.next().map(|e| e.digest.to_string()).unwrap_or_default();
             put(number, item, obj, &digest, &mut changes);
         })?;
     }
     // Generated objects are not input documents: their stamps are part of them, not changes.
     for g in generated.iter_mut() {
-        let digest = digests.next().map(|e| e.digest.clone()).unwrap_or_default();
+        let digest = digests.next().map(|e| e.digest.to_string()).unwrap_or_default();
         let mut object = g.object()?;
         put(0, None, &mut object, &digest, &mut Vec::new());
         g.replace(&object);
@@ -387,7 +410,7 @@ pub fn read_stamps(docs: &[Document], secrets: &SecretValues) -> Result<Stamped,
                 Some(_) => {}
             }
             let entry = Entry::of(obj, secrets);
-            if entry.digest != object {
+            if entry.digest.to_string() != object {
                 return Err(format!(
                     "{id} was modified after stamping (its object digest is {}, stamped {object})",
                     entry.digest
@@ -474,10 +497,25 @@ mod tests {
         assert_ne!(object_digest(&plain, &key), object_digest(&same_length, &key));
     }
 
+    /// A digest kept as bytes is written as it was as text, and orders as its text does.
+    #[test]
+    fn digest_bytes_write_and_order_as_their_text() {
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}});
+        let text = sha256(canonical(&canonical_object(&obj, &SecretValues::Length)).as_bytes());
+        assert_eq!(object_digest(&obj, &SecretValues::Length), text);
+        assert_eq!(Entry::of(&obj, &SecretValues::Length).digest.to_string(), text);
+        let sums = [[0u8; 32], [9; 32], [10; 32], [15; 32], [16; 32], [160; 32], [255; 32]].map(Sha256Sum);
+        for a in sums {
+            for b in sums {
+                assert_eq!(a.cmp(&b), a.to_string().cmp(&b.to_string()), "{a} {b}");
+            }
+        }
+    }
+
     #[test]
     fn set_digests_ignore_order() {
-        let a = Entry { id: "a".into(), digest: "sha256:1".into() };
-        let b = Entry { id: "b".into(), digest: "sha256:2".into() };
+        let a = Entry { id: "a".into(), digest: Sha256Sum([1; 32]) };
+        let b = Entry { id: "b".into(), digest: Sha256Sum([2; 32]) };
         assert_eq!(set_digest(&[a.clone(), b.clone()]), set_digest(&[b, a]));
     }
 
@@ -492,11 +530,15 @@ mod tests {
             long.as_str(),
             "v1/ConfigMap//a",
         ];
-        let entries: Vec<Entry> =
-            ids.iter().enumerate().map(|(i, id)| Entry { id: id.to_string(), digest: format!("sha256:{i}") }).collect();
-        let mut sorted = entries.clone();
+        let entries: Vec<Entry> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| Entry { id: id.to_string(), digest: Sha256Sum([i as u8 * 17; 32]) })
+            .collect();
+        // Sorted as their texts: a digest's bytes order as its hex.
+        let mut sorted: Vec<(String, String)> = entries.iter().map(|e| (e.id.clone(), e.digest.to_string())).collect();
         sorted.sort();
-        let list: Vec<Value> = sorted.iter().map(|e| json!({"id": e.id, "sha256": e.digest})).collect();
+        let list: Vec<Value> = sorted.iter().map(|(id, digest)| json!({"id": id, "sha256": digest})).collect();
         assert_eq!(set_digest(&entries), sha256(canonical(&Value::from(list)).as_bytes()));
         assert_eq!(set_digest(&[]), sha256(b"[]"));
     }
