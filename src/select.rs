@@ -75,10 +75,6 @@ impl LabelSet {
         LabelSet(labels.iter().map(|(k, v)| (intern::text(k), v.as_str().map(intern::text))).collect())
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// The labels as a mapping (a value that is not a string as `null`).
     pub fn to_map(&self) -> Map<String, Value> {
         self.0.iter().map(|(k, v)| (k.to_string(), v.as_deref().map_or(Value::Null, Value::from))).collect()

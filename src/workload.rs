@@ -243,12 +243,10 @@ pub enum PortValue {
 
 impl PortValue {
     pub fn of(value: &Value) -> PortValue {
-        match value {
-            Value::Number(n) if n.is_i64() => {
-                n.as_i64().map_or_else(|| PortValue::Other(Box::new(value.clone())), PortValue::Number)
-            }
-            Value::String(s) => PortValue::Text(intern::text(s)),
-            _ => PortValue::Other(Box::new(value.clone())),
+        match (value.as_i64(), value) {
+            (Some(n), _) => PortValue::Number(n),
+            (None, Value::String(s)) => PortValue::Text(intern::text(s)),
+            (None, _) => PortValue::Other(Box::new(value.clone())),
         }
     }
 
