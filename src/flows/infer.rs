@@ -553,19 +553,27 @@ impl Network {
 /// without walking every workload. It borrows the workloads' labels: a copy of every pod's
 /// labels was a tenth of the heap on a stream of many small workloads.
 struct Servers<'a> {
-    by_pair: HashMap<(&'a str, &'a str), Vec<usize>>,
+    /// Every pod label pair with the place of its workload, sorted: the workloads of a pair
+    /// are a range, in stream order, found by binary search. A map from each pair to a list of
+    /// places kept a list per pair, and most pairs are one workload's own (`app: name`).
+    by_pair: Vec<(&'a str, &'a str, usize)>,
     workloads: &'a [WorkloadFacts],
 }
 
 impl<'a> Servers<'a> {
     fn new(workloads: &'a [WorkloadFacts]) -> Servers<'a> {
-        let mut by_pair: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
-        for (i, w) in workloads.iter().enumerate() {
-            for pair in w.workload.pod_labels.pairs() {
-                by_pair.entry(pair).or_default().push(i);
-            }
-        }
+        let mut by_pair: Vec<(&str, &str, usize)> = (workloads.iter().enumerate())
+            .flat_map(|(i, w)| w.workload.pod_labels.pairs().map(move |(k, v)| (k, v, i)))
+            .collect();
+        by_pair.sort_unstable();
         Servers { by_pair, workloads }
+    }
+
+    /// The places of the workloads whose pods carry `key: value`, in stream order.
+    fn with_pair(&self, key: &str, value: &str) -> &[(&'a str, &'a str, usize)] {
+        let start = self.by_pair.partition_point(|&(k, v, _)| (k, v) < (key, value));
+        let len = self.by_pair[start..].partition_point(|&(k, v, _)| (k, v) == (key, value));
+        &self.by_pair[start..start + len]
     }
 
     /// The workloads whose pods a Service in `ns` with `selector` sends traffic to. A Service
@@ -573,16 +581,16 @@ impl<'a> Servers<'a> {
     fn selected_by(&self, ns: &Option<String>, selector: &[(Box<str>, Box<str>)], index: &Index) -> Vec<usize> {
         // The rarest of the selector's labels: labels every pod shares (part-of, instance)
         // would make each lookup meet every workload.
-        let mut candidates: &[usize] = &[];
+        let mut candidates: &[(&str, &str, usize)] = &[];
         for (i, (k, v)) in selector.iter().enumerate() {
-            let bucket = self.by_pair.get(&(&**k, &**v)).map(Vec::as_slice).unwrap_or_default();
+            let bucket = self.with_pair(k, v);
             if i == 0 || bucket.len() < candidates.len() {
                 candidates = bucket;
             }
         }
         candidates
             .iter()
-            .copied()
+            .map(|&(_, _, i)| i)
             .filter(|&i| {
                 let w = &self.workloads[i];
                 let labels = &w.workload.pod_labels;
