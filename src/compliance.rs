@@ -46,7 +46,7 @@ pub enum SecretValues {
 
 /// `sha256:` and the hex digest of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+    Sha256Sum(Sha256::digest(bytes).into()).to_string()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -107,25 +107,15 @@ fn empty(v: &Value) -> bool {
 /// The digest of one object's canonical form. The object is copied only where the canonical
 /// form differs from it, and its canonical JSON is hashed as it is written, a piece at a time:
 /// a copy and the text of a 6 MB object took 32 MB at once.
-pub fn object_digest(obj: &Value, secrets: &SecretValues) -> String {
-    object_sha256(obj, secrets).to_string()
-}
-
-/// [`object_digest`], as its bytes.
-fn object_sha256(obj: &Value, secrets: &SecretValues) -> Sha256Sum {
+pub fn object_digest(obj: &Value, secrets: &SecretValues) -> Sha256Sum {
     let canonical = if is_canonical(obj) { Cow::Borrowed(obj) } else { Cow::Owned(canonical_object(obj, secrets)) };
-    sha256_bytes_of_pieces(|text, take| canon::write_canonical_in_pieces(&canonical, text, take))
+    sha256_of_pieces(|text, take| canon::write_canonical_in_pieces(&canonical, text, take))
 }
 
 /// [`sha256`] of the text `write` makes, hashed a piece at a time: `write` hands the text it
 /// has made so far to `take` (which hashes and clears it) whenever it holds more than
 /// [`canon::PIECE`] bytes, so that the whole text is never held.
-fn sha256_of_pieces(write: impl FnOnce(&mut String, &mut dyn FnMut(&mut String))) -> String {
-    sha256_bytes_of_pieces(write).to_string()
-}
-
-/// [`sha256_of_pieces`], as its bytes.
-fn sha256_bytes_of_pieces(write: impl FnOnce(&mut String, &mut dyn FnMut(&mut String))) -> Sha256Sum {
+fn sha256_of_pieces(write: impl FnOnce(&mut String, &mut dyn FnMut(&mut String))) -> Sha256Sum {
     let mut hasher = Sha256::new();
     let mut text = String::new();
     write(&mut text, &mut |piece: &mut String| {
@@ -179,7 +169,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn of(obj: &Value, secrets: &SecretValues) -> Entry {
-        Entry { id: Key::of(obj).to_string(), digest: object_sha256(obj, secrets) }
+        Entry { id: Key::of(obj).to_string(), digest: object_digest(obj, secrets) }
     }
 }
 
@@ -210,6 +200,7 @@ pub fn set_digest<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
         }
         text.push(']');
     })
+    .to_string()
 }
 
 /// The digest of the resolved environment: every rule's mode and parameters, the overlays
@@ -480,7 +471,11 @@ mod tests {
                 assert_eq!(copied, obj, "said to be canonical");
                 borrowed += 1;
             }
-            assert_eq!(object_digest(&obj, &SecretValues::Length), sha256(canonical(&copied).as_bytes()), "{obj}");
+            assert_eq!(
+                object_digest(&obj, &SecretValues::Length).to_string(),
+                sha256(canonical(&copied).as_bytes()),
+                "{obj}"
+            );
         }
         assert_eq!(borrowed, 6, "hashed without a copy: the plain, annotated, odd, bare and large objects");
     }
@@ -502,7 +497,7 @@ mod tests {
     fn digest_bytes_write_and_order_as_their_text() {
         let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}});
         let text = sha256(canonical(&canonical_object(&obj, &SecretValues::Length)).as_bytes());
-        assert_eq!(object_digest(&obj, &SecretValues::Length), text);
+        assert_eq!(object_digest(&obj, &SecretValues::Length).to_string(), text);
         assert_eq!(Entry::of(&obj, &SecretValues::Length).digest.to_string(), text);
         let sums = [[0u8; 32], [9; 32], [10; 32], [15; 32], [16; 32], [160; 32], [255; 32]].map(Sha256Sum);
         for a in sums {

@@ -135,10 +135,9 @@ fn locations(
     let by_number: HashMap<usize, &Document<Sealed>> =
         docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
     // (document number, place in the report), by document and then in the report's order.
-    let mut wanted: Vec<(usize, usize)> = (report.violations.iter().enumerate())
-        .filter(|(_, v)| by_number.contains_key(&v.resource.document()))
-        .map(|(i, v)| (v.resource.document(), i))
-        .collect();
+    // Findings about no document of the stream (a namespace's) are dropped with their run below.
+    let mut wanted: Vec<(usize, usize)> =
+        report.violations.iter().enumerate().map(|(i, v)| (v.resource.document(), i)).collect();
     wanted.sort_unstable();
     // Each input's URI is made once and shared by its violations: a document can have
     // thousands, and a copy of the URI each took more than the rest of its location.

@@ -243,7 +243,7 @@ impl Rule for Params {
                 continue;
             }
             // The ports its own release may use: what it declares, and what Services send it.
-            let mut ports: Vec<(PortRef, Arc<str>)> =
+            let mut ports: Ports =
                 facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol)))).collect();
             for port in gx.inferred.service_ports.get(&facts.id).into_iter().flatten() {
                 let port = numbered(port, facts);
@@ -268,7 +268,7 @@ impl Rule for Params {
                 ingress.allow(Some(namespace_peer(&self.ingress_namespace)), &ports);
             }
             for flow in into {
-                let flow_ports: Vec<(PortRef, Arc<str>)> = flow.ports.iter().map(|p| numbered(p, facts)).collect();
+                let flow_ports: Ports = flow.ports.iter().map(|p| numbered(p, facts)).collect();
                 for peer in self.peers(flow, facts, release, &by_id, gx) {
                     ingress.allow(peer, &flow_ports);
                 }
