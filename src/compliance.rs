@@ -21,7 +21,9 @@ use crate::error::Result;
 use crate::object::{self, Key, ResourceId};
 use crate::pointer::{self, Pointer};
 use crate::read::{Document, Sealed};
-use crate::record::{Change, ExemptionSource, ExemptionUse, Generated, Json, Mode, RuleId, Tool, Violation};
+use crate::record::{
+    Change, ExemptionSource, ExemptionUse, Generated, Json, Mode, RuleId, Tallied, Tally, Tool, Violation,
+};
 
 pub const SCHEME: &str = "temper.dev/compliance/v1";
 pub const PREDICATE_TYPE: &str = "https://temper.dev/compliance/v1";
@@ -257,20 +259,12 @@ pub fn statement(
     policy: &Policy,
     input_digest: &str,
     outputs_digest: &str,
-    violations: &[Violation],
+    violations: &Tally,
     exemptions: &[ExemptionUse],
 ) -> Compliance {
     let mut rules = BTreeMap::new();
     for rule in &policy.rules {
-        let mine = violations.iter().filter(|v| v.rule == rule.id);
-        let (mut failing, mut exempted) = (0, 0);
-        for v in mine {
-            if v.exempted().is_some() {
-                exempted += 1;
-            } else {
-                failing += 1;
-            }
-        }
+        let Tallied { failing, exempted } = violations.of_rule(rule.id);
         let result = match (failing, exempted) {
             (0, 0) => "pass",
             (0, _) => "exempt",
@@ -431,7 +425,8 @@ impl Stamped {
     /// Recomputes the stamped hash from a check of the stream under `policy` (its violations
     /// and exemptions). `Err` says why it differs.
     pub fn verify(&self, policy: &Policy, violations: &[Violation], exemptions: &[ExemptionUse]) -> Result<(), String> {
-        let recomputed = statement(policy, &self.input_digest, &set_digest(&self.outputs), violations, exemptions);
+        let tally = Tally::of(violations);
+        let recomputed = statement(policy, &self.input_digest, &set_digest(&self.outputs), &tally, exemptions);
         if recomputed.compliance_hash == self.hash {
             return Ok(());
         }

@@ -25,7 +25,7 @@ use crate::index::Index;
 use crate::patch;
 use crate::progress::Progress;
 use crate::read::{self, Document, Input, Sealed};
-use crate::record::{Change, Findings, Generated, Keeping, Packed};
+use crate::record::{Change, Findings, Generated, Keeping, Listing, Packed};
 use crate::report::Report;
 use crate::rules::Stream;
 use crate::write::{self, Written};
@@ -60,6 +60,10 @@ pub struct Settings {
     /// (`Report::attribution`: all a review's diff reads), or counted by document (all the
     /// summary and the write stage read).
     pub changes: Keeping,
+    /// Which violations to keep whole: every one (`Report::violations`: the summary and every
+    /// report format list them), or those that fail the run, the others counted (all a
+    /// review's diff reads).
+    pub violations: Listing,
 }
 
 impl Settings {
@@ -76,6 +80,7 @@ impl Settings {
             keep_output: true,
             pack_output: false,
             changes: Keeping::Records,
+            violations: Listing::Every,
         }
     }
 
@@ -92,6 +97,7 @@ impl Settings {
             keep_output: true,
             pack_output: false,
             changes: Keeping::Records,
+            violations: Listing::Every,
         }
     }
 
@@ -115,10 +121,12 @@ impl Settings {
         Settings { pack_output: true, ..self }
     }
 
-    /// Write the manifests without keeping them (see `keep_output`), and keep of the changes
-    /// only who made them (see `changes`): a review's diff reads the values from the two sides.
+    /// Write the manifests without keeping them (see `keep_output`), keep of the changes only
+    /// who made them (see `changes`), and of the violations only those that fail the run (see
+    /// `violations`): a review's diff reads the values from the two sides, and lists its
+    /// blockers.
     pub fn for_review(self) -> Settings {
-        Settings { keep_output: false, changes: Keeping::Attribution, ..self }
+        Settings { keep_output: false, changes: Keeping::Attribution, violations: Listing::Blocking, ..self }
     }
 
     /// Keep the changes as `keeping` says (see `changes`).
@@ -225,7 +233,7 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
     if settings.strict {
         read::refuse_duplicates(inputs, &docs)?;
     }
-    let mut findings = Findings::keeping(settings.changes);
+    let mut findings = Findings::keeping(settings.changes).listing(settings.violations);
     for changes in patched {
         findings.add_changes(changes?);
     }
@@ -236,8 +244,9 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
             let changed = findings.changed_documents();
             let outputs = compliance::entries(&docs, &generated, secrets, input_entries, &changed)?;
-            let (violations, exemptions) = (&findings.violations, &findings.exemptions);
-            let statement = compliance::statement(policy, &input_digest, &set_digest(&outputs), violations, exemptions);
+            let violations = findings.tally();
+            let statement =
+                compliance::statement(policy, &input_digest, &set_digest(&outputs), &violations, &findings.exemptions);
             if settings.stamp {
                 let stamps = compliance::stamp(&mut docs, &mut generated, &outputs, &statement, policy, &input_digest)?;
                 findings.add_changes(stamps);

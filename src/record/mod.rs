@@ -12,7 +12,7 @@ mod json;
 mod packed;
 mod rule_id;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -394,6 +394,77 @@ pub struct Findings {
     pub prerequisites: Vec<Prerequisite>,
     /// The changes added since [`Findings::keeping`], when they are not kept as records.
     reduced: Reduced,
+    /// With [`Listing::Blocking`], the violations appended and not kept whole, counted by
+    /// rule; `None` with [`Listing::Every`]. Boxed: the findings of one document list every
+    /// violation.
+    unlisted: Option<Box<Tally>>,
+}
+
+/// Which violations a run keeps whole: what its outputs read of them, and no more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Listing {
+    /// Every violation: for a run whose outputs list them (the summary, every report format).
+    #[default]
+    Every,
+    /// Only those that fail the run ([`Violation::blocks`]), the others counted by rule
+    /// ([`Tally`]): for a review, whose diff lists its blockers and nothing else of the
+    /// violations. A stream of small workloads has a warning or two for each of them (16,000
+    /// for 8,000 Deployment and Service pairs in `prod`), each with words of its own.
+    Blocking,
+}
+
+/// Violations counted by rule, as the compliance statement counts them: how many fail (not
+/// exempted) and how many an exemption covers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally(BTreeMap<RuleId, Tallied>);
+
+/// The violations of one rule (or of every rule) in a [`Tally`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tallied {
+    /// Those no exemption covers, warnings included.
+    pub failing: usize,
+    pub exempted: usize,
+}
+
+impl Tally {
+    /// `violations`, counted.
+    pub fn of<'a>(violations: impl IntoIterator<Item = &'a Violation>) -> Tally {
+        let mut tally = Tally::default();
+        for v in violations {
+            tally.add(v);
+        }
+        tally
+    }
+
+    pub fn add(&mut self, violation: &Violation) {
+        let tallied = self.0.entry(violation.rule).or_default();
+        match violation.exempted() {
+            Some(_) => tallied.exempted += 1,
+            None => tallied.failing += 1,
+        }
+    }
+
+    /// Adds what `other` counted.
+    pub fn merge(&mut self, other: &Tally) {
+        for (rule, counted) in &other.0 {
+            let tallied = self.0.entry(*rule).or_default();
+            tallied.failing += counted.failing;
+            tallied.exempted += counted.exempted;
+        }
+    }
+
+    /// The violations of `rule`.
+    pub fn of_rule(&self, rule: RuleId) -> Tallied {
+        self.0.get(&rule).copied().unwrap_or_default()
+    }
+
+    /// The violations of every rule.
+    pub fn total(&self) -> Tallied {
+        self.0.values().fold(Tallied::default(), |sum, t| Tallied {
+            failing: sum.failing + t.failing,
+            exempted: sum.exempted + t.exempted,
+        })
+    }
 }
 
 /// How a run keeps the changes it records: what its outputs read of them, and no more (a
@@ -468,6 +539,35 @@ impl Findings {
     /// Findings that keep the changes added to them as `keeping` says.
     pub fn keeping(keeping: Keeping) -> Findings {
         Findings { reduced: Reduced::new(keeping), ..Findings::default() }
+    }
+
+    /// These findings (new ones: a count is not made a list again), keeping whole the
+    /// violations appended to them as `listing` says.
+    pub fn listing(self, listing: Listing) -> Findings {
+        let unlisted = match listing {
+            Listing::Every => None,
+            Listing::Blocking => Some(Box::default()),
+        };
+        Findings { unlisted, ..self }
+    }
+
+    /// Every violation found, kept whole or not, counted by rule.
+    pub fn tally(&self) -> Tally {
+        let mut tally = Tally::of(&self.violations);
+        if let Some(unlisted) = &self.unlisted {
+            tally.merge(unlisted);
+        }
+        tally
+    }
+
+    /// The violations found and not kept whole ([`Listing::Blocking`]), counted.
+    pub fn unlisted(&self) -> Tallied {
+        self.unlisted.as_ref().map(|t| t.total()).unwrap_or_default()
+    }
+
+    /// Whether `violation` is kept whole when it is appended.
+    fn lists(&self, violation: &Violation) -> bool {
+        self.unlisted.is_none() || violation.blocks()
     }
 
     /// How these findings keep the changes added to them.
@@ -566,7 +666,8 @@ impl Findings {
             })),
             Reduced::Counted(_) => {}
         }
-        self.violations.reserve_exact(total(|f| f.violations.len()));
+        let listed: usize = parts.clone().map(|f| f.violations.iter().filter(|v| self.lists(v)).count()).sum();
+        self.violations.reserve_exact(listed);
         self.exemptions.reserve_exact(total(|f| f.exemptions.len()));
         self.flows.reserve_exact(total(|f| f.flows.len()));
         self.prerequisites.reserve_exact(total(|f| f.prerequisites.len()));
@@ -577,7 +678,20 @@ impl Findings {
     pub fn append(&mut self, part: Findings) {
         self.add_reduced(part.reduced);
         self.add_changes(part.changes);
-        self.violations.extend(part.violations);
+        // What `part` counted stays counted: violations are listed as the less of the two lists
+        // them.
+        if let Some(counted) = part.unlisted {
+            match &mut self.unlisted {
+                Some(unlisted) => unlisted.merge(&counted),
+                None => self.unlisted = Some(counted),
+            }
+        }
+        for violation in part.violations {
+            match &mut self.unlisted {
+                Some(unlisted) if !violation.blocks() => unlisted.add(&violation),
+                _ => self.violations.push(violation),
+            }
+        }
         self.exemptions.extend(part.exemptions);
         self.flows.extend(part.flows);
         self.prerequisites.extend(part.prerequisites);
@@ -716,8 +830,60 @@ mod tests {
 
     #[test]
     fn findings_keep_apart_what_few_documents_hold() {
-        // A render holds a document's findings for every document until the last is checked.
-        assert!(std::mem::size_of::<Findings>() <= 160, "{} bytes", std::mem::size_of::<Findings>());
+        // The rules stage holds findings for every document of a batch, and the check of the
+        // generated objects for each of them, until they are appended to the run's.
+        assert!(std::mem::size_of::<Findings>() <= 168, "{} bytes", std::mem::size_of::<Findings>());
+    }
+
+    #[test]
+    fn listing_only_blockers_counts_the_others_as_listing_every_violation_would() {
+        let pod = |n: usize| {
+            ResourceId::of(n, None, &json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": format!("p{n}")}}))
+        };
+        let found = |n: usize, rule, severity, exempted| {
+            Violation::new(
+                rule,
+                pod(n),
+                Pointer::root().key("spec"),
+                severity,
+                &format!("absent in p{n}"),
+                exempted,
+                false,
+            )
+        };
+        let parts = || {
+            vec![
+                Findings {
+                    violations: vec![
+                        found(1, RuleId::Probes, Severity::Warning, None),
+                        found(1, RuleId::PodSecurityContext, Severity::Error, None),
+                        found(1, RuleId::PodSecurityContext, Severity::Error, Some("legacy")),
+                    ],
+                    ..Findings::default()
+                },
+                Findings::default(),
+                Findings {
+                    violations: vec![found(2, RuleId::Probes, Severity::Warning, Some("legacy"))],
+                    ..Findings::default()
+                },
+            ]
+        };
+        let mut every = Findings::default().listing(Listing::Every);
+        every.extend_all(parts());
+        let mut blocking = Findings::default().listing(Listing::Blocking);
+        blocking.extend_all(parts());
+        assert_eq!(every.violations.len(), 4);
+        let kept: Vec<(RuleId, &str)> = blocking.violations.iter().map(|v| (v.rule, v.message())).collect();
+        assert_eq!(kept, [(RuleId::PodSecurityContext, "absent in p1")]);
+        assert!(blocking.violations.iter().all(Violation::blocks));
+        assert_eq!(blocking.tally(), every.tally());
+        assert_eq!(every.tally().of_rule(RuleId::Probes), Tallied { failing: 1, exempted: 1 });
+        assert_eq!(every.tally().total(), Tallied { failing: 2, exempted: 2 });
+        assert_eq!((every.unlisted(), blocking.unlisted()), (Tallied::default(), Tallied { failing: 1, exempted: 2 }));
+        // A part that counted stays counted in what it is appended to.
+        let mut outer = Findings::default();
+        outer.extend(blocking);
+        assert_eq!((outer.violations.len(), outer.tally()), (1, every.tally()));
     }
 
     #[test]

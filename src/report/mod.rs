@@ -38,6 +38,8 @@ pub struct Report {
     #[serde(skip)]
     pub attribution: Option<Attribution>,
     pub generated: Vec<GeneratedInfo>,
+    /// Every violation, or for a review only those that fail it (`Settings::for_review`; the
+    /// counts count them all).
     pub violations: Vec<Violation>,
     pub exemptions: Vec<ExemptionUse>,
     /// What is wrong with the input without being a rule's finding: mapping keys set twice.
@@ -153,17 +155,21 @@ impl Report {
             })
             .collect();
         let changed = findings.changed_documents();
+        // A review keeps whole only the violations that block (`Listing::Blocking`), and counts
+        // the others: none of them blocks.
+        let unlisted = findings.unlisted();
         let errors = findings.violations.iter().filter(|v| v.blocks()).count();
-        let exempted = findings.violations.iter().filter(|v| v.exempted().is_some()).count();
+        let exempted = findings.violations.iter().filter(|v| v.exempted().is_some()).count() + unlisted.exempted;
+        let found = findings.violations.len() + unlisted.failing + unlisted.exempted;
         let counts = Counts {
             documents: documents.len(),
             resources: docs.iter().map(Document::resource_count).sum(),
             changed_documents: changed.len(),
             changes: findings.change_count(),
             generated: generated.len(),
-            violations: findings.violations.len(),
+            violations: found,
             errors,
-            warnings: findings.violations.len() - errors - exempted,
+            warnings: found - errors - exempted,
             exempted,
         };
         let generated = generated.iter().map(|g| GeneratedInfo { rule: g.rule, resource: g.id().clone() }).collect();

@@ -184,3 +184,36 @@ fn verify_reports_unstamped_and_mixed_streams() {
     let other = stamped(&policy("dev"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n");
     assert_eq!(verify(&format!("{one}---\n{other}")), Err("ConfigMap/b carries the stamps of another render".into()));
 }
+
+/// A review keeps whole only the violations that fail it and counts the others
+/// (`Settings::for_review`): its compliance hash, its counts and its blockers are the render's,
+/// on every corpus file in every environment, and where exemptions cover violations.
+#[test]
+fn a_review_hashes_counts_and_blocks_as_its_render() {
+    let text = std::fs::read_to_string(crate::rules::fixtures().join("exemptions/exemptions.yaml")).unwrap();
+    let (config, exempted) = crate::rules::split_config(&text);
+    let mut cases: Vec<(String, Policy, String)> =
+        vec![("exemptions.yaml".into(), crate::util::policy_from(config[0]), exempted)];
+    for env in ["dev", "staging", "prod"] {
+        cases.extend(valid_corpus().into_iter().map(|(name, text)| (format!("{env}: {name}"), policy(env), text)));
+    }
+    let (mut hidden, mut exemptions) = (0, 0);
+    for (name, policy, text) in &cases {
+        let settings = Settings::render(None).with_compliance(SecretValues::Length);
+        let run = |settings: &Settings| temper::run(&[Input::new(name, text)], policy, settings).unwrap();
+        let (render, review) = (run(&settings), run(&settings.clone().for_review()));
+        let (render, review) = (&render.report, &review.report);
+        let hash = |r: &temper::report::Report| r.compliance.as_ref().map(|c| c.compliance_hash.clone());
+        assert!(hash(render).is_some() && hash(render) == hash(review), "{name}: the review's hash differs");
+        let json = |v: serde_json::Result<Value>| v.unwrap();
+        let counts = |r: &temper::report::Report| json(serde_json::to_value(&r.counts));
+        assert_eq!(counts(review), counts(render), "{name}: the review counts otherwise");
+        let (kept, blockers) =
+            (json(serde_json::to_value(&review.violations)), json(serde_json::to_value(render.blockers())));
+        assert_eq!(kept, blockers, "{name}: the review keeps other violations");
+        hidden += render.violations.len() - review.violations.len();
+        exemptions += review.counts.exempted;
+    }
+    // What this test is about happened: violations counted and not kept, exempted ones among them.
+    assert!(hidden > 0 && exemptions > 0, "{hidden} violations counted only, {exemptions} exempted");
+}

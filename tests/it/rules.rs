@@ -22,7 +22,7 @@ pub fn fixtures() -> std::path::PathBuf {
 }
 
 /// Splits the leading temper configuration documents off a fixture.
-fn split_config(text: &str) -> (Vec<&str>, String) {
+pub fn split_config(text: &str) -> (Vec<&str>, String) {
     let docs: Vec<&str> = text.split("\n---\n").collect();
     let n = docs.iter().take_while(|d| d.lines().any(|l| l.starts_with("apiVersion: temper.dev/"))).count();
     (docs[..n].to_vec(), docs[n..].join("\n---\n"))
