@@ -15,11 +15,24 @@ pub const KEPT: usize = 4096;
 
 thread_local! {
     static TEXTS: RefCell<HashSet<Arc<str>>> = RefCell::new(HashSet::new());
+    /// Texts held as a shared `Box<str>`, a handle of one machine word (the pointers).
+    static BOXED: RefCell<HashSet<Arc<Box<str>>>> = RefCell::new(HashSet::new());
 }
 
 /// `text`, sharing the copy this thread kept of it if it kept one; else `text` itself, kept.
 pub fn share(text: Arc<str>) -> Arc<str> {
     TEXTS.with_borrow_mut(|kept| {
+        if let Some(known) = kept.get(&*text) {
+            return Arc::clone(known);
+        }
+        remember(kept, &text);
+        text
+    })
+}
+
+/// [`share`] for text held as a shared `Box<str>`.
+pub fn share_boxed(text: Arc<Box<str>>) -> Arc<Box<str>> {
+    BOXED.with_borrow_mut(|kept| {
         if let Some(known) = kept.get(&*text) {
             return Arc::clone(known);
         }

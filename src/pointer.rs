@@ -12,9 +12,12 @@ use serde_json::{Map, Value};
 ///
 /// Held by reference count, so that the records of a run can share one copy of each pointer
 /// ([`Pointer::interned`]): a stream of small workloads records a change per field it fixes,
-/// and most of a hundred thousand changes point at a few hundred places.
+/// and most of a hundred thousand changes point at a few hundred places. What is shared is a
+/// `Box<str>`, so that a pointer takes 8 bytes where a shared `str` takes 16: every change,
+/// violation and field a review attributes holds one. It compares, orders and hashes as its
+/// text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Pointer(Arc<str>);
+pub struct Pointer(Arc<Box<str>>);
 
 /// Serialized as its text.
 impl serde::Serialize for Pointer {
@@ -32,13 +35,18 @@ impl Default for Pointer {
 impl Pointer {
     /// The pointer to the whole document: the empty string.
     pub fn root() -> Pointer {
-        static ROOT: LazyLock<Arc<str>> = LazyLock::new(|| Arc::from(""));
+        static ROOT: LazyLock<Arc<Box<str>>> = LazyLock::new(|| Arc::new(Box::from("")));
         Pointer(Arc::clone(&ROOT))
+    }
+
+    /// The pointer whose escaped text is `text`.
+    fn of(text: String) -> Pointer {
+        Pointer(Arc::new(text.into_boxed_str()))
     }
 
     /// Parses an escaped pointer such as `/metadata/labels/app.kubernetes.io~1name`.
     pub fn parse(text: &str) -> Option<Pointer> {
-        (text.is_empty() || text.starts_with('/')).then(|| Pointer(Arc::from(text)))
+        (text.is_empty() || text.starts_with('/')).then(|| Pointer::of(text.into()))
     }
 
     pub fn key(&self, key: &str) -> Pointer {
@@ -52,23 +60,23 @@ impl Pointer {
                 c => res.push(c),
             }
         }
-        Pointer(Arc::from(res))
+        Pointer::of(res)
     }
 
     pub fn index(&self, idx: usize) -> Pointer {
-        Pointer(Arc::from(format!("{}/{idx}", self.0)))
+        Pointer::of(format!("{}/{idx}", self.0))
     }
 
     /// Appends every token of `rest` (itself a pointer) to this pointer.
     pub fn join(&self, rest: &Pointer) -> Pointer {
-        Pointer(Arc::from(format!("{}{}", self.0, rest.0)))
+        Pointer::of(format!("{}{}", self.0, rest.0))
     }
 
     /// The same pointer, sharing the copy this thread kept of it ([`crate::intern`]), for a
     /// record that keeps it: the records of a stream repeat a few hundred pointers tens of
     /// thousands of times.
     pub fn interned(self) -> Pointer {
-        Pointer(crate::intern::share(self.0))
+        Pointer(crate::intern::share_boxed(self.0))
     }
 
     pub fn as_str(&self) -> &str {
@@ -86,13 +94,13 @@ impl Pointer {
 
     /// Whether `self` equals `other` or lies inside it.
     pub fn starts_with(&self, other: &Pointer) -> bool {
-        self.0 == other.0 || (self.0.starts_with(&*other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
+        self.0 == other.0 || (self.0.starts_with(&**other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
     }
 
     /// The pointer one level up, or `None` at the root.
     pub fn parent(&self) -> Option<Pointer> {
         let cut = self.0.rfind('/')?;
-        Some(Pointer(Arc::from(&self.0[..cut])))
+        Some(Pointer::of(self.0[..cut].into()))
     }
 
     /// The last token, unescaped.
@@ -183,6 +191,7 @@ mod tests {
 
     #[test]
     fn an_interned_pointer_is_shared_and_unchanged() {
+        assert_eq!(std::mem::size_of::<Pointer>(), 8);
         let built = || Pointer::root().key("spec").key("replicas");
         let first = built().interned();
         let second = built().interned();

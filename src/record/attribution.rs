@@ -12,8 +12,8 @@ use crate::record::{Change, RuleId};
 /// the rule that did, without the values or an identity per change. A review's render keeps
 /// its changes this way, document by document, and `promote` keeps its first render's while
 /// the second runs: on a stream of small workloads a render records 16 changes per Deployment
-/// and Service pair, and a change kept whole takes about three times as much (56 bytes and
-/// its value's text, against 24).
+/// and Service pair, and a change kept whole takes about three times as much (48 bytes and
+/// its value's text, against 16).
 ///
 /// Only the changes a diff reads the value of are kept whole ([`Attribution::records`]).
 #[derive(Clone, Debug, Default)]
