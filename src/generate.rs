@@ -17,13 +17,11 @@ use crate::rules::{Generation, Gx, Stream};
 pub const CREATED_BY: &str = "app.kubernetes.io/created-by";
 pub const RULE_ANNOTATION: &str = "temper.dev/rule";
 
-/// Runs every generating rule and returns the objects to append, in output order.
-pub fn generate(
-    stream: Stream<'_>,
-    policy: &Policy,
-    docs: &[Document<Sealed>],
-    findings: &mut Findings,
-) -> Vec<Generated> {
+/// Runs every generating rule and returns the objects to append, in output order, and what
+/// the rules found while generating: the caller appends those findings to the run's once what
+/// only generation reads is gone, since appending grows the run's lists (on a stream of small
+/// workloads, a list of a hundred thousand violations is copied as it grows).
+pub fn generate(stream: Stream<'_>, policy: &Policy, docs: &[Document<Sealed>]) -> (Vec<Generated>, Findings) {
     let mut out = Generation::default();
     for id in docs.iter().flat_map(Document::<Sealed>::resource_ids) {
         out.taken.note(stream.index, &id);
@@ -42,8 +40,7 @@ pub fn generate(
     }
     let mut generated = out.generated;
     generated.sort_by(|a, b| order(a).cmp(&order(b)));
-    findings.extend(out.findings);
-    generated
+    (generated, out.findings)
 }
 
 /// Where a generated object goes in the output: by kind, namespace and name.

@@ -324,11 +324,14 @@ fn harden(
         fix: settings.fix,
         refusals: policy.refusals,
     };
-    let generated = generate(stream, policy, &docs, findings);
+    let (generated, generation_findings) = generate(stream, policy, &docs);
     // What only inference and generation read goes before the policies are read: on a stream
     // of many small workloads the network and what was inferred of it are a tenth of the heap.
+    // It goes before generation's findings join the run's too: that grows the run's lists,
+    // which holds a list's old and new copy at once.
     drop(inferred);
     drop(network);
+    findings.extend(generation_findings);
     check::generated(&generated, policy, &index, findings)?;
     // Only documents holding what policies are made of are read back.
     let mut before = Policies::default();
