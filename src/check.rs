@@ -73,7 +73,7 @@ pub fn documents(
                 let (mut found, mut facts, id) =
                     document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
                 for f in &mut facts {
-                    f.references.keep_hosts(may_name_service);
+                    f.keep_hosts(may_name_service);
                 }
                 if doc.number > 0 {
                     progress.checked_one();

@@ -381,19 +381,36 @@ pub struct WorkloadFacts {
     pub ports: Vec<ContainerPort>,
     /// `spec.hostNetwork: true`: NetworkPolicies do not apply.
     pub host_network: bool,
-    /// The Services it may connect to, as named in its containers and configuration.
-    pub references: References,
-    /// `prometheus.io/scrape: "true"` on its pods: `Some`, with the `prometheus.io/port` if given.
-    pub scrape: Option<Option<i64>>,
-    /// `prometheus.io/path` on its pods.
-    pub scrape_path: Option<String>,
     /// Its containers' images, without their registry host.
     pub images: Vec<String>,
-    pub waivers: Waivers,
+    /// What many workloads do not have, apart: `None` for a workload with none of it. The facts
+    /// of every workload wait for generation, and these took 112 of their 320 bytes.
+    extras: Option<Box<Extras>>,
     /// What [`WorkloadFacts::selector`] gives, kept as text: the facts of every workload wait
     /// for generation, and a selector as a value takes hundreds of bytes. (The workload's own
     /// `selector` is not kept in the facts.)
     selector: Option<Json>,
+}
+
+/// The facts of a workload that many workloads do not have ([`WorkloadFacts`]).
+#[derive(Clone, Debug, Default)]
+struct Extras {
+    references: References,
+    scrape: Option<Option<i64>>,
+    scrape_path: Option<String>,
+    waivers: Waivers,
+}
+
+impl Extras {
+    /// Boxed, or `None` if there is nothing in them.
+    fn kept(self) -> Option<Box<Extras>> {
+        let none = self.references.hosts.is_empty()
+            && self.references.configs.is_empty()
+            && self.scrape.is_none()
+            && self.scrape_path.is_none()
+            && self.waivers.is_empty();
+        (!none).then(|| Box::new(self))
+    }
 }
 
 impl WorkloadFacts {
@@ -445,17 +462,15 @@ impl WorkloadFacts {
         let (mut ports, mut images): (Vec<_>, Vec<_>) = (ports, images.collect());
         ports.shrink_to_fit();
         images.shrink_to_fit();
+        let extras = Extras { references, scrape, scrape_path, waivers };
         WorkloadFacts {
-            scrape_path,
             explicit_namespace: object::namespace(obj).is_some(),
             namespace,
             replicas: workload.replicas(obj),
             ports,
             host_network,
-            references,
-            scrape,
             images,
-            waivers,
+            extras: extras.kept(),
             workload,
             id,
             selector,
@@ -463,7 +478,33 @@ impl WorkloadFacts {
     }
 
     pub fn waiver(&self, rule: RuleId) -> Option<&Waiver> {
-        self.waivers.get(rule)
+        self.extras.as_ref().and_then(|e| e.waivers.get(rule))
+    }
+
+    /// The Services it may connect to, as named in its containers and configuration.
+    pub fn references(&self) -> &References {
+        static NONE: References = References { hosts: Vec::new(), configs: Vec::new() };
+        self.extras.as_ref().map_or(&NONE, |e| &e.references)
+    }
+
+    /// Keeps of the host names its pods refer to only those `keep` accepts
+    /// ([`References::keep_hosts`]).
+    pub fn keep_hosts(&mut self, keep: impl Fn(&str) -> bool) {
+        if let Some(extras) = self.extras.take() {
+            let mut extras = *extras;
+            extras.references.keep_hosts(keep);
+            self.extras = extras.kept();
+        }
+    }
+
+    /// `prometheus.io/scrape: "true"` on its pods: `Some`, with the `prometheus.io/port` if given.
+    pub fn scrape(&self) -> Option<Option<i64>> {
+        self.extras.as_ref().and_then(|e| e.scrape)
+    }
+
+    /// `prometheus.io/path` on its pods.
+    pub fn scrape_path(&self) -> Option<&str> {
+        self.extras.as_ref().and_then(|e| e.scrape_path.as_deref())
     }
 
     /// The selector generated objects use: the controller's when it selects the pods' own
@@ -758,5 +799,19 @@ mod tests {
         }
         assert_eq!(std::mem::size_of::<PortValue>(), 24);
         assert_eq!(std::mem::size_of::<ContainerPort>(), 72);
+    }
+
+    /// What many workloads do not have is boxed only where a workload has some of it.
+    #[test]
+    fn facts_box_only_the_extras_a_workload_has() {
+        assert!(std::mem::size_of::<WorkloadFacts>() <= 216, "{} bytes", std::mem::size_of::<WorkloadFacts>());
+        assert!(Extras::default().kept().is_none());
+        let scraped = Extras { scrape: Some(Some(9090)), ..Extras::default() }.kept();
+        assert_eq!(scraped.map(|e| e.scrape), Some(Some(Some(9090))));
+        let mut reads = Extras::default();
+        reads.references.configs.push(("ConfigMap", "settings".into(), None));
+        assert!(reads.clone().kept().is_some());
+        reads.references.configs.clear();
+        assert!(reads.kept().is_none());
     }
 }

@@ -392,8 +392,8 @@ impl Network {
         // Pods that name a Service, directly or in a ConfigMap or Secret they read.
         for client in workloads {
             let from = Source::Workload { id: client.id.clone() };
-            let mut hosts: Vec<&HostRef> = client.references.hosts.iter().collect();
-            for (kind, name, key) in &client.references.configs {
+            let mut hosts: Vec<&HostRef> = client.references().hosts.iter().collect();
+            for (kind, name, key) in &client.references().configs {
                 let config = self.config_hosts.get(&(*kind, client.namespace.clone(), name.clone()));
                 for (k, refs) in config.into_iter().flatten() {
                     if key.as_ref().is_none_or(|key| key == k) {
@@ -439,7 +439,7 @@ impl Network {
                 });
             }
             // Metrics scraping announced on the pods.
-            if let Some(port) = facts.scrape {
+            if let Some(port) = facts.scrape() {
                 let ports = match port {
                     Some(p) => vec![(PortRef::Number(p), intern::text("TCP"))],
                     None => {
@@ -455,7 +455,7 @@ impl Network {
                 });
             }
             // Metrics ports by name, which monitors (temper's `monitoring` among them) scrape.
-            let scraped: Vec<(PortRef, Arc<str>)> = match facts.scrape {
+            let scraped: Vec<(PortRef, Arc<str>)> = match facts.scrape() {
                 Some(Some(p)) => vec![(PortRef::Number(p), intern::text("TCP"))],
                 Some(None) => {
                     facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol)))).collect()

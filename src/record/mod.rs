@@ -344,6 +344,11 @@ impl Waivers {
         self.0.iter().find(|(r, _)| *r == rule).map(|(_, w)| w)
     }
 
+    /// Whether the resource is exempted from no rule.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Adds `waiver` for `rule` unless the resource is already exempted from it.
     pub fn grant(&mut self, rule: RuleId, waiver: Waiver) {
         if self.get(rule).is_none() {

@@ -265,7 +265,7 @@ struct MetricsPort {
 fn metrics_port(facts: &WorkloadFacts) -> Option<MetricsPort> {
     let number = |p: &ContainerPort| p.port.as_i64().or_else(|| p.port.as_str().and_then(|s| s.parse().ok()));
     let named = facts.ports.iter().find(|p| p.name.as_deref().is_some_and(|n| METRICS_PORT_NAMES.contains(&n)));
-    match facts.scrape {
+    match facts.scrape() {
         Some(Some(annotated)) => {
             let declared = facts.ports.iter().find(|p| number(p) == Some(annotated));
             Some(MetricsPort { name: declared.and_then(|p| p.name.as_deref().map(str::to_string)), number: Some(annotated) })
@@ -305,7 +305,7 @@ impl Params {
     }
 
     fn endpoint(&self, facts: &WorkloadFacts, mut endpoint: Value) -> Value {
-        if let Some(path) = &facts.scrape_path {
+        if let Some(path) = facts.scrape_path() {
             endpoint["path"] = json!(path);
         }
         if let Some(interval) = &self.interval {
