@@ -216,24 +216,41 @@ pub fn document_entries(doc: &Document, secrets: &SecretValues) -> Vec<Entry> {
     doc.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect()
 }
 
+/// Of each document's entries ([`document_entries`]), the digests: all a run keeps of its
+/// input's entries once the input's set digest is taken, until the output's reuse them
+/// ([`entries`]). A stream of small documents has an entry each, and its identity's text
+/// took most of it.
+pub fn digests_only(entries: Vec<Vec<Entry>>) -> Vec<Box<[Sha256Sum]>> {
+    entries.into_iter().map(|e| e.into_iter().map(|entry| entry.digest).collect()).collect()
+}
+
 /// The digest entries of every resource of `docs`, then of `generated`, in stream order.
-/// `before` holds each document's entries before the run changed any of them; those of a
-/// document not in `changed` are taken from it rather than computed again.
+/// `before` holds the digests of each document's resources before the run changed any of
+/// them ([`digests_only`]); those of a document not in `changed` are taken from it, with the
+/// identities the document keeps, rather than computed again.
 ///
 /// Invariant: every change the run makes to a document is recorded, so a document with no
-/// recorded change digests as it did.
+/// recorded change digests as it did, and has the identities it had.
 pub fn entries(
     docs: &[Document<Sealed>],
     generated: &[Generated],
     secrets: &SecretValues,
-    before: Vec<Vec<Entry>>,
+    before: Vec<Box<[Sha256Sum]>>,
     changed: &HashSet<usize>,
 ) -> Result<Vec<Entry>> {
     let entries: Vec<Vec<Entry>> = crate::par::collect(docs.par_iter().zip(before).map(|(d, before)| {
-        if changed.contains(&d.number) {
-            Ok(d.open()?.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect())
+        let ids: Vec<String> = match &d.value {
+            _ if changed.contains(&d.number) => Vec::new(),
+            None => Vec::new(),
+            Some(Sealed::Text { id, .. }) => vec![id.key_ref().to_key().to_string()],
+            Some(Sealed::Value(value)) => {
+                crate::read::resources_of(Some(&**value)).into_iter().map(|(_, obj)| Key::of(obj).to_string()).collect()
+            }
+        };
+        if ids.len() == before.len() && !changed.contains(&d.number) {
+            Ok(ids.into_iter().zip(before.iter()).map(|(id, &digest)| Entry { id, digest }).collect())
         } else {
-            Ok(before)
+            Ok(d.open()?.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect())
         }
     }))?;
     let mut out: Vec<Entry> = entries.into_iter().flatten().collect();

@@ -239,6 +239,8 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
     }
     typed.into_iter().collect::<Result<()>>()?;
     let input_digest = input_entries.as_ref().map(|e| set_digest(e.iter().flatten()));
+    // Only the digests wait for the output's entries, not the identities' text.
+    let input_entries = input_entries.map(compliance::digests_only);
     let Hardened { mut docs, mut generated, reviews } = harden(docs, policy, settings, &mut findings, progress)?;
     let compliance = match (&settings.compliance, input_digest, input_entries) {
         (Some(secrets), Some(input_digest), Some(input_entries)) => {
