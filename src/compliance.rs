@@ -239,18 +239,19 @@ pub fn entries(
     changed: &HashSet<usize>,
 ) -> Result<Vec<Entry>> {
     let entries: Vec<Vec<Entry>> = crate::par::collect(docs.par_iter().zip(before).map(|(d, before)| {
-        let ids: Vec<String> = match &d.value {
-            _ if changed.contains(&d.number) => Vec::new(),
+        // The identities of an unchanged document, read without opening it.
+        let kept_ids = (!changed.contains(&d.number)).then(|| match &d.value {
             None => Vec::new(),
             Some(Sealed::Text { id, .. }) => vec![id.key_ref().to_key().to_string()],
             Some(Sealed::Value(value)) => {
                 crate::read::resources_of(Some(&**value)).into_iter().map(|(_, obj)| Key::of(obj).to_string()).collect()
             }
-        };
-        if ids.len() == before.len() && !changed.contains(&d.number) {
-            Ok(ids.into_iter().zip(before.iter()).map(|(id, &digest)| Entry { id, digest }).collect())
-        } else {
-            Ok(d.open()?.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect())
+        });
+        match kept_ids {
+            Some(ids) if ids.len() == before.len() => {
+                Ok(ids.into_iter().zip(before.iter()).map(|(id, &digest)| Entry { id, digest }).collect())
+            }
+            _ => Ok(d.open()?.resources().into_iter().map(|(_, obj)| Entry::of(obj, secrets)).collect()),
         }
     }))?;
     let mut out: Vec<Entry> = entries.into_iter().flatten().collect();

@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 /// How many texts a thread keeps.
 pub const KEPT: usize = 4096;
@@ -21,23 +22,26 @@ thread_local! {
 
 /// `text`, sharing the copy this thread kept of it if it kept one; else `text` itself, kept.
 pub fn share(text: Arc<str>) -> Arc<str> {
-    TEXTS.with_borrow_mut(|kept| {
-        if let Some(known) = kept.get(&*text) {
-            return Arc::clone(known);
-        }
-        remember(kept, &text);
-        text
-    })
+    share_in(&TEXTS, text)
 }
 
 /// [`share`] for text held as a shared `Box<str>`.
 pub fn share_boxed(text: Arc<Box<str>>) -> Arc<Box<str>> {
-    BOXED.with_borrow_mut(|kept| {
-        if let Some(known) = kept.get(&*text) {
+    share_in(&BOXED, text)
+}
+
+/// `value`, sharing the copy this thread kept of it in `set` if it kept one; else `value`
+/// itself, kept.
+fn share_in<T: ?Sized + Eq + std::hash::Hash>(
+    set: &'static LocalKey<RefCell<HashSet<Arc<T>>>>,
+    value: Arc<T>,
+) -> Arc<T> {
+    set.with_borrow_mut(|kept| {
+        if let Some(known) = kept.get(&*value) {
             return Arc::clone(known);
         }
-        remember(kept, &text);
-        text
+        remember(kept, &value);
+        value
     })
 }
 

@@ -546,12 +546,12 @@ impl Findings {
         Findings { reduced: Reduced::new(keeping), ..Findings::default() }
     }
 
-    /// These findings (new ones: a count is not made a list again), keeping whole the
-    /// violations appended to them as `listing` says.
+    /// These findings, keeping whole the violations appended to them from now on as `listing`
+    /// says. Violations they already count stay counted: a count is not made a list again.
     pub fn listing(self, listing: Listing) -> Findings {
         let unlisted = match listing {
-            Listing::Every => None,
-            Listing::Blocking => Some(Box::default()),
+            Listing::Every => self.unlisted,
+            Listing::Blocking => Some(self.unlisted.unwrap_or_default()),
         };
         Findings { unlisted, ..self }
     }
@@ -683,8 +683,8 @@ impl Findings {
     pub fn append(&mut self, part: Findings) {
         self.add_reduced(part.reduced);
         self.add_changes(part.changes);
-        // What `part` counted stays counted: violations are listed as the less of the two lists
-        // them.
+        // What `part` only counted stays counted, and these findings then count what they would
+        // not list: of two listings, what is kept is the lesser, as with the changes.
         if let Some(counted) = part.unlisted {
             match &mut self.unlisted {
                 Some(unlisted) => unlisted.merge(&counted),
@@ -885,7 +885,9 @@ mod tests {
         assert_eq!(every.tally().of_rule(RuleId::Probes), Tallied { failing: 1, exempted: 1 });
         assert_eq!(every.tally().total(), Tallied { failing: 2, exempted: 2 });
         assert_eq!((every.unlisted(), blocking.unlisted()), (Tallied::default(), Tallied { failing: 1, exempted: 2 }));
-        // A part that counted stays counted in what it is appended to.
+        // A count is not made a list again, and a part that counted stays counted in what it
+        // is appended to.
+        assert_eq!(blocking.clone().listing(Listing::Every).unlisted(), blocking.unlisted());
         let mut outer = Findings::default();
         outer.extend(blocking);
         assert_eq!((outer.violations.len(), outer.tally()), (1, every.tally()));
