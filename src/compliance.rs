@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
 
 use hmac::{Hmac, KeyInit, Mac};
 use rayon::prelude::*;
@@ -18,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::canon::{self, canonical};
 use crate::config::Policy;
 use crate::error::Result;
-use crate::object::{self, Key, ResourceId};
+use crate::object::{self, Key, KeyRef, ResourceId};
 use crate::pointer::{self, Pointer};
 use crate::read::{Document, Sealed};
 use crate::record::{
@@ -52,7 +53,14 @@ pub fn sha256(bytes: &[u8]) -> String {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut text = String::with_capacity(2 * bytes.len());
+    let _ = write_hex(bytes, &mut text);
+    text
+}
+
+/// Writes `bytes` as lowercase hex: the one writer of [`hex`] and of a [`Sha256Sum`]'s text.
+fn write_hex(bytes: &[u8], out: &mut impl std::fmt::Write) -> std::fmt::Result {
+    bytes.iter().try_for_each(|b| write!(out, "{b:02x}"))
 }
 
 /// The canonical form of one object: stamp annotations removed, then `metadata.annotations`
@@ -137,7 +145,7 @@ pub struct Sha256Sum(pub [u8; 32]);
 impl std::fmt::Display for Sha256Sum {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("sha256:")?;
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        write_hex(&self.0, f)
     }
 }
 
@@ -171,7 +179,7 @@ pub struct Entry {
 
 impl Entry {
     pub fn of(obj: &Value, secrets: &SecretValues) -> Entry {
-        Entry { id: Key::of(obj).to_string(), digest: object_digest(obj, secrets) }
+        Entry { id: KeyRef::of(obj).to_string(), digest: object_digest(obj, secrets) }
     }
 }
 
@@ -193,9 +201,8 @@ pub fn set_digest<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
             // The object `{"id", "sha256"}` with its keys in canonical order.
             text.push_str("{\"id\":");
             canon::write_string(&entry.id, text);
-            text.push_str(",\"sha256\":");
-            canon::write_string(&entry.digest.to_string(), text);
-            text.push('}');
+            // `sha256:` and hex need no escaping in a JSON string.
+            let _ = write!(text, ",\"sha256\":\"{}\"}}", entry.digest);
             if text.len() > canon::PIECE {
                 take(text);
             }
@@ -242,10 +249,11 @@ pub fn entries(
         // The identities of an unchanged document, read without opening it.
         let kept_ids = (!changed.contains(&d.number)).then(|| match &d.value {
             None => Vec::new(),
-            Some(Sealed::Text { id, .. }) => vec![id.key_ref().to_key().to_string()],
-            Some(Sealed::Value(value)) => {
-                crate::read::resources_of(Some(&**value)).into_iter().map(|(_, obj)| Key::of(obj).to_string()).collect()
-            }
+            Some(Sealed::Text { id, .. }) => vec![id.key_ref().to_string()],
+            Some(Sealed::Value(value)) => crate::read::resources_of(Some(&**value))
+                .into_iter()
+                .map(|(_, obj)| KeyRef::of(obj).to_string())
+                .collect(),
         });
         match kept_ids {
             Some(ids) if ids.len() == before.len() => {

@@ -289,7 +289,14 @@ impl<'a> KeyRef<'a> {
 /// `Kind[.group]/[namespace/]name`, as kubectl writes resource names.
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.kind)?;
+        self.as_ref().fmt(f)
+    }
+}
+
+/// As the [`Key`] it borrows is written, without making one.
+impl fmt::Display for KeyRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.kind)?;
         if !self.group.is_empty() {
             write!(f, ".{}", self.group)?;
         }

@@ -17,7 +17,7 @@ use crate::read::{self, Document, Sealed};
 use crate::select::{Labels, Selector};
 use crate::workload::{HostRef, WorkloadFacts, host_refs};
 
-use crate::record::{Flow, PortRef, Source};
+use crate::record::{Flow, Port, PortRef, Source};
 
 /// A Service in the stream.
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ impl Service {
 
     /// The target ports of the service ports `port` names (a number or a port name); all of
     /// them for `None`.
-    fn targets(&self, port: Option<&PortRef>) -> Vec<(PortRef, Arc<str>)> {
+    fn targets(&self, port: Option<&PortRef>) -> Vec<Port> {
         let matches = |(name, number, _, _): &&ServicePort| match port {
             None => true,
             Some(PortRef::Number(n)) => number == n,
@@ -108,7 +108,7 @@ pub const METRICS_PORT_NAMES: &[&str] = &["metrics", "http-metrics"];
 #[derive(Debug, Default)]
 pub struct Inferred {
     pub flows: Vec<Flow>,
-    pub service_ports: HashMap<ResourceId, Vec<(PortRef, Arc<str>)>>,
+    pub service_ports: HashMap<ResourceId, Vec<Port>>,
     pub services: HashMap<ResourceId, Vec<Arc<ServiceView>>>,
     pub monitored: HashSet<ResourceId>,
 }
@@ -344,7 +344,7 @@ impl Network {
     /// The connections the workloads need, and the ports Services send to each workload.
     pub fn infer(&self, workloads: &[WorkloadFacts], index: &Index) -> Inferred {
         let servers = Servers::new(workloads);
-        let mut service_ports: HashMap<ResourceId, Vec<(PortRef, Arc<str>)>> = HashMap::new();
+        let mut service_ports: HashMap<ResourceId, Vec<Port>> = HashMap::new();
         let mut services: HashMap<ResourceId, Vec<Arc<ServiceView>>> = HashMap::new();
         for service in &self.services {
             for w in servers.selected_by(&service.namespace, &service.selector, index) {
@@ -423,7 +423,7 @@ impl Network {
             to_service(&Source::Outside, service, None, reason, &mut flows);
         }
         for facts in workloads {
-            let host_ports: Vec<(PortRef, Arc<str>)> = facts
+            let host_ports: Vec<Port> = facts
                 .ports
                 .iter()
                 .filter(|p| p.host_port.is_some())
@@ -455,14 +455,14 @@ impl Network {
                 });
             }
             // Metrics ports by name, which monitors (temper's `monitoring` among them) scrape.
-            let scraped: Vec<(PortRef, Arc<str>)> = match facts.scrape() {
+            let scraped: Vec<Port> = match facts.scrape() {
                 Some(Some(p)) => vec![(PortRef::Number(p), intern::text("TCP"))],
                 Some(None) => {
                     facts.ports.iter().filter_map(|p| Some((p.port.port_ref()?, Arc::clone(&p.protocol)))).collect()
                 }
                 None => Vec::new(),
             };
-            let metrics: Vec<(PortRef, Arc<str>)> = facts
+            let metrics: Vec<Port> = facts
                 .ports
                 .iter()
                 .filter(|p| p.name.as_deref().is_some_and(|n| METRICS_PORT_NAMES.contains(&n)))

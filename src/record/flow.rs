@@ -71,6 +71,10 @@ impl Source {
     }
 }
 
+/// A port by number or name, with its protocol (TCP, UDP or SCTP), a shared text: most ports
+/// are TCP.
+pub type Port = (PortRef, Arc<str>);
+
 /// A connection the release needs: from a source to the pods of a workload, on some ports.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,7 +87,7 @@ pub struct Flow {
     pub namespace: Option<String>,
     /// Container ports, by number or name, each with its protocol (TCP, UDP or SCTP).
     #[serde(serialize_with = "ports")]
-    pub ports: Vec<(PortRef, Arc<str>)>,
+    pub ports: Vec<Port>,
     /// Why temper thinks the release needs it.
     pub reason: String,
 }
@@ -95,7 +99,7 @@ impl Flow {
     }
 }
 
-fn ports<S: Serializer>(ports: &[(PortRef, Arc<str>)], s: S) -> Result<S::Ok, S::Error> {
+fn ports<S: Serializer>(ports: &[Port], s: S) -> Result<S::Ok, S::Error> {
     #[derive(Serialize)]
     struct Port<'a> {
         port: &'a PortRef,

@@ -23,7 +23,7 @@ use crate::object::ResourceId;
 use crate::pointer::{self, Pointer};
 
 pub use attribution::{Attribution, Field};
-pub use flow::{Flow, PortRef, Source};
+pub use flow::{Flow, Port, PortRef, Source};
 pub use json::Json;
 pub use packed::{PIECE, Packed, PackedPieces, Unreadable};
 pub(crate) use rule_id::catalog;

@@ -8,7 +8,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::record::{Flow, PortRef, Source};
+use crate::record::{Flow, Port, PortRef, Source};
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
 use crate::canon::canonical;
@@ -352,7 +352,7 @@ impl Rule for Params {
 
 /// A named port as the number the workload's containers declare for it, when they do: the
 /// policy then says what a reader can check against the Service.
-fn numbered((port, protocol): &(PortRef, Arc<str>), facts: &WorkloadFacts) -> (PortRef, Arc<str>) {
+fn numbered((port, protocol): &Port, facts: &WorkloadFacts) -> Port {
     let number = match port {
         PortRef::Name(name) => facts
             .ports
@@ -375,7 +375,7 @@ fn namespace_peer(ns: &str) -> Value {
 
 /// Ingress rules, one per peer, each with the ports allowed from it.
 /// Ports with their protocols.
-type Ports = Vec<(PortRef, Arc<str>)>;
+type Ports = Vec<Port>;
 
 #[derive(Default)]
 struct Ingress {
@@ -384,7 +384,7 @@ struct Ingress {
 }
 
 impl Ingress {
-    fn allow(&mut self, peer: Option<Value>, ports: &[(PortRef, Arc<str>)]) {
+    fn allow(&mut self, peer: Option<Value>, ports: &[Port]) {
         let at = match self.rules.iter().position(|(p, _)| *p == peer) {
             Some(at) => at,
             None => {
