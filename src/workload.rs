@@ -346,24 +346,27 @@ impl References {
     }
 }
 
-/// Every host name in `text` that could name a Service, with the port after it: words made of
-/// lower-case letters, digits, `-` and `.`, split at anything else (`://`, `@`, `/`, spaces,
-/// quotes), the port being the digits after a `:`.
+/// Every host name in `text` that could name a Service, with the port after it, found where
+/// [`host_words`] finds them.
 pub fn host_refs(text: &str, found: &str) -> Vec<HostRef> {
-    let mut out = Vec::new();
+    host_words(text).map(|(host, port)| HostRef { host: host.to_string(), port, found: found.to_string() }).collect()
+}
+
+/// Every word of `text` that could be a host name, with the port after it: words made of
+/// lower-case letters, digits, `-` and `.`, split at anything else (`://`, `@`, `/`, spaces,
+/// quotes), the port being the digits after a `:`. Borrowed from `text`, so that a caller that
+/// keeps few of them (a ConfigMap holds many words) copies only those.
+pub fn host_words(text: &str) -> impl Iterator<Item = (&str, Option<i64>)> {
     let word = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.' || c == ':';
-    for token in text.split(|c: char| !word(c)).filter(|t| !t.is_empty()) {
+    text.split(move |c: char| !word(c)).filter(|t| !t.is_empty()).filter_map(|token| {
         let (host, port) = match token.split_once(':') {
             Some((host, rest)) => (host, rest.split(|c: char| !c.is_ascii_digit()).next().and_then(|p| p.parse().ok())),
             None => (token, None),
         };
         let host = host.trim_matches(|c| c == '.' || c == '-');
         // A Service name is a DNS label: it starts with a letter.
-        if host.starts_with(|c: char| c.is_ascii_lowercase()) {
-            out.push(HostRef { host: host.to_string(), port, found: found.to_string() });
-        }
-    }
-    out
+        host.starts_with(|c: char| c.is_ascii_lowercase()).then_some((host, port))
+    })
 }
 
 /// Facts about a workload after every per-resource rule ran, for the generating rules.

@@ -15,7 +15,7 @@ use crate::intern;
 use crate::object::{self, ResourceId};
 use crate::read::{self, Document, Sealed};
 use crate::select::{Labels, Selector};
-use crate::workload::{HostRef, WorkloadFacts, host_refs};
+use crate::workload::{HostRef, WorkloadFacts, host_words};
 
 use crate::record::{Flow, Port, PortRef, Source};
 
@@ -66,6 +66,9 @@ struct ServiceCall {
 /// A ConfigMap or Secret: (kind, namespace, name).
 type ConfigKey = (&'static str, Option<String>, String);
 
+/// The host names found in a ConfigMap's or Secret's values, by key.
+type ConfigHosts = Vec<(String, Vec<HostRef>)>;
+
 /// A ServiceMonitor or PodMonitor.
 #[derive(Clone, Debug)]
 struct Monitor {
@@ -88,7 +91,7 @@ pub struct Network {
     /// of every name, a tenth of the network on a stream of many small Services.
     by_name: Vec<usize>,
     /// Host names in the values of ConfigMaps and Secrets, by key.
-    config_hosts: HashMap<ConfigKey, Vec<(String, Vec<HostRef>)>>,
+    config_hosts: HashMap<ConfigKey, ConfigHosts>,
     calls: Vec<ServiceCall>,
     service_monitors: Vec<Monitor>,
     pod_monitors: Vec<Monitor>,
@@ -137,12 +140,16 @@ impl Network {
         // ConfigMaps and Secrets come last, once every Service is known: of the words in
         // their values only those that may name a Service are kept (a configuration file
         // holds many words, and keeping them all cost more memory than the values).
-        read::visit_resources(docs, is_config, |_, _, _, obj| network.add_config(obj, index))?;
+        // Searching their values is most of gathering on a stream of large ConfigMaps
+        // (dashboards, rules): it runs in parallel, and the hosts are filed in stream order.
+        let found = read::map_resources(docs, is_config, |obj| network.config_hosts_of(obj, index))?;
+        network.config_hosts.extend(found.into_iter().flatten());
         Ok(network)
     }
 
-    /// Host names in the values of a ConfigMap or Secret that may name a Service of the stream.
-    fn add_config(&mut self, obj: &Value, index: &Index) {
+    /// Host names in the values of a ConfigMap or Secret that may name a Service of the stream,
+    /// by key, filed under the object.
+    fn config_hosts_of(&self, obj: &Value, index: &Index) -> Option<(ConfigKey, ConfigHosts)> {
         let ns = index.namespace_of(obj);
         let name = object::name(obj);
         let kind = if object::kind(obj) == "ConfigMap" { "ConfigMap" } else { "Secret" };
@@ -156,17 +163,21 @@ impl Network {
                     .then(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
                     .flatten()
                     .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
-                let found = format!("key {key} of {kind} {name}");
-                let mut hosts = host_refs(decoded.as_deref().unwrap_or(text), &found);
-                hosts.retain(|h| self.may_name_service(&h.host));
-                if !hosts.is_empty() {
-                    keys.push((key.clone(), hosts));
+                let searched = decoded.as_deref().unwrap_or(text);
+                let words: Vec<_> = host_words(searched).filter(|(host, _)| self.may_name_service(host)).collect();
+                if words.is_empty() {
+                    continue;
                 }
+                let found = format!("key {key} of {kind} {name}");
+                let hosts = words.into_iter().map(|(host, port)| HostRef {
+                    host: host.to_string(),
+                    port,
+                    found: found.clone(),
+                });
+                keys.push((key.clone(), hosts.collect()));
             }
         }
-        if !keys.is_empty() {
-            self.config_hosts.insert((kind, ns, name.to_string()), keys);
-        }
+        (!keys.is_empty()).then(|| ((kind, ns, name.to_string()), keys))
     }
 
     /// Whether `host` starts with the name of a Service of the stream, as every host name

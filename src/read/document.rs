@@ -375,6 +375,29 @@ pub fn visit_resources(
     Ok(())
 }
 
+/// What `find` gives for every resource of an API group and kind `wanted` accepts, in stream
+/// order. The documents are read back as [`visit_resources`] reads them, and `find` runs on the
+/// resources of a batch in parallel: for a search through every object of some kinds (the
+/// values of ConfigMaps and Secrets) that would otherwise run on one thread.
+pub fn map_resources<T: Send>(
+    docs: &[Document<Sealed>],
+    wanted: impl Fn(&str, &str) -> bool + Sync,
+    find: impl Fn(&Value) -> T + Sync,
+) -> Result<Vec<T>> {
+    const BATCH: usize = 256;
+    let chosen: Vec<&Document<Sealed>> = docs.iter().filter(|d| d.holds(&wanted)).collect();
+    let mut found = Vec::new();
+    for batch in chosen.chunks(BATCH) {
+        let batch: Vec<Vec<T>> = crate::par::collect(batch.par_iter().map(|d| {
+            let opened = d.open()?;
+            let resources = opened.resources().into_iter().map(|(_, obj)| obj);
+            Ok(resources.filter(|obj| wanted(object::group(obj), object::kind(obj))).map(&find).collect())
+        }))?;
+        found.extend(batch.into_iter().flatten());
+    }
+    Ok(found)
+}
+
 /// A document's object as a stage reads it between stages: borrowed, or read back.
 pub struct Opened<'a>(Option<Cow<'a, Value>>);
 

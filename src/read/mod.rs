@@ -19,7 +19,7 @@ use crate::progress::Progress;
 use crate::yaml;
 
 pub use decode::decode;
-pub use document::{Document, Named, Opened, Sealed, resources_of, visit_resources};
+pub use document::{Document, Named, Opened, Sealed, map_resources, resources_of, visit_resources};
 pub use split::{Chunk, split};
 
 /// One input's decoded text and how to name it.
