@@ -51,24 +51,30 @@ pub fn write(
     };
     let total = docs.len() + generated.len();
     let mut out = Output { pack, ..Output::with_capacity(capacity, keep, total) };
-    for (batch, batch_changed) in docs.chunks(BATCH).zip(changed.chunks(BATCH)) {
-        let pieces: Vec<Result<Piece>> = batch
-            .par_iter()
-            .zip(batch_changed.par_iter())
-            .map(|(doc, &changed)| {
-                let piece = piece(inputs, doc, changed);
-                if doc.number > 0 {
-                    progress.written_one();
-                }
-                piece
-            })
-            .collect();
+    let mut start = 0;
+    while start < docs.len() {
+        let end = batch_end(inputs, docs, start);
+        let (batch, batch_changed) = (&docs[start..end], &changed[start..end]);
+        let pieces = out.alongside(|| {
+            batch
+                .par_iter()
+                .zip(batch_changed.par_iter())
+                .map(|(doc, &changed)| {
+                    let piece = piece(inputs, doc, changed);
+                    if doc.number > 0 {
+                        progress.written_one();
+                    }
+                    piece
+                })
+                .collect::<Vec<Result<Piece>>>()
+        });
         out.extend(pieces)?;
+        start = end;
     }
     // Generated objects are emitted (and verified) in parallel too: a large stream gets
     // thousands of them, and emitting them in turn was the largest sequential step of a run.
     for batch in generated.chunks(BATCH) {
-        let pieces: Vec<Result<Piece>> = batch.par_iter().map(generated_piece).collect();
+        let pieces = out.alongside(|| batch.par_iter().map(generated_piece).collect::<Vec<Result<Piece>>>());
         out.extend(pieces)?;
     }
     Ok(out.finish())
@@ -88,6 +94,21 @@ pub struct Written {
 /// to keep every thread busy, few enough that a batch is small beside the whole output.
 const BATCH: usize = 512;
 
+/// Where the batch of documents that starts at `start` ends: after [`BATCH`] documents, or
+/// once they hold a [`PIECE`] of input text. A batch is emitted while the piece of output before
+/// it is packed ([`Output::alongside`]), so a batch about a piece long keeps both threads of a
+/// small machine busy, and the output waiting to be packed is never much more than a piece.
+fn batch_end(inputs: &[Input], docs: &[Document<Sealed>], start: usize) -> usize {
+    let mut bytes = 0;
+    for (i, doc) in docs.iter().enumerate().skip(start).take(BATCH) {
+        bytes += doc.text(inputs).len();
+        if bytes >= PIECE {
+            return i + 1;
+        }
+    }
+    docs.len().min(start + BATCH)
+}
+
 /// The output being assembled, piece by piece in stream order.
 struct Output {
     text: String,
@@ -96,7 +117,9 @@ struct Output {
     /// Whether the text is packed a [`PIECE`] at a time, into `packed`.
     pack: bool,
     packed: Vec<Packed>,
-    /// Whether the text packed last ended a line.
+    /// A piece of text set aside to be packed next, while the next batch is emitted.
+    pending: Option<String>,
+    /// Whether the text set aside or packed last ended a line.
     packed_ends_line: bool,
     pieces: usize,
     /// How many pieces there are in all.
@@ -110,6 +133,7 @@ impl Output {
             keep,
             pack: false,
             packed: Vec::new(),
+            pending: None,
             packed_ends_line: true,
             pieces: 0,
             total,
@@ -152,18 +176,31 @@ impl Output {
         }
     }
 
-    /// Packs the text so far as the next piece, and starts the next with `room`.
+    /// Runs `work` (the emission of the next batch) while the piece set aside is packed: packing
+    /// is the one part of the write that would otherwise run on one thread.
+    fn alongside<T: Send>(&mut self, work: impl FnOnce() -> T + Send) -> T {
+        let pending = self.pending.take();
+        let (packed, done) = rayon::join(|| pending.map(Packed::new), work);
+        self.packed.extend(packed);
+        done
+    }
+
+    /// Sets the text so far aside as the next piece to pack, packing the one set aside before
+    /// it if there is one, and starts the next with `room`.
     fn pack_text(&mut self, room: usize) {
         self.packed_ends_line = self.text.ends_with('\n');
         let text = std::mem::replace(&mut self.text, String::with_capacity(room));
-        self.packed.push(Packed::new(text));
+        if let Some(older) = self.pending.replace(text) {
+            self.packed.push(Packed::new(older));
+        }
     }
 
-    /// The output, its last piece packed too if it is kept packed.
+    /// The output, its last pieces packed too if it is kept packed.
     fn finish(mut self) -> Written {
         if self.pack && !self.text.is_empty() {
             self.pack_text(0);
         }
+        self.packed.extend(self.pending.take().map(Packed::new));
         Written { packed: self.packed, text: self.text }
     }
 }
