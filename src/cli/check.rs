@@ -33,8 +33,7 @@ pub struct CheckArgs {
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
-    let policy = args.config.policy()?;
-    let inputs = args.input.read()?;
+    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
     let ticker = Ticker::start(&inputs, args.process.quiet, false);
     let settings = Settings::check(args.input.namespace())
         .with_strict(args.input.strict.strict)

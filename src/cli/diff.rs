@@ -128,8 +128,7 @@ pub struct DiffCommand {
 pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
-    let policy = args.config.policy()?;
-    let inputs = args.input.read()?;
+    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
     let outcome = args.hash.review(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
@@ -167,9 +166,13 @@ pub struct PromoteCommand {
 pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
-    let config = args.config.load()?;
-    let (from, to) = (config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?);
-    let inputs = args.input.read()?;
+    // Configuration compiles its patterns while the input is read; its error comes first.
+    let policies = || -> anyhow::Result<_> {
+        let config = args.config.load()?;
+        Ok((config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?))
+    };
+    let (policies, inputs) = rayon::join(policies, || args.input.read());
+    let ((from, to), inputs) = (policies?, inputs?);
     let options = options.keyed(&inputs);
     let strict = args.input.strict.strict;
     // Both renders start from the same documents: read once (each compacted as it is read),

@@ -102,8 +102,7 @@ pub struct HashCommand {
 
 pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
-    let policy = args.config.policy()?;
-    let inputs = args.input.read()?;
+    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
     let outcome = args.hash.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
@@ -144,8 +143,7 @@ pub fn verify(args: &VerifyCommand) -> anyhow::Result<u8> {
 }
 
 fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
-    let policy = args.config.policy()?;
-    let inputs = args.input.read()?;
+    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
     let outcome = args.secrets.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);

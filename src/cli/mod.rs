@@ -168,6 +168,14 @@ impl InputArgs {
         Ok(temper::read::read_inputs(&self.files)?)
     }
 
+    /// The policy `config` resolves and the inputs, made side by side: configuration compiles
+    /// its patterns while the input is read, and both come before anything else can run. An
+    /// error of the configuration comes first, as if they were made in turn.
+    pub fn read_with_policy(&self, config: &ConfigArgs) -> anyhow::Result<(Policy, Vec<temper::Input>)> {
+        let (policy, inputs) = rayon::join(|| config.policy(), || self.read());
+        Ok((policy?, inputs?))
+    }
+
     /// The release namespace, when given.
     pub fn namespace(&self) -> Option<String> {
         self.release.namespace.clone()

@@ -48,8 +48,7 @@ pub struct RenderArgs {
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
-    let policy = args.config.policy()?;
-    let inputs = args.input.read()?;
+    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
     let wants_hash = args.report.is_some() || args.stamp || args.attestation.is_some() || args.diff.is_some();
     let ticker = Ticker::start(&inputs, args.process.quiet, true);
     let settings = args
