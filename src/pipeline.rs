@@ -273,9 +273,21 @@ fn run_prepared(inputs: &[Input], prepared: Vec<Prepared>, policy: &Policy, sett
 impl Outcome {
     /// Writes the manifests to `out`, a packed piece at a time if they were kept packed.
     pub fn write_output(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        for piece in &self.packed_output {
-            let text = piece.text().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-            out.write_all(text.as_bytes())?;
+        fn unpack(piece: &Packed) -> std::io::Result<Cow<'_, str>> {
+            piece.text().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        }
+        let mut pieces = self.packed_output.iter();
+        let mut next = pieces.next().map(unpack);
+        while let Some(text) = next.take() {
+            let text = text?;
+            let following = pieces.next();
+            // The next piece is unpacked on a worker while this one is written.
+            rayon::in_place_scope(|scope| {
+                if let Some(piece) = following {
+                    scope.spawn(|_| next = Some(unpack(piece)));
+                }
+                out.write_all(text.as_bytes())
+            })?;
         }
         out.write_all(self.output.as_bytes())
     }
