@@ -94,6 +94,13 @@ fn shapes() -> &'static Shapes {
     })
 }
 
+/// Compiles the shapes now rather than where they are first needed: every report searches its
+/// messages for them, and a caller with a thread to spare (while the input is read) saves the
+/// run that time.
+pub fn compile_shapes() {
+    shapes();
+}
+
 /// The byte ranges of `text` that hold a credential by its shape, sorted and disjoint.
 pub fn shaped(text: &str) -> Vec<Range<usize>> {
     let shapes = shapes();

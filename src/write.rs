@@ -44,13 +44,8 @@ pub fn write(
     // output before the next is emitted: holding every emitted document until the end would
     // keep the output twice at the peak.
     let input_len: usize = inputs.iter().map(|i| i.text.len()).sum();
-    let capacity = match (keep, pack) {
-        (false, _) => 0,
-        (true, false) => input_len,
-        (true, true) => input_len.min(PIECE + PIECE / 4),
-    };
-    let total = docs.len() + generated.len();
-    let mut out = Output { pack, ..Output::with_capacity(capacity, keep, total) };
+    let capacity = if keep && !pack { input_len } else { 0 };
+    let mut out = Output::new(capacity, keep, pack, docs.len() + generated.len());
     let mut start = 0;
     while start < docs.len() {
         let end = batch_end(inputs, docs, start);
@@ -110,28 +105,36 @@ fn batch_end(inputs: &[Input], docs: &[Document<Sealed>], start: usize) -> usize
 }
 
 /// The output being assembled, piece by piece in stream order.
-struct Output {
+struct Output<'a> {
+    /// The output, unless it is packed.
     text: String,
     /// Whether the pieces are kept; if not, they are only counted.
     keep: bool,
-    /// Whether the text is packed a [`PIECE`] at a time, into `packed`.
+    /// Whether the output is packed a [`PIECE`] at a time, into `packed`.
     pack: bool,
+    /// When packed: the parts of the piece being gathered (documents, many borrowed from the
+    /// input, and the lines between them), and their length. They are joined into one text
+    /// where the piece is packed, alongside the next batch, rather than copied here.
+    parts: Vec<Cow<'a, str>>,
+    parts_len: usize,
     packed: Vec<Packed>,
-    /// A piece of text set aside to be packed next, while the next batch is emitted.
-    pending: Option<String>,
-    /// Whether the text set aside or packed last ended a line.
+    /// A piece set aside to be packed next, while the next batch is emitted.
+    pending: Option<Vec<Cow<'a, str>>>,
+    /// Whether the piece set aside or packed last ended a line.
     packed_ends_line: bool,
     pieces: usize,
     /// How many pieces there are in all.
     total: usize,
 }
 
-impl Output {
-    fn with_capacity(capacity: usize, keep: bool, total: usize) -> Output {
+impl<'a> Output<'a> {
+    fn new(capacity: usize, keep: bool, pack: bool, total: usize) -> Output<'a> {
         Output {
             text: String::with_capacity(capacity),
             keep,
-            pack: false,
+            pack,
+            parts: Vec::new(),
+            parts_len: 0,
             packed: Vec::new(),
             pending: None,
             packed_ends_line: true,
@@ -141,16 +144,39 @@ impl Output {
     }
 
     /// Appends a batch's pieces in order, stopping at the first that could not be emitted.
-    fn extend<'a>(&mut self, pieces: Vec<Result<Piece<'a>>>) -> Result<()> {
+    fn extend(&mut self, pieces: Vec<Result<Piece<'a>>>) -> Result<()> {
         for piece in pieces {
             self.push(piece?);
         }
         Ok(())
     }
 
-    fn push(&mut self, piece: Piece<'_>) {
+    fn push(&mut self, piece: Piece<'a>) {
         if !self.keep {
             self.pieces += 1;
+            return;
+        }
+        let ends_line = match (self.pack, self.parts.last()) {
+            (true, Some(last)) => last.ends_with('\n'),
+            (false, _) if !self.text.is_empty() => self.text.ends_with('\n'),
+            _ => self.packed_ends_line,
+        };
+        let line_end = if self.pieces > 0 && !ends_line { "\n" } else { "" };
+        // Every document but a lone first one gets a `---` line, a JSON first document too
+        // when others follow: it would make ArgoCD read the whole stream as JSON.
+        let first_alone = self.pieces == 0 && (!piece.json || self.total == 1);
+        let separator = if !piece.separated && !first_alone { "---\n" } else { "" };
+        self.pieces += 1;
+        if self.pack {
+            for between in [line_end, separator].into_iter().filter(|s| !s.is_empty()) {
+                self.parts_len += between.len();
+                self.parts.push(Cow::Borrowed(between));
+            }
+            self.parts_len += piece.text.len();
+            self.parts.push(piece.text);
+            if self.parts_len >= PIECE {
+                self.set_aside();
+            }
             return;
         }
         // Room grows by a quarter at a time rather than doubling: the output is the largest
@@ -159,50 +185,48 @@ impl Output {
         if self.text.capacity() - self.text.len() < more {
             self.text.reserve_exact(more.max(self.text.len() / 4));
         }
-        let ends_line = if self.text.is_empty() { self.packed_ends_line } else { self.text.ends_with('\n') };
-        if self.pieces > 0 && !ends_line {
-            self.text.push('\n');
-        }
-        // Every document but a lone first one gets a `---` line, a JSON first document too
-        // when others follow: it would make ArgoCD read the whole stream as JSON.
-        let first_alone = self.pieces == 0 && (!piece.json || self.total == 1);
-        if !piece.separated && !first_alone {
-            self.text.push_str("---\n");
-        }
+        self.text.push_str(line_end);
+        self.text.push_str(separator);
         self.text.push_str(&piece.text);
-        self.pieces += 1;
-        if self.pack && self.text.len() >= PIECE {
-            self.pack_text(PIECE + PIECE / 4);
-        }
     }
 
     /// Runs `work` (the emission of the next batch) while the piece set aside is packed: packing
     /// is the one part of the write that would otherwise run on one thread.
     fn alongside<T: Send>(&mut self, work: impl FnOnce() -> T + Send) -> T {
         let pending = self.pending.take();
-        let (packed, done) = rayon::join(|| pending.map(Packed::new), work);
+        let (packed, done) = rayon::join(|| pending.map(pack), work);
         self.packed.extend(packed);
         done
     }
 
-    /// Sets the text so far aside as the next piece to pack, packing the one set aside before
-    /// it if there is one, and starts the next with `room`.
-    fn pack_text(&mut self, room: usize) {
-        self.packed_ends_line = self.text.ends_with('\n');
-        let text = std::mem::replace(&mut self.text, String::with_capacity(room));
-        if let Some(older) = self.pending.replace(text) {
-            self.packed.push(Packed::new(older));
+    /// Sets the parts gathered so far aside as the next piece to pack, packing the one set aside
+    /// before it if there is one.
+    fn set_aside(&mut self) {
+        self.packed_ends_line = self.parts.last().is_none_or(|p| p.ends_with('\n'));
+        self.parts_len = 0;
+        let parts = std::mem::take(&mut self.parts);
+        if let Some(older) = self.pending.replace(parts) {
+            self.packed.push(pack(older));
         }
     }
 
     /// The output, its last pieces packed too if it is kept packed.
     fn finish(mut self) -> Written {
-        if self.pack && !self.text.is_empty() {
-            self.pack_text(0);
+        if !self.parts.is_empty() {
+            self.set_aside();
         }
-        self.packed.extend(self.pending.take().map(Packed::new));
+        self.packed.extend(self.pending.take().map(pack));
         Written { packed: self.packed, text: self.text }
     }
+}
+
+/// `parts` joined into one text, packed.
+fn pack(parts: Vec<Cow<'_, str>>) -> Packed {
+    let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        text.push_str(&part);
+    }
+    Packed::new(text)
 }
 
 /// The manifests `packed` then `text` hold ([`Written`]), as one text.
@@ -236,7 +260,9 @@ fn generated_piece(g: &Generated) -> Result<Piece<'static>> {
         object: g.id().to_string(),
         message: format!("cannot write it: {message}"),
     })?;
-    Ok(Piece { text: format!("---\n{body}").into(), separated: true, json: false })
+    let mut text = String::with_capacity(4 + body.len());
+    text.extend(["---\n", &body]);
+    Ok(Piece { text: text.into(), separated: true, json: false })
 }
 
 fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Result<Piece<'a>> {
@@ -267,7 +293,10 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
     let header = &text[doc.chunk.header.clone()];
     let crlf = raw.contains("\r\n");
     let body = if crlf { body.replace('\n', "\r\n") } else { body };
-    Ok(Piece { text: format!("{separator}{header}{body}").into(), separated, json: false })
+    // Made with room for exactly its text: a piece waits in the output until it is packed.
+    let mut text = String::with_capacity(separator.len() + header.len() + body.len());
+    text.extend([separator.as_str(), header, &body]);
+    Ok(Piece { text: text.into(), separated, json: false })
 }
 
 /// An untouched JSON document goes out as it came if a YAML reader sees the same object in it

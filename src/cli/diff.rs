@@ -169,7 +169,9 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     // Configuration compiles its patterns while the input is read; its error comes first.
     let policies = || -> anyhow::Result<_> {
         let config = args.config.load()?;
-        Ok((config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?))
+        let policies = (config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?);
+        temper::credential::compile_shapes();
+        Ok(policies)
     };
     let (policies, inputs) = rayon::join(policies, || args.input.read());
     let ((from, to), inputs) = (policies?, inputs?);

@@ -169,10 +169,12 @@ impl InputArgs {
     }
 
     /// The policy `config` resolves and the inputs, made side by side: configuration compiles
-    /// its patterns while the input is read, and both come before anything else can run. An
-    /// error of the configuration comes first, as if they were made in turn.
+    /// its patterns (and the credential shapes reports are searched for) while the input is
+    /// read, and both come before anything else can run. An error of the configuration comes
+    /// first, as if they were made in turn.
     pub fn read_with_policy(&self, config: &ConfigArgs) -> anyhow::Result<(Policy, Vec<temper::Input>)> {
-        let (policy, inputs) = rayon::join(|| config.policy(), || self.read());
+        let (policy, inputs) =
+            rayon::join(|| config.policy().inspect(|_| temper::credential::compile_shapes()), || self.read());
         Ok((policy?, inputs?))
     }
 
