@@ -267,13 +267,13 @@ fn generated_piece(g: &Generated) -> Result<Piece<'static>> {
 
 fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Result<Piece<'a>> {
     let text = &inputs[doc.input].text;
-    let raw = &text[doc.chunk.text.clone()];
-    let separated = !doc.chunk.separator.is_empty();
+    let raw = &text[doc.chunk.text()];
+    let separated = !doc.chunk.separator().is_empty();
     // Only a changed document is kept as text, so an untouched one is not read back here.
     let opened = doc.open()?;
     let value = match opened.value() {
         Some(v) if changed => v,
-        Some(v) if doc.chunk.json => return json_piece(raw, v),
+        Some(v) if doc.chunk.json() => return json_piece(raw, v),
         _ => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
     };
     if let Some(why) = doc.frozen() {
@@ -283,14 +283,14 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
         });
     }
     let body = yaml::emit(value).map_err(|message| Error::Document { place: doc.place(inputs).into(), message })?;
-    let separator_line = &text[doc.chunk.separator.clone()];
+    let separator_line = &text[doc.chunk.separator()];
     let bare = separator_line.trim_start_matches("---").trim();
     let separator = match separator_line {
         "" => String::new(),
         s if bare.is_empty() || bare.starts_with('#') => s.to_string(),
         _ => "---\n".into(),
     };
-    let header = &text[doc.chunk.header.clone()];
+    let header = &text[doc.chunk.header()];
     let crlf = raw.contains("\r\n");
     let body = if crlf { body.replace('\n', "\r\n") } else { body };
     // Made with room for exactly its text: a piece waits in the output until it is packed.

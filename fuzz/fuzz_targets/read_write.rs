@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
         let changes = vec![changed; docs.len()];
         match temper::write::write(&inputs, &sealed, &changes, &[], &Progress::default(), true, pack) {
             Ok(out) => same_documents(&docs, &joined(&out.packed, &out.text).unwrap_or_else(|e| panic!("{e}"))),
-            Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json), "untouched YAML failed to write: {e}"),
+            Err(e) => assert!(changed || docs.iter().any(|d| d.chunk.json()), "untouched YAML failed to write: {e}"),
         }
     }
 });

@@ -55,7 +55,7 @@ struct Notes {
 impl<O> Document<O> {
     /// The document's original text, separator line included.
     pub fn text<'a>(&self, inputs: &'a [Input]) -> &'a str {
-        &inputs[self.input].text[self.chunk.text.clone()]
+        &inputs[self.input].text[self.chunk.text()]
     }
 
     /// Where the document is, for messages; `object` names what it holds.
@@ -63,7 +63,7 @@ impl<O> Document<O> {
         DocPlace {
             origin: inputs[self.input].origin.clone(),
             number: self.number,
-            line: self.chunk.line,
+            line: self.chunk.line(),
             column: None,
             object,
             template: self.template().map(str::to_string),
@@ -185,7 +185,7 @@ impl Document {
     /// than [`SEAL_ABOVE`] times the text it was read from, else (and for a List, and for a
     /// document larger than [`SEAL_UP_TO`]) its value.
     pub fn compact(self) -> Document<Sealed> {
-        let text = self.chunk.text.len();
+        let text = self.chunk.text().len();
         let costly = text <= SEAL_UP_TO
             && self.value.as_ref().is_some_and(|v| !object::is_list(v) && held_bytes(v) > SEAL_ABOVE * text);
         self.seal(costly)
@@ -587,6 +587,13 @@ mod tests {
         let live = parse(&[Input::new("in", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")]).unwrap();
         let (doc, kept) = live[0].clone().seal(false).reopen().unwrap();
         assert!(kept.is_none() && doc.value == live[0].value);
+    }
+
+    #[test]
+    fn a_sealed_document_stays_small() {
+        // A stream of small documents keeps one per document until it is written.
+        assert_eq!(std::mem::size_of::<Chunk>(), 24);
+        assert!(std::mem::size_of::<Document<Sealed>>() <= 72, "{} bytes", std::mem::size_of::<Document<Sealed>>());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::yaml;
 
 pub use decode::decode;
 pub use document::{Document, Named, Opened, Sealed, map_resources, resources_of, visit_resources};
-pub use split::{Chunk, split};
+pub use split::{Chunk, MAX_INPUT, split};
 
 /// One input's decoded text and how to name it.
 #[derive(Debug, Clone)]
@@ -107,6 +107,13 @@ pub fn parse_then<T: Send>(
     let mut chunks = Vec::new();
     let mut number = 0;
     for (idx, input) in inputs.iter().enumerate() {
+        if input.text.len() > MAX_INPUT {
+            let cause = std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "it is longer than 4 GiB, the most temper reads in one input; give the stream as several files",
+            );
+            return Err(Error::Read { path: input.origin.clone().into(), cause });
+        }
         for chunk in split(&input.text) {
             let has_content = chunk.has_content(&input.text);
             number += usize::from(has_content);
@@ -130,46 +137,46 @@ pub fn parse_again<O>(inputs: &[Input], doc: &Document<O>) -> Result<Document> {
 
 fn parse_one(inputs: &[Input], idx: usize, chunk: Chunk, number: usize) -> Result<Document> {
     let text = &inputs[idx].text;
-    let body = &text[chunk.text.clone()];
+    let body = &text[chunk.text()];
     let place = |line: usize, column: Option<usize>| DocPlace {
         origin: inputs[idx].origin.clone(),
         number,
         line,
         column,
         object: guess_object(body),
-        template: document::template_of(&text[chunk.header.clone()], None),
+        template: document::template_of(&text[chunk.header()], None),
     };
     let (value, frozen, mut duplicates) = if number == 0 {
         (None, None, Vec::new())
-    } else if chunk.json {
+    } else if chunk.json() {
         let value: serde_json::Value = serde_json::from_str(body).map_err(|e| {
-            unrendered_in_text(body, chunk.line, &place).unwrap_or_else(|| Error::Document {
-                place: place(chunk.line + e.line().saturating_sub(1), Some(e.column())).into(),
+            unrendered_in_text(body, chunk.line(), &place).unwrap_or_else(|| Error::Document {
+                place: place(chunk.line() + e.line().saturating_sub(1), Some(e.column())).into(),
                 message: format!("invalid JSON: {e}"),
             })
         })?;
         (Some(value), None, Vec::new())
     } else {
         let loaded = yaml::load(body).map_err(|e| Error::Document {
-            place: place(chunk.line + e.line - 1, Some(e.column)).into(),
+            place: place(chunk.line() + e.line - 1, Some(e.column)).into(),
             message: e.message,
         });
-        let loaded = loaded.map_err(|e| unrendered_in_text(body, chunk.line, &place).unwrap_or(e))?;
+        let loaded = loaded.map_err(|e| unrendered_in_text(body, chunk.line(), &place).unwrap_or(e))?;
         (loaded.value, loaded.frozen, loaded.duplicates)
     };
     for d in &mut duplicates {
-        d.line += chunk.line - 1;
-        d.first_line += chunk.line - 1;
+        d.line += chunk.line() - 1;
+        d.first_line += chunk.line() - 1;
     }
     duplicates.sort_by_key(|d| d.line);
     if let Some(value) = &value
         && body.contains("{{")
         && let Some((at, text)) = template::in_value(value)
     {
-        let line = chunk.line + yaml::locate(body, &at).unwrap_or(1) - 1;
+        let line = chunk.line() + yaml::locate(body, &at).unwrap_or(1) - 1;
         return Err(Error::Unrendered { place: place(line, None).into(), text });
     }
-    let template = document::template_of(&text[chunk.header.clone()], value.as_ref());
+    let template = document::template_of(&text[chunk.header()], value.as_ref());
     let doc = Document::read(idx, chunk, number, value, frozen, template, duplicates);
     if let Some(value) = &doc.value {
         let invalid = |message: String| Error::Document { place: doc.place(inputs).into(), message };

@@ -9,26 +9,81 @@
 
 use std::ops::Range;
 
-/// One document's place in its input text.
+/// The longest input temper reads, in bytes: every place in an input fits in 32 bits.
+pub const MAX_INPUT: usize = u32::MAX as usize;
+
+/// One document's place in its input text: where it starts, and where its separator line and
+/// its header end. A stream of small documents keeps a chunk per document until it is written:
+/// as three ranges and a line it took 64 bytes, and as places in 32 bits from one start, 24.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Chunk {
-    /// The bytes written back when the document is untouched, separator line included.
-    pub text: Range<usize>,
-    /// The separator line (`---` …), empty when the document has none.
-    pub separator: Range<usize>,
-    /// Blank and comment lines after the separator, kept when the body is re-emitted.
-    pub header: Range<usize>,
-    /// 1-based line where `text` starts.
-    pub line: usize,
+    start: u32,
+    /// Where the text, the separator line and the header end, as lengths from `start`.
+    len: u32,
+    separator_len: u32,
+    header_len: u32,
+    /// 1-based line where the text starts.
+    line: u32,
     /// Whether this is a value of a JSON stream.
-    pub json: bool,
+    json: bool,
 }
 
 impl Chunk {
+    /// The chunk of `text` (the separator line, then the header, then the body), whose input
+    /// is at most [`MAX_INPUT`] bytes long.
+    fn new(text: Range<usize>, separator_end: usize, header_end: usize, line: usize, json: bool) -> Chunk {
+        debug_assert!(text.start <= separator_end && separator_end <= header_end && header_end <= text.end);
+        let place = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        let start = place(text.start);
+        let length = |end: usize| place(end).saturating_sub(start);
+        Chunk {
+            start,
+            len: length(text.end),
+            separator_len: length(separator_end),
+            header_len: length(header_end),
+            line: place(line),
+            json,
+        }
+    }
+
+    fn at(&self, length: u32) -> usize {
+        self.start as usize + length as usize
+    }
+
+    /// The bytes written back when the document is untouched, separator line included.
+    pub fn text(&self) -> Range<usize> {
+        self.start as usize..self.at(self.len)
+    }
+
+    /// The separator line (`---` …), empty when the document has none.
+    pub fn separator(&self) -> Range<usize> {
+        self.start as usize..self.at(self.separator_len)
+    }
+
+    /// Blank and comment lines after the separator, kept when the body is re-emitted.
+    pub fn header(&self) -> Range<usize> {
+        self.at(self.separator_len)..self.at(self.header_len)
+    }
+
+    /// The body: the text after the header.
+    pub fn body(&self) -> Range<usize> {
+        self.at(self.header_len)..self.at(self.len)
+    }
+
+    /// 1-based line where the text starts.
+    pub fn line(&self) -> usize {
+        self.line as usize
+    }
+
+    /// Whether this is a value of a JSON stream.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
     /// Whether the chunk holds anything besides markers, blank lines and comments.
     pub fn has_content(&self, text: &str) -> bool {
-        let after_marker = text[self.separator.clone()].trim_start_matches("---").trim();
-        self.json || self.header.end < self.text.end || !(after_marker.is_empty() || after_marker.starts_with('#'))
+        let after_marker = text[self.separator()].trim_start_matches("---").trim();
+        self.json || self.header_len < self.len || !(after_marker.is_empty() || after_marker.starts_with('#'))
     }
 }
 
@@ -49,8 +104,10 @@ fn split_yaml(text: &str) -> Vec<Chunk> {
     let mut line = 1;
     let finish = |chunks: &mut Vec<Chunk>, start: usize, end: usize, line: usize, separator: Range<usize>| {
         if end > start {
+            // A chunk's separator line starts it, and its header follows that line.
+            debug_assert_eq!(separator.start, start);
             let header = header_of(text, separator.end, end);
-            chunks.push(Chunk { text: start..end, separator, header, line, json: false });
+            chunks.push(Chunk::new(start..end, separator.end, header.end, line, false));
         }
     };
     while pos < text.len() {
@@ -107,13 +164,7 @@ fn split_json(text: &str) -> Vec<Chunk> {
             _ => text.len(),
         };
         let line = 1 + text[..value_start].matches('\n').count();
-        chunks.push(Chunk {
-            text: value_start..end,
-            separator: value_start..value_start,
-            header: value_start..value_start,
-            line,
-            json: true,
-        });
+        chunks.push(Chunk::new(value_start..end, value_start, value_start, line, true));
         if end >= text.len() {
             break;
         }
@@ -127,7 +178,7 @@ mod tests {
     use super::*;
 
     fn texts(input: &str) -> Vec<&str> {
-        split(input).into_iter().map(|c| &input[c.text]).collect()
+        split(input).into_iter().map(|c| &input[c.text()]).collect()
     }
 
     #[test]
@@ -138,8 +189,8 @@ mod tests {
             texts(input),
             ["---\n# Source: c/templates/a.yaml\na: 1\n", "---\n# Source: c/templates/b.yaml\nb: 2\n"]
         );
-        assert_eq!(&input[chunks[1].header.clone()], "# Source: c/templates/b.yaml\n");
-        assert_eq!(chunks[1].line, 4);
+        assert_eq!(&input[chunks[1].header()], "# Source: c/templates/b.yaml\n");
+        assert_eq!(chunks[1].line(), 4);
         assert_eq!(texts(input).concat(), input);
     }
 

@@ -168,7 +168,7 @@ fn locations(
                 let offset = offset.unwrap_or(1);
                 out[i] = match template {
                     Some(mapped) => (mapped.uri.clone(), mapped.line(offset)),
-                    None => (input_uris[doc.input].clone(), doc.chunk.line + offset - 1),
+                    None => (input_uris[doc.input].clone(), doc.chunk.line() + offset - 1),
                 };
             }
         }
@@ -225,8 +225,8 @@ impl Templates {
             return None;
         }
         let text = &inputs[doc.input].text;
-        let header = text[doc.chunk.text.start..doc.chunk.header.end].lines().count();
-        let body: Vec<&str> = trim_blank_end(text[doc.chunk.header.end..doc.chunk.text.end].lines().collect());
+        let header = text[doc.chunk.text().start..doc.chunk.header().end].lines().count();
+        let body: Vec<&str> = trim_blank_end(text[doc.chunk.body()].lines().collect());
         if body.is_empty() {
             return None;
         }

@@ -150,7 +150,7 @@ impl Report {
             .map(|d| DocumentInfo {
                 number: d.number,
                 origin: inputs[d.input].origin.clone(),
-                line: d.chunk.line,
+                line: d.chunk.line(),
                 template: d.template().map(str::to_string),
             })
             .collect();

@@ -126,7 +126,7 @@ pub fn check_faithful(input: &str, outcome: &Outcome) {
         );
         if changes.is_empty() {
             let body = |d: &Document, text: &str| {
-                text[d.chunk.separator.end..d.chunk.text.end].trim_end_matches('\n').to_string()
+                text[d.chunk.separator().end..d.chunk.text().end].trim_end_matches('\n').to_string()
             };
             assert_eq!(
                 body(doc_out, &outcome.output),
