@@ -45,13 +45,13 @@ fn share_in<T: ?Sized + Eq + std::hash::Hash>(
     })
 }
 
-/// Keeps `value` in a thread's set of shared copies, which starts again when it holds
-/// [`KEPT`]: the one policy of every such set.
-fn remember<T: ?Sized + Eq + std::hash::Hash>(kept: &mut HashSet<Arc<T>>, value: &Arc<T>) {
+/// Keeps `value` (a handle to a shared copy) in a thread's set of shared copies, which starts
+/// again when it holds [`KEPT`]: the one policy of every such set.
+pub fn remember<T: Clone + Eq + std::hash::Hash>(kept: &mut HashSet<T>, value: &T) {
     if kept.len() >= KEPT {
         kept.clear();
     }
-    kept.insert(Arc::clone(value));
+    kept.insert(value.clone());
 }
 
 /// `value` as the copy `kept` (a thread's set of shared copies, such as identities' types or

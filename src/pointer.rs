@@ -79,6 +79,17 @@ impl Pointer {
         Pointer(crate::intern::share_boxed(self.0))
     }
 
+    /// Whether `other` is this very copy (not only the same text): what a set of records that
+    /// share their pointers compares, without reading the text.
+    pub fn is_copy_of(&self, other: &Pointer) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// Hashes which copy this is, as [`Pointer::is_copy_of`] compares.
+    pub fn hash_copy<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(Arc::as_ptr(&self.0), state);
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -85,7 +85,7 @@ mod tests {
 
     fn change(rule: RuleId, name: &str, pointer: &str) -> Change {
         let obj = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}});
-        let pointer = Pointer::parse(pointer).unwrap_or_else(Pointer::root);
+        let pointer = Pointer::parse(pointer).unwrap_or_else(Pointer::root).interned();
         Change::new(rule, ResourceId::of(1, None, &obj), pointer, Op::Add, None, Json::of(&json!(true)))
     }
 
@@ -102,6 +102,23 @@ mod tests {
                 .flat_map(|(id, fields)| fields.iter().map(|f| row(&id.name, Made::Kept(f), kept.overlays())))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn resources_given_the_same_fixes_share_one_run() {
+        let fixes = |rule, name| vec![change(rule, name, "/spec/a"), change(rule, name, "/spec/b")];
+        let mut kept = Attribution::of(fixes(RuleId::ExternalSecrets, "a"));
+        kept.append(Attribution::of(fixes(RuleId::ExternalSecrets, "b")));
+        kept.add(fixes(RuleId::OverlayPatch, "c"));
+        let runs: Vec<&[Field]> = kept.resources().map(|(_, fields)| fields).collect();
+        assert!(std::ptr::eq(runs[0], runs[1]), "runs alike are one copy");
+        assert!(!std::ptr::eq(runs[0], runs[2]), "a run of other rules is apart");
+        let rules: Vec<(String, RuleId)> =
+            listed(Changes::Attributed(&kept)).into_iter().map(|(name, _, rule, _)| (name, rule)).collect();
+        let expected = [("a", RuleId::ExternalSecrets), ("b", RuleId::ExternalSecrets), ("c", RuleId::OverlayPatch)];
+        let expected: Vec<(String, RuleId)> =
+            expected.iter().flat_map(|&(name, rule)| [(name.to_string(), rule), (name.to_string(), rule)]).collect();
+        assert_eq!(rules, expected);
     }
 
     #[test]

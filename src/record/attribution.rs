@@ -2,7 +2,10 @@
 //! them, since a diff reads the values it shows from the two sides, and of a render's records
 //! only which rule (or overlay patch) changed which field.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use crate::object::ResourceId;
 use crate::pointer::Pointer;
@@ -19,8 +22,10 @@ use crate::record::{Change, RuleId};
 #[derive(Clone, Debug, Default)]
 pub struct Attribution {
     /// Each resource with the fields changed, in the order they were recorded: a run per
-    /// resource for each stage that changed it (an overlay patch, then the rules).
-    resources: Vec<(ResourceId, Vec<Field>)>,
+    /// resource for each stage that changed it (an overlay patch, then the rules). A run is
+    /// shared with the runs alike that this thread kept (`shared_run`): the workloads of one
+    /// template get the same fixes, and a stream of small workloads kept 16 fields for each.
+    resources: Vec<(ResourceId, Arc<[Field]>)>,
     /// What few attributions hold, boxed apart: a render keeps one attribution per document
     /// until every document is checked.
     rare: Option<Box<Rare>>,
@@ -37,6 +42,55 @@ struct Rare {
     /// which resources a rule turned into another kind in place (a Secret into an
     /// ExternalSecret).
     records: Vec<Change>,
+}
+
+thread_local! {
+    /// The runs of fields this thread kept, to share ([`shared_run`]).
+    static RUNS: RefCell<HashSet<Run>> = RefCell::new(HashSet::new());
+}
+
+/// `fields` as a run, sharing the copy this thread kept of a run alike if it kept one.
+fn shared_run(fields: Vec<Field>) -> Arc<[Field]> {
+    RUNS.with_borrow_mut(|kept| {
+        let run = Run(Arc::from(fields));
+        if let Some(known) = kept.get(&run) {
+            return Arc::clone(&known.0);
+        }
+        crate::intern::remember(kept, &run);
+        run.0
+    })
+}
+
+/// A run of fields in a thread's set, alike another if its fields name the same rules and
+/// overlays and their pointers are the same copies: the pointers of records are this thread's
+/// shared copies (`Pointer::interned`), so runs alike share them, and comparing the copies
+/// reads no text. (Two runs of one text in different copies are kept apart: sharing changes
+/// nothing a run says.)
+#[derive(Clone)]
+struct Run(Arc<[Field]>);
+
+impl PartialEq for Run {
+    fn eq(&self, other: &Run) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(other.0.iter())
+                .all(|(a, b)| a.rule == b.rule && a.overlay == b.overlay && a.pointer.is_copy_of(&b.pointer))
+    }
+}
+
+impl Eq for Run {}
+
+impl Hash for Run {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_usize(self.0.len());
+        for field in self.0.iter() {
+            field.pointer.hash_copy(state);
+            field.rule.hash(state);
+            state.write_u32(field.overlay);
+        }
+    }
 }
 
 /// A field changed: its pointer, the rule, and (for an overlay patch) its overlay's place in
@@ -75,23 +129,34 @@ impl Attribution {
     /// Adds who made `changes`, after what is kept: a change of the resource the last run
     /// names joins that run.
     pub fn add(&mut self, changes: Vec<Change>) {
-        // The last run may grow, and runs are added after it.
-        let grown = self.resources.len().saturating_sub(1);
+        let mut open: Option<(ResourceId, Vec<Field>)> = None;
         for c in changes {
             let overlay = c.overlay().map_or(0, |o| self.overlay_place(o));
             let field = Field { pointer: c.pointer.clone(), rule: c.rule, overlay };
-            match self.resources.last_mut() {
+            match &mut open {
                 Some((id, fields)) if *id == c.resource => fields.push(field),
-                _ => self.resources.push((c.resource.clone(), vec![field])),
+                _ => {
+                    self.close(open.take());
+                    let mut fields = match self.resources.last() {
+                        Some((id, _)) if *id == c.resource => self.resources.pop().map(|(_, f)| f.to_vec()),
+                        _ => None,
+                    }
+                    .unwrap_or_default();
+                    fields.push(field);
+                    open = Some((c.resource.clone(), fields));
+                }
             }
             if matches!(c.pointer.as_str(), "/kind" | "/apiVersion") {
                 self.rare().records.push(c);
             }
         }
-        // Most runs are one document's and are not added to: room for more is room wasted
-        // for every resource of the stream.
-        for (_, fields) in &mut self.resources[grown..] {
-            fields.shrink_to_fit();
+        self.close(open);
+    }
+
+    /// Keeps a run of fields once it is complete.
+    fn close(&mut self, run: Option<(ResourceId, Vec<Field>)>) {
+        if let Some((id, fields)) = run {
+            self.resources.push((id, shared_run(fields)));
         }
     }
 
@@ -101,9 +166,13 @@ impl Attribution {
         let places: Vec<u32> = other_rare.overlays.iter().map(|o| self.overlay_place(o)).collect();
         let mut resources = other.resources;
         if !places.is_empty() {
-            for field in resources.iter_mut().flat_map(|(_, fields)| fields) {
-                if let Some(&place) = (field.overlay as usize).checked_sub(1).and_then(|i| places.get(i)) {
-                    field.overlay = place;
+            let moved = |field: &Field| {
+                let place = (field.overlay as usize).checked_sub(1).and_then(|i| places.get(i));
+                Field { overlay: place.copied().unwrap_or(field.overlay), ..field.clone() }
+            };
+            for (_, fields) in &mut resources {
+                if fields.iter().any(|f| f.overlay > 0) {
+                    *fields = fields.iter().map(moved).collect();
                 }
             }
         }
@@ -137,7 +206,7 @@ impl Attribution {
     /// Each resource with fields its render changed: a resource changed at two stages is
     /// listed once for each.
     pub fn resources(&self) -> impl Iterator<Item = (&ResourceId, &[Field])> {
-        self.resources.iter().map(|(id, fields)| (id, fields.as_slice()))
+        self.resources.iter().map(|(id, fields)| (id, &**fields))
     }
 
     /// The overlays [`Field::overlay`] names.
