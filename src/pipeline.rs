@@ -281,13 +281,19 @@ impl Outcome {
         while let Some(text) = next.take() {
             let text = text?;
             let following = pieces.next();
-            // The next piece is unpacked on a worker while this one is written.
+            // The next piece is unpacked on a worker while this one is written, unless it is
+            // long (a piece is a megabyte or one larger document): two such would be held at once.
+            let ahead = following.filter(|piece| piece.text_len() <= 2 * write::PIECE);
             rayon::in_place_scope(|scope| {
-                if let Some(piece) = following {
+                if let Some(piece) = ahead {
                     scope.spawn(|_| next = Some(unpack(piece)));
                 }
                 out.write_all(text.as_bytes())
             })?;
+            if next.is_none() {
+                drop(text);
+                next = following.map(unpack);
+            }
         }
         out.write_all(self.output.as_bytes())
     }

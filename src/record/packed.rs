@@ -61,6 +61,16 @@ impl Packed {
         }
     }
 
+    /// The length of its text, without unpacking it.
+    pub fn text_len(&self) -> usize {
+        match self.0.split_first() {
+            Some((&PACKED, rest)) if rest.len() >= 4 => {
+                u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize
+            }
+            _ => self.0.len(),
+        }
+    }
+
     /// Whether it is held packed.
     #[cfg(test)]
     pub(super) fn is_packed(&self) -> bool {
@@ -156,6 +166,7 @@ mod tests {
         let packed = Packed::new(text.to_string());
         assert_eq!(packed.text().unwrap(), text);
         assert_eq!(packed.to_string(), text);
+        assert_eq!(packed.text_len(), text.len());
         packed
     }
 
@@ -188,6 +199,7 @@ mod tests {
         check(&unlike);
         let plain = Packed::unpacked(unlike.clone());
         assert!(!plain.is_packed());
+        assert_eq!(plain.text_len(), unlike.len());
         assert_eq!(plain.text().unwrap(), unlike);
         let starts_as_packed = Packed::unpacked("\0 and more".into());
         assert!(starts_as_packed.is_packed());
