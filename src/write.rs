@@ -5,7 +5,7 @@
 //! its line endings follow the original. Generated objects follow, each after a `---` line.
 //! **Invariant:** the output is built whole in memory; nothing is written until the run
 //! has succeeded. Where the caller asks, it is held in packed pieces ([`Written::packed`]),
-//! unpacked one at a time as they are written.
+//! unpacked one at a time as they are written (the next, if it is short, while one is written).
 
 use std::borrow::Cow;
 use std::collections::HashSet;

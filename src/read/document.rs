@@ -351,6 +351,9 @@ fn read_back(number: usize, id: &ResourceId, object: &Json) -> Result<Value> {
     })
 }
 
+/// How many documents [`visit_resources`] and [`map_resources`] read back at a time.
+const BATCH: usize = 256;
+
 /// Calls `visit` with its position in `docs`, the document, its List item and the resource,
 /// on every resource of an API group and kind `wanted` accepts, in stream order. Only the
 /// documents that hold one are read back, a batch at a time, in parallel, so that only a batch
@@ -360,7 +363,6 @@ pub fn visit_resources(
     wanted: impl Fn(&str, &str) -> bool,
     mut visit: impl FnMut(usize, &Document<Sealed>, Option<usize>, &Value),
 ) -> Result<()> {
-    const BATCH: usize = 256;
     let chosen: Vec<(usize, &Document<Sealed>)> = docs.iter().enumerate().filter(|(_, d)| d.holds(&wanted)).collect();
     for batch in chosen.chunks(BATCH) {
         let opened: Vec<Opened> = batch.par_iter().map(|(_, d)| d.open()).collect::<Result<_>>()?;
@@ -384,7 +386,6 @@ pub fn map_resources<T: Send>(
     wanted: impl Fn(&str, &str) -> bool + Sync,
     find: impl Fn(&Value) -> T + Sync,
 ) -> Result<Vec<T>> {
-    const BATCH: usize = 256;
     let chosen: Vec<&Document<Sealed>> = docs.iter().filter(|d| d.holds(&wanted)).collect();
     let mut found = Vec::new();
     for batch in chosen.chunks(BATCH) {
@@ -625,6 +626,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(configs, [(None, "a".to_string()), (Some(1), "d".to_string())]);
+    }
+
+    #[test]
+    fn resources_are_mapped_in_stream_order_and_only_of_the_kinds_wanted() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b}\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: Secret, metadata: {name: c}}\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: d}}\n";
+        let docs = sealed(text);
+        let configs = |group: &str, kind: &str| group.is_empty() && matches!(kind, "ConfigMap" | "Secret");
+        let found = map_resources(&docs, configs, |obj| object::name(obj).to_string()).unwrap();
+        assert_eq!(found, ["a", "c", "d"]);
     }
 
     #[test]
