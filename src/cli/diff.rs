@@ -166,15 +166,10 @@ pub struct PromoteCommand {
 pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
-    // Configuration compiles its patterns while the input is read; its error comes first.
-    let policies = || -> anyhow::Result<_> {
+    let ((from, to), inputs) = args.input.read_with(|| {
         let config = args.config.load()?;
-        let policies = (config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?);
-        temper::credential::compile_shapes();
-        Ok(policies)
-    };
-    let (policies, inputs) = rayon::join(policies, || args.input.read());
-    let ((from, to), inputs) = (policies?, inputs?);
+        Ok((config.resolve_from(&args.from, "--from")?, config.resolve_from(&args.to, "--to")?))
+    })?;
     let options = options.keyed(&inputs);
     let strict = args.input.strict.strict;
     // Both renders start from the same documents: read once (each compacted as it is read),

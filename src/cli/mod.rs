@@ -168,14 +168,22 @@ impl InputArgs {
         Ok(temper::read::read_inputs(&self.files)?)
     }
 
-    /// The policy `config` resolves and the inputs, made side by side: configuration compiles
-    /// its patterns (and the credential shapes reports are searched for) while the input is
-    /// read, and both come before anything else can run. An error of the configuration comes
-    /// first, as if they were made in turn.
+    /// The policy `config` resolves and the inputs, made side by side ([`InputArgs::read_with`]).
     pub fn read_with_policy(&self, config: &ConfigArgs) -> anyhow::Result<(Policy, Vec<temper::Input>)> {
-        let (policy, inputs) =
-            rayon::join(|| config.policy().inspect(|_| temper::credential::compile_shapes()), || self.read());
-        Ok((policy?, inputs?))
+        self.read_with(|| config.policy())
+    }
+
+    /// What `configure` makes (the policies) and the inputs, made side by side: configuration
+    /// compiles its patterns (and the credential shapes reports are searched for) while the
+    /// input is read, and both come before anything else can run. An error of the configuration
+    /// comes first, as if they were made in turn.
+    pub fn read_with<T: Send>(
+        &self,
+        configure: impl FnOnce() -> anyhow::Result<T> + Send,
+    ) -> anyhow::Result<(T, Vec<temper::Input>)> {
+        let (made, inputs) =
+            rayon::join(|| configure().inspect(|_| temper::credential::compile_shapes()), || self.read());
+        Ok((made?, inputs?))
     }
 
     /// The release namespace, when given.

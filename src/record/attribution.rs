@@ -137,11 +137,8 @@ impl Attribution {
                 Some((id, fields)) if *id == c.resource => fields.push(field),
                 _ => {
                     self.close(open.take());
-                    let mut fields = match self.resources.last() {
-                        Some((id, _)) if *id == c.resource => self.resources.pop().map(|(_, f)| f.to_vec()),
-                        _ => None,
-                    }
-                    .unwrap_or_default();
+                    let reopened = self.resources.pop_if(|(id, _)| *id == c.resource);
+                    let mut fields = reopened.map_or_else(Vec::new, |(_, run)| run.to_vec());
                     fields.push(field);
                     open = Some((c.resource.clone(), fields));
                 }
