@@ -1,6 +1,7 @@
 //! Computing a [`Diff`]: matching resources and list items, attributing, suppressing, redacting.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,7 +13,7 @@ use crate::canon::same_meaning;
 use crate::error::Result;
 use crate::object::KeyRef;
 use crate::pointer::Pointer;
-use crate::record::{Change, Json, Packed, PackedPieces, RuleId};
+use crate::record::{Change, Field as Kept, Json, Packed, PackedPieces, RuleId};
 
 use std::borrow::Cow;
 
@@ -581,58 +582,107 @@ fn replaced_in_place(changes: &[Change]) -> (HashMap<Key, RuleId>, HashMap<Key, 
     (by_new, by_old)
 }
 
-fn by_key(changes: Changes<'_>) -> HashMap<KeyRef<'_>, Recorded<'_>> {
-    let mut map: HashMap<KeyRef<'_>, Recorded<'_>> = HashMap::new();
-    match changes {
+/// A side's changes by resource, each resource's sorted by pointer.
+fn by_key(changes: Changes<'_>) -> ByKey<'_> {
+    let mut map: HashMap<KeyRef<'_>, Sorted<'_>> = HashMap::new();
+    let overlays = match changes {
         Changes::Records(records) => {
             for c in records {
-                map.entry(c.resource.key_ref()).or_default().made.push(Made::Record(c));
+                map.entry(c.resource.key_ref()).or_insert_with(|| Sorted::Made(Vec::new())).push(Made::Record(c));
             }
+            &[][..]
         }
         Changes::Attributed(kept) => {
             for (id, fields) in kept.resources() {
-                let recorded = map.entry(id.key_ref()).or_default();
-                recorded.made.extend(fields.iter().map(Made::Kept));
-                recorded.overlays = kept.overlays();
+                match map.entry(id.key_ref()) {
+                    Entry::Vacant(vacant) => {
+                        vacant.insert(Sorted::Run(fields));
+                    }
+                    Entry::Occupied(mut occupied) => occupied.get_mut().extend(fields),
+                }
             }
+            kept.overlays()
+        }
+    };
+    for sorted in map.values_mut() {
+        if let Sorted::Made(made) = sorted {
+            made.sort_by(|a, b| a.pointer().as_str().cmp(b.pointer().as_str()));
         }
     }
-    for recorded in map.values_mut() {
-        recorded.made.sort_by(|a, b| a.pointer().as_str().cmp(b.pointer().as_str()));
-    }
-    map
+    ByKey { map, overlays }
+}
+
+/// The changes a render recorded, by resource ([`by_key`]).
+struct ByKey<'a> {
+    map: HashMap<KeyRef<'a>, Sorted<'a>>,
+    /// The overlays of the attribution they were kept in, if they were.
+    overlays: &'a [Box<str>],
 }
 
 /// The changes a render recorded on one resource, sorted by pointer, so that those at, above
 /// or below a field are found by search rather than by a pass over all of them (a resource
 /// with thousands of fixed fields would otherwise cost their square).
-#[derive(Default)]
-struct Recorded<'a> {
-    made: Vec<Made<'a>>,
-    /// The overlays of the attribution they were kept in, if they were.
-    overlays: &'a [Box<str>],
+///
+/// A resource changed at one stage is the run its attribution kept, sorted, and read where it
+/// is: both sides of a promotion copied every resource's fields, 4 MB of a stream of 4,000
+/// Deployment and Service pairs (BENCHMARKS.md, "Twenty-third pass").
+enum Sorted<'a> {
+    Run(&'a [Kept]),
+    /// Records, or the runs of a resource changed at more than one stage, gathered and sorted.
+    Made(Vec<Made<'a>>),
 }
 
-impl<'a> Recorded<'a> {
+impl<'a> Sorted<'a> {
+    fn push(&mut self, made: Made<'a>) {
+        self.made().push(made);
+    }
+
+    fn extend(&mut self, fields: &'a [Kept]) {
+        self.made().extend(fields.iter().map(Made::Kept));
+    }
+
+    /// The changes as a list to add to, copied from the run if they were one.
+    fn made(&mut self) -> &mut Vec<Made<'a>> {
+        if let Sorted::Run(run) = *self {
+            *self = Sorted::Made(run.iter().map(Made::Kept).collect());
+        }
+        match self {
+            Sorted::Made(made) => made,
+            Sorted::Run(_) => unreachable!("a run was made a list above"),
+        }
+    }
+
     /// The changes at `at`, below it, or above it.
     fn touching(&self, at: &Pointer) -> Vec<Made<'a>> {
-        let sorted = &self.made;
-        let from = |p: &str| sorted.partition_point(|c| c.pointer().as_str() < p);
-        // At or below: a contiguous run of pointers that start with `at`'s text.
-        let mut out: Vec<Made<'a>> = sorted[from(at.as_str())..]
-            .iter()
-            .take_while(|c| c.pointer().as_str().starts_with(at.as_str()))
-            .filter(|c| c.pointer().starts_with(at))
-            .copied()
-            .collect();
-        // Above: each ancestor's own run.
-        let mut up = at.parent();
-        while let Some(p) = up {
-            out.extend(sorted[from(p.as_str())..].iter().take_while(|c| *c.pointer() == p).copied());
-            up = p.parent();
+        match self {
+            Sorted::Run(run) => touching(run, at, Kept::pointer, Made::Kept),
+            Sorted::Made(made) => touching(made, at, |m| m.pointer(), |m| *m),
         }
-        out
     }
+}
+
+/// The changes of `sorted` (sorted by pointer) at `at`, below it, or above it.
+fn touching<'s, 'a, T>(
+    sorted: &'s [T],
+    at: &Pointer,
+    pointer: impl Fn(&T) -> &Pointer,
+    made: impl Fn(&'s T) -> Made<'a>,
+) -> Vec<Made<'a>> {
+    let from = |p: &str| sorted.partition_point(|c| pointer(c).as_str() < p);
+    // At or below: a contiguous run of pointers that start with `at`'s text.
+    let mut out: Vec<Made<'a>> = sorted[from(at.as_str())..]
+        .iter()
+        .take_while(|c| pointer(c).as_str().starts_with(at.as_str()))
+        .filter(|c| pointer(c).starts_with(at))
+        .map(&made)
+        .collect();
+    // Above: each ancestor's own run.
+    let mut up = at.parent();
+    while let Some(p) = up {
+        out.extend(sorted[from(p.as_str())..].iter().take_while(|c| *pointer(c) == p).map(&made));
+        up = p.parent();
+    }
+    out
 }
 
 /// The rules that recorded a change at, above or below this field: on the new side for
@@ -641,15 +691,17 @@ fn attribute(
     c: &Field<'_>,
     key: KeyRef<'_>,
     before_key: Option<KeyRef<'_>>,
-    to: &HashMap<KeyRef<'_>, Recorded<'_>>,
-    from: &HashMap<KeyRef<'_>, Recorded<'_>>,
+    to: &ByKey<'_>,
+    from: &ByKey<'_>,
 ) -> Option<String> {
-    let related = |records: Option<&Recorded<'_>>| -> Vec<String> {
-        let mut rules: Vec<String> = records
+    let related = |side: &ByKey<'_>, key: KeyRef<'_>| -> Vec<String> {
+        let mut rules: Vec<String> = side
+            .map
+            .get(&key)
             .map(|r| r.touching(&c.pointer))
             .unwrap_or_default()
             .into_iter()
-            .map(|made| match made.author(records.map_or(&[], |r| r.overlays)) {
+            .map(|made| match made.author(side.overlays) {
                 (RuleId::OverlayPatch, Some(o)) => format!("overlay-patch ({o})"),
                 (rule, _) => rule.to_string(),
             })
@@ -658,9 +710,11 @@ fn attribute(
         rules.dedup();
         rules
     };
-    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to.get(&key)) };
-    if rules.is_empty() {
-        rules = related(before_key.and_then(|k| from.get(&k)));
+    let mut rules = if c.op == Op::Remove { Vec::new() } else { related(to, key) };
+    if rules.is_empty()
+        && let Some(before_key) = before_key
+    {
+        rules = related(from, before_key);
     }
     (!rules.is_empty()).then(|| rules.join(", "))
 }
@@ -803,5 +857,59 @@ mod tests {
         assert!(r.changes[0].redacted);
         let text = serde_json::to_string(&d).unwrap();
         assert!(!text.contains("c2VjcmV0") && !text.contains("b3RoZXI="), "{text}");
+    }
+
+    /// The rules `by_key` finds touching `at` on the resource named `name`, sorted.
+    fn rules_touching(changes: Changes<'_>, name: &str, at: &str) -> Vec<String> {
+        let side = by_key(changes);
+        let key = KeyRef { group: "", kind: "Service", namespace: "", name };
+        let at = Pointer::parse(at).unwrap();
+        let mut rules: Vec<String> = side
+            .map
+            .get(&key)
+            .map(|r| r.touching(&at))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|made| match made.author(side.overlays) {
+                (rule, Some(overlay)) => format!("{rule} ({overlay})"),
+                (rule, None) => rule.to_string(),
+            })
+            .collect();
+        rules.sort();
+        rules
+    }
+
+    #[test]
+    fn changes_at_above_and_below_a_field_are_found_whether_recorded_or_attributed() {
+        use crate::object::ResourceId;
+        use crate::record::{Attribution, Op};
+        let change = |rule, name: &str, pointer: &str| {
+            let obj = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}});
+            let pointer = Pointer::parse(pointer).unwrap().interned();
+            Change::new(rule, ResourceId::of(1, None, &obj), pointer, Op::Add, None, Json::of(&json!(1)))
+        };
+        // Recorded out of pointer order: "a" at two stages (an overlay patch, then the rules),
+        // "b" at one, as one run.
+        let records = vec![
+            change(RuleId::OverlayPatch, "a", "/spec/z").by_overlay("ops#0".into()),
+            change(RuleId::PodSecurityContext, "b", "/spec/y/c"),
+            change(RuleId::ResourceRequirements, "b", "/spec/y"),
+            change(RuleId::PodSecurityContext, "a", "/spec/x/b"),
+            change(RuleId::ResourceRequirements, "a", "/spec"),
+            change(RuleId::PodSecurityContext, "a", "/spec/x"),
+        ];
+        let kept = Attribution::of(records.clone());
+        let expect = [
+            ("a", "/spec/x", vec!["pod-security-context", "pod-security-context", "resource-requirements"]),
+            ("a", "/spec/z/w", vec!["overlay-patch (ops#0)", "resource-requirements"]),
+            ("a", "/metadata", vec![]),
+            ("b", "/spec/y", vec!["pod-security-context", "resource-requirements"]),
+            ("b", "/spec/y/c", vec!["pod-security-context", "resource-requirements"]),
+            ("b", "/spec/x", vec![]),
+        ];
+        for (name, at, rules) in expect {
+            assert_eq!(rules_touching(Changes::Records(&records), name, at), rules, "records: {name} {at}");
+            assert_eq!(rules_touching(Changes::Attributed(&kept), name, at), rules, "attributed: {name} {at}");
+        }
     }
 }

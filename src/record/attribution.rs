@@ -21,8 +21,9 @@ use crate::record::{Change, RuleId};
 /// Only the changes a diff reads the value of are kept whole ([`Attribution::records`]).
 #[derive(Clone, Debug, Default)]
 pub struct Attribution {
-    /// Each resource with the fields changed, in the order they were recorded: a run per
-    /// resource for each stage that changed it (an overlay patch, then the rules). A run is
+    /// Each resource with the fields changed, resources in the order recorded: a run per
+    /// resource for each stage that changed it (an overlay patch, then the rules), its fields
+    /// sorted by pointer (`close`). A run is
     /// shared with the runs alike that this thread kept (`shared_run`): the workloads of one
     /// template get the same fixes, and a stream of small workloads kept 16 fields for each.
     resources: Vec<(ResourceId, Arc<[Field]>)>,
@@ -150,9 +151,13 @@ impl Attribution {
         self.close(open);
     }
 
-    /// Keeps a run of fields once it is complete.
+    /// Keeps a run of fields once it is complete, sorted by pointer: a diff searches the
+    /// fields of a resource by pointer, and reads a run kept sorted where it is, rather than a
+    /// sorted copy of it for every resource.
     fn close(&mut self, run: Option<(ResourceId, Vec<Field>)>) {
-        if let Some((id, fields)) = run {
+        if let Some((id, mut fields)) = run {
+            // Stable: fields of one pointer stay in the order they were recorded.
+            fields.sort_by(|a, b| a.pointer.as_str().cmp(b.pointer.as_str()));
             self.resources.push((id, shared_run(fields)));
         }
     }
@@ -200,8 +205,9 @@ impl Attribution {
         place
     }
 
-    /// Each resource with fields its render changed: a resource changed at two stages is
-    /// listed once for each.
+    /// Each resource with fields its render changed, sorted by pointer (fields of one pointer
+    /// in the order they were recorded): a resource changed at two stages is listed once for
+    /// each.
     pub fn resources(&self) -> impl Iterator<Item = (&ResourceId, &[Field])> {
         self.resources.iter().map(|(id, fields)| (id, &**fields))
     }
