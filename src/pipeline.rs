@@ -165,7 +165,8 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
 
 /// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`, sealed
 /// ([`Document::compact`]): a promotion renders one input in two environments and reads it
-/// once.
+/// once. A run that keeps no output (a review) reads only the inputs' names, for messages
+/// (`write::verify`), so `inputs` may be without their text ([`Input::without_text`]).
 pub fn run_parsed(
     inputs: &[Input],
     docs: Vec<Document<Sealed>>,

@@ -28,9 +28,9 @@ pub fn changed_documents<O>(docs: &[Document<O>], numbers: &HashSet<usize>) -> V
 
 /// Assembles the output: `docs[i]` is re-emitted where `changed[i]` is set (see
 /// [`changed_documents`]), copied otherwise, and the generated objects follow. `progress`
-/// counts the documents written. Unless `keep`, every document is written and checked as
-/// for output, and the text is dropped as it is made (the output returned is empty). With
-/// `pack`, the output is kept packed, a piece of about [`PIECE`] bytes at a time.
+/// counts the documents written. Unless `keep`, the output is only checked ([`verify`]) and
+/// the output returned is empty. With `pack`, the output is kept packed, a piece of about
+/// [`PIECE`] bytes at a time.
 pub fn write(
     inputs: &[Input],
     docs: &[Document<Sealed>],
@@ -40,12 +40,15 @@ pub fn write(
     keep: bool,
     pack: bool,
 ) -> Result<Written> {
+    if !keep {
+        return verify(inputs, docs, changed, generated, progress).map(|()| Written::default());
+    }
     // Documents are emitted in parallel a batch at a time, and each batch is appended to the
     // output before the next is emitted: holding every emitted document until the end would
     // keep the output twice at the peak.
     let input_len: usize = inputs.iter().map(|i| i.text.len()).sum();
-    let capacity = if keep && !pack { input_len } else { 0 };
-    let mut out = Output::new(capacity, keep, pack, docs.len() + generated.len());
+    let capacity = if pack { 0 } else { input_len };
+    let mut out = Output::new(capacity, pack, docs.len() + generated.len());
     let mut start = 0;
     while start < docs.len() {
         let end = batch_end(inputs, docs, start);
@@ -73,6 +76,41 @@ pub fn write(
         out.extend(pieces)?;
     }
     Ok(out.finish())
+}
+
+/// What writing the output would find wrong, found without writing it, for a run that keeps
+/// no output (a review): every document a rule changed is re-emitted and read back, as is
+/// every generated object; an untouched JSON document's value is emitted too, since it goes
+/// out re-emitted if a YAML reader would see another object in it, and the error is that of
+/// [`json_piece`]. The first error in stream order is returned, generated objects after the
+/// documents, as [`write`] meets them.
+///
+/// **Invariant:** reads no input text, only the inputs' names: `promote` drops the text once
+/// the documents are read, and renders both environments without it.
+fn verify(
+    inputs: &[Input],
+    docs: &[Document<Sealed>],
+    changed: &[bool],
+    generated: &[Generated],
+    progress: &Progress,
+) -> Result<()> {
+    let check = |(doc, &changed): (&Document<Sealed>, &bool)| -> Result<()> {
+        if doc.number > 0 {
+            progress.written_one();
+        }
+        // An untouched YAML document goes out as it came: nothing to check, nor to read back.
+        if !changed && !doc.chunk.json() {
+            return Ok(());
+        }
+        match doc.open()?.value() {
+            Some(value) if changed => reemitted(inputs, doc, value).map(drop),
+            Some(value) => json_reemitted(value).map(drop),
+            None => Ok(()),
+        }
+    };
+    crate::par::collect(docs.par_iter().zip(changed.par_iter()).map(check))?;
+    crate::par::collect(generated.par_iter().map(|g| generated_piece(g).map(drop)))?;
+    Ok(())
 }
 
 /// The output is packed a piece of this many bytes (or a little more) at a time.
@@ -108,8 +146,6 @@ fn batch_end(inputs: &[Input], docs: &[Document<Sealed>], start: usize) -> usize
 struct Output<'a> {
     /// The output, unless it is packed.
     text: String,
-    /// Whether the pieces are kept; if not, they are only counted.
-    keep: bool,
     /// Whether the output is packed a [`PIECE`] at a time, into `packed`.
     pack: bool,
     /// When packed: the parts of the piece being gathered (documents, many borrowed from the
@@ -128,10 +164,9 @@ struct Output<'a> {
 }
 
 impl<'a> Output<'a> {
-    fn new(capacity: usize, keep: bool, pack: bool, total: usize) -> Output<'a> {
+    fn new(capacity: usize, pack: bool, total: usize) -> Output<'a> {
         Output {
             text: String::with_capacity(capacity),
-            keep,
             pack,
             parts: Vec::new(),
             parts_len: 0,
@@ -152,10 +187,6 @@ impl<'a> Output<'a> {
     }
 
     fn push(&mut self, piece: Piece<'a>) {
-        if !self.keep {
-            self.pieces += 1;
-            return;
-        }
         let ends_line = match (self.pack, self.parts.last()) {
             (true, Some(last)) => last.ends_with('\n'),
             (false, _) if !self.text.is_empty() => self.text.ends_with('\n'),
@@ -276,13 +307,7 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
         Some(v) if doc.chunk.json() => return json_piece(raw, v),
         _ => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
     };
-    if let Some(why) = doc.frozen() {
-        return Err(Error::Document {
-            place: doc.place(inputs).into(),
-            message: format!("cannot re-emit this document without changing its meaning ({why})"),
-        });
-    }
-    let body = yaml::emit(value).map_err(|message| Error::Document { place: doc.place(inputs).into(), message })?;
+    let body = reemitted(inputs, doc, value)?;
     let separator_line = &text[doc.chunk.separator()];
     let bare = separator_line.trim_start_matches("---").trim();
     let separator = match separator_line {
@@ -299,14 +324,27 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
     Ok(Piece { text: text.into(), separated, json: false })
 }
 
+/// The body of a changed document, `value`, re-emitted: refused if the document holds what
+/// cannot be re-emitted with the same meaning.
+fn reemitted(inputs: &[Input], doc: &Document<Sealed>, value: &Value) -> Result<String> {
+    if let Some(why) = doc.frozen() {
+        return Err(Error::Document {
+            place: doc.place(inputs).into(),
+            message: format!("cannot re-emit this document without changing its meaning ({why})"),
+        });
+    }
+    yaml::emit(value).map_err(|message| Error::Document { place: doc.place(inputs).into(), message })
+}
+
 /// An untouched JSON document goes out as it came if a YAML reader sees the same object in it
 /// (JSON is nearly always valid YAML); otherwise it is re-emitted as YAML.
 fn json_piece<'a>(raw: &'a str, value: &Value) -> Result<Piece<'a>> {
     let reads_same = yaml::load(raw).is_ok_and(|l| l.value.as_ref().is_some_and(|v| same_meaning(v, value)));
-    let text = if reads_same {
-        Cow::Borrowed(raw)
-    } else {
-        yaml::emit(value).map_err(|message| Error::Document { place: Box::default(), message })?.into()
-    };
+    let text = if reads_same { Cow::Borrowed(raw) } else { json_reemitted(value)?.into() };
     Ok(Piece { text, separated: false, json: true })
+}
+
+/// An untouched JSON document's `value`, re-emitted as YAML.
+fn json_reemitted(value: &Value) -> Result<String> {
+    yaml::emit(value).map_err(|message| Error::Document { place: Box::default(), message })
 }

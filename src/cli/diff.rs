@@ -175,14 +175,17 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     // Both renders start from the same documents: read once (each compacted as it is read),
     // copied for the first.
     let docs = read::parse_then(&inputs, &temper::progress::Progress::default(), read::Document::compact)?;
+    // Neither render nor the diff reads the input text again, only the inputs' names (for
+    // messages): the text goes now, rather than being held through both renders.
+    let names: Vec<temper::Input> = inputs.iter().map(temper::Input::without_text).collect();
+    drop(inputs);
+    let inputs = names;
     let copy = docs.clone();
     let mut a = args.hash.review_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);
     let a_changes = Side::trim(&mut a);
     let b = args.hash.review_parsed(&inputs, docs, &to, args.input.namespace(), strict)?;
-    // Both renders are done, and the diff reads what they hold, never the input text.
-    drop(inputs);
     let from = Side::rendered(&args.from, &a).attributed(&a_changes);
     let d = diff::diff(&from, &Side::rendered(&args.to, &b), &options)?.blocked_by(&b.report.blockers());
     let fails = !d.blockers.is_empty();

@@ -33,6 +33,12 @@ impl Input {
     pub fn new(origin: impl Into<String>, text: impl Into<String>) -> Input {
         Input { origin: origin.into(), text: text.into() }
     }
+
+    /// The input's name without its text: all a review's render reads of its inputs once
+    /// their documents are read ([`crate::run_parsed`]).
+    pub fn without_text(&self) -> Input {
+        Input { origin: self.origin.clone(), text: String::new() }
+    }
 }
 
 /// Reads `-f` arguments in order: `-` is stdin, a directory is its `*.yaml`, `*.yml` and

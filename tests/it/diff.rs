@@ -278,3 +278,43 @@ fn a_review_names_the_rule_that_turned_a_resource_into_another_kind() {
         );
     }
 }
+
+/// A review's render reads only the inputs' names once their documents are read, which is
+/// why `promote` drops the input text before its two renders: without the text a review finds
+/// what it finds with it, on every corpus file, on an untouched JSON document, and on a
+/// document it cannot write again (the same error).
+#[test]
+fn a_review_render_needs_no_input_text() {
+    use temper::compliance::SecretValues;
+    use temper::progress::Progress;
+    let frozen = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  big: 0x1FFFFFFFFFFFFFFFFF\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: example/web:1.0}]\n";
+    let json = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"j\"}, \"data\": {\"on\": \"1\"}}\n";
+    let mut cases = crate::util::valid_corpus();
+    cases.push(("frozen.yaml".into(), frozen.into()));
+    cases.push(("json.yaml".into(), json.into()));
+    cases.push(("json-then-yaml.yaml".into(), format!("{json}---\n{frozen}")));
+    let settings = temper::Settings::render(None).with_compliance(SecretValues::Length).for_review();
+    let mut failed = 0;
+    for env in ["staging", "prod"] {
+        let policy = crate::util::policy(env);
+        for (name, text) in &cases {
+            let inputs = [Input::new(name.clone(), text.clone())];
+            let names: Vec<Input> = inputs.iter().map(Input::without_text).collect();
+            assert!(names[0].text.is_empty());
+            let review = |inputs: &[Input]| -> Result<String, String> {
+                let docs = read::parse_then(
+                    &[Input::new(name.clone(), text.clone())],
+                    &Progress::default(),
+                    read::Document::compact,
+                )
+                .map_err(|e| e.to_string())?;
+                let outcome = temper::run_parsed(inputs, docs, &policy, &settings).map_err(|e| e.to_string())?;
+                Ok(serde_json::to_string(&outcome.report).unwrap())
+            };
+            let with_text = review(&inputs);
+            failed += usize::from(with_text.is_err());
+            assert_eq!(review(&names), with_text, "{env}: {name}");
+        }
+    }
+    assert!(failed >= 2, "the document that cannot be written again fails the review in both environments");
+}
