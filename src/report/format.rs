@@ -363,7 +363,9 @@ struct Results<'a> {
 
 impl Serialize for Results<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        const BATCH: usize = 4096;
+        // A batch's results are held until written: 1,024 of them take about 0.7 MB, where
+        // 4,096 took 2.8 MB at the peak of SARIF on a stream of many small workloads.
+        const BATCH: usize = 1024;
         let batches = self.report.violations.chunks(BATCH).zip(self.locations.chunks(BATCH));
         serializer.collect_seq(batches.flat_map(|(violations, locations)| {
             violations.par_iter().zip(locations).map(|(v, (uri, line))| sarif_result(v, uri, *line)).collect::<Vec<_>>()
@@ -377,10 +379,8 @@ fn sarif_result<'a>(v: &'a Violation, uri: &'a str, line: usize) -> SarifResult<
         (Severity::Error, None) => "error",
         (Severity::Warning, None) => "warning",
     };
-    let fingerprint = Sha256::digest(format!("{}|{}|{}", v.rule, v.resource, v.path).as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
+    let fingerprint =
+        crate::compliance::hex(&Sha256::digest(format!("{}|{}|{}", v.rule, v.resource, v.path).as_bytes()));
     SarifResult {
         rule_id: v.rule.as_str(),
         rule_index: RuleId::ALL.iter().position(|r| *r == v.rule).unwrap_or(0),
