@@ -70,11 +70,8 @@ pub fn documents(
                 // Each slot holds its document until its own check takes it, once.
                 let Some(doc) = slot.take() else { return Ok(Checked::default()) };
                 let (mut doc, kept) = doc.reopen()?;
-                let (mut found, mut facts, id) =
-                    document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix);
-                for f in &mut facts {
-                    f.keep_hosts(may_name_service);
-                }
+                let (mut found, facts, id) =
+                    document(&mut doc, kept.as_ref().and_then(Sealed::id), policy, index, fix, may_name_service);
                 if doc.number > 0 {
                     progress.checked_one();
                 }
@@ -113,7 +110,8 @@ pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findin
     let checked: Vec<Findings> = crate::par::collect(generated.par_iter().map(|g| {
         let mut found = Findings::default();
         let mut object = g.object()?;
-        resource(&mut object, g.id().clone(), policy, index, false, &mut found);
+        // A generated object's facts are not kept: no host name is either.
+        resource(&mut object, g.id().clone(), policy, index, false, &mut found, &|_| false);
         Ok(found)
     }))?;
     findings.extend_all(checked);
@@ -122,14 +120,15 @@ pub fn generated(generated: &[Generated], policy: &Policy, index: &Index, findin
 
 /// Runs the rules over every resource of `doc`; `kept_id` is the identity its object was
 /// kept with, shared by the records about it if the object still has it. Returns the findings,
-/// the workloads' facts and the identity of a document that is not a List, as the rules
-/// found it.
+/// the workloads' facts (keeping the host names that `may_name_service`) and the identity of a
+/// document that is not a List, as the rules found it.
 fn document(
     doc: &mut Document,
     kept_id: Option<&ResourceId>,
     policy: &Policy,
     index: &Index,
     fix: bool,
+    may_name_service: &dyn Fn(&str) -> bool,
 ) -> (Findings, Vec<WorkloadFacts>, Option<ResourceId>) {
     let mut findings = Findings::default();
     let number = doc.number;
@@ -143,7 +142,7 @@ fn document(
                 single = Some(id.clone());
             }
             let changes = findings.changes.len();
-            let facts = resource(obj, id, policy, index, fix, &mut findings);
+            let facts = resource(obj, id, policy, index, fix, &mut findings, may_name_service);
             // An item of a List stays a value when the document is sealed.
             if item.is_some() && findings.changes.len() > changes {
                 pointer::shrink(obj);
@@ -157,7 +156,8 @@ fn document(
     (findings, facts, single)
 }
 
-/// Runs every rule on one resource; returns its facts when it is a workload.
+/// Runs every rule on one resource; returns its facts when it is a workload, keeping the host
+/// names that `may_name_service`.
 fn resource(
     obj: &mut Value,
     id: ResourceId,
@@ -165,6 +165,7 @@ fn resource(
     index: &Index,
     fix: bool,
     findings: &mut Findings,
+    may_name_service: &dyn Fn(&str) -> bool,
 ) -> Option<WorkloadFacts> {
     let namespace = index.namespace_of(obj);
     let workload = Workload::of(obj, &id, &policy.knowledge);
@@ -183,5 +184,5 @@ fn resource(
     }
     // A cluster-scoped object has no namespace to generate namespaced objects in.
     let workload = workload.filter(|_| !index.is_cluster_scoped(id.group(), id.kind()))?;
-    Some(WorkloadFacts::of(obj, id, workload, namespace, waivers))
+    Some(WorkloadFacts::of(obj, id, workload, namespace, waivers, may_name_service))
 }

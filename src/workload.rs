@@ -295,19 +295,16 @@ pub struct References {
 }
 
 impl References {
-    /// Keeps only the host names `keep` accepts: a workload's facts are held until generation,
-    /// and most words in env values and arguments name no Service of the stream.
-    pub fn keep_hosts(&mut self, keep: impl Fn(&str) -> bool) {
-        self.hosts.retain(|h| keep(&h.host));
-        self.hosts.shrink_to_fit();
-    }
-
-    fn read_container(&mut self, c: &Value) {
+    /// Reads what container `c` refers to, keeping of the host names in its env values and
+    /// arguments only those `keep` accepts: most words there name no Service of the stream, and
+    /// a copy of each (with where it was found) took more than the container's value for a long
+    /// env list, until the facts were complete.
+    fn read_container(&mut self, c: &Value, keep: &dyn Fn(&str) -> bool) {
         let name = object::str_at(c, &["name"]).unwrap_or_default();
         for e in c.get("env").and_then(Value::as_array).into_iter().flatten() {
             let var = object::str_at(e, &["name"]).unwrap_or_default();
             if let Some(value) = object::str_at(e, &["value"]) {
-                self.hosts.extend(host_refs(value, &format!("env {var} of container `{name}`")));
+                self.add_hosts(value, keep, || format!("env {var} of container `{name}`"));
             }
             for (kind, key) in [("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")] {
                 if let Some(r) = object::get(e, &["valueFrom", key]) {
@@ -325,8 +322,15 @@ impl References {
         }
         for list in ["command", "args"] {
             for arg in c.get(list).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
-                self.hosts.extend(host_refs(arg, &format!("the {list} of container `{name}`")));
+                self.add_hosts(arg, keep, || format!("the {list} of container `{name}`"));
             }
+        }
+    }
+
+    /// Adds the host names in `text` that `keep` accepts, each `found` where it says.
+    fn add_hosts(&mut self, text: &str, keep: &dyn Fn(&str) -> bool, found: impl Fn() -> String) {
+        for (host, port) in host_words(text).filter(|(host, _)| keep(host)) {
+            self.hosts.push(HostRef { host: host.to_string(), port, found: found() });
         }
     }
 
@@ -344,12 +348,6 @@ impl References {
             }
         }
     }
-}
-
-/// Every host name in `text` that could name a Service, with the port after it, found where
-/// [`host_words`] finds them.
-pub fn host_refs(text: &str, found: &str) -> Vec<HostRef> {
-    host_words(text).map(|(host, port)| HostRef { host: host.to_string(), port, found: found.to_string() }).collect()
 }
 
 /// Every word of `text` that could be a host name, with the port after it: words made of
@@ -417,13 +415,15 @@ impl Extras {
 }
 
 impl WorkloadFacts {
-    /// The facts about `obj`, seen as `workload`, once every per-resource rule ran on it.
+    /// The facts about `obj`, seen as `workload`, once every per-resource rule ran on it,
+    /// keeping of the host names its pods refer to those that `may_name_service`.
     pub fn of(
         obj: &Value,
         id: ResourceId,
         mut workload: Workload,
         namespace: Option<String>,
         waivers: Waivers,
+        may_name_service: &dyn Fn(&str) -> bool,
     ) -> WorkloadFacts {
         let selector = generated_selector(&workload).map(|s| Json::of(&s));
         workload.selector = None;
@@ -445,12 +445,14 @@ impl WorkloadFacts {
         let host_network = obj.pointer(workload.spec.key("hostNetwork").as_str()) == Some(&Value::Bool(true));
         let mut references = References::default();
         for c in slots.iter().filter_map(|slot| slot.get(obj)) {
-            references.read_container(c);
+            references.read_container(c, may_name_service);
         }
         let spec = obj.pointer(workload.spec.as_str());
         for volume in spec.and_then(|s| s.get("volumes")).and_then(Value::as_array).into_iter().flatten() {
             references.read_volume(volume);
         }
+        // Held until generation, with room for only what was kept.
+        references.hosts.shrink_to_fit();
         let annotations = obj.pointer(workload.meta.key("annotations").as_str()).and_then(Value::as_object);
         let annotation = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
         let scrape = (annotation("prometheus.io/scrape") == Some("true"))
@@ -488,16 +490,6 @@ impl WorkloadFacts {
     pub fn references(&self) -> &References {
         static NONE: References = References { hosts: Vec::new(), configs: Vec::new() };
         self.extras.as_ref().map_or(&NONE, |e| &e.references)
-    }
-
-    /// Keeps of the host names its pods refer to only those `keep` accepts
-    /// ([`References::keep_hosts`]).
-    pub fn keep_hosts(&mut self, keep: impl Fn(&str) -> bool) {
-        if let Some(extras) = self.extras.take() {
-            let mut extras = *extras;
-            extras.references.keep_hosts(keep);
-            self.extras = extras.kept();
-        }
     }
 
     /// `prometheus.io/scrape: "true"` on its pods: `Some`, with the `prometheus.io/port` if given.
