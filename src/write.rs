@@ -82,8 +82,10 @@ pub fn write(
 /// no output (a review): every document a rule changed is re-emitted and read back, as is
 /// every generated object; an untouched JSON document's value is emitted too, since it goes
 /// out re-emitted if a YAML reader would see another object in it, and the error is that of
-/// [`json_piece`]. The first error in stream order is returned, generated objects after the
-/// documents, as [`write`] meets them.
+/// [`json_piece`] (without the text, a value that cannot be emitted fails the check even if its
+/// text would have gone out as it came: a value read from JSON that no YAML reader reads the
+/// same from YAML or JSON text). The first error in stream order is returned, generated
+/// objects after the documents, as [`write`] meets them.
 ///
 /// **Invariant:** reads no input text, only the inputs' names: `promote` drops the text once
 /// the documents are read, and renders both environments without it.
