@@ -100,8 +100,7 @@ fn verify(
         if doc.number > 0 {
             progress.written_one();
         }
-        // An untouched YAML document goes out as it came: nothing to check, nor to read back.
-        if !changed && !doc.chunk.json() {
+        if goes_out_as_it_came(doc, changed) {
             return Ok(());
         }
         match doc.open()?.value() {
@@ -302,12 +301,15 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
     let text = &inputs[doc.input].text;
     let raw = &text[doc.chunk.text()];
     let separated = !doc.chunk.separator().is_empty();
-    // Only a changed document is kept as text, so an untouched one is not read back here.
+    let as_it_came = Piece { text: Cow::Borrowed(raw), separated, json: false };
+    if goes_out_as_it_came(doc, changed) {
+        return Ok(as_it_came);
+    }
     let opened = doc.open()?;
     let value = match opened.value() {
         Some(v) if changed => v,
-        Some(v) if doc.chunk.json() => return json_piece(raw, v),
-        _ => return Ok(Piece { text: Cow::Borrowed(raw), separated, json: false }),
+        Some(v) => return json_piece(raw, v),
+        None => return Ok(as_it_came),
     };
     let body = reemitted(inputs, doc, value)?;
     let separator_line = &text[doc.chunk.separator()];
@@ -324,6 +326,13 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
     let mut text = String::with_capacity(separator.len() + header.len() + body.len());
     text.extend([separator.as_str(), header, &body]);
     Ok(Piece { text: text.into(), separated, json: false })
+}
+
+/// Whether `doc` goes out as it came without its value being read: an untouched YAML document.
+/// Many are kept as text between stages (`Document::compact`), and reading one back here was
+/// work for nothing.
+fn goes_out_as_it_came(doc: &Document<Sealed>, changed: bool) -> bool {
+    !changed && !doc.chunk.json()
 }
 
 /// The body of a changed document, `value`, re-emitted: refused if the document holds what
