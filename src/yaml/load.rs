@@ -231,7 +231,12 @@ impl Builder {
     fn close(&mut self, at: &Marker) -> Result<(), LoadError> {
         let frame = self.stack.pop().ok_or_else(|| error(at, "unbalanced collection end"))?;
         let value = match frame.node {
-            Node::Seq(items) => Value::Array(items),
+            Node::Seq(mut items) => {
+                // A list grown item by item keeps room for up to twice its items, 80 bytes
+                // each (four for a list of one): a document is held as read through the rules.
+                items.shrink_to_fit();
+                Value::Array(items)
+            }
             Node::Map(entries, _) => {
                 let mut repeated = Vec::new();
                 let map = build_map(entries, &mut repeated);
