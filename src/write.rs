@@ -305,13 +305,17 @@ fn piece<'a>(inputs: &'a [Input], doc: &Document<Sealed>, changed: bool) -> Resu
     if goes_out_as_it_came(doc, changed) {
         return Ok(as_it_came);
     }
-    let opened = doc.open()?;
-    let value = match opened.value() {
-        Some(v) if changed => v,
-        Some(v) => return json_piece(raw, v),
-        None => return Ok(as_it_came),
+    // The value is dropped once it is emitted, before its body is copied into the piece: a
+    // document's value takes several times its text, and held through the copy it set the
+    // peak of a run over one long document.
+    let body = {
+        let opened = doc.open()?;
+        match opened.value() {
+            Some(value) if changed => reemitted(inputs, doc, value)?,
+            Some(value) => return json_piece(raw, value),
+            None => return Ok(as_it_came),
+        }
     };
-    let body = reemitted(inputs, doc, value)?;
     let separator_line = &text[doc.chunk.separator()];
     let bare = separator_line.trim_start_matches("---").trim();
     let separator = match separator_line {
