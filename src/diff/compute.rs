@@ -1,7 +1,7 @@
 //! Computing a [`Diff`]: matching resources and list items, attributing, suppressing, redacting.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -469,19 +469,11 @@ fn item_key<'a>(parent: Option<&str>, item: &'a Value) -> Option<Cow<'a, str>> {
     obj.get("name").and_then(Value::as_str).map(Cow::Borrowed)
 }
 
-/// Each key's position, if no two items share one.
-fn positions<'k>(keys: &'k [Cow<'_, str>]) -> Option<HashMap<&'k str, usize>> {
-    let mut position = HashMap::with_capacity(keys.len());
-    for (i, key) in keys.iter().enumerate() {
-        if position.insert(key.as_ref(), i).is_some() {
-            return None;
-        }
-    }
-    Some(position)
-}
-
-/// Diffs two lists: item by item by merge key when every item of both has its own, else by
-/// position.
+/// Diffs two lists: item by item by merge key when every item of both has its own and no two
+/// items of one list share one, else by position.
+///
+/// Only the earlier list's keys are kept in a table; each later item keeps the place of its
+/// match: a list of 40,000 env entries held both lists' keys twice over (5 MB).
 fn diff_lists<'a>(
     before: &'a [Value],
     after: &'a [Value],
@@ -489,42 +481,62 @@ fn diff_lists<'a>(
     parent: Option<&str>,
     out: &mut Vec<Field<'a>>,
 ) {
-    let keys = |items: &'a [Value]| -> Option<Vec<Cow<'a, str>>> {
-        let mut keys = Vec::with_capacity(items.len());
-        for item in items {
-            keys.push(item_key(parent, item)?);
-        }
-        Some(keys)
-    };
-    let (Some(bk), Some(ak)) = (keys(before), keys(after)) else {
+    let Some(matches) = match_items(before, after, parent) else {
         return diff_by_position(before, after, at, out);
     };
-    let (Some(in_before), Some(in_after)) = (positions(&bk), positions(&ak)) else {
-        return diff_by_position(before, after, at, out);
-    };
-    for (i, k) in bk.iter().enumerate().rev() {
-        if !in_after.contains_key(k.as_ref()) {
-            out.push(change(at.index(i), Op::Remove, Some(Cow::Borrowed(&before[i])), None));
+    let mut kept = vec![false; before.len()];
+    for &j in matches.iter().flatten() {
+        kept[j as usize] = true;
+    }
+    for (i, item) in before.iter().enumerate().rev() {
+        if !kept[i] {
+            out.push(change(at.index(i), Op::Remove, Some(Cow::Borrowed(item)), None));
         }
     }
-    // The keys both lists hold, in each one's order: listed only if the orders differ.
-    let common_before = || bk.iter().map(AsRef::as_ref).filter(|k| in_after.contains_key(k));
-    let common_after = || ak.iter().map(AsRef::as_ref).filter(|k| in_before.contains_key(k));
-    if !common_before().eq(common_after()) {
-        let listed = |keys: &mut dyn Iterator<Item = &str>| Cow::Owned(keys.map(Value::from).collect::<Value>());
-        out.push(change(
-            at.clone(),
-            Op::Reorder,
-            Some(listed(&mut common_before())),
-            Some(listed(&mut common_after())),
-        ));
+    // The keys both lists hold, in each one's order, listed only if the orders differ: the
+    // earlier list holds them in the order of its places, so they differ unless the later
+    // list's matches come in that order too.
+    if !matches.iter().flatten().is_sorted() {
+        let listed = |items: &mut dyn Iterator<Item = &'a Value>| {
+            Cow::Owned(items.filter_map(|item| item_key(parent, item)).map(|k| Value::from(k.as_ref())).collect())
+        };
+        let mut common_before = before.iter().zip(&kept).filter(|(_, kept)| **kept).map(|(item, _)| item);
+        let mut common_after = after.iter().zip(&matches).filter(|(_, j)| j.is_some()).map(|(item, _)| item);
+        out.push(change(at.clone(), Op::Reorder, Some(listed(&mut common_before)), Some(listed(&mut common_after))));
     }
-    for (i, k) in ak.iter().enumerate() {
-        match in_before.get(k.as_ref()).copied() {
-            Some(j) => diff_values(&before[j], &after[i], &at.index(i), None, out),
-            None => out.push(change(at.index(i), Op::Add, None, Some(Cow::Borrowed(&after[i])))),
+    for (i, (item, j)) in after.iter().zip(&matches).enumerate() {
+        match j {
+            Some(j) => diff_values(&before[*j as usize], item, &at.index(i), None, out),
+            None => out.push(change(at.index(i), Op::Add, None, Some(Cow::Borrowed(item)))),
         }
     }
+}
+
+/// For each item of `after`, the place in `before` of the item with its merge key, if any:
+/// `None` unless every item of both lists has a merge key and no two items of one list share
+/// one.
+fn match_items(before: &[Value], after: &[Value], parent: Option<&str>) -> Option<Vec<Option<u32>>> {
+    u32::try_from(before.len()).ok()?;
+    let mut places: HashMap<Cow<'_, str>, u32> = HashMap::with_capacity(before.len());
+    for (j, item) in (0u32..).zip(before) {
+        if places.insert(item_key(parent, item)?, j).is_some() {
+            return None;
+        }
+    }
+    let mut taken = vec![false; before.len()];
+    // The keys of items only the later list holds: few, unless the list was replaced.
+    let mut added: HashSet<Cow<'_, str>> = HashSet::new();
+    let mut matches = Vec::with_capacity(after.len());
+    for item in after {
+        let key = item_key(parent, item)?;
+        match places.get(key.as_ref()) {
+            Some(&j) if std::mem::replace(&mut taken[j as usize], true) => return None,
+            Some(&j) => matches.push(Some(j)),
+            None if !added.insert(key) => return None,
+            None => matches.push(None),
+        }
+    }
+    Some(matches)
 }
 
 /// Diffs two lists item by item by position.
@@ -813,12 +825,93 @@ mod tests {
         assert_eq!(ops, [("/spec/containers/0".into(), Op::Add), ("/spec/containers/2/image".into(), Op::Replace)]);
     }
 
+    /// One change a diff should find: pointer, op, and the values before and after.
+    type Expected = (String, Op, Option<Value>, Option<Value>);
+
+    fn expected(pointer: &str, op: Op, before: Option<Value>, after: Option<Value>) -> Expected {
+        (pointer.to_string(), op, before, after)
+    }
+
+    /// Diffs a Pod whose containers go from `before` to `after` (a container's `ports`, when
+    /// the items have no name), and checks every change it finds, in order.
+    fn check_list(before: Value, after: Value, expect: &[Expected]) {
+        let wrap = |items: Value| match items[0].get("name") {
+            Some(_) => pod(items),
+            None => pod(json!([{"name": "c", "ports": items}])),
+        };
+        let d = diff(&side("a", vec![wrap(before)]), &side("b", vec![wrap(after)]), &Options::default()).unwrap();
+        let value = |v: &Option<Json>| v.as_ref().map(|v| v.value().unwrap());
+        let got: Vec<Expected> = d.resources[0]
+            .changes
+            .iter()
+            .map(|c| (c.pointer.to_string(), c.op, value(&c.before), value(&c.after)))
+            .collect();
+        assert_eq!(got, expect);
+    }
+
     #[test]
-    fn order_changes_are_reported() {
-        let before = pod(json!([{"name": "a"}, {"name": "b"}]));
-        let after = pod(json!([{"name": "b"}, {"name": "a"}]));
-        let d = diff(&side("a", vec![before]), &side("b", vec![after]), &Options::default()).unwrap();
-        assert_eq!(d.resources[0].changes[0].op, Op::Reorder);
+    fn list_items_pair_by_merge_key_when_every_item_has_its_own() {
+        let at = |p: &str| format!("/spec/containers{p}");
+        let named = |names: &[&str]| Value::from(names.iter().map(|n| json!({"name": n})).collect::<Vec<_>>());
+        // Removed (highest place first), reordered, then each later item in its order.
+        check_list(
+            named(&["a", "b", "c"]),
+            named(&["c", "a", "d"]),
+            &[
+                expected(&at("/1"), Op::Remove, Some(json!({"name": "b"})), None),
+                expected(&at(""), Op::Reorder, Some(json!(["a", "c"])), Some(json!(["c", "a"]))),
+                expected(&at("/2"), Op::Add, None, Some(json!({"name": "d"}))),
+            ],
+        );
+        check_list(
+            named(&["a", "b"]),
+            named(&["a", "x", "b"]),
+            &[expected(&at("/1"), Op::Add, None, Some(json!({"name": "x"})))],
+        );
+        // By position when a key repeats in either list, even among the added items, or an
+        // item has none (the same lists without a repeat pair by key).
+        let renamed = |i: usize, b: &str, a: &str| {
+            expected(&at(&format!("/{i}/name")), Op::Replace, Some(json!(b)), Some(json!(a)))
+        };
+        let by_position = [renamed(0, "a", "b"), renamed(1, "b", "x")];
+        let added = expected(&at("/2"), Op::Add, None, Some(json!({"name": "x"})));
+        check_list(
+            named(&["a", "b"]),
+            named(&["b", "x", "x"]),
+            &[by_position[0].clone(), by_position[1].clone(), added],
+        );
+        check_list(named(&["a", "b", "a"]), named(&["b", "x", "a"]), &by_position);
+        check_list(
+            named(&["a", "b"]),
+            named(&["b", "x"]),
+            &[
+                expected(&at("/0"), Op::Remove, Some(json!({"name": "a"})), None),
+                expected(&at("/1"), Op::Add, None, Some(json!({"name": "x"}))),
+            ],
+        );
+        check_list(
+            named(&["a", "b"]),
+            json!([{"name": "b"}, {"image": "x"}]),
+            &[
+                renamed(0, "a", "b"),
+                expected(&at("/1/name"), Op::Remove, Some(json!("b")), None),
+                expected(&at("/1/image"), Op::Add, None, Some(json!("x"))),
+            ],
+        );
+        // Ports pair by port and protocol.
+        let ports = |protocols: &[&str]| {
+            Value::from(protocols.iter().map(|p| json!({"containerPort": 80, "protocol": p})).collect::<Vec<_>>())
+        };
+        check_list(
+            ports(&["TCP", "UDP"]),
+            ports(&["UDP", "TCP"]),
+            &[expected(
+                "/spec/containers/0/ports",
+                Op::Reorder,
+                Some(json!(["80/TCP", "80/UDP"])),
+                Some(json!(["80/UDP", "80/TCP"])),
+            )],
+        );
     }
 
     #[test]
