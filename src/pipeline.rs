@@ -163,6 +163,24 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
     run_prepared(inputs, prepared, policy, settings)
 }
 
+/// [`run`], dropping each input's text once every document is read and prepared, for a run that
+/// reads no text after that: one that keeps no manifests (`check`, whose output is a report;
+/// a review only checks them, [`write::verify`]). Each input keeps its name, for messages
+/// ([`Input::without_text`]). A run that keeps its manifests copies untouched documents from
+/// the text, so it keeps the text; a report that points at lines (SARIF) reads it too, so its
+/// caller runs [`run`].
+pub fn run_forgetting_text(inputs: &mut [Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
+    let unobserved = Progress::default();
+    let progress = settings.progress.as_deref().unwrap_or(&unobserved);
+    let prepared = read::parse_then(inputs, progress, |doc| prepare(inputs, doc, None, policy, settings))?;
+    if !(settings.fix && settings.keep_output) {
+        for input in inputs.iter_mut() {
+            *input = input.without_text();
+        }
+    }
+    run_prepared(inputs, prepared, policy, settings)
+}
+
 /// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`, sealed
 /// ([`Document::compact`]): a promotion renders one input in two environments and reads it
 /// once. A run that keeps no output (a review) reads only the inputs' names, for messages

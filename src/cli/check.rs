@@ -33,12 +33,16 @@ pub struct CheckArgs {
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
-    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
+    let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
     let ticker = Ticker::start(&inputs, args.process.quiet, false);
     let settings = Settings::check(args.input.namespace())
         .with_strict(args.input.strict.strict)
         .with_progress(ticker.as_ref().map(Ticker::progress));
-    let outcome = temper::run(&inputs, &policy, &settings)?;
+    // Only SARIF reads the input text again, to point at lines.
+    let outcome = match args.format {
+        Format::Sarif => temper::run(&inputs, &policy, &settings)?,
+        _ => temper::run_forgetting_text(&mut inputs, &policy, &settings)?,
+    };
     if let Some(ticker) = ticker {
         ticker.finish();
     }

@@ -179,7 +179,7 @@ fn verify_stamped(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resul
 /// environment against the stamped hash. `Ok(Err(why))`: the stream does not match its stamps;
 /// `Err`: it could not be checked at all.
 fn stamped_verdict(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Result<Result<Stamped, String>> {
-    let inputs = read::read_inputs(&[file.to_path_buf()])?;
+    let mut inputs = read::read_inputs(&[file.to_path_buf()])?;
     let stamped = match compliance::read_stamps(&read::parse(&inputs)?, &args.secrets.secrets()?) {
         Ok(stamped) => stamped,
         Err(why) => return Ok(Err(why)),
@@ -190,7 +190,7 @@ fn stamped_verdict(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resu
         return Ok(Err(why));
     }
     let settings = Settings::check(args.input.namespace()).with_strict(args.input.strict.strict);
-    let check = temper::run(&inputs, &policy, &settings)?;
+    let check = temper::run_forgetting_text(&mut inputs, &policy, &settings)?;
     let report = &check.report;
     super::warn(report, &args.process);
     Ok(stamped.verify(&policy, &report.violations, &report.exemptions).map(|()| stamped))

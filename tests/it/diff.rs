@@ -318,3 +318,44 @@ fn a_review_render_needs_no_input_text() {
     }
     assert!(failed >= 2, "the document that cannot be written again fails the review in both environments");
 }
+
+/// `check` drops the input text once the documents are read ([`temper::run_forgetting_text`]):
+/// its report is the same as with the text, on every corpus file, on a document that fails
+/// its type check, and on one with a key set twice (strict, the same error); a render keeps
+/// the text, and writes what it wrote with it.
+#[test]
+fn a_check_forgets_the_input_text_and_reports_the_same() {
+    let mistyped =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: cut here\n";
+    let twice = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\ndata: {a: '2'}\n";
+    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: example/web:1.0}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: untouched}\ndata: {mode: '0755'}\n";
+    let mut cases = crate::util::valid_corpus();
+    cases.push(("web.yaml".into(), web.into()));
+    cases.push(("mistyped.yaml".into(), mistyped.into()));
+    cases.push(("twice.yaml".into(), format!("{web}---\n{twice}")));
+    let mut failed = 0;
+    for (env, strict) in [("staging", false), ("prod", true)] {
+        let policy = crate::util::policy(env);
+        let check = temper::Settings::check(None).with_strict(strict);
+        for (name, text) in &cases {
+            let report = |outcome: temper::Result<temper::Outcome>| match outcome {
+                Ok(outcome) => Ok(serde_json::to_string(&outcome.report).unwrap()),
+                Err(e) => Err(e.to_string()),
+            };
+            let with_text = report(temper::run(&[Input::new(name.clone(), text.clone())], &policy, &check));
+            let mut inputs = [Input::new(name.clone(), text.clone())];
+            let forgetting = report(temper::run_forgetting_text(&mut inputs, &policy, &check));
+            assert_eq!(forgetting, with_text, "{env}: {name}");
+            assert!(inputs[0].text.is_empty() || forgetting.is_err(), "{env}: {name}: the text was kept");
+            failed += usize::from(with_text.is_err());
+        }
+        let render = temper::Settings::render(None);
+        let (name, text) = ("web.yaml", web.to_string());
+        let mut inputs = [Input::new(name, text.clone())];
+        let kept = temper::run_forgetting_text(&mut inputs, &policy, &render).unwrap();
+        assert_eq!(inputs[0].text, text, "a render keeps the text");
+        let output = temper::run(&[Input::new(name, text.clone())], &policy, &render).unwrap().output;
+        assert_eq!(kept.output, output);
+    }
+    assert!(failed >= 3, "the mistyped document fails in both environments, the key set twice in prod");
+}
