@@ -157,9 +157,7 @@ pub struct Outcome {
 
 /// Runs the whole pipeline over `inputs`. Each document is prepared as soon as it is read.
 pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
-    let unobserved = Progress::default();
-    let progress = settings.progress.as_deref().unwrap_or(&unobserved);
-    let prepared = read::parse_then(inputs, progress, |doc| prepare(inputs, doc, None, policy, settings))?;
+    let prepared = read_and_prepare(inputs, policy, settings)?;
     run_prepared(inputs, prepared, policy, settings)
 }
 
@@ -170,15 +168,20 @@ pub fn run(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Out
 /// the text, so it keeps the text; a report that points at lines (SARIF) reads it too, so its
 /// caller runs [`run`].
 pub fn run_forgetting_text(inputs: &mut [Input], policy: &Policy, settings: &Settings) -> Result<Outcome> {
-    let unobserved = Progress::default();
-    let progress = settings.progress.as_deref().unwrap_or(&unobserved);
-    let prepared = read::parse_then(inputs, progress, |doc| prepare(inputs, doc, None, policy, settings))?;
+    let prepared = read_and_prepare(inputs, policy, settings)?;
     if !(settings.fix && settings.keep_output) {
         for input in inputs.iter_mut() {
             *input = input.without_text();
         }
     }
     run_prepared(inputs, prepared, policy, settings)
+}
+
+/// Stages 1 and 2 over `inputs`: each document is prepared as soon as it is read.
+fn read_and_prepare(inputs: &[Input], policy: &Policy, settings: &Settings) -> Result<Vec<Prepared>> {
+    let unobserved = Progress::default();
+    let progress = settings.progress.as_deref().unwrap_or(&unobserved);
+    read::parse_then(inputs, progress, |doc| prepare(inputs, doc, None, policy, settings))
 }
 
 /// Runs the pipeline over `docs`, the documents [`read::parse`] read from `inputs`, sealed
