@@ -12,7 +12,7 @@ use crate::intern;
 /// A parsed selector requirement. Its keys and values are shared texts (`intern`): the index,
 /// the network and the generating rules keep a selector per workload, Service and policy, and
 /// most of them name the same few labels (`app`, the release, the namespace's name).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Requirement {
     Equals(Arc<str>, Arc<str>),
     NotEquals(Arc<str>, Arc<str>),
@@ -96,7 +96,7 @@ impl Labels for LabelSet {
 }
 
 /// A selector: all requirements must hold. Empty selects everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Selector(pub Vec<Requirement>);
 
 impl Selector {

@@ -3,7 +3,7 @@
 //! policy's rules allow; peers by pod selector, namespace selector (both with expressions) or
 //! IP block; ports by number, range or name.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -25,6 +25,8 @@ pub struct Policies {
     by_pods: SelectorSet<usize>,
     /// The labels of the Namespace objects in the stream, by name.
     namespace_labels: Arc<HashMap<Box<str>, NamespaceLabels>>,
+    /// One copy of each list of rules the policies hold ([`Policies::shared_rules`]).
+    rule_lists: HashSet<Rules>,
 }
 
 /// A Namespace's labels, kept small: a stream may hold a Namespace per team, each labelled
@@ -57,16 +59,22 @@ impl Labels for NamespaceView<'_> {
     }
 }
 
+/// A policy as the questions read it. Its names are shared texts and its lists of rules shared
+/// copies: temper generates a policy or two per workload, alike but for the pods they select,
+/// and a stream of many small workloads held 600 bytes for each, its rules copied every time.
 #[derive(Clone, Debug)]
 struct Policy {
-    namespace: Option<String>,
-    name: String,
+    namespace: Option<Arc<str>>,
+    name: Arc<str>,
     /// `None` when the policy is not of that type.
-    ingress: Option<Vec<Rule>>,
-    egress: Option<Vec<Rule>>,
+    ingress: Option<Rules>,
+    egress: Option<Rules>,
 }
 
-#[derive(Clone, Debug)]
+/// A policy's rules of one type, shared by every policy that states the same.
+type Rules = Arc<[Rule]>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct Rule {
     /// `None`: every peer.
     peers: Option<Vec<Peer>>,
@@ -74,7 +82,7 @@ struct Rule {
     ports: Option<Vec<PortSpec>>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Peer {
     /// Pods: in the namespaces a selector picks (`None`: the policy's own), matching a pod
     /// selector (`None`: all of them).
@@ -84,7 +92,7 @@ enum Peer {
     Block { everything: bool },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct PortSpec {
     /// Shared (`intern`): every generated policy names TCP on each of its ports.
     protocol: std::sync::Arc<str>,
@@ -130,7 +138,9 @@ impl Policies {
         let group = object::group(obj);
         match (group, object::kind(obj)) {
             ("networking.k8s.io", "NetworkPolicy") => {
-                if let Some((pods, policy)) = Policy::parse(obj, index) {
+                if let Some((pods, mut policy)) = Policy::parse(obj, index) {
+                    policy.ingress = policy.ingress.map(|rules| self.shared_rules(rules));
+                    policy.egress = policy.egress.map(|rules| self.shared_rules(rules));
                     self.push(pods, policy);
                 }
             }
@@ -142,9 +152,20 @@ impl Policies {
         }
     }
 
+    /// `rules`, or the copy these policies already hold of the same rules.
+    fn shared_rules(&mut self, rules: Rules) -> Rules {
+        match self.rule_lists.get(&rules) {
+            Some(kept) => Arc::clone(kept),
+            None => {
+                self.rule_lists.insert(Arc::clone(&rules));
+                rules
+            }
+        }
+    }
+
     /// Files `policy` by the pods it selects (its selector is kept there only).
     fn push(&mut self, pods: Selector, policy: Policy) {
-        self.by_pods.insert(policy.namespace.clone(), pods, self.policies.len());
+        self.by_pods.insert(policy.namespace.as_deref().map(str::to_string), pods, self.policies.len());
         self.policies.push(Arc::new(policy));
     }
 
@@ -171,22 +192,22 @@ impl Policies {
         protocol: &str,
         release: Option<&str>,
     ) -> Option<Vec<String>> {
-        let resolve = |ns: &Option<String>| ns.clone().or_else(|| release.map(str::to_string));
-        let server_ns = resolve(server.namespace);
+        let resolve = |ns: Option<&str>| ns.or(release).map(str::to_string);
+        let server_ns = resolve(server.namespace.as_deref());
         let (number, name) = resolve_port(port, server.ports, protocol);
         let mut names = Vec::new();
         // Ingress, at the server.
         let selecting: Vec<&Policy> = self
             .selecting(server.namespace, server.labels, release)
             .into_iter()
-            .filter(|p| p.ingress.is_some() && resolve(&p.namespace) == server_ns)
+            .filter(|p| p.ingress.is_some() && resolve(p.namespace.as_deref()) == server_ns)
             .collect();
         if !selecting.is_empty() {
             let allowing: Vec<&Policy> = selecting
                 .into_iter()
                 .filter(|p| {
-                    p.ingress.iter().flatten().any(|rule| {
-                        self.rule_peers_match(rule, &resolve(&p.namespace), client, &resolve)
+                    p.ingress.iter().flat_map(|rules| rules.iter()).any(|rule| {
+                        self.rule_peers_match(rule, &resolve(p.namespace.as_deref()), client, &resolve)
                             && rule_ports_match(rule, number, name.as_deref(), protocol)
                     })
                 })
@@ -194,23 +215,23 @@ impl Policies {
             if allowing.is_empty() {
                 return None;
             }
-            names.extend(allowing.iter().map(|p| p.name.clone()));
+            names.extend(allowing.iter().map(|p| p.name.to_string()));
         }
         // Egress, at the client.
         if let Client::Pod { namespace, labels } = client {
-            let client_ns = resolve(namespace);
+            let client_ns = resolve(namespace.as_deref());
             let selecting: Vec<&Policy> = self
                 .selecting(namespace, labels, release)
                 .into_iter()
-                .filter(|p| p.egress.is_some() && resolve(&p.namespace) == client_ns)
+                .filter(|p| p.egress.is_some() && resolve(p.namespace.as_deref()) == client_ns)
                 .collect();
             if !selecting.is_empty() {
                 let target = Client::Pod { namespace: server.namespace, labels: server.labels };
                 let allowing: Vec<&Policy> = selecting
                     .into_iter()
                     .filter(|p| {
-                        p.egress.iter().flatten().any(|rule| {
-                            self.rule_peers_match(rule, &resolve(&p.namespace), target, &resolve)
+                        p.egress.iter().flat_map(|rules| rules.iter()).any(|rule| {
+                            self.rule_peers_match(rule, &resolve(p.namespace.as_deref()), target, &resolve)
                                 && rule_ports_match(rule, number, name.as_deref(), protocol)
                         })
                     })
@@ -218,7 +239,7 @@ impl Policies {
                 if allowing.is_empty() {
                     return None;
                 }
-                names.extend(allowing.iter().map(|p| p.name.clone()));
+                names.extend(allowing.iter().map(|p| p.name.to_string()));
             }
         }
         names.sort();
@@ -232,7 +253,7 @@ impl Policies {
         rule: &Rule,
         policy_ns: &Option<String>,
         peer: Client<'_>,
-        resolve: &dyn Fn(&Option<String>) -> Option<String>,
+        resolve: &dyn Fn(Option<&str>) -> Option<String>,
     ) -> bool {
         let Some(peers) = &rule.peers else { return true };
         peers.iter().any(|p| match (p, peer) {
@@ -240,7 +261,7 @@ impl Policies {
             // A pod's address may or may not be in a block: not counted as allowed.
             (Peer::Block { .. }, Client::Pod { .. }) | (Peer::Pods { .. }, Client::External) => false,
             (Peer::Pods { namespaces, pods }, Client::Pod { namespace, labels }) => {
-                let peer_ns = resolve(namespace);
+                let peer_ns = resolve(namespace.as_deref());
                 let ns_ok = match namespaces {
                     // Both in the release namespace, while unknown, is one namespace.
                     None => peer_ns == *policy_ns,
@@ -269,7 +290,7 @@ impl Policy {
             None if has("egress") => vec!["Ingress", "Egress"],
             None => vec!["Ingress"],
         };
-        let rules = |key: &str, peer_key: &str| -> Option<Vec<Rule>> {
+        let rules = |key: &str, peer_key: &str| -> Option<Rules> {
             types.contains(&if key == "ingress" { "Ingress" } else { "Egress" }).then(|| {
                 spec.get(key)
                     .and_then(Value::as_array)
@@ -280,8 +301,8 @@ impl Policy {
             })
         };
         let policy = Policy {
-            namespace: index.namespace_of(obj),
-            name: object::name(obj).to_string(),
+            namespace: index.namespace_of(obj).as_deref().map(crate::intern::text),
+            name: crate::intern::text(object::name(obj)),
             ingress: rules("ingress", "from"),
             egress: rules("egress", "to"),
         };
@@ -502,6 +523,27 @@ mod tests {
             None,
             PortRef::Number(5432),
             false,
+        );
+    }
+
+    #[test]
+    fn policies_stating_the_same_rules_share_one_copy_of_them() {
+        let policy = |ns: &str, port: u16| {
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: app, namespace: {ns}}}\nspec: {{podSelector: {{matchLabels: {{app: app}}}}, ingress: [{{from: [{{podSelector: {{}}}}], ports: [{{port: {port}}}]}}]}}\n"
+            )
+        };
+        let stream = [policy("a", 8080), policy("b", 8080), policy("c", 9090)].join("---\n");
+        let docs = read::parse(&[Input::new("p", stream)]).unwrap();
+        let objects: Vec<Value> = docs.iter().filter_map(|d| d.value.clone()).collect();
+        let parsed = Policies::of(&objects, &Index::default());
+        let ingress = |i: usize| parsed.policies[i].ingress.clone().unwrap();
+        assert!(Arc::ptr_eq(&ingress(0), &ingress(1)));
+        assert!(!Arc::ptr_eq(&ingress(0), &ingress(2)));
+        assert_ne!(ingress(0), ingress(2));
+        assert_eq!(
+            parsed.policies.iter().map(|p| p.namespace.as_deref()).collect::<Vec<_>>(),
+            [Some("a"), Some("b"), Some("c")]
         );
     }
 
