@@ -47,5 +47,5 @@ pub mod yaml;
 
 pub use config::{Config, Policy};
 pub use error::{Error, Result};
-pub use pipeline::{Outcome, Settings, run, run_forgetting_text, run_parsed};
+pub use pipeline::{Outcome, Settings, run, run_forgetting_text, run_packing_text, run_parsed};
 pub use read::Input;

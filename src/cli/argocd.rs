@@ -97,7 +97,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     let namespace = args.namespace.clone().or_else(|| vars.get("ARGOCD_APP_NAMESPACE").map(str::to_string));
     let app_dir = std::env::current_dir().context("cannot read the current directory")?;
 
-    let Rendered { inputs, mut notes, skipped } = match Source::detect(&app_dir) {
+    let Rendered { mut inputs, mut notes, skipped } = match Source::detect(&app_dir) {
         Source::Kustomize(file) => source::kustomize(&kustomize_tool(args, &vars, file)?, &deadline)?,
         Source::Helm => {
             let values_files = check_values_files(&app_dir, &vars, &params.values_files)?;
@@ -121,7 +121,7 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     // ArgoCD reads the manifests and the summary, which counts the changes.
     let settings =
         Settings::render(namespace).with_strict(args.strict.strict).keeping_changes(Keeping::Count).packing_output();
-    let outcome = temper::run(&inputs, &policy, &settings)?;
+    let outcome = temper::run_packing_text(&mut inputs, &policy, &settings)?;
     let report = &outcome.report;
     if report.counts.resources == 0 {
         // ArgoCD reads empty output as an application without resources; with auto-prune it

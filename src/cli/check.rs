@@ -40,7 +40,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         .with_progress(ticker.as_ref().map(Ticker::progress));
     // Only SARIF reads the input text again, to point at lines.
     let outcome = match args.format {
-        Format::Sarif => temper::run(&inputs, &policy, &settings)?,
+        Format::Sarif => temper::run_packing_text(&mut inputs, &policy, &settings)?,
         _ => temper::run_forgetting_text(&mut inputs, &policy, &settings)?,
     };
     if let Some(ticker) = ticker {

@@ -35,13 +35,14 @@ impl HashArgs {
     /// Renders `inputs` with the compliance statement computed; `strict` refuses keys set twice.
     pub fn render(
         &self,
-        inputs: &[Input],
+        inputs: &mut [Input],
         policy: &Policy,
         namespace: Option<String>,
         strict: bool,
     ) -> anyhow::Result<Outcome> {
         // The manifests are read only for an attestation, whole, once: held packed until then.
-        Ok(temper::run(inputs, policy, &self.settings(namespace, true)?.with_strict(strict).packing_output())?)
+        let settings = self.settings(namespace, true)?.with_strict(strict).packing_output();
+        Ok(temper::run_packing_text(inputs, policy, &settings)?)
     }
 
     /// The settings of a review: hashed, and writing the manifests without keeping them.
@@ -102,8 +103,8 @@ pub struct HashCommand {
 
 pub fn hash(args: &HashCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
-    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
-    let outcome = args.hash.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
+    let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
+    let outcome = args.hash.render(&mut inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
     let c = outcome.report.compliance.as_ref().ok_or_else(|| anyhow::anyhow!("no compliance statement"))?;
@@ -143,8 +144,8 @@ pub fn verify(args: &VerifyCommand) -> anyhow::Result<u8> {
 }
 
 fn verify_hash(args: &VerifyCommand, expected: &str) -> anyhow::Result<u8> {
-    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
-    let outcome = args.secrets.render(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
+    let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
+    let outcome = args.secrets.render(&mut inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
     let got = outcome.report.compliance.map(|c| c.compliance_hash).unwrap_or_default();

@@ -48,7 +48,7 @@ pub struct RenderArgs {
 
 pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
     args.process.apply()?;
-    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
+    let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
     let wants_hash = args.report.is_some() || args.stamp || args.attestation.is_some() || args.diff.is_some();
     let ticker = Ticker::start(&inputs, args.process.quiet, true);
     let settings = args
@@ -61,7 +61,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<u8> {
         // Written once, at the end: held packed until then.
         .packing_output()
         .with_progress(ticker.as_ref().map(Ticker::progress));
-    let outcome = temper::run(&inputs, &policy, &settings)?;
+    let outcome = temper::run_packing_text(&mut inputs, &policy, &settings)?;
     if let Some(ticker) = ticker {
         ticker.finish();
     }

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use crate::error::{DocPlace, Error, Result};
 use crate::object;
 use crate::progress::Progress;
+use crate::record::{PIECE, Packed};
 use crate::yaml;
 
 pub use decode::decode;
@@ -38,6 +39,46 @@ impl Input {
     /// their documents are read ([`crate::run_parsed`]).
     pub fn without_text(&self) -> Input {
         Input { origin: self.origin.clone(), text: String::new() }
+    }
+}
+
+/// An input's text held packed ([`Input::pack_text`]), a [`PIECE`] at a time.
+pub struct PackedText(Vec<Packed>);
+
+impl Input {
+    /// Takes the input's text and packs it, its pieces in parallel, leaving the input with its
+    /// name only until [`Input::unpack_text`] gives the text back: for the stages that read the
+    /// stream as a whole and no input text, whose peak would otherwise hold it.
+    pub fn pack_text(&mut self) -> PackedText {
+        let text = std::mem::take(&mut self.text);
+        let mut pieces = Vec::with_capacity(text.len() / PIECE + 1);
+        let mut rest = text.as_str();
+        while !rest.is_empty() {
+            let (piece, after) = rest.split_at(rest.floor_char_boundary(PIECE.min(rest.len())).max(1));
+            pieces.push(piece);
+            rest = after;
+        }
+        PackedText(pieces.into_par_iter().map(Packed::of).collect())
+    }
+
+    /// Gives back the text [`Input::pack_text`] took, unpacked straight into the room it takes.
+    pub fn unpack_text(&mut self, packed: PackedText) -> Result<()> {
+        let unreadable = || Error::Read {
+            path: self.origin.clone().into(),
+            cause: std::io::Error::new(std::io::ErrorKind::InvalidData, "its text, held packed, does not unpack"),
+        };
+        let mut bytes = vec![0; packed.0.iter().map(Packed::text_len).sum()];
+        let mut rooms = Vec::with_capacity(packed.0.len());
+        let mut rest = bytes.as_mut_slice();
+        for piece in &packed.0 {
+            let (room, after) = rest.split_at_mut(piece.text_len());
+            rooms.push((piece, room));
+            rest = after;
+        }
+        rooms.into_par_iter().try_for_each(|(piece, room)| piece.unpack_into(room)).map_err(|_| unreadable())?;
+        drop(packed);
+        self.text = String::from_utf8(bytes).map_err(|_| unreadable())?;
+        Ok(())
     }
 }
 

@@ -61,6 +61,29 @@ impl Packed {
         }
     }
 
+    /// [`Packed::new`] for borrowed text, copied only if it is kept as it is.
+    pub fn of(text: &str) -> Packed {
+        Packed(pack(text.as_bytes()).unwrap_or_else(|| text.as_bytes().into()))
+    }
+
+    /// Unpacks its text into `out`, which is as long as the text ([`Packed::text_len`]): for
+    /// pieces of one long text, unpacked side by side into the room it takes, never held twice.
+    pub fn unpack_into(&self, out: &mut [u8]) -> Result<(), Unreadable> {
+        match self.0.split_first() {
+            Some((&PACKED, packed)) => {
+                let block = packed.get(4..).ok_or(Unreadable)?;
+                let written =
+                    lz4_flex::block::decompress_into_with_dict(block, out, &DICTIONARY).map_err(|_| Unreadable)?;
+                if written == out.len() { Ok(()) } else { Err(Unreadable) }
+            }
+            _ if self.0.len() == out.len() => {
+                out.copy_from_slice(&self.0);
+                Ok(())
+            }
+            _ => Err(Unreadable),
+        }
+    }
+
     /// The length of its text, without unpacking it.
     pub fn text_len(&self) -> usize {
         match self.0.split_first() {
@@ -167,6 +190,13 @@ mod tests {
         assert_eq!(packed.text().unwrap(), text);
         assert_eq!(packed.to_string(), text);
         assert_eq!(packed.text_len(), text.len());
+        assert!(Packed::of(text) == packed, "borrowed, it packs the same");
+        let mut room = vec![0xff; text.len()];
+        packed.unpack_into(&mut room).unwrap();
+        assert_eq!(room, text.as_bytes(), "unpacked into its room");
+        for wrong in [text.len() + 1, text.len().saturating_sub(1)].into_iter().filter(|&n| n != text.len()) {
+            assert!(packed.unpack_into(&mut vec![0; wrong]).is_err(), "a room of {wrong} for {}", text.len());
+        }
         packed
     }
 

@@ -359,3 +359,46 @@ fn a_check_forgets_the_input_text_and_reports_the_same() {
     }
     assert!(failed >= 3, "the mistyped document fails in both environments, the key set twice in prod");
 }
+
+/// A render that holds its input text packed between the read and the write
+/// (`run_packing_text`, what `render`, `check --format sarif`, `hash` and ArgoCD run) writes
+/// the same manifests and the same report, or fails with the same error, as one that holds it
+/// whole, and gives every input its text back either way.
+#[test]
+fn a_render_holding_its_text_packed_writes_and_reports_the_same() {
+    let mistyped =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: cut here\n";
+    let twice = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\ndata: {a: '2'}\n";
+    // Longer than a packed piece, with a character of several bytes across every boundary.
+    let long = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: long}}\ndata: {{a: '{}'}}\n",
+        "é€😀".repeat(200_000)
+    );
+    let mut cases = crate::util::valid_corpus();
+    cases.push(("mistyped.yaml".into(), mistyped.into()));
+    cases.push(("twice.yaml".into(), twice.into()));
+    cases.push(("long.yaml".into(), long));
+    let mut failed = 0;
+    for (env, strict) in [("staging", false), ("prod", true)] {
+        let policy = crate::util::policy(env);
+        let secrets = temper::compliance::SecretValues::default();
+        let settings = temper::Settings::render(None).with_strict(strict).with_compliance(secrets).packing_output();
+        let written = |outcome: temper::Result<temper::Outcome>| match outcome {
+            Ok(outcome) => {
+                let mut out = Vec::new();
+                outcome.write_output(&mut out).unwrap();
+                Ok((String::from_utf8(out).unwrap(), serde_json::to_string(&outcome.report).unwrap()))
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        for (name, text) in &cases {
+            let whole = written(temper::run(&[Input::new(name.clone(), text.clone())], &policy, &settings));
+            let mut inputs = [Input::new(name.clone(), text.clone())];
+            let packed = written(temper::run_packing_text(&mut inputs, &policy, &settings));
+            assert!(packed == whole, "{env}: {name}: not the same outcome");
+            assert!(inputs[0].text == *text, "{env}: {name}: the text was not given back");
+            failed += usize::from(whole.is_err());
+        }
+    }
+    assert!(failed >= 3, "the mistyped document fails in both environments, the key set twice in prod");
+}
