@@ -192,9 +192,13 @@ pub fn run_packing_text(inputs: &mut [Input], policy: &Policy, settings: &Settin
         || inputs.iter_mut().map(Input::pack_text).collect::<Vec<_>>(),
         || run_whole_stream(&names, prepared, policy, settings),
     );
+    // Every input gets its text back before the first error is returned.
+    let mut unpacked = Ok(());
     for (input, text) in inputs.iter_mut().zip(packed) {
-        input.unpack_text(text)?;
+        let given_back = input.unpack_text(text);
+        unpacked = unpacked.and(given_back);
     }
+    unpacked?;
     finish(inputs, stream?, policy, settings)
 }
 
