@@ -319,20 +319,29 @@ fn a_review_render_needs_no_input_text() {
     assert!(failed >= 2, "the document that cannot be written again fails the review in both environments");
 }
 
+/// A workload and a ConfigMap no rule touches.
+const WEB: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: example/web:1.0}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: untouched}\ndata: {mode: '0755'}\n";
+
+/// Every corpus file, [`WEB`], and two inputs a run fails on: a pod spec of the wrong type (in
+/// every environment) and [`WEB`] with a key set twice after it (under `strict`).
+fn corpus_and_failing_inputs() -> Vec<(String, String)> {
+    let mistyped =
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: cut here\n";
+    let twice = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\ndata: {a: '2'}\n";
+    let mut cases = crate::util::valid_corpus();
+    cases.push(("web.yaml".into(), WEB.into()));
+    cases.push(("mistyped.yaml".into(), mistyped.into()));
+    cases.push(("twice.yaml".into(), format!("{WEB}---\n{twice}")));
+    cases
+}
+
 /// `check` drops the input text once the documents are read ([`temper::run_forgetting_text`]):
 /// its report is the same as with the text, on every corpus file, on a document that fails
 /// its type check, and on one with a key set twice (strict, the same error); a render keeps
 /// the text, and writes what it wrote with it.
 #[test]
 fn a_check_forgets_the_input_text_and_reports_the_same() {
-    let mistyped =
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: cut here\n";
-    let twice = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\ndata: {a: '2'}\n";
-    let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: example/web:1.0}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: untouched}\ndata: {mode: '0755'}\n";
-    let mut cases = crate::util::valid_corpus();
-    cases.push(("web.yaml".into(), web.into()));
-    cases.push(("mistyped.yaml".into(), mistyped.into()));
-    cases.push(("twice.yaml".into(), format!("{web}---\n{twice}")));
+    let cases = corpus_and_failing_inputs();
     let mut failed = 0;
     for (env, strict) in [("staging", false), ("prod", true)] {
         let policy = crate::util::policy(env);
@@ -350,7 +359,7 @@ fn a_check_forgets_the_input_text_and_reports_the_same() {
             failed += usize::from(with_text.is_err());
         }
         let render = temper::Settings::render(None);
-        let (name, text) = ("web.yaml", web.to_string());
+        let (name, text) = ("web.yaml", WEB.to_string());
         let mut inputs = [Input::new(name, text.clone())];
         let kept = temper::run_forgetting_text(&mut inputs, &policy, &render).unwrap();
         assert_eq!(inputs[0].text, text, "a render keeps the text");
@@ -366,17 +375,12 @@ fn a_check_forgets_the_input_text_and_reports_the_same() {
 /// whole, and gives every input its text back either way.
 #[test]
 fn a_render_holding_its_text_packed_writes_and_reports_the_same() {
-    let mistyped =
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec: cut here\n";
-    let twice = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: '1'}\ndata: {a: '2'}\n";
     // Longer than a packed piece, with a character of several bytes across every boundary.
     let long = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: long}}\ndata: {{a: '{}'}}\n",
         "é€😀".repeat(200_000)
     );
-    let mut cases = crate::util::valid_corpus();
-    cases.push(("mistyped.yaml".into(), mistyped.into()));
-    cases.push(("twice.yaml".into(), twice.into()));
+    let mut cases = corpus_and_failing_inputs();
     cases.push(("long.yaml".into(), long));
     let mut failed = 0;
     for (env, strict) in [("staging", false), ("prod", true)] {
