@@ -112,20 +112,30 @@ impl Packed {
 /// of a stream worth packing.
 pub const PIECE: usize = 1 << 20;
 
-/// Texts appended one after another and packed a [`PIECE`] at a time: for what is kept to be
-/// written out in order, such as the resources of a diff.
+/// Texts appended one after another and packed a [`PIECES_OF`] bytes at a time: for what is
+/// kept to be written out in order, such as the resources of a diff.
 #[derive(Default)]
 pub struct PackedPieces {
     text: String,
     packed: Vec<Packed>,
 }
 
+/// The size of a piece of [`PackedPieces`]: four of LZ4's 64 KiB windows, so a piece packs
+/// nearly as well as a longer one (LZ4 finds nothing further back), while the piece being
+/// filled and the room it is packed into stay small beside what is kept.
+const PIECES_OF: usize = 256 * 1024;
+
 impl PackedPieces {
     pub fn push_str(&mut self, text: &str) {
-        self.text.push_str(text);
-        if self.text.len() >= PIECE {
+        // The piece is packed before it would outgrow its room, which is made once for it:
+        // grown by doubling, it would take twice its length.
+        if !self.text.is_empty() && self.text.len() + text.len() > PIECES_OF {
             self.packed.push(Packed::new(std::mem::take(&mut self.text)));
         }
+        if self.text.is_empty() {
+            self.text.reserve_exact(PIECES_OF.max(text.len()));
+        }
+        self.text.push_str(text);
     }
 
     /// The pieces, in order; their texts joined are the texts pushed.
@@ -211,6 +221,7 @@ mod tests {
         }
         let packed = pieces.finish();
         assert!(packed.len() > 1 && packed.iter().all(Packed::is_packed), "{} pieces", packed.len());
+        assert!(packed.iter().all(|p| p.text_len() <= PIECES_OF), "a piece is packed before it outgrows its room");
         assert!(packed.iter().map(Packed::held).sum::<usize>() < all.len() / 4, "similar texts pack together");
         assert_eq!(packed.iter().map(|p| p.text().unwrap()).collect::<String>(), all);
         assert!(PackedPieces::default().finish().is_empty());
