@@ -128,8 +128,8 @@ pub struct DiffCommand {
 pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
-    let (policy, inputs) = args.input.read_with_policy(&args.config)?;
-    let outcome = args.hash.review(&inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
+    let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
+    let outcome = args.hash.review_of_text(&mut inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
     let d = diff::hardening(&inputs, &outcome, &options)?;
@@ -224,8 +224,8 @@ pub struct CompareCommand {
 pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
-    let a_inputs = read::read_inputs(std::slice::from_ref(&args.a))?;
-    let b_inputs = read::read_inputs(std::slice::from_ref(&args.b))?;
+    let mut a_inputs = read::read_inputs(std::slice::from_ref(&args.a))?;
+    let mut b_inputs = read::read_inputs(std::slice::from_ref(&args.b))?;
     let options = options.keyed(a_inputs.iter().chain(&b_inputs));
     let (a_label, b_label) = (args.a.display().to_string(), args.b.display().to_string());
     let strict = args.strict.strict;
@@ -233,8 +233,8 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
         Some(env) => {
             let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
-            let a = args.hash.review(&a_inputs, &policy, namespace.clone(), strict)?;
-            let b = args.hash.review(&b_inputs, &policy, namespace.clone(), strict)?;
+            let a = args.hash.review(&mut a_inputs, &policy, namespace.clone(), strict)?;
+            let b = args.hash.review(&mut b_inputs, &policy, namespace.clone(), strict)?;
             super::warn(&a.report, &args.process);
             super::warn(&b.report, &args.process);
             let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)?

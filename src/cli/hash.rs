@@ -50,16 +50,30 @@ impl HashArgs {
         Ok(self.settings(namespace, true)?.with_strict(strict).for_review())
     }
 
-    /// [`HashArgs::render`] for a review (diff, compare): the manifests are written, and not
-    /// kept (the outcome's output is empty).
+    /// [`HashArgs::render`] for a review (compare): the manifests are written, and not kept
+    /// (the outcome's output is empty). Each input's text is dropped once its documents are
+    /// read ([`temper::run_forgetting_text`]): nothing after reads it.
     pub fn review(
         &self,
-        inputs: &[Input],
+        inputs: &mut [Input],
         policy: &Policy,
         namespace: Option<String>,
         strict: bool,
     ) -> anyhow::Result<Outcome> {
-        Ok(temper::run(inputs, policy, &self.review_settings(namespace, strict)?)?)
+        Ok(temper::run_forgetting_text(inputs, policy, &self.review_settings(namespace, strict)?)?)
+    }
+
+    /// [`HashArgs::review`] for a review that reads the input text again afterwards (`diff`,
+    /// whose side before the render is the input): the text is held packed while the render
+    /// runs ([`temper::run_packing_text`]), and given back.
+    pub fn review_of_text(
+        &self,
+        inputs: &mut [Input],
+        policy: &Policy,
+        namespace: Option<String>,
+        strict: bool,
+    ) -> anyhow::Result<Outcome> {
+        Ok(temper::run_packing_text(inputs, policy, &self.review_settings(namespace, strict)?)?)
     }
 
     /// [`HashArgs::review`] of documents already read from `inputs` (promote).

@@ -335,10 +335,11 @@ fn corpus_and_failing_inputs() -> Vec<(String, String)> {
     cases
 }
 
-/// `check` drops the input text once the documents are read ([`temper::run_forgetting_text`]):
-/// its report is the same as with the text, on every corpus file, on a document that fails
-/// its type check, and on one with a key set twice (strict, the same error); a render keeps
-/// the text, and writes what it wrote with it.
+/// `check` and a review's render (`compare --env`) drop the input text once the documents are
+/// read ([`temper::run_forgetting_text`]): the report (with a review's compliance statement)
+/// is the same as with the text, on every corpus file, on a document that fails its type
+/// check, and on one with a key set twice (strict, the same error); a render keeps the text,
+/// and writes what it wrote with it.
 #[test]
 fn a_check_forgets_the_input_text_and_reports_the_same() {
     let cases = corpus_and_failing_inputs();
@@ -346,14 +347,16 @@ fn a_check_forgets_the_input_text_and_reports_the_same() {
     for (env, strict) in [("staging", false), ("prod", true)] {
         let policy = crate::util::policy(env);
         let check = temper::Settings::check(None).with_strict(strict);
-        for (name, text) in &cases {
+        let secrets = temper::compliance::SecretValues::Length;
+        let review = temper::Settings::render(None).with_compliance(secrets).for_review().with_strict(strict);
+        for ((name, text), check) in cases.iter().flat_map(|case| [(case, &check), (case, &review)]) {
             let report = |outcome: temper::Result<temper::Outcome>| match outcome {
                 Ok(outcome) => Ok(serde_json::to_string(&outcome.report).unwrap()),
                 Err(e) => Err(e.to_string()),
             };
-            let with_text = report(temper::run(&[Input::new(name.clone(), text.clone())], &policy, &check));
+            let with_text = report(temper::run(&[Input::new(name.clone(), text.clone())], &policy, check));
             let mut inputs = [Input::new(name.clone(), text.clone())];
-            let forgetting = report(temper::run_forgetting_text(&mut inputs, &policy, &check));
+            let forgetting = report(temper::run_forgetting_text(&mut inputs, &policy, check));
             assert_eq!(forgetting, with_text, "{env}: {name}");
             assert!(inputs[0].text.is_empty() || forgetting.is_err(), "{env}: {name}: the text was kept");
             failed += usize::from(with_text.is_err());
@@ -366,7 +369,10 @@ fn a_check_forgets_the_input_text_and_reports_the_same() {
         let output = temper::run(&[Input::new(name, text.clone())], &policy, &render).unwrap().output;
         assert_eq!(kept.output, output);
     }
-    assert!(failed >= 3, "the mistyped document fails in both environments, the key set twice in prod");
+    assert!(
+        failed >= 6,
+        "checked and reviewed, the mistyped document fails in both environments, the key set twice in prod"
+    );
 }
 
 /// A render that holds its input text packed between the read and the write
