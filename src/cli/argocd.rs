@@ -122,6 +122,8 @@ fn generate(args: &GenerateArgs) -> anyhow::Result<u8> {
     let settings =
         Settings::render(namespace).with_strict(args.strict.strict).keeping_changes(Keeping::Count).packing_output();
     let outcome = temper::run_packing_text(&mut inputs, &policy, &settings)?;
+    // As `render` does: the output is whole, and the input goes before it is written.
+    drop(inputs);
     let report = &outcome.report;
     if report.counts.resources == 0 {
         // ArgoCD reads empty output as an application without resources; with auto-prune it
