@@ -182,6 +182,9 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     let inputs = names;
     let copy = docs.clone();
     let mut a = args.hash.review_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
+    // The first environment's policy (its rules' parameters and resolved configuration) is
+    // not read again: it goes before the second render.
+    drop(from);
     args.input.check_empty(&inputs, &a.report, &args.process)?;
     super::warn(&a.report, &args.process);
     let a_changes = Side::trim(&mut a);
