@@ -511,8 +511,9 @@ pub struct Diff {
     /// [`Sides::Text`], none: [`Diff::texts`] holds what is shown of them.
     pub resources: Vec<ResourceDiff>,
     /// With [`Sides::Text`], the unified texts of the resources shown, in order, packed
-    /// together a piece of about a megabyte at a time ([`crate::record::PackedPieces`]): joined,
-    /// they are the resources as the unified format writes them.
+    /// together a piece of up to 256 KiB (or one longer text) at a time
+    /// ([`crate::record::PackedPieces`]): joined, they are the resources as the unified
+    /// format writes them.
     #[serde(skip)]
     pub texts: Vec<Packed>,
     /// Violations that would make the target fail (promotion blockers).

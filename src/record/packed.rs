@@ -112,7 +112,7 @@ impl Packed {
 /// of a stream worth packing.
 pub const PIECE: usize = 1 << 20;
 
-/// Texts appended one after another and packed a [`PIECES_OF`] bytes at a time: for what is
+/// Texts appended one after another and packed up to [`PIECES_OF`] bytes at a time: for what is
 /// kept to be written out in order, such as the resources of a diff.
 #[derive(Default)]
 pub struct PackedPieces {
