@@ -341,7 +341,7 @@ fn corpus_and_failing_inputs() -> Vec<(String, String)> {
 /// check, and on one with a key set twice (strict, the same error); a render keeps the text,
 /// and writes what it wrote with it.
 #[test]
-fn a_check_forgets_the_input_text_and_reports_the_same() {
+fn a_check_and_a_review_forget_the_input_text_and_report_the_same() {
     let cases = corpus_and_failing_inputs();
     let mut failed = 0;
     for (env, strict) in [("staging", false), ("prod", true)] {
@@ -349,14 +349,14 @@ fn a_check_forgets_the_input_text_and_reports_the_same() {
         let check = temper::Settings::check(None).with_strict(strict);
         let secrets = temper::compliance::SecretValues::Length;
         let review = temper::Settings::render(None).with_compliance(secrets).for_review().with_strict(strict);
-        for ((name, text), check) in cases.iter().flat_map(|case| [(case, &check), (case, &review)]) {
+        for ((name, text), settings) in cases.iter().flat_map(|case| [(case, &check), (case, &review)]) {
             let report = |outcome: temper::Result<temper::Outcome>| match outcome {
                 Ok(outcome) => Ok(serde_json::to_string(&outcome.report).unwrap()),
                 Err(e) => Err(e.to_string()),
             };
-            let with_text = report(temper::run(&[Input::new(name.clone(), text.clone())], &policy, check));
+            let with_text = report(temper::run(&[Input::new(name.clone(), text.clone())], &policy, settings));
             let mut inputs = [Input::new(name.clone(), text.clone())];
-            let forgetting = report(temper::run_forgetting_text(&mut inputs, &policy, check));
+            let forgetting = report(temper::run_forgetting_text(&mut inputs, &policy, settings));
             assert_eq!(forgetting, with_text, "{env}: {name}");
             assert!(inputs[0].text.is_empty() || forgetting.is_err(), "{env}: {name}: the text was kept");
             failed += usize::from(with_text.is_err());
