@@ -129,7 +129,13 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
     let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
-    let outcome = args.hash.review_of_text(&mut inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
+    let outcome = args.hash.review(
+        temper::run_packing_text,
+        &mut inputs,
+        &policy,
+        args.input.namespace(),
+        args.input.strict.strict,
+    )?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
     let d = diff::hardening(&inputs, &outcome, &options)?;
@@ -236,8 +242,8 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
         Some(env) => {
             let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
-            let a = args.hash.review(&mut a_inputs, &policy, namespace.clone(), strict)?;
-            let b = args.hash.review(&mut b_inputs, &policy, namespace.clone(), strict)?;
+            let a = args.hash.review(temper::run_forgetting_text, &mut a_inputs, &policy, namespace.clone(), strict)?;
+            let b = args.hash.review(temper::run_forgetting_text, &mut b_inputs, &policy, namespace.clone(), strict)?;
             super::warn(&a.report, &args.process);
             super::warn(&b.report, &args.process);
             let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)?
