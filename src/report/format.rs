@@ -151,8 +151,8 @@ fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sourc
     let mapped: Vec<Option<(usize, Mapped)>> = found
         .iter()
         .map(|(doc, _)| {
-            let mapped = doc.template().and_then(|t| templates.map(t, doc, inputs, sources))?;
-            Some((out.uri(mapped.uri.clone()), mapped))
+            let (uri, mapped) = doc.template().and_then(|t| templates.map(t, doc, inputs, sources))?;
+            Some((out.uri(uri), mapped))
         })
         .collect();
     const BATCH: usize = 1024;
@@ -235,7 +235,6 @@ fn within(v: &Violation) -> Cow<'_, Pointer> {
 /// A document lined up with its chart template: body line `k` (1-based, the first line after
 /// the document's separator and leading comments) is template line `start + k - 1`.
 struct Mapped {
-    uri: Arc<str>,
     start: usize,
     /// Lines of the document's text before its body: the separator and leading comments.
     header: usize,
@@ -263,7 +262,14 @@ impl Templates {
     /// text, or the same text around a `{{ ... }}` substitution (see [`same_line`]). A
     /// template whose documents would match more than once, or whose control lines
     /// (`{{- if }}`, `{{ include }}` alone on a line) render to other lines, is not lined up.
-    fn map(&mut self, name: &str, doc: &Document<Sealed>, inputs: &[Input], sources: &Sources) -> Option<Mapped> {
+    /// Gives the template's URI with the lines.
+    fn map(
+        &mut self,
+        name: &str,
+        doc: &Document<Sealed>,
+        inputs: &[Input],
+        sources: &Sources,
+    ) -> Option<(Arc<str>, Mapped)> {
         let relative = Path::new(name);
         let plain = relative.components().all(|c| matches!(c, Component::Normal(_)));
         if name.is_empty() || !plain {
@@ -283,7 +289,7 @@ impl Templates {
                 lines.len() == body.len() && lines.iter().zip(&body).all(|(t, r)| same_line(t, r))
             });
             let (Some((start, _)), None) = (starts.next(), starts.next()) else { continue };
-            return Some(Mapped { uri: Arc::from(uri_of(&path.display().to_string())), start, header });
+            return Some((Arc::from(uri_of(&path.display().to_string())), Mapped { start, header }));
         }
         None
     }
