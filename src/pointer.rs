@@ -26,6 +26,18 @@ impl serde::Serialize for Pointer {
     }
 }
 
+/// Appends `key` to the escaped pointer text `text`, as [`Pointer::key`] does.
+pub fn push_key(text: &mut String, key: &str) {
+    text.push('/');
+    for c in key.chars() {
+        match c {
+            '~' => text.push_str("~0"),
+            '/' => text.push_str("~1"),
+            c => text.push(c),
+        }
+    }
+}
+
 impl Default for Pointer {
     fn default() -> Pointer {
         Pointer::root()
@@ -52,14 +64,7 @@ impl Pointer {
     pub fn key(&self, key: &str) -> Pointer {
         let mut res = String::with_capacity(self.0.len() + key.len() + 1);
         res.push_str(&self.0);
-        res.push('/');
-        for c in key.chars() {
-            match c {
-                '~' => res.push_str("~0"),
-                '/' => res.push_str("~1"),
-                c => res.push(c),
-            }
-        }
+        push_key(&mut res, key);
         Pointer::of(res)
     }
 
