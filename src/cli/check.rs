@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use temper::Settings;
+use temper::read::Document;
 use temper::report::{self, Format};
 
 use super::progress::Ticker;
@@ -39,10 +40,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
         .with_strict(args.input.strict.strict)
         .with_progress(ticker.as_ref().map(Ticker::progress));
     // Only SARIF reads the input text again, to point at lines.
-    let outcome = match args.format {
+    let mut outcome = match args.format {
         Format::Sarif => temper::run_packing_text(&mut inputs, &policy, &settings)?,
         _ => temper::run_forgetting_text(&mut inputs, &policy, &settings)?,
     };
+    // The report reads of each document only where it is, not what it holds: the objects go
+    // before it is written (a Deployment of 3,200 containers held 6 MB through its SARIF log).
+    let documents: Vec<Document<()>> =
+        std::mem::take(&mut outcome.documents).into_iter().map(Document::without_object).collect();
     if let Some(ticker) = ticker {
         ticker.finish();
     }
@@ -57,7 +62,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<u8> {
     }
     match args.format {
         Format::Text => write_stdout(report.summary_with(args.limit.max_violations).as_bytes())?,
-        format => stream_stdout(|out| report::write_with(report, format, &inputs, &outcome.documents, &sources, out))?,
+        format => stream_stdout(|out| report::write_with(report, format, &inputs, &documents, &sources, out))?,
     }
     super::log_with(|| report.summary());
     Ok(if report.fails() { EXIT_VIOLATION } else { EXIT_OK })

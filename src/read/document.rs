@@ -85,6 +85,13 @@ impl<O> Document<O> {
         self.notes.as_ref().map(|notes| notes.duplicates.as_slice()).unwrap_or_default()
     }
 
+    /// The document without its object: where it is and what was noted of it, for a report
+    /// that reads no more of it than that (SARIF's lines).
+    pub fn without_object(self) -> Document<()> {
+        let value = self.value.as_ref().map(|_| ());
+        self.holding(value)
+    }
+
     /// The same document holding `value`.
     fn holding<P>(self, value: Option<P>) -> Document<P> {
         Document { input: self.input, chunk: self.chunk, number: self.number, value, notes: self.notes }

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::pointer::Pointer;
-use crate::read::{Document, Input, Sealed};
+use crate::read::{Document, Input};
 use crate::record::{RuleId, Severity, Violation};
 use crate::yaml;
 
@@ -78,16 +78,21 @@ impl Default for Sources {
 /// The report in `format`. SARIF locates each violation in `inputs`, through the documents
 /// of the run that made the report, or in the chart template a document was rendered from
 /// when it can be found in the working directory.
-pub fn render(report: &Report, format: Format, inputs: &[Input], docs: &[Document<Sealed>]) -> std::io::Result<String> {
+pub fn render<O: Sync>(
+    report: &Report,
+    format: Format,
+    inputs: &[Input],
+    docs: &[Document<O>],
+) -> std::io::Result<String> {
     render_with(report, format, inputs, docs, &Sources::default())
 }
 
 /// [`render`], looking chart templates up in `sources`.
-pub fn render_with(
+pub fn render_with<O: Sync>(
     report: &Report,
     format: Format,
     inputs: &[Input],
-    docs: &[Document<Sealed>],
+    docs: &[Document<O>],
     sources: &Sources,
 ) -> std::io::Result<String> {
     let mut text = Vec::new();
@@ -97,11 +102,11 @@ pub fn render_with(
 
 /// Writes [`render_with`]'s text to `out` as it is made. A JSON or SARIF report of a large
 /// stream can be many times the stream (a result per violation), and is never held whole.
-pub fn write_with(
+pub fn write_with<O: Sync>(
     report: &Report,
     format: Format,
     inputs: &[Input],
-    docs: &[Document<Sealed>],
+    docs: &[Document<O>],
     sources: &Sources,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
@@ -126,9 +131,8 @@ pub fn write_pretty(value: &impl Serialize, out: &mut dyn Write) -> std::io::Res
 /// Violations are found by their place in the report and their paths borrowed from it, not
 /// copied: a stream of many small workloads has a hundred thousand violations, and a copy of
 /// each path with it took more than the rest of the log's making.
-fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sources: &Sources) -> Locations {
-    let by_number: HashMap<usize, &Document<Sealed>> =
-        docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
+fn locations<O: Sync>(report: &Report, inputs: &[Input], docs: &[Document<O>], sources: &Sources) -> Locations {
+    let by_number: HashMap<usize, &Document<O>> = docs.iter().filter(|d| d.number > 0).map(|d| (d.number, d)).collect();
     // (document number, place in the report), by document and then in the report's order.
     // Findings about no document of the stream (a namespace's) are dropped with their run below.
     let mut wanted: Vec<(usize, usize)> =
@@ -144,7 +148,7 @@ fn locations(report: &Report, inputs: &[Input], docs: &[Document<Sealed>], sourc
     let mut out = Locations::new(uris, report.violations.len());
     let mut templates = Templates::default();
     // Each document with the places of its violations.
-    let found: Vec<Found> =
+    let found: Vec<Found<O>> =
         wanted.chunk_by(|a, b| a.0 == b.0).filter_map(|run| Some((*by_number.get(&run[0].0)?, run))).collect();
     // Template files are read once each, in document order; documents are located in
     // parallel, a batch at a time, so that only a batch's lines wait to be placed.
@@ -222,7 +226,7 @@ impl Locations {
 }
 
 /// A document, with its violations' places in the report (see [`locations`]).
-type Found<'a> = (&'a Document<Sealed>, &'a [(usize, usize)]);
+type Found<'a, O> = (&'a Document<O>, &'a [(usize, usize)]);
 
 /// The path of `v` within its document's text: an item of a List is under `/items/N`.
 fn within(v: &Violation) -> Cow<'_, Pointer> {
@@ -263,10 +267,10 @@ impl Templates {
     /// template whose documents would match more than once, or whose control lines
     /// (`{{- if }}`, `{{ include }}` alone on a line) render to other lines, is not lined up.
     /// Gives the template's URI with the lines.
-    fn map(
+    fn map<O>(
         &mut self,
         name: &str,
-        doc: &Document<Sealed>,
+        doc: &Document<O>,
         inputs: &[Input],
         sources: &Sources,
     ) -> Option<(Arc<str>, Mapped)> {
@@ -352,7 +356,7 @@ fn same_line(template: &str, rendered: &str) -> bool {
 /// SARIF 2.1.0, as GitHub code scanning accepts it: one rule per temper rule, one result
 /// per violation with the file and line it points at: the chart template's when the document
 /// lines up with it (see [`Templates::map`]), else the input's.
-fn sarif<'a>(report: &'a Report, inputs: &[Input], docs: &[Document<Sealed>], sources: &Sources) -> Sarif<'a> {
+fn sarif<'a, O: Sync>(report: &'a Report, inputs: &[Input], docs: &[Document<O>], sources: &Sources) -> Sarif<'a> {
     let rules: Vec<Value> = RuleId::ALL
         .iter()
         .map(|r| {
