@@ -26,6 +26,12 @@ impl serde::Serialize for Pointer {
     }
 }
 
+/// Whether the escaped pointer `prefix` equals `pointer` or leads to it: `pointer` is `prefix`
+/// and more tokens.
+pub fn leads(prefix: &str, pointer: &str) -> bool {
+    pointer.starts_with(prefix) && (pointer.len() == prefix.len() || pointer.as_bytes()[prefix.len()] == b'/')
+}
+
 /// Appends `key` to the escaped pointer text `text`, as [`Pointer::key`] does.
 pub fn push_key(text: &mut String, key: &str) {
     text.push('/');
@@ -110,7 +116,7 @@ impl Pointer {
 
     /// Whether `self` equals `other` or lies inside it.
     pub fn starts_with(&self, other: &Pointer) -> bool {
-        self.0 == other.0 || (self.0.starts_with(&**other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
+        leads(&other.0, &self.0)
     }
 
     /// The pointer one level up, or `None` at the root.

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use serde_saphyr::granit_parser::{Event, Parser};
 
-use crate::pointer::Pointer;
+use crate::pointer::{Pointer, leads, push_key};
 
 enum Kind {
     Seq { next: usize },
@@ -76,7 +76,7 @@ pub fn locate_all<P: Borrow<Pointer>>(text: &str, pointers: &[P]) -> Vec<Option<
                     };
                     if let (Some(within), Some(token)) = (&level.below, token) {
                         path.truncate(level.base);
-                        crate::pointer::push_key(&mut path, &token);
+                        push_key(&mut path, &token);
                         below = prefixes.see(within.clone(), &path, line);
                     }
                     if in_key {
@@ -184,11 +184,6 @@ impl<'a> Prefixes<'a> {
         }
         lines
     }
-}
-
-/// Whether `prefix` is one of the prefixes of `pointer` ([`prefixes_of`]).
-fn leads(prefix: &str, pointer: &str) -> bool {
-    pointer.starts_with(prefix) && (pointer.len() == prefix.len() || pointer.as_bytes()[prefix.len()] == b'/')
 }
 
 /// Escaped pointers in the order of their tokens: as text, with `/` before every other
