@@ -129,7 +129,7 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
     let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
-    let outcome = args.hash.review(
+    let mut outcome = args.hash.review(
         temper::run_packing_text,
         &mut inputs,
         &policy,
@@ -138,6 +138,7 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     )?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
+    outcome.report.drop_listings();
     let d = diff::hardening(&inputs, &outcome, &options)?;
     let fails = !d.blockers.is_empty() && !args.no_enforce;
     let mut command = Command::new(&["diff", "--env", &policy.environment]);

@@ -160,12 +160,8 @@ impl<'a> Side<'a> {
             Some(kept) => kept,
             None => Attribution::of(std::mem::take(&mut report.changes)),
         };
-        report.documents = Vec::new();
-        report.generated = Vec::new();
+        report.drop_listings();
         report.violations = Vec::new();
-        report.exemptions = Vec::new();
-        report.warnings = Vec::new();
-        report.prerequisites = Vec::new();
         changes
     }
 

@@ -5,6 +5,7 @@ mod format;
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -78,7 +79,8 @@ pub struct Counts {
 #[serde(rename_all = "camelCase")]
 pub struct DocumentInfo {
     pub number: usize,
-    pub origin: String,
+    /// Shared by the documents of one input: a stream of small objects lists thousands.
+    pub origin: Arc<str>,
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
@@ -144,12 +146,13 @@ impl Report {
         generated: &[Generated],
         compliance: Option<Compliance>,
     ) -> Report {
+        let origins: Vec<Arc<str>> = inputs.iter().map(|input| Arc::from(input.origin.as_str())).collect();
         let documents: Vec<DocumentInfo> = docs
             .iter()
             .filter(|d| d.value.is_some())
             .map(|d| DocumentInfo {
                 number: d.number,
-                origin: inputs[d.input].origin.clone(),
+                origin: Arc::clone(&origins[d.input]),
                 line: d.chunk.line(),
                 template: d.template().map(str::to_string),
             })
@@ -210,6 +213,18 @@ impl Report {
     /// Whether an enforced rule is violated without an exemption.
     pub fn fails(&self) -> bool {
         self.counts.errors > 0
+    }
+
+    /// Drops what only the report's own formats list (the documents, the generated objects,
+    /// the exemptions, the warnings and the prerequisites) for a review, whose diff reads of
+    /// its render's report the changes, the violations, the flows and the compliance statement:
+    /// a stream of small objects lists a document and a generated object per object.
+    pub fn drop_listings(&mut self) {
+        self.documents = Vec::new();
+        self.generated = Vec::new();
+        self.exemptions = Vec::new();
+        self.warnings = Vec::new();
+        self.prerequisites = Vec::new();
     }
 
     /// The violations that fail the run.
