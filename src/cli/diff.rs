@@ -253,7 +253,12 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
             (d, fails)
         }
         None => {
-            let (a_docs, b_docs) = (read::parse(&a_inputs)?, read::parse(&b_inputs)?);
+            // Each document kept as text as it is read, as a render keeps the documents it
+            // changed: both streams whole as values took seven times their text.
+            let seal = |doc: read::Document| doc.seal(true);
+            let progress = temper::progress::Progress::default();
+            let a_docs = read::parse_then(&a_inputs, &progress, seal)?;
+            let b_docs = read::parse_then(&b_inputs, &progress, seal)?;
             for (inputs, docs) in [(&a_inputs, &a_docs), (&b_inputs, &b_docs)] {
                 if strict {
                     read::refuse_duplicates(inputs, docs)?;
@@ -262,7 +267,9 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
                     args.process.inform(&format!("temper: {w}\n"));
                 }
             }
-            let (a, b) = (Side::of_documents(&a_label, a_docs), Side::of_documents(&b_label, b_docs));
+            // The diff reads neither input's text again.
+            drop((a_inputs, b_inputs));
+            let (a, b) = (Side::of_sealed(&a_label, &a_docs), Side::of_sealed(&b_label, &b_docs));
             (diff::diff(&a, &b, &options)?, false)
         }
     };

@@ -75,6 +75,15 @@ pub fn diff(from: &Side, to: &Side, options: &Options) -> Result<Diff> {
     let (left_unchanged, left_suppressed) = (AtomicUsize::new(0), AtomicUsize::new(0));
     // Each pair is diffed on its own: in parallel, collected in order.
     let diff_pair = |pair: Pair| -> Result<Option<ResourceDiff>> {
+        // Two objects kept as the same text are the same value: nothing to read back or
+        // compare, unless the options keep what did not change.
+        if let (Some(b), Some(a), None) = (pair.before, pair.after, pair.renamed_from)
+            && !options.unchanged
+            && from.resources[b].same_text(&to.resources[a])
+        {
+            left_unchanged.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
         let before_side = pair.before.map(|i| from.resources[i].value()).transpose()?;
         let after_side = pair.after.map(|i| to.resources[i].value()).transpose()?;
         let (before, after) = (before_side.as_deref(), after_side.as_deref());
@@ -778,6 +787,51 @@ mod tests {
         let pairs: Vec<_> =
             match_resources(&removed.resources, &to.resources[1..2]).into_iter().map(|p| (p.before, p.after)).collect();
         assert_eq!(pairs, [(None, Some(0)), (Some(0), None), (Some(1), None), (Some(2), None)], "removed, in order");
+    }
+
+    /// Two streams as `compare` reads them: every document kept as text, read back only when
+    /// the diff comes to it.
+    fn sealed(text: &str) -> Vec<crate::read::Document<crate::read::Sealed>> {
+        let docs = crate::read::parse(&[crate::read::Input::new("in", text)]).unwrap();
+        docs.into_iter().map(|d| d.seal(true)).collect()
+    }
+
+    #[test]
+    fn streams_kept_as_text_diff_as_their_values_do() {
+        // "aHVudGVyMi1wYXNzd29yZA==" is "hunter2-password": learned from the Secret (kept as
+        // text, or in a List kept as a value), it is hidden wherever else it appears.
+        let from = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {password: aHVudGVyMi1wYXNzd29yZA==}\n---\n\
+                    apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: in-list}, data: {k: '1'}}\n---\n\
+                    apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same}\ndata: {mode: '0755'}\n---\n\
+                    apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf-abcdefghij}\ndata: {k: v}\n---\n\
+                    apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n\
+                    \x20     - {name: app, image: 'app:1', env: [{name: PLAIN, value: a}, {name: DSN, value: hunter2-password}]}\n";
+        let to = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\ndata: {password: aHVudGVyMi1wYXNzd29yZA==}\n---\n\
+                  apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: in-list}, data: {k: '2'}}\n---\n\
+                  apiVersion: v1\nkind: ConfigMap\nmetadata: {name: same}\ndata: {mode: '0755'}\n---\n\
+                  apiVersion: v1\nkind: ConfigMap\nmetadata: {name: conf-0123456789}\ndata: {k: v}\n---\n\
+                  apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n\
+                  \x20     - {name: app, image: 'app:2', env: [{name: PLAIN, value: hunter2-password}, {name: DSN, value: b}]}\n";
+        let values = |text: &str| -> Vec<Value> {
+            let docs = crate::read::parse(&[crate::read::Input::new("in", text)]).unwrap();
+            docs.into_iter().flat_map(crate::read::Document::into_resources).collect()
+        };
+        let (from_docs, to_docs) = (sealed(from), sealed(to));
+        let (kept_from, kept_to) = (Side::of_sealed("a", &from_docs), Side::of_sealed("b", &to_docs));
+        assert!(kept_from.resources.iter().filter(|r| matches!(r, Resource::Sealed(..))).count() == 4);
+        let (read_from, read_to) = (side("a", values(from)), side("b", values(to)));
+        let style = crate::diff::Style { color: false, budget: 60_000, full_command: String::new() };
+        for format in Format::ALL {
+            let options = Options::default().for_format(format, false);
+            let kept = diff(&kept_from, &kept_to, &options).unwrap();
+            let read = diff(&read_from, &read_to, &options).unwrap();
+            let text = crate::diff::render(&kept, format, &style);
+            assert_eq!(text, crate::diff::render(&read, format, &style), "{format:?}");
+            assert!(!text.contains("hunter2") && !text.contains("aHVudGVy"), "{format:?}: {text}");
+            // The Secret and `same` did not change; the ConfigMap renamed by its hash suffix did.
+            assert_eq!(kept.counts.unchanged, 2, "{format:?}");
+            assert_eq!((kept.counts.changed, kept.counts.renamed), (2, 1), "{format:?}");
+        }
     }
 
     #[test]

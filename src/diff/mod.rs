@@ -99,6 +99,24 @@ impl<'a> Resource<'a> {
         }
     }
 
+    /// Whether both are objects kept as text, and as the same text: the same value, since a
+    /// value is kept as the one text serde_json writes for it ([`Json`]).
+    pub fn same_text(&self, other: &Resource<'_>) -> bool {
+        match (self.text(), other.text()) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+            _ => false,
+        }
+    }
+
+    /// The text it is kept as, if it is a sealed object.
+    fn text(&self) -> Option<&Arc<Json>> {
+        match self {
+            Resource::Sealed(_, doc) => doc.value.as_ref()?.text(),
+            Resource::Reread(_, doc) => doc.value.as_ref()?.text(),
+            Resource::Value(_) | Resource::Generated(_) | Resource::Input(..) => None,
+        }
+    }
+
     /// The resources of the sealed document `doc`, read back only when the diff comes to them.
     fn of_sealed(doc: &'a Document<Sealed>) -> Vec<Resource<'a>> {
         match &doc.value {
@@ -124,14 +142,10 @@ impl From<Value> for Resource<'_> {
 }
 
 impl<'a> Side<'a> {
-    /// A stream as it is.
-    pub fn input(label: &str, inputs: &[Input]) -> Result<Side<'a>> {
-        Ok(Side::of_documents(label, read::parse(inputs)?))
-    }
-
-    /// A stream as it is, already read.
-    pub fn of_documents(label: &str, docs: Vec<Document>) -> Side<'a> {
-        let resources = docs.into_iter().flat_map(Document::into_resources).map(Resource::from).collect();
+    /// A stream as it is, its documents read and kept as text ([`Document::seal`]): each
+    /// resource is read back only when the diff comes to it, as a render's are.
+    pub fn of_sealed(label: &str, docs: &'a [Document<Sealed>]) -> Side<'a> {
+        let resources = docs.iter().flat_map(Resource::of_sealed).collect();
         Side { label: label.to_string(), resources, ..Side::default() }
     }
 

@@ -262,6 +262,14 @@ impl Sealed {
             Sealed::Value(_) => None,
         }
     }
+
+    /// The text an object is kept as; `None` for a value.
+    pub fn text(&self) -> Option<&Arc<Json>> {
+        match self {
+            Sealed::Text { object, .. } => Some(object),
+            Sealed::Value(_) => None,
+        }
+    }
 }
 
 impl Document<Sealed> {
