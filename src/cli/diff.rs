@@ -234,8 +234,8 @@ pub struct CompareCommand {
 pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
-    let mut a_inputs = read::read_inputs(std::slice::from_ref(&args.a))?;
-    let mut b_inputs = read::read_inputs(std::slice::from_ref(&args.b))?;
+    let a_inputs = read::read_inputs(std::slice::from_ref(&args.a))?;
+    let b_inputs = read::read_inputs(std::slice::from_ref(&args.b))?;
     let options = options.keyed(a_inputs.iter().chain(&b_inputs));
     let (a_label, b_label) = (args.a.display().to_string(), args.b.display().to_string());
     let strict = args.strict.strict;
@@ -243,12 +243,25 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
         Some(env) => {
             let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
-            let a = args.hash.review(temper::run_forgetting_text, &mut a_inputs, &policy, namespace.clone(), strict)?;
-            let b = args.hash.review(temper::run_forgetting_text, &mut b_inputs, &policy, namespace.clone(), strict)?;
-            super::warn(&a.report, &args.process);
-            super::warn(&b.report, &args.process);
-            let d = diff::diff(&Side::rendered(&a_label, &a), &Side::rendered(&b_label, &b), &options)?
-                .blocked_by(&b.report.blockers());
+            // As `promote` does: each stream is read once, compacted as it is read, and
+            // rendered without its text, which neither render nor the diff reads again; the
+            // first render is held through the second without what the diff does not read of
+            // it, and each render's warnings are printed as it ends.
+            let render = |inputs: Vec<temper::Input>| -> anyhow::Result<temper::Outcome> {
+                let progress = temper::progress::Progress::default();
+                let docs = read::parse_then(&inputs, &progress, read::Document::compact)?;
+                let names: Vec<temper::Input> = inputs.iter().map(temper::Input::without_text).collect();
+                drop(inputs);
+                let outcome = args.hash.review_parsed(&names, docs, &policy, namespace.clone(), strict)?;
+                super::warn(&outcome.report, &args.process);
+                Ok(outcome)
+            };
+            let mut a = render(a_inputs)?;
+            let a_changes = Side::trim(&mut a);
+            let mut b = render(b_inputs)?;
+            b.report.drop_listings();
+            let from = Side::rendered(&a_label, &a).attributed(&a_changes);
+            let d = diff::diff(&from, &Side::rendered(&b_label, &b), &options)?.blocked_by(&b.report.blockers());
             let fails = !d.blockers.is_empty();
             (d, fails)
         }
