@@ -2,8 +2,8 @@
 # Measures temper and prints markdown tables: the corpus in prod, the same input with every
 # rule off (the pass-through floor), kustomize on the same stream, synthetic streams of about
 # 1, 10 and 100 MB, 1 thread against 2, the review commands (diff, promote, check in every
-# format) against the render they review, and how every command grows with each dimension of
-# the input (scripts/growth.py).
+# format, compare) against the render they review, and how every command grows with each
+# dimension of the input (scripts/growth.py).
 #
 #   scripts/bench.sh [RUNS]      RUNS per figure, default 5
 #
@@ -227,8 +227,12 @@ for entry in "${review_inputs[@]}"; do
   for format in text json sarif; do
     run "$label, check $format" "$input" "" "$bin" check -q --env prod --format "$format" -f "$input"
   done
+  # compare reads two streams: the input and its prod render (RSS / input is against the
+  # first alone).
+  "$bin" render -q --no-enforce --env prod -f "$input" >"$work/review-rendered.yaml"
+  run "$label, compare with its render" "$input" "" "$bin" compare -q "$input" "$work/review-rendered.yaml"
   base=${secs[$label, render]}
-  for cmd in diff "promote staging to prod" "check text" "check json" "check sarif"; do
+  for cmd in diff "promote staging to prod" "check text" "check json" "check sarif" "compare with its render"; do
     review_rows+=("| $label | $cmd | ${secs[$label, $cmd]} | $(awk -v a="${secs[$label, $cmd]}" -v b="$base" 'BEGIN { printf "%.2f", a / b }')× | ${rss[$label, $cmd]} |")
   done
 done
