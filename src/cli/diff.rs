@@ -129,13 +129,7 @@ pub fn diff_command(args: &DiffCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
     let (policy, mut inputs) = args.input.read_with_policy(&args.config)?;
-    let mut outcome = args.hash.review(
-        temper::run_packing_text,
-        &mut inputs,
-        &policy,
-        args.input.namespace(),
-        args.input.strict.strict,
-    )?;
+    let mut outcome = args.hash.review(&mut inputs, &policy, args.input.namespace(), args.input.strict.strict)?;
     args.input.check_empty(&inputs, &outcome.report, &args.process)?;
     super::warn(&outcome.report, &args.process);
     outcome.report.drop_listings();

@@ -50,23 +50,20 @@ impl HashArgs {
         Ok(self.settings(namespace, true)?.with_strict(strict).for_review())
     }
 
-    /// [`HashArgs::render`] for a review (diff, compare): the manifests are written, and not
-    /// kept (the outcome's output is empty). `run` says what becomes of the input text while
-    /// the review renders: [`temper::run_packing_text`] holds it packed and gives it back, for
-    /// a review that reads it again afterwards (`diff`, whose side before the render is the
-    /// input); [`temper::run_forgetting_text`] drops it once the documents are read (`compare`).
+    /// [`HashArgs::render`] for a review (`diff`): the manifests are written, and not kept (the
+    /// outcome's output is empty). The input text is held packed while the review renders and
+    /// given back ([`temper::run_packing_text`]): the side before the render is the input.
     pub fn review(
         &self,
-        run: Run,
         inputs: &mut [Input],
         policy: &Policy,
         namespace: Option<String>,
         strict: bool,
     ) -> anyhow::Result<Outcome> {
-        Ok(run(inputs, policy, &self.review_settings(namespace, strict)?)?)
+        Ok(temper::run_packing_text(inputs, policy, &self.review_settings(namespace, strict)?)?)
     }
 
-    /// [`HashArgs::review`] of documents already read from `inputs` (promote).
+    /// [`HashArgs::review`] of documents already read from `inputs` (`promote`, `compare --env`).
     pub fn review_parsed(
         &self,
         inputs: &[Input],
@@ -89,10 +86,6 @@ impl HashArgs {
         }
     }
 }
-
-/// A run of the pipeline that takes the inputs' text for its time: [`temper::run_packing_text`]
-/// or [`temper::run_forgetting_text`].
-pub type Run = fn(&mut [Input], &Policy, &Settings) -> temper::Result<Outcome>;
 
 #[derive(Debug, Clone, Args)]
 pub struct HashCommand {
