@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use hmac::{Hmac, KeyInit, Mac};
 use rayon::prelude::*;
@@ -19,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::canon::{self, canonical};
 use crate::config::Policy;
 use crate::error::Result;
-use crate::object::{self, Key, KeyRef, ResourceId};
+use crate::object::{self, KeyRef, ResourceId};
 use crate::pointer::{self, Pointer};
 use crate::read::{Document, Sealed};
 use crate::record::{
@@ -401,37 +402,65 @@ pub struct Stamped {
     pub outputs: Vec<Entry>,
 }
 
-/// Reads the stamps of a stamped stream and checks every resource against its own object
-/// digest; see `docs/compliance-hash.md`, section 5. `Err` says why the stream fails.
-pub fn read_stamps(docs: &[Document], secrets: &SecretValues) -> Result<Stamped, String> {
-    let mut stamps: Option<[String; 4]> = None;
-    let mut outputs = Vec::new();
-    for doc in docs {
-        for (_, obj) in doc.resources() {
-            let id = Key::of(obj);
-            let annotations = object::annotations(obj);
-            let get = |k: &str| annotations.get(k).and_then(Value::as_str).map(str::to_string);
-            let [Some(env), Some(hash), Some(policy), Some(input), Some(object)] = STAMPS.map(get) else {
-                return Err(format!("{id} is not stamped"));
-            };
-            let these = [env, hash, policy, input];
-            match &stamps {
-                None => stamps = Some(these),
-                Some(first) if *first != these => return Err(format!("{id} carries the stamps of another render")),
-                Some(_) => {}
-            }
-            let entry = Entry::of(obj, secrets);
-            if entry.digest.to_string() != object {
-                return Err(format!(
-                    "{id} was modified after stamping (its object digest is {}, stamped {object})",
-                    entry.digest
-                ));
-            }
-            outputs.push(entry);
+/// What one resource of a stamped stream says of itself, read from it alone, so that a stamped
+/// stream is read a document at a time ([`read_stamps`] checks these in order): its entry in the
+/// set digest (whose id names it), the four stamps every resource of one render carries (`None`
+/// if any stamp is missing; shared texts, since every resource repeats them), and the object
+/// digest stamped on it when it is not the object's own.
+pub struct ResourceStamps {
+    entry: Entry,
+    stamps: Option<[Arc<str>; 4]>,
+    modified: Option<String>,
+}
+
+impl ResourceStamps {
+    pub fn of(obj: &Value, secrets: &SecretValues) -> ResourceStamps {
+        let annotations = object::annotations(obj);
+        let get = |k: &str| annotations.get(k).and_then(Value::as_str);
+        let entry = Entry::of(obj, secrets);
+        match STAMPS.map(get) {
+            [Some(env), Some(hash), Some(policy), Some(input), Some(object)] => ResourceStamps {
+                stamps: Some([env, hash, policy, input].map(crate::intern::text)),
+                modified: (entry.digest.to_string() != object).then(|| object.to_string()),
+                entry,
+            },
+            _ => ResourceStamps { entry, stamps: None, modified: None },
         }
     }
+
+    /// The stamps of every resource of `doc`, in order.
+    pub fn of_document(doc: &Document, secrets: &SecretValues) -> Vec<ResourceStamps> {
+        doc.resources().into_iter().map(|(_, obj)| ResourceStamps::of(obj, secrets)).collect()
+    }
+}
+
+/// Reads the stamps of a stamped stream, its resources' in order, and checks every resource
+/// against its own object digest; see `docs/compliance-hash.md`, section 5. `Err` says why the
+/// stream fails: the first resource that is not stamped, carries another render's stamps, or
+/// was modified.
+pub fn read_stamps(resources: impl IntoIterator<Item = ResourceStamps>) -> Result<Stamped, String> {
+    let mut stamps: Option<[Arc<str>; 4]> = None;
+    let mut outputs = Vec::new();
+    for resource in resources {
+        let id = &resource.entry.id;
+        let Some(these) = resource.stamps else {
+            return Err(format!("{id} is not stamped"));
+        };
+        match &stamps {
+            None => stamps = Some(these),
+            Some(first) if *first != these => return Err(format!("{id} carries the stamps of another render")),
+            Some(_) => {}
+        }
+        if let Some(object) = resource.modified {
+            return Err(format!(
+                "{id} was modified after stamping (its object digest is {}, stamped {object})",
+                resource.entry.digest
+            ));
+        }
+        outputs.push(resource.entry);
+    }
     let [environment, hash, policy_digest, input_digest] =
-        stamps.ok_or_else(|| "the stream holds no resources".to_string())?;
+        stamps.ok_or_else(|| "the stream holds no resources".to_string())?.map(|s| s.to_string());
     Ok(Stamped { environment, hash, policy_digest, input_digest, outputs })
 }
 

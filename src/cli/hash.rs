@@ -182,7 +182,17 @@ fn verify_stamped(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Resul
 /// `Err`: it could not be checked at all.
 fn stamped_verdict(args: &VerifyCommand, file: &std::path::Path) -> anyhow::Result<Result<Stamped, String>> {
     let mut inputs = read::read_inputs(&[file.to_path_buf()])?;
-    let stamped = match compliance::read_stamps(&read::parse(&inputs)?, &args.secrets.secrets()?) {
+    // Each document's stamps are read as it is read, and the document dropped: the stream is
+    // never held whole as values. An input that does not read is the error before a missing
+    // HMAC key, as it was when the stream was read first.
+    let secrets = args.secrets.secrets();
+    let by_length = SecretValues::Length;
+    let progress = temper::progress::Progress::default();
+    let read = read::parse_then(&inputs, &progress, |doc| {
+        compliance::ResourceStamps::of_document(&doc, secrets.as_ref().unwrap_or(&by_length))
+    })?;
+    secrets?;
+    let stamped = match compliance::read_stamps(read.into_iter().flatten()) {
         Ok(stamped) => stamped,
         Err(why) => return Ok(Err(why)),
     };

@@ -2,7 +2,7 @@
 //! and stamped streams verify until someone edits them.
 
 use serde_json::{Map, Value, json};
-use temper::compliance::{self, SecretValues};
+use temper::compliance::{self, ResourceStamps, SecretValues};
 use temper::read::{self, Input};
 use temper::{Config, Policy, Settings};
 
@@ -143,7 +143,9 @@ fn stamped(policy: &Policy, text: &str) -> String {
 /// environment. `Ok` holds the environment; `Err` why the stream does not verify.
 fn verify(text: &str) -> Result<String, String> {
     let inputs = [Input::new("stamped", text)];
-    let stamped = compliance::read_stamps(&read::parse(&inputs).unwrap(), &SecretValues::Length)?;
+    let stamped = compliance::read_stamps(
+        read::parse(&inputs).unwrap().iter().flat_map(|d| ResourceStamps::of_document(d, &SecretValues::Length)),
+    )?;
     let policy = Config::builtin().unwrap().resolve(&stamped.environment).unwrap();
     if let Some(why) = stamped.policy_changed(&policy) {
         return Err(why);
@@ -180,6 +182,7 @@ fn stamped_corpus_verifies_and_an_edit_is_named() {
 fn verify_reports_unstamped_and_mixed_streams() {
     let input = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
     assert_eq!(verify(input), Err("ConfigMap/a is not stamped".into()));
+    assert_eq!(verify("# only a comment\n"), Err("the stream holds no resources".into()));
     let one = stamped(&policy("prod"), input);
     let other = stamped(&policy("dev"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n");
     assert_eq!(verify(&format!("{one}---\n{other}")), Err("ConfigMap/b carries the stamps of another render".into()));

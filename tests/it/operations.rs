@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use serde_json::Value;
-use temper::compliance::{self, SecretValues};
+use temper::compliance::{self, ResourceStamps, SecretValues};
 use temper::object;
 use temper::read::{self, Input};
 use temper::{Config, Policy, Settings};
@@ -202,7 +202,10 @@ fn a_stamped_render_verifies_under_the_example() {
         let outcome = temper::run(&[Input::new("chart", input.as_str())], &policy, &settings).unwrap();
         check_faithful(&input, &outcome);
         let inputs = [Input::new("stamped", outcome.output.as_str())];
-        let stamped = compliance::read_stamps(&read::parse(&inputs).unwrap(), &SecretValues::Length).unwrap();
+        let stamped = compliance::read_stamps(
+            read::parse(&inputs).unwrap().iter().flat_map(|d| ResourceStamps::of_document(d, &SecretValues::Length)),
+        )
+        .unwrap();
         let report = temper::run(&inputs, &policy, &Settings::check(release)).unwrap().report;
         stamped.verify(&policy, &report.violations, &report.exemptions).unwrap_or_else(|why| panic!("{file}: {why}"));
     }
