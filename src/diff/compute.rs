@@ -818,7 +818,7 @@ mod tests {
         };
         let (from_docs, to_docs) = (sealed(from), sealed(to));
         let (kept_from, kept_to) = (Side::of_sealed("a", &from_docs), Side::of_sealed("b", &to_docs));
-        assert!(kept_from.resources.iter().filter(|r| matches!(r, Resource::Sealed(..))).count() == 4);
+        assert_eq!(kept_from.resources.iter().filter(|r| matches!(r, Resource::Sealed(..))).count(), 4);
         let (read_from, read_to) = (side("a", values(from)), side("b", values(to)));
         let style = crate::diff::Style { color: false, budget: 60_000, full_command: String::new() };
         for format in Format::ALL {
