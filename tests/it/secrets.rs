@@ -62,14 +62,21 @@ impl Planted {
 fn planted() -> impl Strategy<Value = Planted> {
     let upper = proptest::string::string_regex("[A-Z0-9]{16}").expect("valid regex");
     let google = proptest::string::string_regex("[A-Za-z0-9]{35}").expect("valid regex");
+    let hex = proptest::string::string_regex("[a-f0-9]{64}").expect("valid regex");
     (
         proptest::collection::vec(token(14..=22), 12),
         upper,
         google,
         proptest::collection::vec(token(12..=20), 6),
         (token(12..=20), token(12..=20), token(12..=20)),
+        (proptest::collection::vec(token(14..=22), 18), hex),
     )
-        .prop_map(|(t, aws, google, named, (after_flag, string_data, data))| {
+        .prop_map(|(t, aws, google, named, (after_flag, string_data, data), (u, hex))| {
+            let joined = |parts: &[&String]| parts.iter().map(|p| p.as_str()).collect::<String>();
+            let jwt = format!("eyJ{}.eyJ{}.{}", u[0], u[1], u[2]);
+            let npm = joined(&[&u[3], &u[4], &u[5]]);
+            let sendgrid = joined(&[&u[8], &u[9]]);
+            let hugging_face = joined(&[&u[11], &u[12], &u[13]]);
             let shaped = vec![
                 (format!("postgres://app:{}@db.internal:5432/app", t[0]), t[0].clone()),
                 (format!("--password={}", t[1]), t[1].clone()),
@@ -78,6 +85,19 @@ fn planted() -> impl Strategy<Value = Planted> {
                 (format!("-----BEGIN PRIVATE KEY-----\nMII{}\n-----END PRIVATE KEY-----", t[4]), t[4].clone()),
                 (format!("redis://:{}@cache:6379/0", t[5]), t[5].clone()),
                 (format!("api_key: {}", t[6]), t[6].clone()),
+                // Quoted values, whatever they hold: JSON in a ConfigMap, YAML, INI.
+                (format!(r#"{{"db": {{"password": "a {} b", "user": "app"}}}}"#, u[14]), u[14].clone()),
+                (format!("token: 'its {}'", u[15]), u[15].clone()),
+                (format!("Endpoint=sb://ns/;SharedAccessKey={}=;EntityPath=q", u[16]), u[16].clone()),
+                (format!("https://acct.blob.core.windows.net/c?sv=2022-11-02&sp=r&sig={}%3D", u[17]), u[17].clone()),
+                (jwt.clone(), jwt),
+                (format!("https://hooks.slack.com/services/T0/B0/{}", u[6]), u[6].clone()),
+                (format!("https://discord.com/api/webhooks/1234/{}", u[7]), u[7].clone()),
+                (format!("npm_{npm}"), npm),
+                (format!("SG.{}{}.{sendgrid}", u[10], u[2]), sendgrid),
+                (format!("hf_{hugging_face}"), hugging_face),
+                (format!("sk-proj-{}{}", u[0], u[1]), format!("{}{}", u[0], u[1])),
+                (format!("dop_v1_{hex}"), hex),
             ];
             let label_shaped = vec![
                 (format!("AKIA{aws}"), aws.clone()),

@@ -1,13 +1,16 @@
 //! What looks like a credential: by the name it is given (the `env-secret-literals` rule reports
 //! literal values under such names; diffs redact a wider set), and by its shape, wherever it
-//! is (a URL's password, a credential flag's value, an `Authorization` value, a PEM block, a
-//! well-known key prefix), for every text temper prints.
+//! is (a URL's password, an assignment or flag of a credential name, quoted or not, an
+//! `Authorization` value, a PEM block, a JSON Web Token, a webhook URL, a well-known key
+//! prefix), for every text temper prints. The shapes are data, each with its source and an
+//! example (`shapes.yaml`).
 
 use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::OnceLock;
 
 use regex::{Regex, RegexSet};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Names of variables that hold credentials (case-insensitive).
@@ -47,50 +50,94 @@ impl CredentialNames {
     }
 }
 
-/// Credential shapes: each a pattern and the capture group that holds the secret (0: all).
-/// Sources for the key prefixes: AWS access key ids (`AKIA`, `ASIA`), Stripe (`sk_live_`,
-/// `sk_test_`, `rk_live_`), GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`,
-/// `github_pat_`), Slack (`xoxb-`, `xoxp-`, ...), GitLab (`glpat-`), Google API keys (`AIza`),
-/// as their issuers document them.
-const SHAPES: &[(&str, usize)] = &[
-    // scheme://user:password@host
-    (r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:([^@/\s]+)@", 1),
-    // --password=value, -token:value, PASSWORD=value, api_key: value
-    (
-        r"(?i)(?:^|[\s,;'\x22(\[{])-{0,2}[a-z0-9_.-]*(?:pass(?:word|wd)?|pwd|token|secret|api[-_]?key|auth|credential|dsn)[a-z0-9_.-]*\s*[=:]\s*([^\s,;'\x22)\]}]+)",
-        1,
-    ),
-    // Authorization: Bearer xyz, Basic xyz, Token xyz
-    (r"(?i)(?-u:\b)(?:bearer|basic|token|digest)\s+([A-Za-z0-9._~+/=-]{8,})", 1),
-    // PEM blocks
-    (r"-----BEGIN [A-Z0-9 ]+-----[\s\S]*?-----END [A-Z0-9 ]+-----", 0),
-    // Well-known key prefixes
-    (r"(?-u:\b)(?:AKIA|ASIA)[0-9A-Z]{16}(?-u:\b)", 0),
-    (r"(?-u:\b)(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}", 0),
-    (r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})", 0),
-    (r"(?-u:\b)xox[abprs]-[A-Za-z0-9-]{10,}", 0),
-    (r"(?-u:\b)glpat-[A-Za-z0-9_-]{20,}", 0),
-    (r"(?-u:\b)AIza[0-9A-Za-z_-]{35}", 0),
-];
+/// The credential shapes, as data with their sources ([`ShapeTable`]).
+const SHAPES: &str = include_str!("shapes.yaml");
 
-/// A flag that takes a credential as the next argument (`--password`, `-token`).
-const CREDENTIAL_FLAG: &str =
-    r"(?i)^-{1,2}[a-z0-9_.-]*(?:pass(?:word|wd)?|pwd|token|secret|api[-_]?key|auth|credential|dsn)[a-z0-9_.-]*$";
+/// `shapes.yaml`: the words that make a name a credential's, the flag that takes one, and
+/// the shapes.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, serde(deny_unknown_fields))]
+struct ShapeTable {
+    names: String,
+    flag: String,
+    shapes: Vec<Shape>,
+}
+
+/// One credential shape: a pattern and the capture groups that may hold the secret (the first
+/// that matched is hidden; the whole match when none is given).
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, serde(deny_unknown_fields))]
+struct Shape {
+    pattern: String,
+    #[serde(default)]
+    secret: Vec<usize>,
+    // Read by the tests only: the shape's name, where it is documented, and an example with
+    // how it shows.
+    #[cfg(test)]
+    name: String,
+    #[cfg(test)]
+    source: String,
+    #[cfg(test)]
+    example: String,
+    #[cfg(test)]
+    shows: String,
+}
+
+impl ShapeTable {
+    #[allow(clippy::expect_used, reason = "built-in data, covered by tests")]
+    fn builtin() -> ShapeTable {
+        serde_saphyr::from_str(SHAPES).expect("src/credential/shapes.yaml reads")
+    }
+
+    /// `pattern` with `{names}` spelt out.
+    fn expand(&self, pattern: &str) -> String {
+        pattern.replace("{names}", &self.names)
+    }
+}
 
 struct Shapes {
-    /// All the patterns at once: one pass says whether a text needs the slower look.
+    /// All the patterns at once: one pass says whether a text needs the slower look, and which
+    /// patterns it needs.
     any: RegexSet,
-    patterns: Vec<(Regex, usize)>,
+    patterns: Vec<ShapePattern>,
     flag: Regex,
 }
 
-#[allow(clippy::expect_used, reason = "constant patterns, covered by tests")]
+/// One shape's pattern, compiled on its own (for its captures) the first time a text matches
+/// it: most runs meet few shapes or none, and each compiled pattern holds its own automata.
+struct ShapePattern {
+    pattern: String,
+    /// The capture groups that may hold the secret; the whole match when empty.
+    secret: Vec<usize>,
+    compiled: OnceLock<Regex>,
+}
+
+impl ShapePattern {
+    #[allow(clippy::expect_used, reason = "built-in patterns, covered by tests")]
+    fn regex(&self) -> &Regex {
+        self.compiled.get_or_init(|| Regex::new(&self.pattern).expect("valid pattern"))
+    }
+}
+
+#[allow(clippy::expect_used, reason = "built-in patterns, covered by tests")]
 fn shapes() -> &'static Shapes {
     static SHAPES_COMPILED: OnceLock<Shapes> = OnceLock::new();
-    SHAPES_COMPILED.get_or_init(|| Shapes {
-        any: RegexSet::new(SHAPES.iter().map(|(p, _)| p)).expect("valid patterns"),
-        patterns: SHAPES.iter().map(|(p, g)| (Regex::new(p).expect("valid pattern"), *g)).collect(),
-        flag: Regex::new(CREDENTIAL_FLAG).expect("valid pattern"),
+    SHAPES_COMPILED.get_or_init(|| {
+        let table = ShapeTable::builtin();
+        let patterns: Vec<ShapePattern> = table
+            .shapes
+            .iter()
+            .map(|shape| ShapePattern {
+                pattern: table.expand(&shape.pattern),
+                secret: shape.secret.clone(),
+                compiled: OnceLock::new(),
+            })
+            .collect();
+        Shapes {
+            any: RegexSet::new(patterns.iter().map(|p| &p.pattern)).expect("valid patterns"),
+            patterns,
+            flag: Regex::new(&table.expand(&table.flag)).expect("valid pattern"),
+        }
     })
 }
 
@@ -110,9 +157,13 @@ pub fn shaped(text: &str) -> Vec<Range<usize>> {
         return Vec::new();
     }
     let mut found: Vec<Range<usize>> = Vec::new();
-    for (pattern, group) in &shapes.patterns {
-        for captures in pattern.captures_iter(text) {
-            if let Some(m) = captures.get(*group).filter(|m| !m.is_empty()) {
+    for shape in shapes.any.matches(text).iter().map(|i| &shapes.patterns[i]) {
+        for captures in shape.regex().captures_iter(text) {
+            let secret = match shape.secret.as_slice() {
+                [] => captures.get(0),
+                groups => groups.iter().find_map(|&group| captures.get(group)),
+            };
+            if let Some(m) = secret.filter(|m| !m.is_empty()) {
                 found.push(m.range());
             }
         }
@@ -214,9 +265,39 @@ mod tests {
         check("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "(redacted)");
         check("image: nginx:1.27 and http://example.com/path", "image: nginx:1.27 and http://example.com/path");
         check("port: 8080, host: db", "port: 8080, host: db");
+        check(
+            "Endpoint=sb://ns/;SharedAccessKey=c2VjcmV0;EntityPath=q",
+            "Endpoint=sb://ns/;SharedAccessKey=(redacted);EntityPath=q",
+        );
+        check(r#"{"auth": "dXNlcjpwYXNz", "author": ""}"#, r#"{"auth": "(redacted)", "author": ""}"#);
+        check(r#"{"password": "a \"quoted\" word"}"#, r#"{"password": "(redacted)"}"#);
+        check("password: 'it''s one'", "password: '(redacted)'");
+        check(r#"{"imagePullSecrets": [], "token": {"a": 1}}"#, r#"{"imagePullSecrets": [], "token": {"a": 1}}"#);
+        check("tasks-abcdefghijklmnopqrstuvwxyz0123456789", "tasks-abcdefghijklmnopqrstuvwxyz0123456789");
         assert!(is_credential_flag("--password"));
         assert!(is_credential_flag("-token"));
+        assert!(is_credential_flag("--account-key"));
+        assert!(is_credential_flag("--jwt"));
         assert!(!is_credential_flag("--port"));
+    }
+
+    /// Every shape in `shapes.yaml` says where it is documented, and hides the secret of its
+    /// example, as the example's `shows` says, and nothing else.
+    #[test]
+    fn every_shape_hides_its_example() {
+        let table = ShapeTable::builtin();
+        assert!(table.shapes.len() >= 19, "{} shapes", table.shapes.len());
+        for shape in &table.shapes {
+            assert!(!shape.source.trim().is_empty(), "shape {} has no source", shape.name);
+            assert_eq!(redact_text(&shape.example), shape.shows, "shape {}", shape.name);
+            assert!(shape.shows.contains("(redacted)"), "shape {} hides nothing", shape.name);
+            let alone = Regex::new(&table.expand(&shape.pattern)).unwrap();
+            assert!(alone.is_match(&shape.example), "shape {} does not find its own example", shape.name);
+        }
+        let mut names: Vec<&str> = table.shapes.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), table.shapes.len(), "two shapes share a name");
     }
 
     #[test]
