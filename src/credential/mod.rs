@@ -273,6 +273,10 @@ mod tests {
         check(r#"{"password": "a \"quoted\" word"}"#, r#"{"password": "(redacted)"}"#);
         check("password: 'it''s one'", "password: '(redacted)'");
         check(r#"{"imagePullSecrets": [], "token": {"a": 1}}"#, r#"{"imagePullSecrets": [], "token": {"a": 1}}"#);
+        check("https://api.example.com/v1?access_token=s3cr3t", "https://api.example.com/v1?access_token=(redacted)");
+        check("--user=admin:s3cr3t", "--user=admin:(redacted)");
+        check("--user app --group web", "--user app --group web");
+        check("mounted at /etc/secrets/<secret-name>/<key> here", "mounted at /etc/secrets/<secret-name>/<key> here");
         check("tasks-abcdefghijklmnopqrstuvwxyz0123456789", "tasks-abcdefghijklmnopqrstuvwxyz0123456789");
         assert!(is_credential_flag("--password"));
         assert!(is_credential_flag("-token"));

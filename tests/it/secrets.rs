@@ -69,7 +69,7 @@ fn planted() -> impl Strategy<Value = Planted> {
         google,
         proptest::collection::vec(token(12..=20), 6),
         (token(12..=20), token(12..=20), token(12..=20)),
-        (proptest::collection::vec(token(14..=22), 18), hex),
+        (proptest::collection::vec(token(14..=22), 21), hex),
     )
         .prop_map(|(t, aws, google, named, (after_flag, string_data, data), (u, hex))| {
             let joined = |parts: &[&String]| parts.iter().map(|p| p.as_str()).collect::<String>();
@@ -98,6 +98,9 @@ fn planted() -> impl Strategy<Value = Planted> {
                 (format!("hf_{hugging_face}"), hugging_face),
                 (format!("sk-proj-{}{}", u[0], u[1]), format!("{}{}", u[0], u[1])),
                 (format!("dop_v1_{hex}"), hex),
+                (format!("jdbc:mysql://db:3306/app?user=app&password={}&ssl=true", u[18]), u[18].clone()),
+                (format!("<settings><password>{}</password></settings>", u[19]), u[19].clone()),
+                (format!("curl -u admin:{} https://example.com", u[20]), u[20].clone()),
             ];
             let label_shaped = vec![
                 (format!("AKIA{aws}"), aws.clone()),
