@@ -101,6 +101,8 @@ fn planted() -> impl Strategy<Value = Planted> {
                 (format!("jdbc:mysql://db:3306/app?user=app&password={}&ssl=true", u[18]), u[18].clone()),
                 (format!("<settings><password>{}</password></settings>", u[19]), u[19].clone()),
                 (format!("curl -u admin:{} https://example.com", u[20]), u[20].clone()),
+                (format!("hvs.{}{}", u[9], u[10]), format!("{}{}", u[9], u[10])),
+                (format!("glsa_{}{}_{}", u[12], u[13], u[11]), format!("{}{}", u[12], u[13])),
             ];
             let label_shaped = vec![
                 (format!("AKIA{aws}"), aws.clone()),
