@@ -141,9 +141,9 @@ fn shapes() -> &'static Shapes {
     })
 }
 
-/// Compiles the shapes now rather than where they are first needed: every report searches its
-/// messages for them, and a caller with a thread to spare (while the input is read) saves the
-/// run that time.
+/// Compiles the shapes' set now rather than where it is first needed: every report searches its
+/// messages with it, and a caller with a thread to spare (while the input is read) saves the
+/// run that time. A shape's own pattern waits for a text the set says it matches.
 pub fn compile_shapes() {
     shapes();
 }
@@ -152,7 +152,8 @@ pub fn compile_shapes() {
 pub fn shaped(text: &str) -> Vec<Range<usize>> {
     let shapes = shapes();
     // Most texts hold no credential: one pass of the set (a DFA; ASCII word boundaries keep
-    // it one) answers for them, and only the rest pay for each pattern's captures.
+    // it one) answers for them, and only the rest pay for the captures of the patterns the
+    // set found.
     if !shapes.any.is_match(text) {
         return Vec::new();
     }
