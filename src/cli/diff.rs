@@ -164,6 +164,17 @@ pub struct PromoteCommand {
     pub process: ProcessArgs,
 }
 
+/// Reads `inputs` for a review that renders what it read ([`HashArgs::review_parsed`]): each
+/// document compacted as it is read, and the inputs without their text, which neither the
+/// renders nor the diff reads again (only the inputs' names, for messages), rather than held
+/// through both renders.
+fn read_for_review(
+    inputs: Vec<temper::Input>,
+) -> anyhow::Result<(Vec<temper::Input>, Vec<read::Document<read::Sealed>>)> {
+    let docs = read::parse_then(&inputs, &temper::progress::Progress::default(), read::Document::compact)?;
+    Ok((inputs.iter().map(temper::Input::without_text).collect(), docs))
+}
+
 pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     args.process.apply()?;
     let options = args.show.options()?;
@@ -173,14 +184,8 @@ pub fn promote(args: &PromoteCommand) -> anyhow::Result<u8> {
     })?;
     let options = options.keyed(&inputs);
     let strict = args.input.strict.strict;
-    // Both renders start from the same documents: read once (each compacted as it is read),
-    // copied for the first.
-    let docs = read::parse_then(&inputs, &temper::progress::Progress::default(), read::Document::compact)?;
-    // Neither render nor the diff reads the input text again, only the inputs' names (for
-    // messages): the text goes now, rather than being held through both renders.
-    let names: Vec<temper::Input> = inputs.iter().map(temper::Input::without_text).collect();
-    drop(inputs);
-    let inputs = names;
+    // Both renders start from the same documents: read once, copied for the first.
+    let (inputs, docs) = read_for_review(inputs)?;
     let copy = docs.clone();
     let mut a = args.hash.review_parsed(&inputs, copy, &from, args.input.namespace(), strict)?;
     // The first environment's policy (its rules' parameters and resolved configuration) is
@@ -237,15 +242,11 @@ pub fn compare(args: &CompareCommand) -> anyhow::Result<u8> {
         Some(env) => {
             let policy = args.config.load()?.resolve_from(env, "--env")?;
             let namespace = &args.release.namespace;
-            // As `promote` does: each stream is read once, compacted as it is read, and
-            // rendered without its text, which neither render nor the diff reads again; the
+            // As `promote` does: each stream is read once and rendered without its text; the
             // first render is held through the second without what the diff does not read of
             // it, and each render's warnings are printed as it ends.
             let render = |inputs: Vec<temper::Input>| -> anyhow::Result<temper::Outcome> {
-                let progress = temper::progress::Progress::default();
-                let docs = read::parse_then(&inputs, &progress, read::Document::compact)?;
-                let names: Vec<temper::Input> = inputs.iter().map(temper::Input::without_text).collect();
-                drop(inputs);
+                let (names, docs) = read_for_review(inputs)?;
                 let outcome = args.hash.review_parsed(&names, docs, &policy, namespace.clone(), strict)?;
                 super::warn(&outcome.report, &args.process);
                 Ok(outcome)
